@@ -1,0 +1,1 @@
+"""Who people are and what office they hold: users, business units, offices, delegations, roles."""

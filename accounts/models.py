@@ -1,0 +1,183 @@
+"""People and the offices they hold: users, business units, memberships, offices, delegations."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+
+class Role(models.TextChoices):
+    """Role groups, created by a data migration; a person may hold several."""
+
+    CHAIR = "chair", "Committee chair"
+    CXO = "cxo", "CxO (committee member)"
+    SECRETARY = "secretary", "Committee secretariat"
+    BU_HEAD = "bu_head", "Business-unit head"
+    BU_MEMBER = "bu_member", "Business-unit member"
+    QUALITY_REVIEWER = "quality_reviewer", "Quality reviewer (Quality HQ)"
+    AUDITOR = "auditor", "Auditor"
+
+
+class OfficeCode(models.TextChoices):
+    """The offices the product knows by name; more can be added as rows."""
+
+    CEO = "CEO", "Chief Executive Officer"
+    CISO = "CISO", "Chief Information Security Officer"
+    CQO = "CQO", "Chief Quality Officer"
+    CFO = "CFO", "Chief Financial Officer"
+    CHRO = "CHRO", "Chief Human Resources Officer"
+
+
+class Domain(models.TextChoices):
+    """Which governance domain an office, case or action belongs to."""
+
+    SECURITY = "security", "Security"
+    QUALITY = "quality", "Quality"
+    OTHER = "other", "Other"
+
+
+class User(AbstractUser):
+    """A person who signs in. Never deleted: deactivate instead, so the audit trail keeps its actors."""
+
+    display_name = models.CharField(max_length=150, blank=True)
+
+    class Meta(AbstractUser.Meta):
+        swappable = "AUTH_USER_MODEL"
+
+    def __str__(self) -> str:
+        return self.display_name or self.get_full_name() or self.username
+
+
+class BusinessUnit(models.Model):
+    """An organisational unit that owns systems, cases and actions; units nest under a parent."""
+
+    code = models.SlugField(max_length=32, unique=True, help_text="Short code, e.g. 'PUBSEC'.")
+    name = models.CharField(max_length=200)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    head = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="headed_units",
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(parent=models.F("pk")), name="business_unit_not_own_parent"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} — {self.name}"
+
+
+class Membership(models.Model):
+    """A person's membership of a business unit, which scopes what they see and change."""
+
+    class Kind(models.TextChoices):
+        MEMBER = "member", "Member"
+        SECURITY_OFFICER = "security_officer", "On-site security officer"
+        QUALITY_OFFICER = "quality_officer", "On-site quality officer"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    unit = models.ForeignKey(BusinessUnit, on_delete=models.PROTECT, related_name="memberships")
+    kind = models.CharField(max_length=32, choices=Kind.choices, default=Kind.MEMBER)
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["unit__code", "user__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "unit"], name="membership_once_per_unit")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.unit.code}"
+
+
+class Office(models.Model):
+    """A seat of authority (CEO, CISO, CQO, ...). Authority belongs to the office, not the person."""
+
+    code = models.CharField(max_length=16, unique=True)
+    name = models.CharField(max_length=200)
+    domain = models.CharField(max_length=16, choices=Domain.choices, default=Domain.OTHER)
+    holder = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="offices",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class DelegationQuerySet(models.QuerySet["Delegation"]):
+    def active(self, at: datetime | None = None) -> DelegationQuerySet:
+        """Delegations in force at a moment (now by default): inside the window, not revoked."""
+        moment = at or timezone.now()
+        return self.filter(starts_at__lte=moment, ends_at__gt=moment).filter(
+            Q(revoked_at__isnull=True) | Q(revoked_at__gt=moment)
+        )
+
+
+class Delegation(models.Model):
+    """An acting delegate who holds an office's authority inside a time window."""
+
+    office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="delegations")
+    delegate = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="delegations"
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    reason = models.CharField(max_length=500)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    objects = DelegationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")),
+                name="delegation_ends_after_start",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.delegate} acting {self.office.code}"

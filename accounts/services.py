@@ -1,0 +1,131 @@
+"""Every write to offices, delegations and API tokens: policy first, audited, in a transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from knox.models import AuthToken
+
+from accounts import policy
+from accounts.models import Delegation, Office, User
+from audit import services as audit
+
+
+@transaction.atomic
+def delegate_office(
+    *,
+    actor: User,
+    office: Office,
+    delegate: User,
+    starts_at: datetime,
+    ends_at: datetime,
+    reason: str,
+) -> Delegation:
+    """Name an acting delegate who holds the office's authority inside [starts_at, ends_at)."""
+    if not policy.can_delegate(actor, office):
+        raise PermissionDenied(f"Only the {office.code}'s holder, the chair or an admin may delegate it.")
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the office is delegated."})
+    if ends_at <= starts_at:
+        raise ValidationError({"ends_at": "The window must end after it starts."})
+    if delegate.pk == office.holder_id:
+        raise ValidationError({"delegate": "The holder already holds the office."})
+    if not delegate.is_active:
+        raise ValidationError({"delegate": "A deactivated user cannot act for an office."})
+    delegation = Delegation(
+        office=office,
+        delegate=delegate,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        reason=reason.strip(),
+        created_by=actor,
+    )
+    delegation.full_clean()
+    delegation.save()
+    audit.record(
+        actor=actor,
+        office=policy.acting_office(actor, office.code, "CEO"),
+        verb="office.delegated",
+        target=delegation,
+        details={
+            "office": office.code,
+            "delegate": delegate.get_username(),
+            "starts_at": starts_at.isoformat(),
+            "ends_at": ends_at.isoformat(),
+            "reason": delegation.reason,
+        },
+    )
+    return delegation
+
+
+@transaction.atomic
+def revoke_delegation(*, actor: User, delegation: Delegation, reason: str) -> Delegation:
+    """End a delegation early; its history stays."""
+    delegation = Delegation.objects.select_for_update().select_related("office").get(pk=delegation.pk)
+    if not policy.can_delegate(actor, delegation.office):
+        raise PermissionDenied("Only the office's holder, the chair or an admin may revoke a delegation.")
+    if delegation.revoked_at is not None:
+        raise ValidationError("This delegation was already revoked.")
+    delegation.revoked_at = timezone.now()
+    delegation.save(update_fields=["revoked_at"])
+    audit.record(
+        actor=actor,
+        verb="office.delegation_revoked",
+        target=delegation,
+        details={"office": delegation.office.code, "reason": reason},
+    )
+    return delegation
+
+
+@transaction.atomic
+def assign_office_holder(*, actor: User | None, office: Office, holder: User | None) -> Office:
+    """Record who holds an office from now on. `actor=None` is an operator at the console."""
+    if actor is not None and not policy.can_assign_office(actor, office):
+        raise PermissionDenied("Only an administrator records who holds an office.")
+    office = Office.objects.select_for_update().get(pk=office.pk)
+    previous = office.holder.get_username() if office.holder else None
+    office.holder = holder
+    office.save(update_fields=["holder", "updated_at"])
+    audit.record(
+        actor=actor,
+        verb="office.holder_changed",
+        target=office,
+        details={"from": previous, "to": holder.get_username() if holder else None},
+    )
+    return office
+
+
+@transaction.atomic
+def issue_api_token(
+    *, actor: User | None, user: User, days: int | None = None
+) -> tuple[AuthToken, str]:
+    """A hashed, expiring, revocable token for an integration; the secret is shown once."""
+    if actor is not None and not (actor.is_superuser or actor.pk == user.pk):
+        raise PermissionDenied("You may issue tokens only for yourself.")
+    if not user.is_active:
+        raise ValidationError({"user": "A deactivated user cannot hold API tokens."})
+    if days is not None and days < 1:
+        raise ValidationError({"days": "A token must live at least one day."})
+    expiry = timedelta(days=days) if days else None
+    instance, token = AuthToken.objects.create(user=user, expiry=expiry)
+    audit.record(
+        actor=actor,
+        verb="api_token.issued",
+        target=user,
+        details={"token_key": instance.token_key, "expires": str(instance.expiry) if instance.expiry else None},
+    )
+    return instance, token
+
+
+def record_authentication_event(
+    *, user: Any | None, verb: str, request: Any | None = None, **details: Any
+) -> None:
+    """Write a sign-in, sign-out or MFA event, with where the request came from."""
+    if request is not None:
+        details.setdefault("ip", request.META.get("REMOTE_ADDR", ""))
+        details.setdefault("user_agent", request.META.get("HTTP_USER_AGENT", "")[:200])
+    audit.record(actor=user, verb=verb, target=user if user is not None else None, details=details)

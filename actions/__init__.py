@@ -1,0 +1,1 @@
+"""Owned work: actions, status updates and evidence, directives, chasing and escalation."""

@@ -1,0 +1,1 @@
+"""Data and invariants for actions (built out by its own issue)."""

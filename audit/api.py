@@ -1,0 +1,52 @@
+"""Read-only API over the audit trail for auditors and the offices that may read it."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import QuerySet
+from rest_framework import serializers, viewsets
+
+from audit import selectors
+from audit.models import AuditEvent
+
+
+class AuditEventOut(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor_label", read_only=True)
+
+    class Meta:
+        model = AuditEvent
+        fields = [
+            "sequence",
+            "occurred_at",
+            "actor",
+            "office",
+            "verb",
+            "target_type",
+            "target_id",
+            "target_label",
+            "details",
+            "prev_hash",
+            "hash",
+        ]
+
+
+class AuditEventFilter(django_filters.FilterSet):
+    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    actor = django_filters.CharFilter(field_name="actor_label")
+
+    class Meta:
+        model = AuditEvent
+        fields = ["verb", "office", "target_type", "target_id"]
+
+
+class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
+    """The audit trail, newest first. Readers who may not read it see an empty list."""
+
+    serializer_class = AuditEventOut
+    filterset_class = AuditEventFilter
+    lookup_field = "sequence"
+    ordering = "-sequence"
+
+    def get_queryset(self) -> QuerySet[AuditEvent]:
+        return selectors.events_for(self.request.user)

@@ -1,0 +1,22 @@
+"""manage.py verify_audit: walk the hash chain and name the first broken link."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from audit import services
+
+
+class Command(BaseCommand):
+    help = "Verify the audit trail's hash chain; exit non-zero naming the first broken link."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        result = services.verify_chain()
+        if not result.ok:
+            raise CommandError(
+                f"Audit chain broken at event #{result.broken_at}: {result.problem} "
+                f"({result.checked} events verified before it)."
+            )
+        self.stdout.write(self.style.SUCCESS(f"Audit chain intact: {result.checked} events verified."))

@@ -1,0 +1,80 @@
+"""Audit events chained by SHA-256, and the chain head that serializes appends."""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+from django.conf import settings
+from django.db import models
+
+GENESIS_HASH = "0" * 64
+
+
+class AppendOnlyError(Exception):
+    """Raised on any attempt to change or remove an audit event."""
+
+
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    def update(self, **kwargs: Any) -> NoReturn:
+        raise AppendOnlyError("Audit events are append-only: they cannot be updated.")
+
+    def delete(self) -> NoReturn:  # type: ignore[override]
+        raise AppendOnlyError("Audit events are append-only: they cannot be deleted.")
+
+
+class AuditEvent(models.Model):
+    """One thing that happened, who did it under which office, chained to the event before it."""
+
+    sequence = models.PositiveBigIntegerField(unique=True, editable=False)
+    occurred_at = models.DateTimeField(editable=False, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+    )
+    actor_label = models.CharField(max_length=150, blank=True, editable=False)
+    office = models.CharField(
+        max_length=16, blank=True, editable=False, help_text="Office the act was done under."
+    )
+    verb = models.CharField(max_length=64, db_index=True, editable=False)
+    target_type = models.CharField(max_length=100, blank=True, editable=False)
+    target_id = models.CharField(max_length=64, blank=True, editable=False)
+    target_label = models.CharField(max_length=300, blank=True, editable=False)
+    details = models.JSONField(default=dict, blank=True, editable=False)
+    prev_hash = models.CharField(max_length=64, editable=False)
+    hash = models.CharField(max_length=64, unique=True, editable=False)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-sequence"]
+        indexes = [models.Index(fields=["target_type", "target_id"], name="audit_target_idx")]
+
+    def __str__(self) -> str:
+        return f"#{self.sequence} {self.verb} {self.target_label}".strip()
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError("Audit events are append-only: they cannot be updated.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise AppendOnlyError("Audit events are append-only: they cannot be deleted.")
+
+
+class ChainHead(models.Model):
+    """The last link of the chain (one row). Appenders lock it, so the chain never forks;
+    verification compares it with the last event, so a truncated tail is detected."""
+
+    sequence = models.PositiveBigIntegerField(default=0)
+    hash = models.CharField(max_length=64, default=GENESIS_HASH)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(pk=1), name="chain_head_singleton")]
+
+    def __str__(self) -> str:
+        return f"head #{self.sequence}"

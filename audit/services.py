@@ -1,0 +1,134 @@
+"""The only writer of the audit trail, and the walk that verifies its hash chain."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC
+from typing import Any
+
+from django.db import models, transaction
+from django.utils import timezone
+
+from audit.models import GENESIS_HASH, AuditEvent, ChainHead
+
+
+def _jsonable(details: Mapping[str, Any] | None) -> dict[str, Any]:
+    # Round-trip through JSON so that what we hash is exactly what the database gives back.
+    return json.loads(json.dumps(dict(details or {}), default=str))
+
+
+def canonical(event: AuditEvent) -> bytes:
+    """The bytes an event's hash covers: every field but the hash itself, in a fixed form."""
+    payload = {
+        "sequence": event.sequence,
+        "occurred_at": event.occurred_at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "actor_id": event.actor_id,
+        "actor_label": event.actor_label,
+        "office": event.office,
+        "verb": event.verb,
+        "target_type": event.target_type,
+        "target_id": event.target_id,
+        "target_label": event.target_label,
+        "details": event.details,
+        "prev_hash": event.prev_hash,
+    }
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def compute_hash(event: AuditEvent) -> str:
+    return hashlib.sha256(event.prev_hash.encode() + canonical(event)).hexdigest()
+
+
+def _locked_head() -> ChainHead:
+    head = ChainHead.objects.select_for_update().filter(pk=1).first()
+    if head is None:
+        # The migration creates the head; this covers a flushed database (tests, restores).
+        ChainHead.objects.get_or_create(pk=1)
+        head = ChainHead.objects.select_for_update().get(pk=1)
+    return head
+
+
+def record(
+    *,
+    actor: Any | None,
+    verb: str,
+    target: models.Model | None = None,
+    office: str | None = "",
+    details: Mapping[str, Any] | None = None,
+    target_label: str | None = None,
+) -> AuditEvent:
+    """Append one event to the chain. Inside a caller's transaction, the event commits (or rolls
+    back) with the change it describes; the head stays locked until then, so appends queue."""
+    with transaction.atomic():
+        head = _locked_head()
+        signed_in = actor is not None and getattr(actor, "is_authenticated", False)
+        event = AuditEvent(
+            sequence=head.sequence + 1,
+            occurred_at=timezone.now(),
+            actor=actor if signed_in else None,
+            actor_label=actor.get_username() if signed_in else "",
+            office=office or "",
+            verb=verb,
+            target_type=target._meta.label_lower if target is not None else "",
+            target_id=str(target.pk) if target is not None else "",
+            target_label=(target_label if target_label is not None else str(target or ""))[:300],
+            details=_jsonable(details),
+            prev_hash=head.hash,
+        )
+        event.hash = compute_hash(event)
+        event.save(force_insert=True)
+        head.sequence, head.hash = event.sequence, event.hash
+        head.save(update_fields=["sequence", "hash", "updated_at"])
+    return event
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What a walk of the chain found: how many links it checked and the first broken one."""
+
+    checked: int
+    broken_at: int | None = None
+    problem: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.broken_at is None
+
+
+def verify_chain(*, chunk_size: int = 2000) -> Verification:
+    """Walk every event in sequence order; name the first link that does not hold."""
+    expected_sequence = 1
+    prev_hash = GENESIS_HASH
+    checked = 0
+    for event in AuditEvent.objects.order_by("sequence").iterator(chunk_size=chunk_size):
+        if event.sequence != expected_sequence:
+            return Verification(
+                checked,
+                expected_sequence,
+                f"event #{expected_sequence} is missing (found #{event.sequence} next)",
+            )
+        if event.prev_hash != prev_hash:
+            return Verification(
+                checked, event.sequence, f"event #{event.sequence} does not link to its predecessor"
+            )
+        if compute_hash(event) != event.hash:
+            return Verification(
+                checked, event.sequence, f"event #{event.sequence} was altered after it was written"
+            )
+        prev_hash = event.hash
+        expected_sequence += 1
+        checked += 1
+    head = ChainHead.objects.filter(pk=1).first()
+    head_sequence, head_hash = (head.sequence, head.hash) if head else (0, GENESIS_HASH)
+    if (head_sequence, head_hash) != (checked, prev_hash):
+        if head_sequence > checked:
+            return Verification(
+                checked,
+                checked + 1,
+                f"events #{checked + 1} to #{head_sequence} are missing from the end of the chain",
+            )
+        return Verification(checked, checked, "the chain head does not match the last event")
+    return Verification(checked)

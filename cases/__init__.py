@@ -1,0 +1,1 @@
+"""Incidents and risks: their timelines, root causes and recurrence-prevention measures."""

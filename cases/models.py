@@ -1,0 +1,1 @@
+"""Data and invariants for cases (built out by its own issue)."""

@@ -1,0 +1,1 @@
+"""The Risk Compliance Committee: meetings, agendas, attendance, minutes and decisions."""

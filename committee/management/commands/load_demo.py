@@ -1,0 +1,32 @@
+"""manage.py load_demo: the demo organisation, idempotent, refused unless DEMO_MODE is on."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts import demo
+
+
+class Command(BaseCommand):
+    help = "Load the demo organisation (users, offices, units). Refused unless DEMO_MODE is on."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.DEMO_MODE:
+            raise CommandError(
+                "load_demo is refused: DEMO_MODE is off. It creates users with a published "
+                "password, so it runs only on a demo site (set DEMO_MODE=1)."
+            )
+        logins = demo.seed_organisation()
+        issuer = quote(settings.MFA_TOTP_ISSUER)
+        self.stdout.write(self.style.SUCCESS(f"Demo organisation ready: {len(logins)} users."))
+        self.stdout.write(f"Every demo user's password: {demo.DEMO_PASSWORD}")
+        self.stdout.write("TOTP secrets (add to an authenticator app, or use the otpauth URI):")
+        for login in logins:
+            uri = (
+                f"otpauth://totp/{issuer}:{login.username}?secret={login.totp_secret}&issuer={issuer}"
+            )
+            self.stdout.write(f"  {login.username:<16} {login.totp_secret}  {uri}")

@@ -1,0 +1,1 @@
+"""Data and invariants for committee (built out by its own issue)."""

@@ -1,0 +1,41 @@
+"""API plumbing shared by every app: cursor pagination and the JSON error contract."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import pagination
+from rest_framework.exceptions import ValidationError
+from rest_framework.filters import OrderingFilter
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class CursorPagination(pagination.CursorPagination):
+    """Stable pages over large tables; a client may ask for smaller or larger pages, up to a cap."""
+
+    ordering = "-pk"
+    page_size_query_param = "page_size"
+    max_page_size = settings.API_MAX_PAGE_SIZE
+
+    def get_ordering(self, request: Any, queryset: Any, view: Any) -> tuple[str, ...]:
+        # A viewset states its own stable order with `ordering`, as it would for OrderingFilter.
+        has_ordering_filter = any(
+            issubclass(backend, OrderingFilter) for backend in getattr(view, "filter_backends", [])
+        )
+        ordering = getattr(view, "ordering", None)
+        if ordering and not has_ordering_filter:
+            return (ordering,) if isinstance(ordering, str) else tuple(ordering)
+        return tuple(super().get_ordering(request, queryset, view))
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Services raise Django's ValidationError; the API answers it as a 400 with field errors."""
+    if isinstance(exc, DjangoValidationError):
+        if hasattr(exc, "error_dict"):
+            exc = ValidationError(detail=exc.message_dict)
+        else:
+            exc = ValidationError(detail={"detail": exc.messages})
+    return drf_exception_handler(exc, context)

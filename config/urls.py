@@ -1,0 +1,40 @@
+"""URL map: pages, allauth, admin, the versioned API, its schema and docs, and health."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from accounts.api import BusinessUnitViewSet, MeView, OfficeViewSet
+from audit.api import AuditEventViewSet
+from committee import views as committee_views
+from config.health import healthz
+
+router = DefaultRouter()
+router.register("business-units", BusinessUnitViewSet, basename="business-unit")
+router.register("offices", OfficeViewSet, basename="office")
+router.register("audit-events", AuditEventViewSet, basename="audit-event")
+
+admin.site.site_header = "Risk Compliance Committee — administration"
+admin.site.site_title = "RCC admin"
+
+urlpatterns = [
+    path("", committee_views.dashboard, name="dashboard"),
+    # The admin's own login form knows no second factor: everyone signs in through allauth.
+    path(
+        "admin/login/",
+        RedirectView.as_view(pattern_name="account_login", query_string=True),
+        name="admin-login-redirect",
+    ),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/me/", MeView.as_view(), name="me"),
+    path("api/v1/", include(router.urls)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("healthz", healthz, name="healthz"),
+]

@@ -1,0 +1,1 @@
+"""The CQO's quality control: projects, indicators, release gates and planning-stage reviews."""

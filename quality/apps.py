@@ -1,0 +1,8 @@
+"""App configuration for quality."""
+
+from django.apps import AppConfig
+
+
+class QualityConfig(AppConfig):
+    name = "quality"
+    verbose_name = "Quality"

@@ -1,0 +1,1 @@
+"""Data and invariants for quality (built out by its own issue)."""

@@ -1,0 +1,1 @@
+"""The IT-system register and the CISO's suspension orders."""

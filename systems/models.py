@@ -1,0 +1,1 @@
+"""Data and invariants for systems (built out by its own issue)."""
