@@ -23,12 +23,12 @@ def add_trigger(apps, schema_editor):
     # PostgreSQL is the production database; SQLite (development) relies on the ORM guards,
     # because Django's test flush deletes rows there with DELETE, which a trigger would refuse.
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(PG_FORWARD)
+        schema_editor.execute(PG_FORWARD, params=None)
 
 
 def drop_trigger(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(PG_BACKWARD)
+        schema_editor.execute(PG_BACKWARD, params=None)
 
 
 def create_head_and_schedule(apps, schema_editor):

@@ -1,0 +1,40 @@
+# The two commands: `make run` (the product on SQLite with demo data) and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8000
+
+.PHONY: run test check lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV) || { echo "Could not create a virtualenv: on Debian/Ubuntu run 'apt-get install python3-venv'."; exit 1; }
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.runtime
+
+## run: SQLite, the filesystem broker, demo data; web + worker + beat on http://127.0.0.1:$(PORT)
+run: $(VENV)/.runtime
+	DEBUG=1 DEMO_MODE=1 $(BIN)/python manage.py migrate --noinput
+	DEBUG=1 DEMO_MODE=1 $(BIN)/python manage.py load_demo
+	PATH="$(CURDIR)/$(BIN):$$PATH" DEBUG=1 DEMO_MODE=1 RCC_PORT=$(PORT) $(BIN)/honcho start
+
+## test: the whole suite (SQLite and in-process services unless DATABASE_URL/CELERY_BROKER_URL say otherwise)
+test: $(VENV)/.dev
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## check: lint, types, layering, migrations
+check: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+	$(BIN)/lint-imports
+	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
+
+clean:
+	rm -rf var/test-rcc*.sqlite3* var/broker

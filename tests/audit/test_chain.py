@@ -1,0 +1,165 @@
+"""The audit chain: one unbroken chain under concurrent writers, and any tampering is found."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import DatabaseError, connection, transaction
+
+from audit import services as audit
+from audit.models import GENESIS_HASH, AppendOnlyError, AuditEvent, ChainHead
+from tests.factories import UserFactory
+
+
+def _tamper(sql: str, params: list[object]) -> None:
+    """What a person with database access might do: raw SQL with the trigger switched off."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no pending checks may block ALTER
+            cursor.execute("ALTER TABLE audit_auditevent DISABLE TRIGGER audit_event_append_only")
+        cursor.execute(sql, params)
+        if connection.vendor == "postgresql":
+            cursor.execute("ALTER TABLE audit_auditevent ENABLE TRIGGER audit_event_append_only")
+
+
+def _verify_fails_at(sequence: int) -> str:
+    with pytest.raises(CommandError) as excinfo:
+        call_command("verify_audit")
+    message = str(excinfo.value)
+    assert f"broken at event #{sequence}" in message
+    return message
+
+
+@pytest.fixture
+def chain(db):
+    actor = UserFactory(username="writer")
+    return [
+        audit.record(actor=actor, verb="test.event", target=actor, details={"n": n, "note": "ü"})
+        for n in range(5)
+    ]
+
+
+def test_events_link_from_genesis(chain):
+    assert [e.sequence for e in chain] == [1, 2, 3, 4, 5]
+    assert chain[0].prev_hash == GENESIS_HASH
+    for before, after in zip(chain, chain[1:], strict=False):
+        assert after.prev_hash == before.hash
+    head = ChainHead.objects.get()
+    assert (head.sequence, head.hash) == (5, chain[-1].hash)
+    assert audit.verify_chain().ok
+
+
+def test_verify_audit_command_reports_an_intact_chain(chain, capsys):
+    call_command("verify_audit")
+    assert "5 events verified" in capsys.readouterr().out
+
+
+def test_event_records_actor_office_and_target(chain):
+    event = AuditEvent.objects.get(sequence=1)
+    assert event.actor_label == "writer"
+    assert event.target_type == "accounts.user"
+    assert event.details == {"n": 0, "note": "ü"}
+
+
+def test_orm_refuses_update_and_delete(chain):
+    event = AuditEvent.objects.get(sequence=2)
+    event.verb = "rewritten"
+    with pytest.raises(AppendOnlyError):
+        event.save()
+    with pytest.raises(AppendOnlyError):
+        event.delete()
+    with pytest.raises(AppendOnlyError):
+        AuditEvent.objects.filter(sequence=2).update(verb="rewritten")
+    with pytest.raises(AppendOnlyError):
+        AuditEvent.objects.all().delete()
+    assert AuditEvent.objects.get(sequence=2).verb == "test.event"
+
+
+def test_editing_a_field_is_detected(chain):
+    _tamper("UPDATE audit_auditevent SET verb = %s WHERE sequence = %s", ["innocent", 3])
+    _verify_fails_at(3)
+
+
+def test_editing_details_is_detected(chain):
+    _tamper(
+        "UPDATE audit_auditevent SET details = %s WHERE sequence = %s",
+        ['{"n": 99, "note": "ü"}', 2],
+    )
+    _verify_fails_at(2)
+
+
+def test_deleting_a_middle_row_is_detected(chain):
+    _tamper("DELETE FROM audit_auditevent WHERE sequence = %s", [3])
+    assert "event #3 is missing" in _verify_fails_at(3)
+
+
+def test_deleting_the_last_row_is_detected(chain):
+    _tamper("DELETE FROM audit_auditevent WHERE sequence = %s", [5])
+    assert "missing from the end" in _verify_fails_at(5)
+
+
+def test_reordering_rows_is_detected(chain):
+    # Swap the sequence numbers of events 2 and 4 (through a spare number, for the unique index).
+    _tamper("UPDATE audit_auditevent SET sequence = 1000 WHERE sequence = %s", [2])
+    _tamper("UPDATE audit_auditevent SET sequence = 2 WHERE sequence = %s", [4])
+    _tamper("UPDATE audit_auditevent SET sequence = 4 WHERE sequence = %s", [1000])
+    _verify_fails_at(2)
+
+
+def test_rehashing_one_row_still_breaks_the_next_link(chain):
+    """A forger who edits a row and recomputes its hash breaks the link to the next event."""
+    event = AuditEvent.objects.get(sequence=3)
+    event.verb = "innocent"
+    forged = audit.compute_hash(event)
+    _tamper(
+        "UPDATE audit_auditevent SET verb = %s, hash = %s WHERE sequence = %s",
+        ["innocent", forged, 3],
+    )
+    assert "does not link" in _verify_fails_at(4)
+
+
+@pytest.mark.postgres_only
+def test_postgres_refuses_update_and_delete(chain):
+    for sql in (
+        "UPDATE audit_auditevent SET verb = 'x' WHERE sequence = 1",
+        "DELETE FROM audit_auditevent WHERE sequence = 1",
+    ):
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(sql)
+    assert AuditEvent.objects.filter(sequence=1, verb="test.event").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_appends_leave_one_unbroken_chain():
+    threads_count, per_thread = 8, 15
+    actors = [UserFactory(username=f"writer{i}") for i in range(threads_count)]
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(threads_count)
+
+    def append(actor):
+        try:
+            barrier.wait()
+            for n in range(per_thread):
+                with transaction.atomic():
+                    audit.record(actor=actor, verb="test.concurrent", details={"n": n})
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=append, args=(actor,)) for actor in actors]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+
+    assert errors == []
+    total = threads_count * per_thread
+    sequences = list(AuditEvent.objects.order_by("sequence").values_list("sequence", flat=True))
+    assert sequences == list(range(1, total + 1))
+    result = audit.verify_chain()
+    assert result.ok, result.problem
+    assert result.checked == total

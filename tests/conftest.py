@@ -1,0 +1,168 @@
+"""Shared fixtures: named users per role, MFA-verified clients, and real services for the suite."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable, Iterator
+from urllib.parse import quote, urlsplit
+
+import pytest
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+from django.db import connection
+from django.test import Client
+
+from accounts.models import Office, User
+from accounts.receivers import MFA_SESSION_KEY
+from tests.factories import BusinessUnitFactory, MembershipFactory, OfficeFactory, UserFactory
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "").lower() in {"1", "true", "yes", "on"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests of PostgreSQL-only behaviour (its trigger) are deselected, not skipped, on SQLite."""
+    if os.environ.get("DATABASE_URL", "").startswith(("postgres", "pgsql", "psql")):
+        return
+    kept = [item for item in items if item.get_closest_marker("postgres_only") is None]
+    deselected = [item for item in items if item.get_closest_marker("postgres_only") is not None]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
+
+
+def service_reachable(url: str, default_port: int) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or default_port), 2):
+            return True
+    except OSError:
+        return False
+
+
+def require_service(name: str, reachable: bool) -> None:
+    """A service the configuration names but that is down: a failure in CI, a skip elsewhere."""
+    if reachable:
+        return
+    message = f"{name} is configured but not reachable"
+    if REQUIRE_SERVICES:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def database_url_for_subprocess() -> str:
+    """A DATABASE_URL naming the *test* database, for a worker the tests start."""
+    s = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{s['NAME']}"
+    auth = quote(s["USER"] or "")
+    if s.get("PASSWORD"):
+        auth += ":" + quote(s["PASSWORD"])
+    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+# --- People -----------------------------------------------------------------------------------
+
+
+def _office(code: str) -> Office:
+    return OfficeFactory(code=code, name=code)
+
+
+@pytest.fixture
+def unit(db):  # type: ignore[no-untyped-def]
+    return BusinessUnitFactory(code="PUBSEC", name="Public Sector Solutions")
+
+
+@pytest.fixture
+def other_unit(db):  # type: ignore[no-untyped-def]
+    return BusinessUnitFactory(code="CLOUD", name="Cloud Services")
+
+
+def _holder(username: str, code: str, roles: list[str]) -> User:
+    user = UserFactory(username=username, roles=roles)
+    office = _office(code)
+    office.holder = user
+    office.save()
+    return user
+
+
+@pytest.fixture
+def chair(db) -> User:  # type: ignore[no-untyped-def]
+    return _holder("chair", "CEO", ["chair", "cxo"])
+
+
+@pytest.fixture
+def ciso(db) -> User:  # type: ignore[no-untyped-def]
+    return _holder("ciso", "CISO", ["cxo"])
+
+
+@pytest.fixture
+def cqo(db) -> User:  # type: ignore[no-untyped-def]
+    return _holder("cqo", "CQO", ["cxo"])
+
+
+@pytest.fixture
+def secretary(db) -> User:  # type: ignore[no-untyped-def]
+    return UserFactory(username="secretary", roles=["secretary"])
+
+
+@pytest.fixture
+def auditor(db) -> User:  # type: ignore[no-untyped-def]
+    return UserFactory(username="auditor", roles=["auditor"])
+
+
+@pytest.fixture
+def bu_head(unit) -> User:  # type: ignore[no-untyped-def]
+    user = UserFactory(username="bu_head", roles=["bu_head"])
+    unit.head = user
+    unit.save()
+    return user
+
+
+@pytest.fixture
+def bu_member(unit) -> User:  # type: ignore[no-untyped-def]
+    user = UserFactory(username="bu_member", roles=["bu_member"])
+    MembershipFactory(user=user, unit=unit)
+    return user
+
+
+@pytest.fixture
+def other_bu_member(other_unit) -> User:  # type: ignore[no-untyped-def]
+    user = UserFactory(username="other_bu_member", roles=["bu_member"])
+    MembershipFactory(user=user, unit=other_unit)
+    return user
+
+
+# --- Clients ----------------------------------------------------------------------------------
+
+
+def enrol_totp(user: User) -> str:
+    """Give a user an authenticator app; returns its secret."""
+    existing = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).first()
+    if existing:
+        from allauth.mfa.utils import decrypt
+
+        return str(decrypt(existing.data["secret"]))
+    secret = generate_totp_secret()
+    TOTP.activate(user, secret)
+    return secret
+
+
+@pytest.fixture
+def login_as(client: Client) -> Callable[[User], Client]:
+    """Sign a person in as if they had passed password and TOTP: the state after a real sign-in."""
+
+    def _login(user: User) -> Client:
+        enrol_totp(user)
+        client.force_login(user)
+        session = client.session
+        session[MFA_SESSION_KEY] = user.pk
+        session.save()
+        return client
+
+    return _login
+
+
+@pytest.fixture
+def api_client() -> Iterator[Client]:
+    yield Client(HTTP_ACCEPT="application/json")
