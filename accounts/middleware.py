@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlencode
 
+from allauth.account.internal.flows.login import get_authentication_records
+from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -21,6 +25,24 @@ LAST_SEEN_KEY = "rcc.last_seen"
 
 def _wants_json(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
+
+
+def _session_proved_second_factor(request: HttpRequest, user: Any) -> bool:
+    """Did this session prove a second factor: a code at sign-in, or enrolling TOTP itself?"""
+    session = request.session
+    if session.get(MFA_SESSION_KEY) == user.pk:
+        return True
+    proved = any(r.get("method") == "mfa" for r in get_authentication_records(request, user))
+    if not proved and (started := session.get(SESSION_STARTED_KEY)):
+        # Enrolling takes a valid code; allauth announces it only after commit, so look at the row.
+        proved = Authenticator.objects.filter(
+            user=user,
+            type=Authenticator.Type.TOTP,
+            created_at__gte=datetime.fromtimestamp(started, tz=UTC),
+        ).exists()
+    if proved:
+        session[MFA_SESSION_KEY] = user.pk
+    return proved
 
 
 class SessionTimeoutMiddleware:
@@ -69,7 +91,7 @@ class RequireMFAMiddleware:
         user = request.user
         if not user.is_authenticated or request.path.startswith(self.exempt):
             return self.get_response(request)
-        if request.session.get(MFA_SESSION_KEY) == user.pk:
+        if _session_proved_second_factor(request, user):
             return self.get_response(request)
         if policy.has_mfa(user):
             logout(request)

@@ -24,7 +24,7 @@ def _mark_mfa_verified(request: Any, user: Any) -> None:
 @receiver(auth_signals.user_logged_in)
 def on_logged_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     if request is not None and hasattr(request, "session"):
-        request.session[SESSION_STARTED_KEY] = int(time.time())
+        request.session[SESSION_STARTED_KEY] = time.time()
     record_authentication_event(user=user, verb="auth.login", request=request)
 
 
