@@ -62,6 +62,12 @@ def database_url_for_subprocess() -> str:
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings) -> None:  # type: ignore[no-untyped-def]
+    """Production hashes passwords slowly on purpose; the suite has hundreds to make."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache() -> Iterator[None]:
     """allauth keeps used TOTP codes and rate limits in the cache; each test starts clean."""
     from django.core.cache import cache

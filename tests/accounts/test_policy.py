@@ -1,0 +1,121 @@
+"""Offices and delegations: an acting delegate holds the office inside the window, not outside it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from accounts import policy
+from tests.factories import DelegationFactory, OfficeFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def deputy():
+    return UserFactory(username="deputy")
+
+
+@pytest.fixture
+def window(ciso, deputy):
+    start = timezone.now() + timedelta(days=1)
+    return DelegationFactory(
+        office=OfficeFactory(code="CISO"),
+        delegate=deputy,
+        starts_at=start,
+        ends_at=start + timedelta(days=7),
+    )
+
+
+def test_holder_holds_the_office(ciso):
+    assert policy.holds_office(ciso, "CISO")
+    assert policy.office_capacity(ciso, "CISO") == "holder"
+    assert not policy.holds_office(ciso, "CQO")
+
+
+def test_acting_delegate_holds_the_office_only_inside_the_window(window, deputy):
+    before = window.starts_at - timedelta(seconds=1)
+    inside = window.starts_at + timedelta(days=3)
+    after = window.ends_at
+    assert not policy.holds_office(deputy, "CISO", at=before)
+    assert policy.office_capacity(deputy, "CISO", at=inside) == "acting"
+    assert not policy.holds_office(deputy, "CISO", at=after)  # the end is exclusive
+    with time_machine.travel(inside, tick=False):
+        assert policy.holds_office(deputy, "CISO")
+        assert [h.code for h in policy.offices_held(deputy)] == ["CISO"]
+        assert policy.offices_held(deputy)[0].capacity == "acting"
+    with time_machine.travel(after + timedelta(hours=1), tick=False):
+        assert not policy.holds_office(deputy, "CISO")
+        assert policy.offices_held(deputy) == []
+
+
+def test_the_holder_keeps_the_office_while_a_delegate_acts(window, ciso):
+    assert policy.holds_office(ciso, "CISO", at=window.starts_at + timedelta(days=1))
+
+
+def test_a_revoked_delegation_ends_at_revocation(window, deputy):
+    inside = window.starts_at + timedelta(days=2)
+    window.revoked_at = inside
+    window.save()
+    assert policy.holds_office(deputy, "CISO", at=inside - timedelta(minutes=1))
+    assert not policy.holds_office(deputy, "CISO", at=inside + timedelta(minutes=1))
+
+
+def test_a_deactivated_person_holds_nothing(ciso):
+    ciso.is_active = False
+    ciso.save()
+    assert not policy.holds_office(ciso, "CISO")
+    assert policy.offices_held(ciso) == []
+
+
+def test_acting_office_names_the_first_held(chair, ciso):
+    assert policy.acting_office(ciso, "CEO", "CISO") == "CISO"
+    assert policy.acting_office(chair, "CEO", "CISO") == "CEO"
+    assert policy.acting_office(UserFactory(), "CEO", "CISO") is None
+
+
+@pytest.mark.parametrize(
+    ("who", "may_read"),
+    [
+        ("chair", True),
+        ("ciso", True),
+        ("cqo", True),
+        ("auditor", True),
+        ("secretary", False),
+        ("bu_head", False),
+        ("bu_member", False),
+        ("other_bu_member", False),
+    ],
+)
+def test_who_may_read_the_audit_trail(request, who, may_read):
+    assert policy.can_read_audit_trail(request.getfixturevalue(who)) is may_read
+
+
+@pytest.mark.parametrize(
+    ("who", "may_delegate_ciso"),
+    [
+        ("chair", True),
+        ("ciso", True),
+        ("cqo", False),
+        ("auditor", False),
+        ("secretary", False),
+        ("bu_member", False),
+    ],
+)
+def test_who_may_delegate_the_ciso_office(request, ciso, who, may_delegate_ciso):
+    office = OfficeFactory(code="CISO")
+    assert policy.can_delegate(request.getfixturevalue(who), office) is may_delegate_ciso
+
+
+def test_an_acting_delegate_may_not_delegate_further(window, deputy):
+    with time_machine.travel(window.starts_at + timedelta(days=1), tick=False):
+        assert policy.holds_office(deputy, "CISO")
+        assert not policy.can_delegate(deputy, window.office)
+
+
+def test_units_of_counts_membership_and_headship(bu_head, bu_member, unit, other_unit):
+    assert list(policy.units_of(bu_member)) == [unit]
+    assert list(policy.units_of(bu_head)) == [unit]

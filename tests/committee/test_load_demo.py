@@ -1,0 +1,75 @@
+"""load_demo: the demo organisation of DESIGN.md section 8, idempotent, refused outside demo mode."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from allauth.mfa.models import Authenticator
+from django.contrib.auth.models import Group
+from django.core.management import CommandError, call_command
+
+from accounts import policy
+from accounts.models import BusinessUnit, Delegation, Membership, Office, User
+from audit.models import AuditEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def snapshot() -> dict[str, object]:
+    return {
+        "users": sorted(User.objects.values_list("username", "is_superuser", "password")),
+        "groups": sorted(User.groups.through.objects.values_list("user__username", "group__name")),
+        "units": sorted(BusinessUnit.objects.values_list("code", "name", "head__username")),
+        "memberships": sorted(Membership.objects.values_list("user__username", "unit__code")),
+        "offices": sorted(Office.objects.values_list("code", "holder__username")),
+        "authenticators": sorted(Authenticator.objects.values_list("user__username", "type", "data")),
+        "delegations": Delegation.objects.count(),
+        "audit": AuditEvent.objects.count(),
+        "role_groups": sorted(Group.objects.values_list("name", flat=True)),
+    }
+
+
+def run_demo() -> str:
+    out = io.StringIO()
+    call_command("load_demo", stdout=out)
+    return out.getvalue()
+
+
+def test_refused_without_demo_mode(settings):
+    settings.DEMO_MODE = False
+    with pytest.raises(CommandError, match="DEMO_MODE"):
+        run_demo()
+    assert not User.objects.filter(username="chair").exists()
+
+
+def test_twice_leaves_the_same_data(settings):
+    settings.DEMO_MODE = True
+    first_output = run_demo()
+    first = snapshot()
+    second_output = run_demo()
+    assert snapshot() == first
+    assert first_output == second_output  # the same TOTP secrets are printed again
+
+
+def test_the_demo_organisation(settings):
+    settings.DEMO_MODE = True
+    output = run_demo()
+    for username in ["chair", "ciso", "cqo", "cfo", "chro", "secretary", "auditor", "reviewer"]:
+        user = User.objects.get(username=username)
+        assert policy.has_mfa(user), username
+        assert f"  {username} " in output
+    assert {o.code: o.holder.username for o in Office.objects.select_related("holder")} == {
+        "CEO": "chair", "CISO": "ciso", "CQO": "cqo", "CFO": "cfo", "CHRO": "chro",
+    }
+    units = list(BusinessUnit.objects.all())
+    assert len(units) >= 4
+    for unit in units:
+        head = User.objects.get(username=f"{unit.code.lower()}-head")
+        member = User.objects.get(username=f"{unit.code.lower()}-member")
+        assert unit.head == head
+        assert list(policy.units_of(member)) == [unit]
+    assert policy.has_role(User.objects.get(username="reviewer"), "quality_reviewer")
+    assert policy.has_role(User.objects.get(username="auditor"), "auditor")
+    assert policy.is_chair(User.objects.get(username="chair"))
+    assert "otpauth://totp/" in output
