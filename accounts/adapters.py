@@ -30,6 +30,7 @@ class AccountAdapter(DefaultAccountAdapter):
             return required
         records = get_authentication_records(request, user)
         fresh = bool(records) and (
-            time.time() - float(records[-1].get("at", 0)) < account_settings.REAUTHENTICATION_TIMEOUT
+            time.time() - float(records[-1].get("at", 0))
+            < account_settings.REAUTHENTICATION_TIMEOUT
         )
         return not fresh

@@ -47,8 +47,12 @@ class MeView(APIView):
 
 
 class BusinessUnitOut(serializers.ModelSerializer):
-    parent = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    head = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    parent: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(  # type: ignore[assignment]
+        slug_field="code", read_only=True
+    )
+    head: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
 
     class Meta:
         model = BusinessUnit
@@ -67,7 +71,9 @@ class BusinessUnitViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class DelegationOut(serializers.ModelSerializer):
-    delegate = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    delegate: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
 
     class Meta:
         model = Delegation
@@ -75,7 +81,9 @@ class DelegationOut(serializers.ModelSerializer):
 
 
 class OfficeOut(serializers.ModelSerializer):
-    holder = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    holder: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
     acting = DelegationOut(source="active_delegations", many=True, read_only=True)
 
     class Meta:

@@ -79,13 +79,13 @@ def seed_organisation() -> list[DemoLogin]:
     groups = {role: Group.objects.get_or_create(name=role.value)[0] for role in Role}
     people: list[User] = [_person("admin", "Site Administrator", superuser=True)]
 
-    for code, username, name, domain in OFFICES:
+    for office_code, username, name, domain in OFFICES:
         user = _person(username, name)
         user.groups.add(groups[Role.CXO])
-        if code == OfficeCode.CEO:
+        if office_code == OfficeCode.CEO:
             user.groups.add(groups[Role.CHAIR])
         office, _ = Office.objects.get_or_create(
-            code=code.value, defaults={"name": code.label, "domain": domain}
+            code=office_code.value, defaults={"name": office_code.label, "domain": domain}
         )
         if office.holder_id != user.pk:
             services.assign_office_holder(actor=None, office=office, holder=user)
@@ -101,7 +101,9 @@ def seed_organisation() -> list[DemoLogin]:
         member = _person(f"{code.lower()}-member", f"{name} staff")
         head.groups.add(groups[Role.BU_HEAD])
         member.groups.add(groups[Role.BU_MEMBER])
-        unit, _ = BusinessUnit.objects.get_or_create(code=code, defaults={"name": name, "head": head})
+        unit, _ = BusinessUnit.objects.get_or_create(
+            code=code, defaults={"name": name, "head": head}
+        )
         Membership.objects.get_or_create(user=head, unit=unit)
         Membership.objects.get_or_create(user=member, unit=unit)
         people += [head, member]

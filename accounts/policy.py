@@ -15,8 +15,6 @@ from accounts.models import BusinessUnit, Delegation, Office, OfficeCode, Role
 if TYPE_CHECKING:
     from django.db.models import QuerySet
 
-    from accounts.models import User
-
 
 @dataclass(frozen=True)
 class HeldOffice:

@@ -35,10 +35,14 @@ def on_logged_out(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
 
 
 @receiver(auth_signals.user_login_failed)
-def on_login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any) -> None:
+def on_login_failed(
+    sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any
+) -> None:
     # Django has already cleansed the credentials; keep only the name that was tried.
     tried = credentials.get("username") or credentials.get("login") or ""
-    record_authentication_event(user=None, verb="auth.login_failed", request=request, username=str(tried))
+    record_authentication_event(
+        user=None, verb="auth.login_failed", request=request, username=str(tried)
+    )
 
 
 @receiver(mfa_signals.authenticator_added)
@@ -53,22 +57,30 @@ def on_mfa_added(sender: Any, request: Any, user: Any, authenticator: Any, **kwa
 def on_mfa_removed(sender: Any, request: Any, user: Any, authenticator: Any, **kwargs: Any) -> None:
     if request is not None and hasattr(request, "session"):
         request.session.pop(MFA_SESSION_KEY, None)
-    record_authentication_event(user=user, verb="mfa.removed", request=request, type=authenticator.type)
+    record_authentication_event(
+        user=user, verb="mfa.removed", request=request, type=authenticator.type
+    )
 
 
 @receiver(mfa_signals.authenticator_reset)
 def on_mfa_reset(sender: Any, request: Any, user: Any, authenticator: Any, **kwargs: Any) -> None:
-    record_authentication_event(user=user, verb="mfa.reset", request=request, type=authenticator.type)
+    record_authentication_event(
+        user=user, verb="mfa.reset", request=request, type=authenticator.type
+    )
 
 
 @receiver(mfa_signals.authenticator_used)
 def on_mfa_used(sender: Any, request: Any, user: Any, authenticator: Any, **kwargs: Any) -> None:
     _mark_mfa_verified(request, user)
-    record_authentication_event(user=user, verb="mfa.verified", request=request, type=authenticator.type)
+    record_authentication_event(
+        user=user, verb="mfa.verified", request=request, type=authenticator.type
+    )
 
 
 @receiver(mfa_signals.authentication_failed)
-def on_mfa_failed(sender: Any, request: Any, user: Any, authenticator: Any = None, **kwargs: Any) -> None:
+def on_mfa_failed(
+    sender: Any, request: Any, user: Any, authenticator: Any = None, **kwargs: Any
+) -> None:
     record_authentication_event(
         user=user,
         verb="mfa.failed",

@@ -27,7 +27,9 @@ def delegate_office(
 ) -> Delegation:
     """Name an acting delegate who holds the office's authority inside [starts_at, ends_at)."""
     if not policy.can_delegate(actor, office):
-        raise PermissionDenied(f"Only the {office.code}'s holder, the chair or an admin may delegate it.")
+        raise PermissionDenied(
+            f"Only the {office.code}'s holder, the chair or an admin may delegate it."
+        )
     if not reason.strip():
         raise ValidationError({"reason": "Say why the office is delegated."})
     if ends_at <= starts_at:
@@ -65,9 +67,13 @@ def delegate_office(
 @transaction.atomic
 def revoke_delegation(*, actor: User, delegation: Delegation, reason: str) -> Delegation:
     """End a delegation early; its history stays."""
-    delegation = Delegation.objects.select_for_update().select_related("office").get(pk=delegation.pk)
+    delegation = (
+        Delegation.objects.select_for_update().select_related("office").get(pk=delegation.pk)
+    )
     if not policy.can_delegate(actor, delegation.office):
-        raise PermissionDenied("Only the office's holder, the chair or an admin may revoke a delegation.")
+        raise PermissionDenied(
+            "Only the office's holder, the chair or an admin may revoke a delegation."
+        )
     if delegation.revoked_at is not None:
         raise ValidationError("This delegation was already revoked.")
     delegation.revoked_at = timezone.now()
@@ -116,7 +122,10 @@ def issue_api_token(
         actor=actor,
         verb="api_token.issued",
         target=user,
-        details={"token_key": instance.token_key, "expires": str(instance.expiry) if instance.expiry else None},
+        details={
+            "token_key": instance.token_key,
+            "expires": str(instance.expiry) if instance.expiry else None,
+        },
     )
     return instance, token
 

@@ -18,7 +18,7 @@ class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
     def update(self, **kwargs: Any) -> NoReturn:
         raise AppendOnlyError("Audit events are append-only: they cannot be updated.")
 
-    def delete(self) -> NoReturn:  # type: ignore[override]
+    def delete(self) -> NoReturn:
         raise AppendOnlyError("Audit events are append-only: they cannot be deleted.")
 
 
@@ -74,7 +74,9 @@ class ChainHead(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [models.CheckConstraint(condition=models.Q(pk=1), name="chain_head_singleton")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(pk=1), name="chain_head_singleton")
+        ]
 
     def __str__(self) -> str:
         return f"head #{self.sequence}"

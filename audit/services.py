@@ -64,12 +64,13 @@ def record(
     back) with the change it describes; the head stays locked until then, so appends queue."""
     with transaction.atomic():
         head = _locked_head()
-        signed_in = actor is not None and getattr(actor, "is_authenticated", False)
+        if actor is not None and not getattr(actor, "is_authenticated", False):
+            actor = None  # an anonymous request is recorded as no actor
         event = AuditEvent(
             sequence=head.sequence + 1,
             occurred_at=timezone.now(),
-            actor=actor if signed_in else None,
-            actor_label=actor.get_username() if signed_in else "",
+            actor=actor,
+            actor_label=actor.get_username() if actor is not None else "",
             office=office or "",
             verb=verb,
             target_type=target._meta.label_lower if target is not None else "",

@@ -14,7 +14,11 @@ def verify_audit_chain() -> dict[str, object]:
     services.record(
         actor=None,
         verb="audit.verified" if result.ok else "audit.broken",
-        details={"checked": result.checked, "broken_at": result.broken_at, "problem": result.problem},
+        details={
+            "checked": result.checked,
+            "broken_at": result.broken_at,
+            "problem": result.problem,
+        },
         target_label="audit chain",
     )
     return {"ok": result.ok, "checked": result.checked, "broken_at": result.broken_at}

@@ -12,4 +12,6 @@ from accounts import selectors as accounts_selectors
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     """The landing page: who you are and where to go. Its panels arrive with the domain issues."""
-    return render(request, "committee/dashboard.html", {"me": accounts_selectors.profile_of(request.user)})
+    return render(
+        request, "committee/dashboard.html", {"me": accounts_selectors.profile_of(request.user)}
+    )

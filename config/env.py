@@ -64,9 +64,7 @@ def database(name: str, default: str) -> dict[str, Any]:
     url = string(name, default)
     scheme = urlsplit(url).scheme
     if scheme not in _DB_SCHEMES:
-        raise ImproperlyConfigured(
-            f"{name} must be a sqlite:// or postgres:// URL; got {url!r}."
-        )
+        raise ImproperlyConfigured(f"{name} must be a sqlite:// or postgres:// URL; got {url!r}.")
     try:
         config: dict[str, Any] = environ.Env.db_url_config(url)
     except Exception as exc:  # environ raises assorted errors on bad URLs

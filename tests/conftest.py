@@ -34,7 +34,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def service_reachable(url: str, default_port: int) -> bool:
     parts = urlsplit(url)
     try:
-        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or default_port), 2):
+        with socket.create_connection(
+            (parts.hostname or "127.0.0.1", parts.port or default_port), 2
+        ):
             return True
     except OSError:
         return False
@@ -62,7 +64,7 @@ def database_url_for_subprocess() -> str:
 
 
 @pytest.fixture(autouse=True)
-def _fast_password_hashing(settings) -> None:  # type: ignore[no-untyped-def]
+def _fast_password_hashing(settings) -> None:
     """Production hashes passwords slowly on purpose; the suite has hundreds to make."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
@@ -81,21 +83,21 @@ def _fresh_cache() -> Iterator[None]:
 
 
 def _office(code: str) -> Office:
-    return OfficeFactory(code=code, name=code)
+    return OfficeFactory.create(code=code, name=code)
 
 
 @pytest.fixture
-def unit(db):  # type: ignore[no-untyped-def]
-    return BusinessUnitFactory(code="PUBSEC", name="Public Sector Solutions")
+def unit(db):
+    return BusinessUnitFactory.create(code="PUBSEC", name="Public Sector Solutions")
 
 
 @pytest.fixture
-def other_unit(db):  # type: ignore[no-untyped-def]
-    return BusinessUnitFactory(code="CLOUD", name="Cloud Services")
+def other_unit(db):
+    return BusinessUnitFactory.create(code="CLOUD", name="Cloud Services")
 
 
 def _holder(username: str, code: str, roles: list[str]) -> User:
-    user = UserFactory(username=username, roles=roles)
+    user = UserFactory.create(username=username, roles=roles)
     office = _office(code)
     office.holder = user
     office.save()
@@ -103,49 +105,49 @@ def _holder(username: str, code: str, roles: list[str]) -> User:
 
 
 @pytest.fixture
-def chair(db) -> User:  # type: ignore[no-untyped-def]
+def chair(db) -> User:
     return _holder("chair", "CEO", ["chair", "cxo"])
 
 
 @pytest.fixture
-def ciso(db) -> User:  # type: ignore[no-untyped-def]
+def ciso(db) -> User:
     return _holder("ciso", "CISO", ["cxo"])
 
 
 @pytest.fixture
-def cqo(db) -> User:  # type: ignore[no-untyped-def]
+def cqo(db) -> User:
     return _holder("cqo", "CQO", ["cxo"])
 
 
 @pytest.fixture
-def secretary(db) -> User:  # type: ignore[no-untyped-def]
-    return UserFactory(username="secretary", roles=["secretary"])
+def secretary(db) -> User:
+    return UserFactory.create(username="secretary", roles=["secretary"])
 
 
 @pytest.fixture
-def auditor(db) -> User:  # type: ignore[no-untyped-def]
-    return UserFactory(username="auditor", roles=["auditor"])
+def auditor(db) -> User:
+    return UserFactory.create(username="auditor", roles=["auditor"])
 
 
 @pytest.fixture
-def bu_head(unit) -> User:  # type: ignore[no-untyped-def]
-    user = UserFactory(username="bu_head", roles=["bu_head"])
+def bu_head(unit) -> User:
+    user = UserFactory.create(username="bu_head", roles=["bu_head"])
     unit.head = user
     unit.save()
     return user
 
 
 @pytest.fixture
-def bu_member(unit) -> User:  # type: ignore[no-untyped-def]
-    user = UserFactory(username="bu_member", roles=["bu_member"])
-    MembershipFactory(user=user, unit=unit)
+def bu_member(unit) -> User:
+    user = UserFactory.create(username="bu_member", roles=["bu_member"])
+    MembershipFactory.create(user=user, unit=unit)
     return user
 
 
 @pytest.fixture
-def other_bu_member(other_unit) -> User:  # type: ignore[no-untyped-def]
-    user = UserFactory(username="other_bu_member", roles=["bu_member"])
-    MembershipFactory(user=user, unit=other_unit)
+def other_bu_member(other_unit) -> User:
+    user = UserFactory.create(username="other_bu_member", roles=["bu_member"])
+    MembershipFactory.create(user=user, unit=other_unit)
     return user
 
 

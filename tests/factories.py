@@ -12,7 +12,7 @@ from accounts.models import BusinessUnit, Delegation, Membership, Office, User
 PASSWORD = "correct horse battery staple"
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
         django_get_or_create = ("username",)
@@ -24,7 +24,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.PostGenerationMethodCall("set_password", PASSWORD)
 
     @factory.post_generation
-    def roles(self, create: bool, extracted: list[str] | None, **kwargs: object) -> None:
+    def roles(self: User, create: bool, extracted: list[str] | None, **kwargs: object) -> None:
         from django.contrib.auth.models import Group
 
         for name in extracted or []:
@@ -33,7 +33,7 @@ class UserFactory(factory.django.DjangoModelFactory):
             self.save()
 
 
-class BusinessUnitFactory(factory.django.DjangoModelFactory):
+class BusinessUnitFactory(factory.django.DjangoModelFactory[BusinessUnit]):
     class Meta:
         model = BusinessUnit
         django_get_or_create = ("code",)
@@ -42,7 +42,7 @@ class BusinessUnitFactory(factory.django.DjangoModelFactory):
     name = factory.LazyAttribute(lambda u: f"Unit {u.code}")
 
 
-class MembershipFactory(factory.django.DjangoModelFactory):
+class MembershipFactory(factory.django.DjangoModelFactory[Membership]):
     class Meta:
         model = Membership
 
@@ -50,7 +50,7 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     unit = factory.SubFactory(BusinessUnitFactory)
 
 
-class OfficeFactory(factory.django.DjangoModelFactory):
+class OfficeFactory(factory.django.DjangoModelFactory[Office]):
     class Meta:
         model = Office
         django_get_or_create = ("code",)
@@ -59,7 +59,7 @@ class OfficeFactory(factory.django.DjangoModelFactory):
     name = factory.LazyAttribute(lambda o: f"Office {o.code}")
 
 
-class DelegationFactory(factory.django.DjangoModelFactory):
+class DelegationFactory(factory.django.DjangoModelFactory[Delegation]):
     class Meta:
         model = Delegation
 

@@ -32,9 +32,9 @@ def test_a_bad_token_is_refused(client, path):
 
 
 def test_me_shows_units_offices_and_roles(login_as, bu_head, unit):
-    deputy_for = OfficeFactory(code="CQO")
-    DelegationFactory(office=deputy_for, delegate=bu_head)
-    BusinessUnitFactory(code="ELSEWHERE")
+    deputy_for = OfficeFactory.create(code="CQO")
+    DelegationFactory.create(office=deputy_for, delegate=bu_head)
+    BusinessUnitFactory.create(code="ELSEWHERE")
     body = login_as(bu_head).get("/api/v1/me/").json()
     assert body["username"] == "bu_head"
     assert body["units"] == [{"code": "PUBSEC", "name": "Public Sector Solutions", "role": "head"}]
@@ -64,7 +64,7 @@ def test_token_authentication_works_and_expires(client, bu_member):
 
 def test_business_units_are_listed_with_a_cursor(login_as, bu_member):
     for n in range(5):
-        BusinessUnitFactory(code=f"U{n}")
+        BusinessUnitFactory.create(code=f"U{n}")
     client = login_as(bu_member)
     first = client.get("/api/v1/business-units/?page_size=4").json()
     assert [u["code"] for u in first["results"]] == ["PUBSEC", "U0", "U1", "U2"]
@@ -75,7 +75,7 @@ def test_business_units_are_listed_with_a_cursor(login_as, bu_member):
 
 def test_page_size_is_capped(login_as, bu_member, settings):
     for n in range(5):
-        BusinessUnitFactory(code=f"U{n}")
+        BusinessUnitFactory.create(code=f"U{n}")
     body = login_as(bu_member).get("/api/v1/business-units/?page_size=100000").json()
     assert len(body["results"]) == 6  # every row, but the paginator clamped the size
 
@@ -90,13 +90,13 @@ def _count_queries(client, path: str) -> int:
 
 def test_business_unit_list_runs_constant_queries(login_as, bu_member):
     client = login_as(bu_member)
-    heads = [UserFactory() for _ in range(30)]
+    heads = [UserFactory.create() for _ in range(30)]
     for n in range(2):
-        BusinessUnitFactory(code=f"A{n}", head=heads[n], parent=None)
+        BusinessUnitFactory.create(code=f"A{n}", head=heads[n], parent=None)
     few = _count_queries(client, "/api/v1/business-units/")
-    parent = BusinessUnitFactory(code="PARENT")
+    parent = BusinessUnitFactory.create(code="PARENT")
     for n in range(27):
-        BusinessUnitFactory(code=f"B{n}", head=heads[n + 2], parent=parent)
+        BusinessUnitFactory.create(code=f"B{n}", head=heads[n + 2], parent=parent)
     many = _count_queries(client, "/api/v1/business-units/")
     assert few == many
 
@@ -104,11 +104,11 @@ def test_business_unit_list_runs_constant_queries(login_as, bu_member):
 def test_office_list_runs_constant_queries(login_as, bu_member):
     client = login_as(bu_member)
     for code in ["CEO", "CISO", "CQO"]:
-        OfficeFactory(code=code, holder=UserFactory())
+        OfficeFactory.create(code=code, holder=UserFactory.create())
     few = _count_queries(client, "/api/v1/offices/")
     for n in range(27):
-        office = OfficeFactory(code=f"X{n}", holder=UserFactory())
-        DelegationFactory(office=office)
+        office = OfficeFactory.create(code=f"X{n}", holder=UserFactory.create())
+        DelegationFactory.create(office=office)
     many = _count_queries(client, "/api/v1/offices/")
     assert few == many
     rows = client.get("/api/v1/offices/?page_size=200").json()["results"]
@@ -128,10 +128,10 @@ def test_audit_events_are_for_those_who_may_read_them(login_as, auditor, bu_memb
 
 def test_audit_event_list_runs_constant_queries(login_as, auditor):
     client = login_as(auditor)
-    actors = [UserFactory() for _ in range(3)]
+    actors = [UserFactory.create() for _ in range(3)]
     for a in actors:
         services.issue_api_token(actor=None, user=a)
     few = _count_queries(client, "/api/v1/audit-events/")
-    for a in [UserFactory() for _ in range(27)]:
+    for a in [UserFactory.create() for _ in range(27)]:
         services.issue_api_token(actor=a, user=a)
     assert _count_queries(client, "/api/v1/audit-events/") == few

@@ -36,7 +36,7 @@ def is_signed_in(client: Client) -> bool:
 
 @pytest.fixture
 def person():
-    return UserFactory(username="kenji", is_staff=True, is_superuser=True)
+    return UserFactory.create(username="kenji", is_staff=True, is_superuser=True)
 
 
 def test_password_only_reaches_nothing_until_totp_is_enrolled(client, person):
@@ -90,7 +90,9 @@ def test_enrolled_user_needs_a_valid_code(client, person):
     assert is_signed_in(client)
     assert client.get("/").status_code == 200
     assert client.get("/admin/").status_code == 200
-    verbs = list(AuditEvent.objects.filter(actor=person).order_by("sequence").values_list("verb", flat=True))
+    verbs = list(
+        AuditEvent.objects.filter(actor=person).order_by("sequence").values_list("verb", flat=True)
+    )
     assert verbs == ["mfa.failed", "mfa.verified", "auth.login"]
 
 

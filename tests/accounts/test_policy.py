@@ -16,14 +16,14 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def deputy():
-    return UserFactory(username="deputy")
+    return UserFactory.create(username="deputy")
 
 
 @pytest.fixture
 def window(ciso, deputy):
     start = timezone.now() + timedelta(days=1)
-    return DelegationFactory(
-        office=OfficeFactory(code="CISO"),
+    return DelegationFactory.create(
+        office=OfficeFactory.create(code="CISO"),
         delegate=deputy,
         starts_at=start,
         ends_at=start + timedelta(days=7),
@@ -74,7 +74,7 @@ def test_a_deactivated_person_holds_nothing(ciso):
 def test_acting_office_names_the_first_held(chair, ciso):
     assert policy.acting_office(ciso, "CEO", "CISO") == "CISO"
     assert policy.acting_office(chair, "CEO", "CISO") == "CEO"
-    assert policy.acting_office(UserFactory(), "CEO", "CISO") is None
+    assert policy.acting_office(UserFactory.create(), "CEO", "CISO") is None
 
 
 @pytest.mark.parametrize(
@@ -106,7 +106,7 @@ def test_who_may_read_the_audit_trail(request, who, may_read):
     ],
 )
 def test_who_may_delegate_the_ciso_office(request, ciso, who, may_delegate_ciso):
-    office = OfficeFactory(code="CISO")
+    office = OfficeFactory.create(code="CISO")
     assert policy.can_delegate(request.getfixturevalue(who), office) is may_delegate_ciso
 
 

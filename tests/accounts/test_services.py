@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def deputy():
-    return UserFactory(username="deputy")
+    return UserFactory.create(username="deputy")
 
 
 def _window():
@@ -27,7 +27,7 @@ def _window():
 
 
 def test_ciso_delegates_own_office_and_it_is_audited(ciso, deputy):
-    office = OfficeFactory(code="CISO")
+    office = OfficeFactory.create(code="CISO")
     delegation = services.delegate_office(
         actor=ciso, office=office, delegate=deputy, reason="Overseas audit", **_window()
     )
@@ -40,7 +40,11 @@ def test_ciso_delegates_own_office_and_it_is_audited(ciso, deputy):
 
 def test_chair_delegates_under_the_ceo_office(chair, ciso, deputy):
     services.delegate_office(
-        actor=chair, office=OfficeFactory(code="CISO"), delegate=deputy, reason="CISO ill", **_window()
+        actor=chair,
+        office=OfficeFactory.create(code="CISO"),
+        delegate=deputy,
+        reason="CISO ill",
+        **_window(),
     )
     assert AuditEvent.objects.get(verb="office.delegated").office == "CEO"
 
@@ -50,7 +54,7 @@ def test_others_may_not_delegate(request, ciso, deputy, who):
     with pytest.raises(PermissionDenied):
         services.delegate_office(
             actor=request.getfixturevalue(who),
-            office=OfficeFactory(code="CISO"),
+            office=OfficeFactory.create(code="CISO"),
             delegate=deputy,
             reason="x",
             **_window(),
@@ -60,7 +64,7 @@ def test_others_may_not_delegate(request, ciso, deputy, who):
 
 
 def test_bad_windows_and_reasons_are_refused(ciso, deputy):
-    office = OfficeFactory(code="CISO")
+    office = OfficeFactory.create(code="CISO")
     start = timezone.now()
     with pytest.raises(ValidationError) as excinfo:
         services.delegate_office(
@@ -68,14 +72,20 @@ def test_bad_windows_and_reasons_are_refused(ciso, deputy):
         )
     assert "ends_at" in excinfo.value.message_dict
     with pytest.raises(ValidationError) as excinfo:
-        services.delegate_office(actor=ciso, office=office, delegate=deputy, reason="  ", **_window())
+        services.delegate_office(
+            actor=ciso, office=office, delegate=deputy, reason="  ", **_window()
+        )
     assert "reason" in excinfo.value.message_dict
     assert not Delegation.objects.exists()
 
 
 def test_revoking_keeps_the_row_and_is_audited(ciso, deputy):
     delegation = services.delegate_office(
-        actor=ciso, office=OfficeFactory(code="CISO"), delegate=deputy, reason="Leave", **_window()
+        actor=ciso,
+        office=OfficeFactory.create(code="CISO"),
+        delegate=deputy,
+        reason="Leave",
+        **_window(),
     )
     services.revoke_delegation(actor=ciso, delegation=delegation, reason="Back early")
     delegation.refresh_from_db()

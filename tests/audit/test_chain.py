@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
+from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -13,7 +15,7 @@ from audit.models import GENESIS_HASH, AppendOnlyError, AuditEvent, ChainHead
 from tests.factories import UserFactory
 
 
-def _tamper(sql: str, params: list[object]) -> None:
+def _tamper(sql: str, params: list[Any]) -> None:
     """What a person with database access might do: raw SQL with the trigger switched off."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -34,7 +36,7 @@ def _verify_fails_at(sequence: int) -> str:
 
 @pytest.fixture
 def chain(db):
-    actor = UserFactory(username="writer")
+    actor = UserFactory.create(username="writer")
     return [
         audit.record(actor=actor, verb="test.event", target=actor, details={"n": n, "note": "ü"})
         for n in range(5)
@@ -44,7 +46,7 @@ def chain(db):
 def test_events_link_from_genesis(chain):
     assert [e.sequence for e in chain] == [1, 2, 3, 4, 5]
     assert chain[0].prev_hash == GENESIS_HASH
-    for before, after in zip(chain, chain[1:], strict=False):
+    for before, after in itertools.pairwise(chain):
         assert after.prev_hash == before.hash
     head = ChainHead.objects.get()
     assert (head.sequence, head.hash) == (5, chain[-1].hash)
@@ -126,16 +128,19 @@ def test_postgres_refuses_update_and_delete(chain):
         "UPDATE audit_auditevent SET verb = 'x' WHERE sequence = 1",
         "DELETE FROM audit_auditevent WHERE sequence = 1",
     ):
-        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(sql)
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(sql)
     assert AuditEvent.objects.filter(sequence=1, verb="test.event").exists()
 
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_appends_leave_one_unbroken_chain():
     threads_count, per_thread = 8, 15
-    actors = [UserFactory(username=f"writer{i}") for i in range(threads_count)]
+    actors = [UserFactory.create(username=f"writer{i}") for i in range(threads_count)]
     errors: list[BaseException] = []
     barrier = threading.Barrier(threads_count)
 

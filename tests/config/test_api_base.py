@@ -16,7 +16,12 @@ pytestmark = pytest.mark.django_db
 def test_the_openapi_schema_validates():
     schema = SchemaGenerator().get_schema(request=None, public=True)
     validate_schema(schema)
-    for path in ["/api/v1/me/", "/api/v1/business-units/", "/api/v1/offices/", "/api/v1/audit-events/"]:
+    for path in [
+        "/api/v1/me/",
+        "/api/v1/business-units/",
+        "/api/v1/offices/",
+        "/api/v1/audit-events/",
+    ]:
         assert path in schema["paths"], path
 
 
@@ -32,7 +37,12 @@ def test_swagger_ui_is_served_without_any_cdn(client):
     html = response.content.decode()
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
     assert "cdn" not in html.lower()
-    assert client.get("/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js").status_code == 200
+    assert (
+        client.get(
+            "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js"
+        ).status_code
+        == 200
+    )
 
 
 def test_django_validation_errors_become_400_with_field_errors():
@@ -43,7 +53,9 @@ def test_django_validation_errors_become_400_with_field_errors():
     assert response is not None
     assert response.status_code == 400
     assert response.data == {"due_date": ["Must be in the future."]}
-    plain = exception_handler(DjangoValidationError("Closed cases cannot change."), {"request": request})
+    plain = exception_handler(
+        DjangoValidationError("Closed cases cannot change."), {"request": request}
+    )
     assert plain is not None
     assert plain.status_code == 400
     assert plain.data == {"detail": ["Closed cases cannot change."]}
@@ -59,11 +71,11 @@ def test_healthz_names_a_broker_that_is_down(client, settings):
     from config.celery import app
 
     original = app.conf.broker_url
-    app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    app.conf["broker_url"] = "redis://127.0.0.1:1/0"  # nothing listens on port 1
     try:
         response = client.get("/healthz")
     finally:
-        app.conf.broker_url = original
+        app.conf["broker_url"] = original
     assert response.status_code == 503
     body = response.json()
     assert body["database"] == "ok"

@@ -26,14 +26,31 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @contextmanager
 def celery_worker(queue: str, broker_url: str, **extra_env: str) -> Iterator[subprocess.Popen[str]]:
-    env = {**os.environ, "DATABASE_URL": database_url_for_subprocess(), "CELERY_BROKER_URL": broker_url}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url_for_subprocess(),
+        "CELERY_BROKER_URL": broker_url,
+    }
     env.update(extra_env)
     worker = subprocess.Popen(
         [
-            sys.executable, "-m", "celery", "-A", "config", "worker",
-            "--pool", "solo", "--queues", queue, "--loglevel", "INFO",
-            "--without-gossip", "--without-mingle", "--without-heartbeat",
-            "--hostname", f"test-{queue}@%h",
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool",
+            "solo",
+            "--queues",
+            queue,
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "--hostname",
+            f"test-{queue}@%h",
         ],
         cwd=ROOT,
         env=env,
@@ -71,7 +88,7 @@ def test_worker_on_the_configured_broker_writes_to_the_database():
     broker = settings.CELERY_BROKER_URL
     if not broker.startswith("filesystem"):
         require_service("the Celery broker", service_reachable(broker, 6379))
-    UserFactory(username="someone")  # the chain has something to verify
+    UserFactory.create(username="someone")  # the chain has something to verify
     queue = f"test-{uuid.uuid4().hex[:8]}"
     with celery_worker(queue, broker) as worker:
         verify_audit_chain.apply_async(queue=queue)
@@ -93,6 +110,6 @@ def test_worker_on_the_filesystem_broker_writes_to_the_database(tmp_path):
     }
     with celery_worker(queue, "filesystem://", CELERY_BROKER_DIR=str(folder)) as worker:
         with Connection("filesystem://", transport_options=options) as conn:
-            verify_audit_chain.apply_async(queue=queue, connection=conn)
+            verify_audit_chain.apply_async(queue=queue, connection=conn)  # type: ignore[call-arg]
         event = wait_for_event("audit.verified", worker)
     assert event.details["checked"] == 0

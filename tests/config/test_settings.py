@@ -24,6 +24,7 @@ def start_django(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]
     environment.update(env)
     return subprocess.run(
         [sys.executable, "-c", "import django; django.setup(); print('started')"],
+        check=False,
         cwd=ROOT,
         env=environment,
         capture_output=True,

@@ -19,4 +19,6 @@ class Command(BaseCommand):
                 f"Audit chain broken at event #{result.broken_at}: {result.problem} "
                 f"({result.checked} events verified before it)."
             )
-        self.stdout.write(self.style.SUCCESS(f"Audit chain intact: {result.checked} events verified."))
+        self.stdout.write(
+            self.style.SUCCESS(f"Audit chain intact: {result.checked} events verified.")
+        )

@@ -26,7 +26,5 @@ class Command(BaseCommand):
         self.stdout.write(f"Every demo user's password: {demo.DEMO_PASSWORD}")
         self.stdout.write("TOTP secrets (add to an authenticator app, or use the otpauth URI):")
         for login in logins:
-            uri = (
-                f"otpauth://totp/{issuer}:{login.username}?secret={login.totp_secret}&issuer={issuer}"
-            )
+            uri = f"otpauth://totp/{issuer}:{login.username}?secret={login.totp_secret}&issuer={issuer}"
             self.stdout.write(f"  {login.username:<16} {login.totp_secret}  {uri}")
