@@ -79,6 +79,18 @@ def database(name: str, default: str) -> dict[str, Any]:
     return config
 
 
+def cache(name: str, default: str) -> dict[str, Any]:
+    """Parse a cache URL (locmemcache://, rediscache://host:6379/1, dummycache://)."""
+    url = string(name, default)
+    try:
+        config: dict[str, Any] = environ.Env.cache_url_config(url)
+    except Exception as exc:  # environ raises assorted errors on bad URLs
+        raise ImproperlyConfigured(
+            f"{name} is not a valid cache URL ({exc}); got {url!r}."
+        ) from None
+    return config
+
+
 def broker_url(name: str, default: str) -> str:
     url = string(name, default)
     scheme = urlsplit(url).scheme

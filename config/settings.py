@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import django_stubs_ext
-import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -120,7 +119,7 @@ else:
     _db["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-CACHES = {"default": environ.Env.cache_url_config(env.string("CACHE_URL", "locmemcache://"))}
+CACHES = {"default": env.cache("CACHE_URL", "locmemcache://")}
 
 # --- Accounts, login and MFA ----------------------------------------------------------------
 

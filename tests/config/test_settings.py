@@ -44,6 +44,7 @@ def start_django(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]
         ("DEMO_MODE", "yes please"),
         ("SESSION_IDLE_TIMEOUT", "half an hour"),
         ("CELERY_BROKER_URL", "kafka://localhost"),
+        ("CACHE_URL", "nosuchcache://localhost"),
     ],
 )
 def test_malformed_value_stops_startup_naming_the_variable(tmp_path, variable, value):
