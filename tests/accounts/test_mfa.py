@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pytest
 from allauth.mfa.models import Authenticator
@@ -157,3 +158,20 @@ def test_logins_and_failed_logins_are_audited(client, person):
     failed = AuditEvent.objects.get(verb="auth.login_failed")
     assert failed.details["username"] == "kenji"
     assert "password" not in failed.details
+
+
+def test_changing_a_factor_later_needs_reauthentication(client, person):
+    import time_machine
+    from django.utils import timezone
+
+    secret = enrol_totp(person)
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        sign_in_with_password(client, "kenji")
+        client.post("/accounts/2fa/authenticate/", {"code": totp_code(secret)})
+        # Straight after signing in, the sign-in itself is recent enough.
+        assert client.get("/accounts/2fa/totp/deactivate/").status_code == 200
+    with time_machine.travel(start + timedelta(minutes=10), tick=False):
+        response = client.get("/accounts/2fa/totp/deactivate/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/reauthenticate/")

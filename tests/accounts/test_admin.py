@@ -1,0 +1,79 @@
+"""The admin: every registered page opens for an administrator; authority writes go through services."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib import admin
+from django.urls import reverse
+
+from accounts.models import Office
+from audit.models import AuditEvent
+from tests.factories import OfficeFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_user():
+    return UserFactory.create(username="root", is_staff=True, is_superuser=True)
+
+
+def test_every_admin_page_opens(login_as, admin_user):
+    client = login_as(admin_user)
+    assert client.get(reverse("admin:index")).status_code == 200
+    for model, model_admin in admin.site._registry.items():
+        info = (model._meta.app_label, model._meta.model_name)
+        changelist = client.get(reverse("admin:{}_{}_changelist".format(*info)))
+        assert changelist.status_code == 200, info
+        if model_admin.has_add_permission(changelist.wsgi_request):
+            assert client.get(reverse("admin:{}_{}_add".format(*info))).status_code == 200, info
+
+
+def test_audit_events_are_read_only_in_the_admin(login_as, admin_user):
+    client = login_as(admin_user)
+    UserFactory.create(username="someone")
+    from audit import services as audit
+
+    event = audit.record(actor=admin_user, verb="test.event")
+    url = reverse("admin:audit_auditevent_change", args=[event.pk])
+    assert client.get(url).status_code == 200
+    assert client.post(url, {"verb": "rewritten"}).status_code == 403
+    delete = reverse("admin:audit_auditevent_delete", args=[event.pk])
+    assert client.post(delete, {"post": "yes"}).status_code == 403
+    assert AuditEvent.objects.get(pk=event.pk).verb == "test.event"
+
+
+def test_changing_an_office_holder_in_the_admin_is_audited(login_as, admin_user, ciso):
+    successor = UserFactory.create(username="new-ciso")
+    office = OfficeFactory.create(code="CISO")
+    client = login_as(admin_user)
+    response = client.post(
+        reverse("admin:accounts_office_change", args=[office.pk]),
+        {"code": "CISO", "name": office.name, "domain": "security", "holder": successor.pk},
+    )
+    assert response.status_code == 302
+    assert Office.objects.get(pk=office.pk).holder == successor
+    event = AuditEvent.objects.get(verb="office.holder_changed")
+    assert event.actor == admin_user
+    assert event.details == {"from": "ciso", "to": "new-ciso"}
+
+
+def test_a_delegation_made_in_the_admin_goes_through_the_service(login_as, admin_user, ciso):
+    deputy = UserFactory.create(username="deputy")
+    office = OfficeFactory.create(code="CISO")
+    client = login_as(admin_user)
+    response = client.post(
+        reverse("admin:accounts_delegation_add"),
+        {
+            "office": office.pk,
+            "delegate": deputy.pk,
+            "starts_at_0": "2026-12-01",
+            "starts_at_1": "09:00:00",
+            "ends_at_0": "2026-12-08",
+            "ends_at_1": "09:00:00",
+            "reason": "Overseas audit",
+        },
+    )
+    assert response.status_code == 302
+    assert office.delegations.get().created_by == admin_user
+    assert AuditEvent.objects.filter(verb="office.delegated", actor=admin_user).count() == 1
