@@ -35,6 +35,13 @@ class UserAdmin(DjangoUserAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # deactivate instead: the audit trail keeps its actors
 
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        before = set(Membership.objects.filter(user=form.instance).values_list("unit_id", flat=True))
+        super().save_related(request, form, formsets, change)
+        after = set(Membership.objects.filter(user=form.instance).values_list("unit_id", flat=True))
+        for unit in BusinessUnit.objects.filter(pk__in=before | after):
+            services.sync_unit_group(unit=unit)
+
 
 @admin.register(BusinessUnit)
 class BusinessUnitAdmin(SimpleHistoryAdmin):
@@ -43,6 +50,11 @@ class BusinessUnitAdmin(SimpleHistoryAdmin):
     search_fields = ["code", "name"]
     autocomplete_fields = ["parent", "head"]
     list_select_related = ["parent", "head"]
+    readonly_fields = ["group"]
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        services.sync_unit_group(unit=form.instance)
 
 
 @admin.register(Membership)
@@ -52,6 +64,23 @@ class MembershipAdmin(SimpleHistoryAdmin):
     search_fields = ["user__username", "unit__code"]
     autocomplete_fields = ["user", "unit"]
     list_select_related = ["user", "unit"]
+
+    def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
+        previous_unit = Membership.objects.filter(pk=obj.pk).values_list("unit", flat=True).first()
+        super().save_model(request, obj, form, change)
+        for unit in BusinessUnit.objects.filter(pk__in={obj.unit_id, previous_unit} - {None}):
+            services.sync_unit_group(unit=unit)
+
+    def delete_model(self, request: HttpRequest, obj: Membership) -> None:
+        unit = obj.unit
+        super().delete_model(request, obj)
+        services.sync_unit_group(unit=unit)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
+        units = list(BusinessUnit.objects.filter(memberships__in=queryset).distinct())
+        super().delete_queryset(request, queryset)
+        for unit in units:
+            services.sync_unit_group(unit=unit)
 
 
 @admin.register(Office)

@@ -110,5 +110,7 @@ def seed_organisation() -> list[DemoLogin]:
 
     reviewer = User.objects.get(username="reviewer")
     Membership.objects.get_or_create(user=reviewer, unit=BusinessUnit.objects.get(code="QHQ"))
+    for unit in BusinessUnit.objects.all():
+        services.sync_unit_group(unit=unit)
 
     return [DemoLogin(user.username, _enrol_totp(user)) for user in people]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, Group
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -73,9 +73,18 @@ class BusinessUnit(models.Model):
         related_name="headed_units",
     )
     is_active = models.BooleanField(default=True)
+    group = models.OneToOneField(
+        Group,
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.PROTECT,
+        related_name="business_unit",
+        help_text="Holds the unit's head and members; object grants go to this group.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["group"])
 
     class Meta:
         ordering = ["code"]

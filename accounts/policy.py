@@ -88,7 +88,8 @@ def has_role(user: Any, role: Role | str) -> bool:
 def role_names(user: Any) -> list[str]:
     if not _signed_in(user):
         return []
-    return sorted(user.groups.values_list("name", flat=True))
+    # Only role groups: a unit's own group ("unit:PUBSEC") is membership, not a role.
+    return sorted(user.groups.filter(name__in=Role.values).values_list("name", flat=True))
 
 
 def units_of(user: Any) -> QuerySet[BusinessUnit]:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from knox.models import AuthToken
 
 from accounts import policy
-from accounts.models import Delegation, Office, User
+from accounts.models import BusinessUnit, Delegation, Membership, Office, User
 from audit import services as audit
 
 
@@ -138,3 +139,53 @@ def record_authentication_event(
         details.setdefault("ip", request.META.get("REMOTE_ADDR", ""))
         details.setdefault("user_agent", request.META.get("HTTP_USER_AGENT", "")[:200])
     audit.record(actor=user, verb=verb, target=user if user is not None else None, details=details)
+
+
+def unit_group_name(unit: BusinessUnit) -> str:
+    return f"unit:{unit.code}"
+
+
+@transaction.atomic
+def sync_unit_group(*, unit: BusinessUnit) -> Group:
+    """Make the unit's group hold exactly its head and members: grants on the unit's cases,
+    systems and actions go to this group, so who belongs decides who sees and changes them.
+    Idempotent; call it after any change of head or membership."""
+    if unit.group_id is None:
+        group, _ = Group.objects.get_or_create(name=unit_group_name(unit))
+        BusinessUnit.objects.filter(pk=unit.pk).update(group=group)
+        unit.group = group
+    group = unit.group
+    assert group is not None
+    wanted = set(Membership.objects.filter(unit=unit).values_list("user_id", flat=True))
+    if unit.head_id is not None:
+        wanted.add(unit.head_id)
+    current = set(group.user_set.values_list("pk", flat=True))
+    if wanted - current:
+        group.user_set.add(*(wanted - current))
+    if current - wanted:
+        group.user_set.remove(*(current - wanted))
+    return group
+
+
+@transaction.atomic
+def add_member(
+    *, actor: User | None, unit: BusinessUnit, user: User, kind: str = Membership.Kind.MEMBER
+) -> Membership:
+    """Put a person in a business unit (an administrator's act), with the unit's grants."""
+    if actor is not None and not actor.is_superuser:
+        raise PermissionDenied("Only an administrator changes who belongs to a unit.")
+    membership, created = Membership.objects.get_or_create(
+        user=user, unit=unit, defaults={"kind": kind}
+    )
+    if not created and membership.kind != kind:
+        membership.kind = kind
+        membership.save(update_fields=["kind"])
+    sync_unit_group(unit=unit)
+    if created:
+        audit.record(
+            actor=actor,
+            verb="unit.member_added",
+            target=unit,
+            details={"user": user.get_username(), "kind": kind},
+        )
+    return membership

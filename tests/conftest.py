@@ -13,6 +13,7 @@ from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.db import connection
 from django.test import Client
 
+from accounts import services
 from accounts.models import Office, User
 from accounts.receivers import MFA_SESSION_KEY
 from tests.factories import BusinessUnitFactory, MembershipFactory, OfficeFactory, UserFactory
@@ -134,6 +135,7 @@ def bu_head(unit) -> User:
     user = UserFactory.create(username="bu_head", roles=["bu_head"])
     unit.head = user
     unit.save()
+    services.sync_unit_group(unit=unit)
     return user
 
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 import factory
 from django.utils import timezone
 
+from accounts import services
 from accounts.models import BusinessUnit, Delegation, Membership, Office, User
 
 PASSWORD = "correct horse battery staple"
@@ -37,17 +38,29 @@ class BusinessUnitFactory(factory.django.DjangoModelFactory[BusinessUnit]):
     class Meta:
         model = BusinessUnit
         django_get_or_create = ("code",)
+        skip_postgeneration_save = True
 
     code = factory.Sequence(lambda n: f"BU{n:03d}")
     name = factory.LazyAttribute(lambda u: f"Unit {u.code}")
+
+    @factory.post_generation
+    def with_group(self: BusinessUnit, create: bool, extracted: object, **kwargs: object) -> None:
+        if create:
+            services.sync_unit_group(unit=self)
 
 
 class MembershipFactory(factory.django.DjangoModelFactory[Membership]):
     class Meta:
         model = Membership
+        skip_postgeneration_save = True
 
     user = factory.SubFactory(UserFactory)
     unit = factory.SubFactory(BusinessUnitFactory)
+
+    @factory.post_generation
+    def in_unit_group(self: Membership, create: bool, extracted: object, **kwargs: object) -> None:
+        if create:
+            services.sync_unit_group(unit=self.unit)
 
 
 class OfficeFactory(factory.django.DjangoModelFactory[Office]):
