@@ -36,7 +36,9 @@ class UserAdmin(DjangoUserAdmin):
         return False  # deactivate instead: the audit trail keeps its actors
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        before = set(Membership.objects.filter(user=form.instance).values_list("unit_id", flat=True))
+        before = set(
+            Membership.objects.filter(user=form.instance).values_list("unit_id", flat=True)
+        )
         super().save_related(request, form, formsets, change)
         after = set(Membership.objects.filter(user=form.instance).values_list("unit_id", flat=True))
         for unit in BusinessUnit.objects.filter(pk__in=before | after):
@@ -68,7 +70,8 @@ class MembershipAdmin(SimpleHistoryAdmin):
     def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
         previous_unit = Membership.objects.filter(pk=obj.pk).values_list("unit", flat=True).first()
         super().save_model(request, obj, form, change)
-        for unit in BusinessUnit.objects.filter(pk__in={obj.unit_id, previous_unit} - {None}):
+        unit_ids = {pk for pk in (obj.unit_id, previous_unit) if pk is not None}
+        for unit in BusinessUnit.objects.filter(pk__in=unit_ids):
             services.sync_unit_group(unit=unit)
 
     def delete_model(self, request: HttpRequest, obj: Membership) -> None:
@@ -92,13 +95,16 @@ class OfficeAdmin(SimpleHistoryAdmin):
 
     def save_model(self, request: HttpRequest, obj: Office, form: Any, change: bool) -> None:
         holder = obj.holder
-        if change and "holder" in form.changed_data:
-            # The holder is an authority fact: it goes through the service and is audited.
-            obj.holder = Office.objects.get(pk=obj.pk).holder
+        if "holder" not in form.changed_data:
             super().save_model(request, obj, form, change)
+            return
+        # The holder is an authority fact: it goes through the service and is audited.
+        obj.holder = Office.objects.get(pk=obj.pk).holder if change else None
+        super().save_model(request, obj, form, change)
+        try:
             services.assign_office_holder(actor=_actor(request), office=obj, holder=holder)
-        else:
-            super().save_model(request, obj, form, change)
+        except ValidationError as exc:
+            raise PermissionDenied("; ".join(exc.messages)) from exc
 
 
 @admin.register(Delegation)

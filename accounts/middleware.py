@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from allauth.account.internal.flows.login import get_authentication_records
-from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -28,21 +26,14 @@ def _wants_json(request: HttpRequest) -> bool:
 
 
 def _session_proved_second_factor(request: HttpRequest, user: Any) -> bool:
-    """Did this session prove a second factor: a code at sign-in, or enrolling TOTP itself?"""
+    """Did *this* session prove a second factor (a code at sign-in, or enrolling TOTP here)?"""
     session = request.session
     if session.get(MFA_SESSION_KEY) == user.pk:
         return True
-    proved = any(r.get("method") == "mfa" for r in get_authentication_records(request, user))
-    if not proved and (started := session.get(SESSION_STARTED_KEY)):
-        # Enrolling takes a valid code; allauth announces it only after commit, so look at the row.
-        proved = Authenticator.objects.filter(
-            user=user,
-            type=Authenticator.Type.TOTP,
-            created_at__gte=datetime.fromtimestamp(started, tz=UTC),
-        ).exists()
-    if proved:
+    if any(r.get("method") == "mfa" for r in get_authentication_records(request, user)):
         session[MFA_SESSION_KEY] = user.pk
-    return proved
+        return True
+    return False
 
 
 class SessionTimeoutMiddleware:
@@ -89,8 +80,20 @@ class RequireMFAMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = request.user
-        if not user.is_authenticated or request.path.startswith(self.exempt):
+        if not user.is_authenticated:
             return self.get_response(request)
+        if request.path.startswith(self.exempt):
+            enrolling = (
+                request.method == "POST"
+                and request.path == reverse("mfa_activate_totp")
+                and not policy.has_mfa(user)
+            )
+            response = self.get_response(request)
+            if enrolling and policy.has_mfa(user):
+                # This session just typed a valid code from the authenticator it enrolled.
+                # (allauth's own signal fires only after commit; the mark must be this session's.)
+                request.session[MFA_SESSION_KEY] = user.pk
+            return response
         if _session_proved_second_factor(request, user):
             return self.get_response(request)
         if policy.has_mfa(user):

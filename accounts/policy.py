@@ -40,19 +40,22 @@ def offices_held(user: Any, *, at: datetime | None = None) -> list[HeldOffice]:
         for o in Office.objects.filter(holder=user).only("code", "name")
     ]
     codes = {h.code for h in held}
+    # Overlapping delegations of one office: the person acts until the last of them ends.
+    acting: dict[str, HeldOffice] = {}
     for delegation in (
         Delegation.objects.active(moment).filter(delegate=user).select_related("office")
     ):
-        if delegation.office.code not in codes:
-            codes.add(delegation.office.code)
-            held.append(
-                HeldOffice(
-                    code=delegation.office.code,
-                    name=delegation.office.name,
-                    capacity="acting",
-                    until=delegation.ends_at,
-                )
+        code = delegation.office.code
+        if code in codes:
+            continue
+        until = delegation.ends_at
+        if delegation.revoked_at is not None:
+            until = min(until, delegation.revoked_at)
+        if code not in acting or (acting[code].until or until) < until:
+            acting[code] = HeldOffice(
+                code=code, name=delegation.office.name, capacity="acting", until=until
             )
+    held.extend(acting.values())
     return sorted(held, key=lambda h: h.code)
 
 
@@ -62,7 +65,9 @@ def holds_office(user: Any, code: str, *, at: datetime | None = None) -> bool:
 
 
 def office_capacity(user: Any, code: str, *, at: datetime | None = None) -> str | None:
-    """'holder', 'acting', or None: in what capacity the user holds the office at `at`."""
+    """'holder', 'acting', or None: in what capacity the user holds the office at `at`.
+    Holders are today's (the history of holders is in the office's history); `at` moves
+    the delegation window only."""
     if not _signed_in(user):
         return None
     if Office.objects.filter(code=code, holder=user).exists():
@@ -113,10 +118,15 @@ def can_read_audit_trail(user: Any) -> bool:
 
 
 def can_delegate(user: Any, office: Office) -> bool:
-    """The office's own holder (not an acting delegate), the chair, or an admin may delegate it."""
+    """The office's own holder, the CEO in person, or an admin may delegate it. An acting
+    delegate may not delegate further: an acting CEO could otherwise extend their own term."""
     if not _signed_in(user):
         return False
-    return bool(user.is_superuser or office.holder_id == user.pk or is_chair(user))
+    return bool(
+        user.is_superuser
+        or office.holder_id == user.pk
+        or office_capacity(user, OfficeCode.CEO) == "holder"
+    )
 
 
 def can_assign_office(user: Any, office: Office) -> bool:

@@ -37,6 +37,8 @@ def delegate_office(
         raise ValidationError({"ends_at": "The window must end after it starts."})
     if delegate.pk == office.holder_id:
         raise ValidationError({"delegate": "The holder already holds the office."})
+    if delegate.pk == actor.pk:
+        raise ValidationError({"delegate": "Nobody may delegate an office to themselves."})
     if not delegate.is_active:
         raise ValidationError({"delegate": "A deactivated user cannot act for an office."})
     delegation = Delegation(
@@ -75,15 +77,18 @@ def revoke_delegation(*, actor: User, delegation: Delegation, reason: str) -> De
         raise PermissionDenied(
             "Only the office's holder, the chair or an admin may revoke a delegation."
         )
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the delegation ends early."})
     if delegation.revoked_at is not None:
         raise ValidationError("This delegation was already revoked.")
     delegation.revoked_at = timezone.now()
     delegation.save(update_fields=["revoked_at"])
     audit.record(
         actor=actor,
+        office=policy.acting_office(actor, delegation.office.code, "CEO"),
         verb="office.delegation_revoked",
         target=delegation,
-        details={"office": delegation.office.code, "reason": reason},
+        details={"office": delegation.office.code, "reason": reason.strip()},
     )
     return delegation
 
@@ -93,6 +98,8 @@ def assign_office_holder(*, actor: User | None, office: Office, holder: User | N
     """Record who holds an office from now on. `actor=None` is an operator at the console."""
     if actor is not None and not policy.can_assign_office(actor, office):
         raise PermissionDenied("Only an administrator records who holds an office.")
+    if holder is not None and not holder.is_active:
+        raise ValidationError({"holder": "A deactivated user cannot hold an office."})
     office = Office.objects.select_for_update().get(pk=office.pk)
     previous = office.holder.get_username() if office.holder else None
     office.holder = holder
@@ -106,18 +113,22 @@ def assign_office_holder(*, actor: User | None, office: Office, holder: User | N
     return office
 
 
+DEFAULT_TOKEN_DAYS = 90
+
+
 @transaction.atomic
 def issue_api_token(
-    *, actor: User | None, user: User, days: int | None = None
+    *, actor: User | None, user: User, days: int = DEFAULT_TOKEN_DAYS
 ) -> tuple[AuthToken, str]:
-    """A hashed, expiring, revocable token for an integration; the secret is shown once."""
+    """A hashed, expiring, revocable token for an integration; the secret is shown once.
+    Every token expires: a token skips MFA and session time-outs, so it must not live forever."""
     if actor is not None and not (actor.is_superuser or actor.pk == user.pk):
         raise PermissionDenied("You may issue tokens only for yourself.")
     if not user.is_active:
         raise ValidationError({"user": "A deactivated user cannot hold API tokens."})
-    if days is not None and days < 1:
+    if days < 1:
         raise ValidationError({"days": "A token must live at least one day."})
-    expiry = timedelta(days=days) if days else None
+    expiry = timedelta(days=days)
     instance, token = AuthToken.objects.create(user=user, expiry=expiry)
     audit.record(
         actor=actor,
@@ -150,20 +161,32 @@ def sync_unit_group(*, unit: BusinessUnit) -> Group:
     """Make the unit's group hold exactly its head and members: grants on the unit's cases,
     systems and actions go to this group, so who belongs decides who sees and changes them.
     Idempotent; call it after any change of head or membership."""
-    if unit.group_id is None:
+    group = unit.group
+    if group is None:
         group, _ = Group.objects.get_or_create(name=unit_group_name(unit))
         BusinessUnit.objects.filter(pk=unit.pk).update(group=group)
         unit.group = group
-    group = unit.group
-    assert group is not None
     wanted = set(Membership.objects.filter(unit=unit).values_list("user_id", flat=True))
     if unit.head_id is not None:
         wanted.add(unit.head_id)
     current = set(group.user_set.values_list("pk", flat=True))
-    if wanted - current:
-        group.user_set.add(*(wanted - current))
-    if current - wanted:
-        group.user_set.remove(*(current - wanted))
+    added, removed = wanted - current, current - wanted
+    if added:
+        group.user_set.add(*added)
+    if removed:
+        group.user_set.remove(*removed)
+    if added or removed:
+        # Who belongs decides who sees the unit's cases: every change of it is on the record.
+        names = dict(User.objects.filter(pk__in=added | removed).values_list("pk", "username"))
+        audit.record(
+            actor=None,
+            verb="unit.access_changed",
+            target=unit,
+            details={
+                "added": sorted(names[pk] for pk in added),
+                "removed": sorted(names[pk] for pk in removed),
+            },
+        )
     return group
 
 

@@ -15,9 +15,33 @@ from django.utils import timezone
 from audit.models import GENESIS_HASH, AuditEvent, ChainHead
 
 
+def _clean_text(text: str) -> str:
+    # PostgreSQL text and jsonb cannot hold NUL; keep the event rather than lose the change.
+    return text.replace("\x00", "\ufffd")
+
+
+def _stable(value: Any) -> Any:  # noqa: PLR0911 - one return per JSON type reads best
+    """A value that survives SQLite JSON and PostgreSQL jsonb unchanged, so its hash does too:
+    floats become their repr (jsonb rewrites 1e16 as an integer; NaN is not JSON at all)."""
+    if isinstance(value, Mapping):
+        return {_clean_text(str(k)): _stable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = sorted(value, key=repr) if isinstance(value, set | frozenset) else value
+        return [_stable(v) for v in items]
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        return value if abs(value) < 2**53 else str(value)  # beyond exact JSON numbers
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, str):
+        return _clean_text(value)
+    return _clean_text(str(value))
+
+
 def _jsonable(details: Mapping[str, Any] | None) -> dict[str, Any]:
-    # Round-trip through JSON so that what we hash is exactly what the database gives back.
-    return json.loads(json.dumps(dict(details or {}), default=str))
+    stable: dict[str, Any] = _stable(dict(details or {}))
+    return stable
 
 
 def canonical(event: AuditEvent) -> bytes:
@@ -75,7 +99,9 @@ def record(
             verb=verb,
             target_type=target._meta.label_lower if target is not None else "",
             target_id=str(target.pk) if target is not None else "",
-            target_label=(target_label if target_label is not None else str(target or ""))[:300],
+            target_label=_clean_text(
+                target_label if target_label is not None else str(target or "")
+            )[:300],
             details=_jsonable(details),
             prev_hash=head.hash,
         )

@@ -11,13 +11,15 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
+_FALSE = {"0", "false", "no", "off"}
 _DB_SCHEMES = {"sqlite", "postgres", "postgresql", "pgsql", "psql", "postgis"}
 _BROKER_SCHEMES = {"filesystem", "redis", "rediss", "amqp", "amqps", "pyamqp", "memory"}
 
 
 def _raw(name: str) -> str | None:
-    return os.environ.get(name)
+    """The variable's value; set-but-empty counts as unset, so `FOO=` means "the default"."""
+    value = os.environ.get(name)
+    return value if value is None or value.strip() else None
 
 
 def string(name: str, default: str) -> str:
@@ -69,6 +71,9 @@ def database(name: str, default: str) -> dict[str, Any]:
         config: dict[str, Any] = environ.Env.db_url_config(url)
     except Exception as exc:  # environ raises assorted errors on bad URLs
         raise ImproperlyConfigured(f"{name} is not a valid database URL: {exc}.") from None
+    if scheme == "sqlite" and config.get("NAME") in {"", ":memory:"}:
+        # Each process (web, worker, beat) would get its own empty in-memory database.
+        raise ImproperlyConfigured(f"{name} must name a SQLite file (sqlite:////path/db.sqlite3).")
     if scheme != "sqlite":
         if not config.get("NAME"):
             raise ImproperlyConfigured(f"{name} must name a database; got {url!r}.")
@@ -93,11 +98,18 @@ def cache(name: str, default: str) -> dict[str, Any]:
 
 def broker_url(name: str, default: str) -> str:
     url = string(name, default)
-    scheme = urlsplit(url).scheme
-    if scheme not in _BROKER_SCHEMES:
+    parts = urlsplit(url)
+    if parts.scheme not in _BROKER_SCHEMES:
         raise ImproperlyConfigured(
             f"{name} must be a filesystem://, redis:// or amqp:// URL; got {url!r}."
         )
+    if parts.scheme not in {"filesystem", "memory"}:
+        try:
+            parts.port  # noqa: B018 - a non-numeric port raises here
+        except ValueError:
+            raise ImproperlyConfigured(f"{name} has a malformed port; got {url!r}.") from None
+        if not parts.hostname:
+            raise ImproperlyConfigured(f"{name} must name a host; got {url!r}.")
     return url
 
 

@@ -254,12 +254,13 @@ CELERY_BROKER_URL = env.broker_url("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # The filesystem transport needs no server; producer and consumer share one folder.
     BROKER_DIR = env.path("CELERY_BROKER_DIR", VAR_DIR / "broker")
-    for _sub in ("queue", "processed"):
+    for _sub in ("queue", "processed", "control"):
         (BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        "control_folder": str(BROKER_DIR / "control"),  # else kombu writes ./control/
         "store_processed": False,
     }
 else:
@@ -269,7 +270,9 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_CONNECTION_MAX_RETRIES = env.integer("CELERY_BROKER_CONNECTION_MAX_RETRIES", 10)
+CELERY_BROKER_CONNECTION_MAX_RETRIES = env.integer(
+    "CELERY_BROKER_CONNECTION_MAX_RETRIES", 10, minimum=0
+)
 CELERY_BROKER_CONNECTION_TIMEOUT = 5
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

@@ -73,11 +73,15 @@ def test_business_units_are_listed_with_a_cursor(login_as, bu_member):
     assert second["next"] is None
 
 
-def test_page_size_is_capped(login_as, bu_member, settings):
+def test_page_size_is_capped(login_as, bu_member, monkeypatch):
+    from config.api import CursorPagination
+
+    monkeypatch.setattr(CursorPagination, "max_page_size", 3)
     for n in range(5):
         BusinessUnitFactory.create(code=f"U{n}")
     body = login_as(bu_member).get("/api/v1/business-units/?page_size=100000").json()
-    assert len(body["results"]) == 6  # every row, but the paginator clamped the size
+    assert len(body["results"]) == 3
+    assert body["next"] is not None
 
 
 def _count_queries(client, path: str) -> int:
@@ -119,7 +123,7 @@ def test_office_list_runs_constant_queries(login_as, bu_member):
 def test_audit_events_are_for_those_who_may_read_them(login_as, auditor, bu_member, client):
     services.issue_api_token(actor=None, user=bu_member)
     readable = login_as(auditor).get("/api/v1/audit-events/").json()["results"]
-    assert [e["verb"] for e in readable][-1] == "api_token.issued"
+    assert "api_token.issued" in [e["verb"] for e in readable]
     client.logout()
     hidden = login_as(bu_member).get("/api/v1/audit-events/").json()["results"]
     assert hidden == []

@@ -52,7 +52,7 @@ def test_password_only_reaches_nothing_until_totp_is_enrolled(client, person):
     assert api.json()["code"] == "mfa_required"
 
 
-def test_enrolling_totp_opens_the_product(client, person, django_capture_on_commit_callbacks):
+def test_enrolling_totp_opens_the_product(client, person):
     sign_in_with_password(client, "kenji")
     assert client.get("/accounts/2fa/totp/activate/").status_code == 200
     secret = client.session[SECRET_SESSION_KEY]
@@ -62,14 +62,44 @@ def test_enrolling_totp_opens_the_product(client, person, django_capture_on_comm
     assert not Authenticator.objects.filter(user=person).exists()
     assert client.get("/")["Location"].startswith("/accounts/2fa/totp/activate/")
 
-    with django_capture_on_commit_callbacks(execute=True):  # allauth signals after commit
-        accepted = client.post("/accounts/2fa/totp/activate/", {"code": totp_code(secret)})
+    accepted = client.post("/accounts/2fa/totp/activate/", {"code": totp_code(secret)})
     assert accepted.status_code == 302
     assert Authenticator.objects.filter(user=person, type=Authenticator.Type.TOTP).exists()
     assert client.get("/").status_code == 200
     assert client.get("/admin/").status_code == 200
     assert client.get("/api/v1/me/").status_code == 200
-    assert AuditEvent.objects.filter(verb="mfa.enrolled", actor=person).exists()
+
+
+def test_enrolment_is_audited(client, person, django_capture_on_commit_callbacks):
+    sign_in_with_password(client, "kenji")
+    client.get("/accounts/2fa/totp/activate/")
+    secret = client.session[SECRET_SESSION_KEY]
+    with django_capture_on_commit_callbacks(execute=True):  # allauth signals after commit
+        client.post("/accounts/2fa/totp/activate/", {"code": totp_code(secret)})
+    enrolled = AuditEvent.objects.filter(verb="mfa.enrolled", actor=person)
+    assert sorted(e.details["type"] for e in enrolled) == ["recovery_codes", "totp"]
+
+
+def test_enrolling_in_one_session_does_not_open_another(person):
+    """Someone who knows the password waits at enrolment while the owner enrols elsewhere."""
+    intruder, owner = Client(), Client()
+    sign_in_with_password(intruder, "kenji")
+    assert intruder.get("/")["Location"].startswith("/accounts/2fa/totp/activate/")
+
+    sign_in_with_password(owner, "kenji")
+    owner.get("/accounts/2fa/totp/activate/")
+    secret = owner.session[SECRET_SESSION_KEY]
+    assert (
+        owner.post("/accounts/2fa/totp/activate/", {"code": totp_code(secret)}).status_code == 302
+    )
+    assert owner.get("/").status_code == 200
+
+    response = intruder.get("/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+    assert not is_signed_in(intruder)  # the half-signed-in session was ended
+    assert intruder.get("/admin/").status_code == 302
+    assert intruder.get("/api/v1/me/").status_code == 401
 
 
 def test_enrolled_user_needs_a_valid_code(client, person):

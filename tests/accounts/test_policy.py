@@ -119,3 +119,33 @@ def test_an_acting_delegate_may_not_delegate_further(window, deputy):
 def test_units_of_counts_membership_and_headship(bu_head, bu_member, unit, other_unit):
     assert list(policy.units_of(bu_member)) == [unit]
     assert list(policy.units_of(bu_head)) == [unit]
+
+
+def test_an_acting_ceo_may_not_delegate_or_extend_the_ceo_office(chair):
+    deputy = UserFactory.create(username="acting-ceo")
+    ceo = OfficeFactory.create(code="CEO")
+    DelegationFactory.create(office=ceo, delegate=deputy)
+    assert policy.holds_office(deputy, "CEO")
+    assert not policy.can_delegate(deputy, ceo)
+    assert not policy.can_delegate(deputy, OfficeFactory.create(code="CQO"))
+    assert policy.can_delegate(chair, OfficeFactory.create(code="CQO"))
+
+
+def test_offices_held_reports_the_latest_end_of_overlapping_delegations(ciso):
+    deputy = UserFactory.create(username="deputy2")
+    office = OfficeFactory.create(code="CISO")
+    now = timezone.now()
+    late = DelegationFactory.create(
+        office=office,
+        delegate=deputy,
+        starts_at=now - timedelta(days=3),
+        ends_at=now + timedelta(days=9),
+    )
+    DelegationFactory.create(
+        office=office,
+        delegate=deputy,
+        starts_at=now - timedelta(days=1),
+        ends_at=now + timedelta(days=2),
+    )
+    [held] = policy.offices_held(deputy)
+    assert held.until == late.ends_at

@@ -60,7 +60,7 @@ def test_others_may_not_delegate(request, ciso, deputy, who):
             **_window(),
         )
     assert not Delegation.objects.exists()
-    assert not AuditEvent.objects.exists()
+    assert not AuditEvent.objects.filter(verb="office.delegated").exists()
 
 
 def test_bad_windows_and_reasons_are_refused(ciso, deputy):
@@ -106,3 +106,42 @@ def test_issue_api_token_is_audited_without_the_secret(bu_member):
 def test_a_person_may_not_issue_tokens_for_someone_else(bu_member, other_bu_member):
     with pytest.raises(PermissionDenied):
         services.issue_api_token(actor=bu_member, user=other_bu_member)
+
+
+def test_nobody_delegates_to_themselves(chair):
+    with pytest.raises(ValidationError) as excinfo:
+        services.delegate_office(
+            actor=chair,
+            office=OfficeFactory.create(code="CQO"),
+            delegate=chair,
+            reason="x",
+            **_window(),
+        )
+    assert "delegate" in excinfo.value.message_dict
+
+
+def test_revoking_needs_a_reason(ciso, deputy):
+    delegation = services.delegate_office(
+        actor=ciso,
+        office=OfficeFactory.create(code="CISO"),
+        delegate=deputy,
+        reason="Leave",
+        **_window(),
+    )
+    with pytest.raises(ValidationError):
+        services.revoke_delegation(actor=ciso, delegation=delegation, reason=" ")
+
+
+def test_every_token_expires(bu_member):
+    instance, _ = services.issue_api_token(actor=None, user=bu_member)
+    assert instance.expiry is not None
+    assert (instance.expiry - timezone.now()).days in {89, 90}
+
+
+def test_membership_changes_are_audited(unit):
+    newcomer = UserFactory.create(username="newcomer")
+    services.add_member(actor=None, unit=unit, user=newcomer)
+    event = AuditEvent.objects.filter(verb="unit.access_changed").latest("sequence")
+    assert event.details == {"added": ["newcomer"], "removed": []}
+    assert unit.group is not None
+    assert unit.group.user_set.filter(pk=newcomer.pk).exists()

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
 
 from audit import services as audit
 from audit.models import GENESIS_HASH, AppendOnlyError, AuditEvent, ChainHead
@@ -168,3 +169,29 @@ def test_concurrent_appends_leave_one_unbroken_chain():
     result = audit.verify_chain()
     assert result.ok, result.problem
     assert result.checked == total
+
+
+def test_awkward_details_survive_the_database_and_keep_the_chain(db):
+    """Values a JSON column changes on the way back (big floats, NaN, NUL) are stored stably."""
+    event = audit.record(
+        actor=None,
+        verb="test.awkward",
+        target_label="nul\x00here",
+        details={
+            "big": 1e16,
+            "nan": float("nan"),
+            "huge": 2**64,
+            "text": "a\x00b",
+            "when": timezone.now(),
+            "tags": {"b", "a"},
+            "nested": {"z": [1.5, None, True]},
+        },
+    )
+    stored = AuditEvent.objects.get(pk=event.pk)
+    assert stored.details["big"] == "1e+16"
+    assert stored.details["nan"] == "nan"
+    assert stored.details["huge"] == str(2**64)
+    assert stored.details["text"] == "a\ufffdb"
+    assert stored.details["tags"] == ["a", "b"]
+    assert stored.target_label == "nul\ufffdhere"
+    assert audit.verify_chain().ok

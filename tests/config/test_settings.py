@@ -45,6 +45,10 @@ def start_django(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]
         ("SESSION_IDLE_TIMEOUT", "half an hour"),
         ("CELERY_BROKER_URL", "kafka://localhost"),
         ("CACHE_URL", "nosuchcache://localhost"),
+        ("CELERY_BROKER_URL", "redis://localhost:abc/0"),
+        ("CELERY_BROKER_URL", "redis:/localhost"),
+        ("DATABASE_URL", "sqlite://"),
+        ("CELERY_BROKER_CONNECTION_MAX_RETRIES", "-5"),
     ],
 )
 def test_malformed_value_stops_startup_naming_the_variable(tmp_path, variable, value):
@@ -53,6 +57,27 @@ def test_malformed_value_stops_startup_naming_the_variable(tmp_path, variable, v
     assert "started" not in result.stdout
     assert "ImproperlyConfigured" in result.stderr
     assert variable in result.stderr.splitlines()[-1]
+
+
+def test_an_empty_value_means_the_default(tmp_path):
+    """`SESSION_COOKIE_SECURE=` must not quietly turn secure cookies off."""
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.SESSION_COOKIE_SECURE, settings.DEBUG)"
+    )
+    environment = {**os.environ, "RCC_VAR_DIR": str(tmp_path), "SECRET_KEY": "k" * 50}
+    environment.update({"SESSION_COOKIE_SECURE": "", "DEBUG": ""})
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "False"]
 
 
 def test_secret_key_is_required_when_debug_is_off(tmp_path):

@@ -16,7 +16,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
-        parser.add_argument("--days", type=int, default=None, help="Expire after N days.")
+        parser.add_argument(
+            "--days",
+            type=int,
+            default=services.DEFAULT_TOKEN_DAYS,
+            help=f"Expire after N days (default {services.DEFAULT_TOKEN_DAYS}).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -27,6 +32,7 @@ class Command(BaseCommand):
             instance, token = services.issue_api_token(actor=None, user=user, days=options["days"])
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from None
-        expiry = instance.expiry.isoformat() if instance.expiry else "never"
-        self.stderr.write(f"Token for {user.username} (expires {expiry}); shown once:")
+        self.stderr.write(
+            f"Token for {user.username} (expires {instance.expiry.isoformat()}); shown once:"
+        )
         self.stdout.write(token)
