@@ -137,3 +137,23 @@ def can_assign_office(user: Any, office: Office) -> bool:
 def has_mfa(user: Any) -> bool:
     """Has the person enrolled an authenticator app (TOTP)?"""
     return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+
+
+OVERSIGHT_ROLES = [Role.CHAIR, Role.CXO, Role.AUDITOR, Role.SECRETARY]
+
+
+def reads_everything(user: Any) -> bool:
+    """Committee members, the secretariat, auditors and the CEO/CISO/CQO (held or acting) read
+    every unit's cases, systems and actions; everyone else sees their own units' only."""
+    if not _signed_in(user):
+        return False
+    if user.is_superuser or user.groups.filter(name__in=OVERSIGHT_ROLES).exists():
+        return True
+    return acting_office(user, OfficeCode.CEO, OfficeCode.CISO, OfficeCode.CQO) is not None
+
+
+def belongs_to(user: Any, unit: BusinessUnit) -> bool:
+    """Is the person the unit's head or one of its members?"""
+    if not _signed_in(user):
+        return False
+    return unit.head_id == user.pk or unit.memberships.filter(user=user).exists()

@@ -80,3 +80,40 @@ class ChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"head #{self.sequence}"
+
+
+class IdempotentRequest(models.Model):
+    """The first response to a write sent with an Idempotency-Key, replayed when the same
+    client retries it (DESIGN.md section 6): a retried suspension suspends once."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=200)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path and body.")
+    status_code = models.PositiveSmallIntegerField()
+    body = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_once_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.status_code})"
+
+
+class ReferenceCounter(models.Model):
+    """The last number handed out per prefix and year, so references read well (INC-2026-0001)
+    and never repeat: numbers are taken under a row lock and never given back."""
+
+    prefix = models.CharField(max_length=8)
+    year = models.PositiveSmallIntegerField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["prefix", "year"], name="reference_counter_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}-{self.year}: {self.last}"

@@ -12,7 +12,7 @@ from typing import Any
 from django.db import models, transaction
 from django.utils import timezone
 
-from audit.models import GENESIS_HASH, AuditEvent, ChainHead
+from audit.models import GENESIS_HASH, AuditEvent, ChainHead, ReferenceCounter
 
 
 def _clean_text(text: str) -> str:
@@ -159,3 +159,16 @@ def verify_chain(*, chunk_size: int = 2000) -> Verification:
             )
         return Verification(checked, checked, "the chain head does not match the last event")
     return Verification(checked)
+
+
+def next_reference(prefix: str, *, year: int | None = None) -> str:
+    """The next reference for a prefix, e.g. INC-2026-0001. Call it inside the transaction that
+    creates the record; the counter row stays locked until that commits."""
+    year = year or timezone.localdate().year
+    with transaction.atomic():
+        counter, _ = ReferenceCounter.objects.select_for_update().get_or_create(
+            prefix=prefix, year=year
+        )
+        counter.last += 1
+        counter.save(update_fields=["last"])
+    return f"{prefix}-{year}-{counter.last:04d}"

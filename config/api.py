@@ -12,6 +12,8 @@ from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from config.errors import Conflict, PreconditionFailed, PreconditionRequired
+
 
 class CursorPagination(pagination.CursorPagination):
     """Stable pages over large tables; a client may ask for smaller or larger pages, up to a cap."""
@@ -32,7 +34,14 @@ class CursorPagination(pagination.CursorPagination):
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """Services raise Django's ValidationError; the API answers it as a 400 with field errors."""
+    """Services raise Django's ValidationError (400, with field errors) and Conflict (409);
+    everything else is DRF's own mapping."""
+    if isinstance(exc, Conflict):
+        return Response({"detail": exc.message, "code": exc.code}, status=409)
+    if isinstance(exc, PreconditionFailed):
+        return Response({"detail": exc.message, "code": "stale"}, status=412)
+    if isinstance(exc, PreconditionRequired):
+        return Response({"detail": exc.message, "code": "if_match_required"}, status=428)
     if isinstance(exc, DjangoValidationError):
         if hasattr(exc, "error_dict"):
             exc = ValidationError(detail=exc.message_dict)

@@ -12,11 +12,14 @@ from accounts.api import BusinessUnitViewSet, MeView, OfficeViewSet
 from audit.api import AuditEventViewSet
 from committee import views as committee_views
 from config.health import healthz
+from systems.api import SuspensionViewSet, SystemViewSet
 
 router = DefaultRouter()
 router.register("business-units", BusinessUnitViewSet, basename="business-unit")
 router.register("offices", OfficeViewSet, basename="office")
 router.register("audit-events", AuditEventViewSet, basename="audit-event")
+router.register("systems", SystemViewSet, basename="system")
+router.register("suspensions", SuspensionViewSet, basename="suspension")
 
 admin.site.site_header = "Risk Compliance Committee — administration"
 admin.site.site_title = "RCC admin"

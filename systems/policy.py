@@ -1,0 +1,54 @@
+"""Who may see, register, change, suspend and reinstate IT systems."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from guardian.shortcuts import get_objects_for_user
+
+from accounts import policy as accounts_policy
+from accounts.models import BusinessUnit, OfficeCode
+from systems.models import SuspensionOrder, System
+
+SUSPENDING_OFFICES = (OfficeCode.CISO, OfficeCode.CEO)
+
+
+def visible_systems(user: Any) -> QuerySet[System]:
+    """Everything for oversight; otherwise the systems granted to the person's units (guardian)."""
+    if not getattr(user, "is_authenticated", False):
+        return System.objects.none()
+    if accounts_policy.reads_everything(user):
+        return System.objects.all()
+    return get_objects_for_user(
+        user, "systems.view_system", klass=System, accept_global_perms=False
+    )
+
+
+def visible_suspensions(user: Any) -> QuerySet[SuspensionOrder]:
+    return SuspensionOrder.objects.filter(system__in=visible_systems(user))
+
+
+def can_register_system(user: Any, unit: BusinessUnit) -> bool:
+    """Any member of a unit registers systems for that unit (admins for any unit)."""
+    return bool(getattr(user, "is_superuser", False)) or accounts_policy.belongs_to(user, unit)
+
+
+def can_change_system(user: Any, system: System) -> bool:
+    """The owning unit (its group holds the change grant) or an admin."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return bool(user.is_superuser or user.has_perm("systems.change_system", system))
+
+
+def suspending_office(user: Any) -> str | None:
+    """The office a suspension is ordered under: the CISO's, or the chair's (DESIGN.md 3)."""
+    return accounts_policy.acting_office(user, *SUSPENDING_OFFICES)
+
+
+def can_suspend(user: Any, system: System) -> bool:
+    return suspending_office(user) is not None
+
+
+def can_lift(user: Any, order: SuspensionOrder) -> bool:
+    return suspending_office(user) is not None

@@ -1,0 +1,215 @@
+"""Every write to the system register: register, change, suspend, lift. Policy first, audited."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from guardian.shortcuts import assign_perm, remove_perm
+
+from accounts.models import BusinessUnit, User
+from accounts.services import sync_unit_group
+from audit import services as audit
+from config.errors import Conflict
+from config.versioning import check_version
+from systems import policy
+from systems.models import SuspensionOrder, System
+from systems.tasks import notify_suspension
+
+UNIT_PERMISSIONS = ("systems.view_system", "systems.change_system")
+CHANGEABLE_FIELDS = (
+    "name",
+    "description",
+    "environment",
+    "internet_facing",
+    "handles_personal_data",
+    "mfa_enforced",
+    "criticality",
+)
+
+
+def _grant_to_unit(system: System, unit: BusinessUnit) -> None:
+    group = sync_unit_group(unit=unit) if unit.group_id is None else unit.group
+    for perm in UNIT_PERMISSIONS:
+        assign_perm(perm, group, system)
+
+
+@transaction.atomic
+def register_system(
+    *,
+    actor: User,
+    unit: BusinessUnit,
+    code: str,
+    name: str,
+    description: str = "",
+    environment: str = System.Environment.PRODUCTION,
+    internet_facing: bool = False,
+    handles_personal_data: bool = False,
+    mfa_enforced: bool = False,
+    criticality: str = System.Criticality.MEDIUM,
+    status: str = System.Status.OPERATIONAL,
+    registration: str = System.Registration.REGISTERED,
+) -> System:
+    """A unit puts one of its systems on the register; the unit's group may see and change it."""
+    if not policy.can_register_system(actor, unit):
+        raise PermissionDenied(f"Only members of {unit.code} may register its systems.")
+    if status == System.Status.SUSPENDED:
+        raise ValidationError({"status": "Only a suspension order suspends a system."})
+    system = System(
+        code=code,
+        name=name,
+        unit=unit,
+        description=description,
+        environment=environment,
+        internet_facing=internet_facing,
+        handles_personal_data=handles_personal_data,
+        mfa_enforced=mfa_enforced,
+        criticality=criticality,
+        status=status,
+        registration=registration,
+        registered_by=actor,
+    )
+    system.full_clean()
+    system.save()
+    _grant_to_unit(system, unit)
+    audit.record(
+        actor=actor,
+        verb="system.registered",
+        target=system,
+        details={
+            "unit": unit.code,
+            "internet_facing": internet_facing,
+            "mfa_enforced": mfa_enforced,
+        },
+    )
+    return system
+
+
+@transaction.atomic
+def update_system(
+    *, actor: User, system: System, expected_version: str | None = None, **changes: Any
+) -> System:
+    """The owning unit corrects what the register says about a system (not its status).
+    With `expected_version` (the ETag the client read), a write over a newer version is refused."""
+    if not policy.can_change_system(actor, system):
+        raise PermissionDenied("Only the owning unit may change this system.")
+    unknown = set(changes) - set(CHANGEABLE_FIELDS)
+    if unknown:
+        raise ValidationError({field: "This field cannot be changed here." for field in unknown})
+    system = System.objects.select_for_update().get(pk=system.pk)
+    check_version(system, expected_version)
+    before = {field: getattr(system, field) for field in changes}
+    for field, value in changes.items():
+        setattr(system, field, value)
+    system.full_clean()
+    changed = [f for f in changes if before[f] != getattr(system, f)]
+    if changed:
+        system.save(update_fields=[*changed, "updated_at"])
+        audit.record(
+            actor=actor,
+            verb="system.changed",
+            target=system,
+            details={f: {"from": before[f], "to": getattr(system, f)} for f in changed},
+        )
+    return system
+
+
+@transaction.atomic
+def suspend_system(
+    *, actor: User, system: System, reason: str, case: Any | None = None
+) -> SuspensionOrder:
+    """CISO order: take a system out of service at once. The committee ratifies it later."""
+    office = policy.suspending_office(actor)
+    if office is None:
+        raise PermissionDenied(
+            "Only the CISO (or an acting delegate) or the chair may suspend a system."
+        )
+    if not reason or not reason.strip():
+        raise ValidationError({"reason": "Say why the system is suspended."})
+    system = System.objects.select_for_update().get(pk=system.pk)
+    if system.status == System.Status.RETIRED:
+        raise ValidationError({"system": "A retired system cannot be suspended."})
+    if SuspensionOrder.objects.filter(system=system, status=SuspensionOrder.Status.ACTIVE).exists():
+        raise Conflict(f"{system.code} is already suspended.", code="already_suspended")
+    order = SuspensionOrder.objects.create(
+        system=system,
+        case=case,
+        reason=reason.strip(),
+        issued_by=actor,
+        issued_office=office,
+        issued_at=timezone.now(),
+    )
+    system.status = System.Status.SUSPENDED
+    system.save(update_fields=["status", "updated_at"])
+    audit.record(
+        actor=actor,
+        office=office,
+        verb="system.suspended",
+        target=system,
+        details={"order": order.pk, "reason": order.reason, "case": getattr(case, "pk", None)},
+    )
+    transaction.on_commit(functools.partial(notify_suspension.delay, order.pk))
+    return order
+
+
+@transaction.atomic
+def lift_suspension(*, actor: User, order: SuspensionOrder, reason: str) -> SuspensionOrder:
+    """Reinstate a system: the order is lifted, and the system runs again when no order is active."""
+    office = policy.suspending_office(actor)
+    if office is None:
+        raise PermissionDenied(
+            "Only the CISO (or an acting delegate) or the chair may lift a suspension."
+        )
+    if not reason or not reason.strip():
+        raise ValidationError({"reason": "Say why the suspension is lifted."})
+    order = SuspensionOrder.objects.select_for_update().select_related("system").get(pk=order.pk)
+    if order.status != SuspensionOrder.Status.ACTIVE:
+        raise Conflict("This suspension was already lifted.", code="already_lifted")
+    system = System.objects.select_for_update().get(pk=order.system_id)
+    order.status = SuspensionOrder.Status.LIFTED
+    order.lifted_by = actor
+    order.lifted_office = office
+    order.lifted_at = timezone.now()
+    order.lift_reason = reason.strip()
+    order.save(update_fields=["status", "lifted_by", "lifted_office", "lifted_at", "lift_reason"])
+    if not SuspensionOrder.objects.filter(
+        system=system, status=SuspensionOrder.Status.ACTIVE
+    ).exists():
+        system.status = System.Status.OPERATIONAL
+        system.save(update_fields=["status", "updated_at"])
+    audit.record(
+        actor=actor,
+        office=office,
+        verb="system.reinstated",
+        target=system,
+        details={"order": order.pk, "reason": order.lift_reason},
+    )
+    transaction.on_commit(functools.partial(notify_suspension.delay, order.pk))
+    return order
+
+
+@transaction.atomic
+def move_system(*, actor: User, system: System, unit: BusinessUnit) -> System:
+    """Hand a system to another unit (an administrator's act): the grants move with it."""
+    if not actor.is_superuser:
+        raise PermissionDenied("Only an administrator moves a system to another unit.")
+    system = System.objects.select_for_update().select_related("unit").get(pk=system.pk)
+    previous = system.unit
+    if previous.pk == unit.pk:
+        return system
+    if previous.group is not None:
+        for perm in UNIT_PERMISSIONS:
+            remove_perm(perm, previous.group, system)
+    system.unit = unit
+    system.save(update_fields=["unit", "updated_at"])
+    _grant_to_unit(system, unit)
+    audit.record(
+        actor=actor,
+        verb="system.moved",
+        target=system,
+        details={"from": previous.code, "to": unit.code},
+    )
+    return system
