@@ -6,7 +6,7 @@ import functools
 import hashlib
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django.db import IntegrityError, transaction
 from rest_framework.exceptions import ValidationError
@@ -51,7 +51,7 @@ def idempotent(view: Callable[..., Response]) -> Callable[..., Response]:
         if not key or len(key) > 200:
             raise ValidationError({IDEMPOTENCY_HEADER: ["Send 1 to 200 characters."]})
         fingerprint = _fingerprint(request)
-        user_id = int(request.user.pk)  # idempotent views require authentication
+        user_id = cast(int, request.user.pk)  # idempotent views require authentication
         stored = IdempotentRequest.objects.filter(user_id=user_id, key=key).first()
         if stored is not None:
             return _replay(stored, fingerprint)
