@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import pytest
 from django.core import mail
@@ -20,7 +21,7 @@ from tests.systems.conftest import register
 pytestmark = pytest.mark.django_db
 
 
-def suspend(client: Client, system: System, body: dict | None = None, **headers: str):
+def suspend(client: Client, system: System, body: dict | None = None, **headers: Any):
     return client.post(
         f"/api/v1/systems/{system.pk}/suspend/",
         body if body is not None else {"reason": "Unauthorized access from abroad"},
