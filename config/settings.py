@@ -280,6 +280,11 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
+# --- Governance ----------------------------------------------------------------------------
+
+# A risk whose residual score (likelihood x impact, 1..25) is above this goes to the committee.
+RISK_APPETITE_SCORE = env.integer("RISK_APPETITE_SCORE", 12, minimum=1)
+
 # --- Logging --------------------------------------------------------------------------------
 
 LOGGING = {

@@ -10,6 +10,7 @@ from rest_framework.routers import DefaultRouter
 
 from accounts.api import BusinessUnitViewSet, MeView, OfficeViewSet
 from audit.api import AuditEventViewSet
+from cases.api import IncidentViewSet, RiskViewSet
 from committee import views as committee_views
 from config.health import healthz
 from systems.api import SuspensionViewSet, SystemViewSet
@@ -19,6 +20,8 @@ router.register("business-units", BusinessUnitViewSet, basename="business-unit")
 router.register("offices", OfficeViewSet, basename="office")
 router.register("audit-events", AuditEventViewSet, basename="audit-event")
 router.register("systems", SystemViewSet, basename="system")
+router.register("incidents", IncidentViewSet, basename="incident")
+router.register("risks", RiskViewSet, basename="risk")
 router.register("suspensions", SuspensionViewSet, basename="suspension")
 
 admin.site.site_header = "Risk Compliance Committee — administration"

@@ -1,0 +1,457 @@
+"""API for incidents and risks: thin; reads through selectors, every write through a service."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import django_filters
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.filters import OrderingFilter
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.models import BusinessUnit, Domain, User
+from cases import selectors, services
+from cases.models import Incident, RecurrenceMeasure, Risk, Severity, TimelineEntry
+from config.versioning import etag_of, if_match
+from systems.models import System
+
+
+def actor_of(request: Request) -> User:
+    # Every view here requires authentication, so the request carries a real User.
+    return cast(User, request.user)
+
+
+def _slug(field: str, **kwargs: Any) -> serializers.SlugRelatedField[Any]:
+    return serializers.SlugRelatedField(slug_field=field, read_only=True, **kwargs)
+
+
+# --- Incidents ------------------------------------------------------------------------------
+
+
+class IncidentOut(serializers.ModelSerializer):
+    unit = _slug("code")
+    reporter = _slug("username")
+    affected_systems = _slug("code", many=True)
+
+    class Meta:
+        model = Incident
+        fields = [
+            "id",
+            "reference",
+            "title",
+            "description",
+            "category",
+            "severity",
+            "domain",
+            "unit",
+            "reporter",
+            "occurred_at",
+            "detected_at",
+            "reported_at",
+            "personal_data_involved",
+            "affected_systems",
+            "status",
+            "root_cause",
+            "closed_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class IncidentIn(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField()
+    category = serializers.ChoiceField(Incident.Category.choices)
+    severity = serializers.ChoiceField(Severity.choices)
+    domain = serializers.ChoiceField(Domain.choices, default=Domain.SECURITY)
+    unit = serializers.SlugRelatedField(
+        slug_field="code", queryset=BusinessUnit.objects.filter(is_active=True)
+    )
+    detected_at = serializers.DateTimeField()
+    occurred_at = serializers.DateTimeField(required=False, allow_null=True)
+    personal_data_involved = serializers.BooleanField(default=False)
+    affected_systems = serializers.SlugRelatedField(
+        slug_field="code", queryset=System.objects.all(), many=True, required=False
+    )
+
+
+class IncidentPatch(serializers.Serializer):
+    title = serializers.CharField(max_length=200, required=False)
+    description = serializers.CharField(required=False)
+    category = serializers.ChoiceField(Incident.Category.choices, required=False)
+    personal_data_involved = serializers.BooleanField(required=False)
+    root_cause = serializers.CharField(required=False, allow_blank=True)
+
+
+class TransitionIn(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
+
+
+class SeverityIn(serializers.Serializer):
+    severity = serializers.ChoiceField(Severity.choices)
+    reason = serializers.CharField(max_length=4000)
+
+
+class TimelineEntryOut(serializers.ModelSerializer):
+    author = _slug("username")
+
+    class Meta:
+        model = TimelineEntry
+        fields = ["id", "at", "author", "kind", "text", "from_value", "to_value"]
+        read_only_fields = fields
+
+
+class TimelineEntryIn(serializers.Serializer):
+    text = serializers.CharField(max_length=10000)
+    at = serializers.DateTimeField(required=False)
+
+
+class MeasureOut(serializers.ModelSerializer):
+    created_by = _slug("username")
+    matching_systems = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RecurrenceMeasure
+        fields = ["id", "description", "criteria", "created_by", "created_at", "matching_systems"]
+        read_only_fields = fields
+
+    def get_matching_systems(self, measure: RecurrenceMeasure) -> list[str]:
+        return self.context.get("matches", {}).get(measure.pk, [])
+
+
+class MeasureIn(serializers.Serializer):
+    description = serializers.CharField(max_length=10000)
+    criteria = serializers.JSONField(required=False, default=dict)
+
+
+class IncidentFilter(django_filters.FilterSet):
+    unit = django_filters.CharFilter(field_name="unit__code")
+    reported_after = django_filters.IsoDateTimeFilter(field_name="reported_at", lookup_expr="gte")
+    reported_before = django_filters.IsoDateTimeFilter(field_name="reported_at", lookup_expr="lt")
+
+    class Meta:
+        model = Incident
+        fields = ["unit", "status", "severity", "category", "domain", "personal_data_involved"]
+
+
+INCIDENT_ACTIONS = {
+    "triage": Incident.Status.TRIAGED,
+    "investigate": Incident.Status.INVESTIGATING,
+    "contain": Incident.Status.CONTAINED,
+    "resolve": Incident.Status.RESOLVED,
+    "close": Incident.Status.CLOSED,
+    "reopen": Incident.Status.INVESTIGATING,
+}
+
+
+class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
+    """Incidents: every unit's for oversight, a unit's own for its members; others' are 404."""
+
+    serializer_class = IncidentOut
+    filterset_class = IncidentFilter
+    filter_backends = [django_filters.rest_framework.DjangoFilterBackend, OrderingFilter]
+    ordering_fields = ["reported_at", "severity", "reference"]
+    ordering = "-reported_at"
+
+    def get_queryset(self) -> QuerySet[Incident]:
+        return selectors.incidents_for(self.request.user)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        incident = self.get_object()
+        return Response(IncidentOut(incident).data, headers={"ETag": etag_of(incident)})
+
+    @extend_schema(request=IncidentIn, responses={201: IncidentOut})
+    def create(self, request: Request) -> Response:
+        data = IncidentIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        incident = services.report_incident(actor=actor_of(request), **data.validated_data)
+        return Response(IncidentOut(incident).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=IncidentPatch, responses=IncidentOut)
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        incident = self.get_object()
+        expected = if_match(request)
+        data = IncidentPatch(data=request.data)
+        data.is_valid(raise_exception=True)
+        incident = services.update_incident(
+            actor=actor_of(request),
+            incident=incident,
+            expected_version=expected,
+            **data.validated_data,
+        )
+        return Response(IncidentOut(incident).data, headers={"ETag": etag_of(incident)})
+
+    def _transition(self, request: Request, name: str) -> Response:
+        incident = self.get_object()
+        data = TransitionIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        if name == "reopen" and incident.status not in {
+            Incident.Status.CLOSED,
+            Incident.Status.RESOLVED,
+        }:
+            return Response(
+                {
+                    "status": [
+                        f"Only a resolved or closed incident can be reopened; this one is {incident.status}."
+                    ]
+                },
+                status=400,
+            )
+        incident = services.transition_incident(
+            actor=actor_of(request),
+            incident=incident,
+            to=INCIDENT_ACTIONS[name],
+            note=data.validated_data["note"],
+        )
+        return Response(IncidentOut(incident).data)
+
+    @extend_schema(request=TransitionIn, responses=IncidentOut)
+    @action(detail=True, methods=["post"])
+    def triage(self, request: Request, pk: str | None = None) -> Response:
+        return self._transition(request, "triage")
+
+    @extend_schema(request=TransitionIn, responses=IncidentOut)
+    @action(detail=True, methods=["post"])
+    def investigate(self, request: Request, pk: str | None = None) -> Response:
+        return self._transition(request, "investigate")
+
+    @extend_schema(request=TransitionIn, responses=IncidentOut)
+    @action(detail=True, methods=["post"])
+    def contain(self, request: Request, pk: str | None = None) -> Response:
+        return self._transition(request, "contain")
+
+    @extend_schema(request=TransitionIn, responses=IncidentOut)
+    @action(detail=True, methods=["post"])
+    def resolve(self, request: Request, pk: str | None = None) -> Response:
+        return self._transition(request, "resolve")
+
+    @extend_schema(request=TransitionIn, responses=IncidentOut)
+    @action(detail=True, methods=["post"])
+    def close(self, request: Request, pk: str | None = None) -> Response:
+        return self._transition(request, "close")
+
+    @extend_schema(request=TransitionIn, responses=IncidentOut)
+    @action(detail=True, methods=["post"])
+    def reopen(self, request: Request, pk: str | None = None) -> Response:
+        return self._transition(request, "reopen")
+
+    @extend_schema(request=SeverityIn, responses=IncidentOut)
+    @action(detail=True, methods=["post"])
+    def severity(self, request: Request, pk: str | None = None) -> Response:
+        incident = self.get_object()
+        data = SeverityIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        incident = services.change_severity(
+            actor=actor_of(request), incident=incident, **data.validated_data
+        )
+        return Response(IncidentOut(incident).data)
+
+    @extend_schema(methods=["GET"], responses=TimelineEntryOut(many=True))
+    @extend_schema(methods=["POST"], request=TimelineEntryIn, responses={201: TimelineEntryOut})
+    @action(detail=True, methods=["get", "post"])
+    def timeline(self, request: Request, pk: str | None = None) -> Response:
+        incident = self.get_object()
+        if request.method == "POST":
+            data = TimelineEntryIn(data=request.data)
+            data.is_valid(raise_exception=True)
+            entry = services.add_timeline_entry(
+                actor=actor_of(request), incident=incident, **data.validated_data
+            )
+            return Response(TimelineEntryOut(entry).data, status=status.HTTP_201_CREATED)
+        return Response(TimelineEntryOut(selectors.timeline_of(incident), many=True).data)
+
+    @extend_schema(methods=["GET"], responses=MeasureOut(many=True))
+    @extend_schema(methods=["POST"], request=MeasureIn, responses={201: MeasureOut})
+    @action(detail=True, methods=["get", "post"])
+    def measures(self, request: Request, pk: str | None = None) -> Response:
+        incident = self.get_object()
+        if request.method == "POST":
+            data = MeasureIn(data=request.data)
+            data.is_valid(raise_exception=True)
+            measure = services.add_measure(
+                actor=actor_of(request), incident=incident, **data.validated_data
+            )
+            matches = dict(selectors.measures_of(incident))
+            codes = {m.pk: c for m, c in matches.items()}
+            return Response(
+                MeasureOut(measure, context={"matches": codes}).data, status=status.HTTP_201_CREATED
+            )
+        pairs = selectors.measures_of(incident)
+        codes = {m.pk: c for m, c in pairs}
+        return Response(
+            MeasureOut([m for m, _ in pairs], many=True, context={"matches": codes}).data
+        )
+
+
+# --- Risks ----------------------------------------------------------------------------------
+
+
+class RiskOut(serializers.ModelSerializer):
+    unit = _slug("code")
+    owner = _slug("username")
+
+    class Meta:
+        model = Risk
+        fields = [
+            "id",
+            "reference",
+            "title",
+            "description",
+            "unit",
+            "domain",
+            "owner",
+            "likelihood",
+            "impact",
+            "inherent_score",
+            "inherent_level",
+            "residual_likelihood",
+            "residual_impact",
+            "residual_score",
+            "residual_level",
+            "above_appetite",
+            "treatment",
+            "status",
+            "next_review_on",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class RiskIn(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    unit = serializers.SlugRelatedField(
+        slug_field="code", queryset=BusinessUnit.objects.filter(is_active=True)
+    )
+    domain = serializers.ChoiceField(Domain.choices, default=Domain.SECURITY)
+    owner = serializers.SlugRelatedField(
+        slug_field="username", queryset=User.objects.filter(is_active=True)
+    )
+    likelihood = serializers.IntegerField(min_value=1, max_value=5)
+    impact = serializers.IntegerField(min_value=1, max_value=5)
+    residual_likelihood = serializers.IntegerField(min_value=1, max_value=5, required=False)
+    residual_impact = serializers.IntegerField(min_value=1, max_value=5, required=False)
+    treatment = serializers.ChoiceField(Risk.Treatment.choices, default=Risk.Treatment.MITIGATE)
+
+
+class RiskPatch(serializers.Serializer):
+    title = serializers.CharField(max_length=200, required=False)
+    description = serializers.CharField(required=False, allow_blank=True)
+    treatment = serializers.ChoiceField(Risk.Treatment.choices, required=False)
+    likelihood = serializers.IntegerField(min_value=1, max_value=5, required=False)
+    impact = serializers.IntegerField(min_value=1, max_value=5, required=False)
+    residual_likelihood = serializers.IntegerField(min_value=1, max_value=5, required=False)
+    residual_impact = serializers.IntegerField(min_value=1, max_value=5, required=False)
+
+
+class HeatmapOut(serializers.Serializer):
+    basis = serializers.ChoiceField(["inherent", "residual"])
+    rows = serializers.CharField(help_text="Rows are likelihood 1..5, columns impact 1..5.")
+    counts = serializers.ListField(child=serializers.ListField(child=serializers.IntegerField()))
+
+
+class RiskFilter(django_filters.FilterSet):
+    unit = django_filters.CharFilter(field_name="unit__code")
+    owner = django_filters.CharFilter(field_name="owner__username")
+
+    class Meta:
+        model = Risk
+        fields = [
+            "unit",
+            "owner",
+            "status",
+            "domain",
+            "treatment",
+            "above_appetite",
+            "residual_level",
+        ]
+
+
+RISK_ACTIONS = {
+    "assess": Risk.Status.ASSESSED,
+    "treat": Risk.Status.TREATING,
+    "monitor": Risk.Status.MONITORED,
+    "retire": Risk.Status.RETIRED,
+}
+
+
+class RiskViewSet(viewsets.ReadOnlyModelViewSet):
+    """The risk register, scored on the matrix in force; the heat map counts what you may see."""
+
+    serializer_class = RiskOut
+    filterset_class = RiskFilter
+    filter_backends = [django_filters.rest_framework.DjangoFilterBackend, OrderingFilter]
+    ordering_fields = ["residual_score", "inherent_score", "reference", "next_review_on"]
+    ordering = "-residual_score"
+
+    def get_queryset(self) -> QuerySet[Risk]:
+        return selectors.risks_for(self.request.user)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        risk = self.get_object()
+        return Response(RiskOut(risk).data, headers={"ETag": etag_of(risk)})
+
+    @extend_schema(request=RiskIn, responses={201: RiskOut})
+    def create(self, request: Request) -> Response:
+        data = RiskIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        risk = services.register_risk(actor=actor_of(request), **data.validated_data)
+        return Response(RiskOut(risk).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=RiskPatch, responses=RiskOut)
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        risk = self.get_object()
+        expected = if_match(request)
+        data = RiskPatch(data=request.data)
+        data.is_valid(raise_exception=True)
+        risk = services.reassess_risk(
+            actor=actor_of(request), risk=risk, expected_version=expected, **data.validated_data
+        )
+        return Response(RiskOut(risk).data, headers={"ETag": etag_of(risk)})
+
+    def _transition(self, request: Request, name: str) -> Response:
+        risk = services.transition_risk(
+            actor=actor_of(request), risk=self.get_object(), to=RISK_ACTIONS[name]
+        )
+        return Response(RiskOut(risk).data)
+
+    @extend_schema(request=None, responses=RiskOut)
+    @action(detail=True, methods=["post"])
+    def assess(self, request: Request, pk: str | None = None) -> Response:
+        return self._transition(request, "assess")
+
+    @extend_schema(request=None, responses=RiskOut)
+    @action(detail=True, methods=["post"])
+    def treat(self, request: Request, pk: str | None = None) -> Response:
+        return self._transition(request, "treat")
+
+    @extend_schema(request=None, responses=RiskOut)
+    @action(detail=True, methods=["post"])
+    def monitor(self, request: Request, pk: str | None = None) -> Response:
+        return self._transition(request, "monitor")
+
+    @extend_schema(request=None, responses=RiskOut)
+    @action(detail=True, methods=["post"])
+    def retire(self, request: Request, pk: str | None = None) -> Response:
+        return self._transition(request, "retire")
+
+    @extend_schema(
+        parameters=[OpenApiParameter("basis", enum=["inherent", "residual"], required=False)],
+        responses=HeatmapOut,
+    )
+    @action(detail=False, methods=["get"])
+    def heatmap(self, request: Request) -> Response:
+        basis = request.query_params.get("basis", "residual")
+        if basis not in {"inherent", "residual"}:
+            return Response({"basis": ["Must be 'inherent' or 'residual'."]}, status=400)
+        return Response(
+            {
+                "basis": basis,
+                "rows": "likelihood 1..5 (rows) x impact 1..5 (columns)",
+                "counts": selectors.heatmap(request.user, basis=basis),
+            }
+        )

@@ -1,0 +1,66 @@
+"""Who may see, report and change incidents and risks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from guardian.shortcuts import get_objects_for_user
+
+from accounts import policy as accounts_policy
+from accounts.models import BusinessUnit, Domain, OfficeCode
+from cases.models import Incident, Risk
+
+DOMAIN_OFFICE = {Domain.SECURITY: OfficeCode.CISO, Domain.QUALITY: OfficeCode.CQO}
+
+
+def visible_incidents(user: Any) -> QuerySet[Incident]:
+    """Everything for oversight; otherwise the incidents granted to the person's units."""
+    if not getattr(user, "is_authenticated", False):
+        return Incident.objects.none()
+    if accounts_policy.reads_everything(user):
+        return Incident.objects.all()
+    return get_objects_for_user(
+        user, "cases.view_incident", klass=Incident, accept_global_perms=False
+    )
+
+
+def visible_risks(user: Any) -> QuerySet[Risk]:
+    if not getattr(user, "is_authenticated", False):
+        return Risk.objects.none()
+    if accounts_policy.reads_everything(user):
+        return Risk.objects.all()
+    return get_objects_for_user(user, "cases.view_risk", klass=Risk, accept_global_perms=False)
+
+
+def can_report_incident(user: Any, unit: BusinessUnit) -> bool:
+    """Any member of a unit reports incidents for that unit."""
+    return bool(getattr(user, "is_superuser", False)) or accounts_policy.belongs_to(user, unit)
+
+
+def can_register_risk(user: Any, unit: BusinessUnit) -> bool:
+    return can_report_incident(user, unit)
+
+
+def domain_office(user: Any, domain: str) -> str | None:
+    """The office (the domain's CxO, or the chair) under which the user may steer a case."""
+    office = DOMAIN_OFFICE.get(Domain(domain))
+    codes = (office, OfficeCode.CEO) if office else (OfficeCode.CEO,)
+    return accounts_policy.acting_office(user, *codes)
+
+
+def can_change_incident(user: Any, incident: Incident) -> bool:
+    """The owning unit (its group holds the grant), the domain's CxO, the chair, or an admin."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_superuser or user.has_perm("cases.change_incident", incident):
+        return True
+    return domain_office(user, incident.domain) is not None
+
+
+def can_change_risk(user: Any, risk: Risk) -> bool:
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_superuser or user.has_perm("cases.change_risk", risk):
+        return True
+    return domain_office(user, risk.domain) is not None

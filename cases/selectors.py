@@ -1,0 +1,62 @@
+"""Reads of incidents and risks scoped to the reader, and the risk heat map."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, Prefetch, QuerySet
+
+from cases import policy
+from cases.models import Incident, RecurrenceMeasure, Risk, TimelineEntry
+from systems import selectors as systems_selectors
+from systems.models import System
+
+
+def incidents_for(user: Any) -> QuerySet[Incident]:
+    return (
+        policy.visible_incidents(user)
+        .select_related("unit", "reporter")
+        .prefetch_related(Prefetch("affected_systems", queryset=System.objects.only("id", "code")))
+    )
+
+
+def timeline_of(incident: Incident) -> QuerySet[TimelineEntry]:
+    return incident.timeline.select_related("author")
+
+
+def measures_of(incident: Incident) -> list[tuple[RecurrenceMeasure, list[str]]]:
+    """Each measure with the codes of the systems its criteria match today (one query each)."""
+    measures = list(incident.measures.select_related("created_by"))
+    return [
+        (
+            m,
+            list(systems_selectors.systems_matching(m.criteria).values_list("code", flat=True))
+            if m.criteria
+            else [],
+        )
+        for m in measures
+    ]
+
+
+def risks_for(user: Any) -> QuerySet[Risk]:
+    return policy.visible_risks(user).select_related("unit", "owner")
+
+
+def heatmap(user: Any, *, basis: str = "residual") -> list[list[int]]:
+    """Counts of live risks per likelihood (rows, 1..5) x impact (columns, 1..5): one query."""
+    likelihood, impact = (
+        ("residual_likelihood", "residual_impact")
+        if basis == "residual"
+        else ("likelihood", "impact")
+    )
+    grid = [[0] * 5 for _ in range(5)]
+    rows = (
+        policy.visible_risks(user)
+        .exclude(status=Risk.Status.RETIRED)
+        .order_by()
+        .values(likelihood, impact)
+        .annotate(n=Count("pk"))
+    )
+    for row in rows:
+        grid[row[likelihood] - 1][row[impact] - 1] = row["n"]
+    return grid
