@@ -12,6 +12,8 @@ from django.core.management import CommandError, call_command
 from accounts import policy
 from accounts.models import BusinessUnit, Delegation, Membership, Office, User
 from audit.models import AuditEvent
+from cases.models import Incident, Risk
+from systems.models import SuspensionOrder, System
 
 pytestmark = pytest.mark.django_db
 
@@ -29,6 +31,10 @@ def snapshot() -> dict[str, object]:
         "delegations": Delegation.objects.count(),
         "audit": AuditEvent.objects.count(),
         "role_groups": sorted(Group.objects.values_list("name", flat=True)),
+        "systems": sorted(System.objects.values_list("code", "unit__code", "status")),
+        "suspensions": SuspensionOrder.objects.count(),
+        "incidents": sorted(Incident.objects.values_list("reference", "status")),
+        "risks": sorted(Risk.objects.values_list("reference", "residual_level")),
     }
 
 
@@ -80,3 +86,19 @@ def test_the_demo_organisation(settings):
     assert policy.has_role(User.objects.get(username="auditor"), "auditor")
     assert policy.is_chair(User.objects.get(username="chair"))
     assert "otpauth://totp/" in output
+
+
+def test_the_demo_tells_the_scenario(settings):
+    settings.DEMO_MODE = True
+    run_demo()
+    assert System.objects.get(code="project-share").status == "suspended"
+    assert SuspensionOrder.objects.get().issued_office == "CISO"
+    assert Incident.objects.filter(personal_data_involved=True, domain="quality").count() == 1
+    assert Risk.objects.filter(above_appetite=True).exists()
+    pubsec_member = User.objects.get(username="pubsec-member")
+    from cases import policy as cases_policy
+
+    visible = set(
+        cases_policy.visible_incidents(pubsec_member).values_list("unit__code", flat=True)
+    )
+    assert visible == {"PUBSEC"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from systems import policy
+from systems.models import SuspensionOrder
 
 ROLES = ["chair", "ciso", "cqo", "secretary", "auditor", "bu_head", "bu_member", "other_bu_member"]
 
@@ -62,6 +63,8 @@ def test_truth_table(request, role, system, unit, other_system):
     assert policy.can_register_system(user, unit) is REGISTERS_FOR_PUBSEC[role]
     assert policy.can_change_system(user, system) is CHANGES_PUBSEC_SYSTEM[role]
     assert policy.can_suspend(user, system) is SUSPENDS[role]
+    order = SuspensionOrder(system=system)
+    assert policy.can_lift(user, order) is SUSPENDS[role]
 
 
 def test_an_acting_ciso_may_suspend(system):

@@ -7,8 +7,11 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from accounts import demo
+from cases.demo import seed_cases
+from systems.demo import seed_systems
 
 
 class Command(BaseCommand):
@@ -20,7 +23,10 @@ class Command(BaseCommand):
                 "load_demo is refused: DEMO_MODE is off. It creates users with a published "
                 "password, so it runs only on a demo site (set DEMO_MODE=1)."
             )
-        logins = demo.seed_organisation()
+        with transaction.atomic():
+            logins = demo.seed_organisation()
+            seed_systems()
+            seed_cases()
         issuer = quote(settings.MFA_TOTP_ISSUER)
         self.stdout.write(self.style.SUCCESS(f"Demo organisation ready: {len(logins)} users."))
         self.stdout.write(f"Every demo user's password: {demo.DEMO_PASSWORD}")

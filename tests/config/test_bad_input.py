@@ -1,0 +1,101 @@
+"""Garbage on every write endpoint: a clear 4xx with what was wrong, never a 500, nothing lost."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from audit.models import AuditEvent
+from tests.cases.conftest import report, risk, risk_matrix  # noqa: F401 - fixture
+from tests.systems.conftest import register
+
+pytestmark = pytest.mark.django_db
+
+NOT_AN_OBJECT = [[], "text", 42, None]
+GARBAGE = [
+    {"reason": ["a", "list"]},
+    {"reason": {"nested": {"deeper": [1, 2, {"x": None}]}}},
+    {"title": "x" * 100_000},
+    {"criteria": "internet_facing"},
+    {"severity": None, "status": "closed"},
+    {"likelihood": 1e309},
+    {"detected_at": "2026-13-45T99:99:99"},
+    {"unit": {"code": "PUBSEC"}},
+    {"affected_systems": [None, 5, {"code": "x"}]},
+]
+
+
+@pytest.fixture
+def world(unit, bu_member, bu_head, ciso):
+    from systems import services as systems_services
+
+    system = register(unit, "cert-issuance")
+    other = register(unit, "portal")
+    order = systems_services.suspend_system(actor=ciso, system=other, reason="x")
+    incident = report(unit, bu_member)
+    a_risk = risk(unit, bu_member)
+    return {"system": system, "order": order, "incident": incident, "risk": a_risk}
+
+
+def endpoints(world):
+    s, o, i, r = world["system"].pk, world["order"].pk, world["incident"].pk, world["risk"].pk
+    posts = [
+        ("bu_member", "/api/v1/systems/"),
+        ("bu_member", "/api/v1/systems/match/"),
+        ("ciso", f"/api/v1/systems/{s}/suspend/"),
+        ("ciso", f"/api/v1/suspensions/{o}/lift/"),
+        ("bu_member", "/api/v1/incidents/"),
+        ("bu_member", f"/api/v1/incidents/{i}/triage/"),
+        ("bu_member", f"/api/v1/incidents/{i}/close/"),
+        ("bu_member", f"/api/v1/incidents/{i}/severity/"),
+        ("bu_member", f"/api/v1/incidents/{i}/timeline/"),
+        ("bu_member", f"/api/v1/incidents/{i}/measures/"),
+        ("bu_member", "/api/v1/risks/"),
+        ("bu_member", f"/api/v1/risks/{r}/assess/"),
+    ]
+    patches = [
+        ("bu_member", f"/api/v1/systems/{s}/"),
+        ("bu_member", f"/api/v1/incidents/{i}/"),
+        ("bu_member", f"/api/v1/risks/{r}/"),
+    ]
+    return posts, patches
+
+
+BODILESS: set[str] = set()  # endpoints that read no body (risk transitions) ignore it
+
+
+def test_no_write_endpoint_answers_garbage_with_a_500(request, login_as, world):
+    posts, patches = endpoints(world)
+    BODILESS.add(f"/api/v1/risks/{world['risk'].pk}/assess/")
+    before = AuditEvent.objects.count()
+    for who, path in posts + patches:
+        client = login_as(request.getfixturevalue(who))
+        for body in NOT_AN_OBJECT + GARBAGE:
+            if (who, path) in patches:
+                etag = client.get(path)["ETag"]
+                response = client.patch(
+                    path, json.dumps(body), content_type="application/json", HTTP_IF_MATCH=etag
+                )
+            else:
+                response = client.post(path, json.dumps(body), content_type="application/json")
+            assert response.status_code < 500, (path, body, response.content[:300])
+            assert response["Content-Type"].startswith("application/json"), (path, body)
+            if body in NOT_AN_OBJECT and path not in BODILESS:
+                assert response.status_code == 400, (path, body, response.status_code)
+        if (who, path) in patches:
+            etag = client.get(path)["ETag"]
+            broken = client.patch(
+                path, "{not json", content_type="application/json", HTTP_IF_MATCH=etag
+            )
+        else:
+            broken = client.post(path, "{not json", content_type="application/json")
+        assert broken.status_code == 400, path
+        client.logout()
+    # Garbage changed nothing that matters: only transitions that accept any body moved.
+    verbs = set(
+        AuditEvent.objects.all()[: AuditEvent.objects.count() - before].values_list(
+            "verb", flat=True
+        )
+    )
+    assert verbs <= {"auth.login", "auth.logout", "incident.triaged", "risk.assessed"}
