@@ -164,9 +164,37 @@ class RiskAdmin(SimpleHistoryAdmin):
         "next_review_on",
     ]
     show_full_result_count = False
+    actions = ["assess", "treat", "monitor", "retire"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # risks are registered through register_risk (pages or API)
+
+    def _move(self, request: HttpRequest, queryset: QuerySet[Risk], to: str) -> None:
+        done = 0
+        for risk in queryset:
+            try:
+                services.transition_risk(actor=_actor(request), risk=risk, to=to)
+                done += 1
+            except (PermissionDenied, ValidationError) as exc:
+                messages.error(request, f"{risk.reference}: {'; '.join(getattr(exc, 'messages', [str(exc)]))}")
+        if done:
+            messages.success(request, f"{done} risk(s) now {to}.")
+
+    @admin.action(description="Mark assessed")
+    def assess(self, request: HttpRequest, queryset: QuerySet[Risk]) -> None:
+        self._move(request, queryset, Risk.Status.ASSESSED)
+
+    @admin.action(description="Start treating")
+    def treat(self, request: HttpRequest, queryset: QuerySet[Risk]) -> None:
+        self._move(request, queryset, Risk.Status.TREATING)
+
+    @admin.action(description="Monitor")
+    def monitor(self, request: HttpRequest, queryset: QuerySet[Risk]) -> None:
+        self._move(request, queryset, Risk.Status.MONITORED)
+
+    @admin.action(description="Retire")
+    def retire(self, request: HttpRequest, queryset: QuerySet[Risk]) -> None:
+        self._move(request, queryset, Risk.Status.RETIRED)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

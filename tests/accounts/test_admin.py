@@ -77,3 +77,27 @@ def test_a_delegation_made_in_the_admin_goes_through_the_service(login_as, admin
     assert response.status_code == 302
     assert office.delegations.get().created_by == admin_user
     assert AuditEvent.objects.filter(verb="office.delegated", actor=admin_user).count() == 1
+
+
+def test_admin_actions_go_through_the_services(login_as, admin_user, unit, bu_member):
+    from cases.matrix import load_nist_matrix
+    from cases.models import Incident, Risk
+    from tests.cases.conftest import report, risk
+
+    load_nist_matrix()
+    incident = report(unit, bu_member)
+    a_risk = risk(unit, bu_member)
+    client = login_as(admin_user)
+    client.post(
+        reverse("admin:cases_incident_changelist"),
+        {"action": "triage", "_selected_action": [incident.pk]},
+    )
+    client.post(
+        reverse("admin:cases_incident_changelist"),
+        {"action": "close", "_selected_action": [incident.pk]},
+    )
+    client.post(reverse("admin:cases_risk_changelist"), {"action": "assess", "_selected_action": [a_risk.pk]})
+    assert Incident.objects.get(pk=incident.pk).status == "triaged"  # closing was refused
+    assert Risk.objects.get(pk=a_risk.pk).status == "assessed"
+    verbs = set(AuditEvent.objects.filter(actor=admin_user).values_list("verb", flat=True))
+    assert {"incident.triaged", "risk.assessed"} <= verbs
