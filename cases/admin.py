@@ -41,12 +41,12 @@ class MeasureInline(admin.StackedInline[RecurrenceMeasure, Incident]):
         return False
 
 
-def _move(request: HttpRequest, queryset: QuerySet[Incident], to: str, label: str) -> None:
+def _move(request: HttpRequest, queryset: QuerySet[Incident], act: str, label: str) -> None:
     done = 0
     for incident in queryset:
         try:
             services.transition_incident(
-                actor=_actor(request), incident=incident, to=to, note=f"{label} in the admin."
+                actor=_actor(request), incident=incident, act=act, note=f"{label} in the admin."
             )
             done += 1
         except (PermissionDenied, ValidationError) as exc:
@@ -66,6 +66,7 @@ class IncidentAdmin(SimpleHistoryAdmin):
     date_hierarchy = "reported_at"
     readonly_fields = [
         "reference",
+        "domain",
         "unit",
         "reporter",
         "status",
@@ -115,23 +116,23 @@ class IncidentAdmin(SimpleHistoryAdmin):
 
     @admin.action(description="Triage")
     def triage(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
-        _move(request, queryset, Incident.Status.TRIAGED, "Triaged")
+        _move(request, queryset, "triage", "Triaged")
 
     @admin.action(description="Start investigating")
     def investigate(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
-        _move(request, queryset, Incident.Status.INVESTIGATING, "Investigating")
+        _move(request, queryset, "investigate", "Investigating")
 
     @admin.action(description="Mark contained")
     def contain(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
-        _move(request, queryset, Incident.Status.CONTAINED, "Contained")
+        _move(request, queryset, "contain", "Contained")
 
     @admin.action(description="Mark resolved")
     def resolve(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
-        _move(request, queryset, Incident.Status.RESOLVED, "Resolved")
+        _move(request, queryset, "resolve", "Resolved")
 
     @admin.action(description="Close (needs root cause and a measure)")
     def close(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
-        _move(request, queryset, Incident.Status.CLOSED, "Closed")
+        _move(request, queryset, "close", "Closed")
 
 
 @admin.register(Risk)
@@ -153,6 +154,7 @@ class RiskAdmin(SimpleHistoryAdmin):
     list_select_related = ["unit", "owner"]
     readonly_fields = [
         "reference",
+        "domain",
         "unit",
         "owner",
         "status",
@@ -169,47 +171,42 @@ class RiskAdmin(SimpleHistoryAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # risks are registered through register_risk (pages or API)
 
-    def _move(self, request: HttpRequest, queryset: QuerySet[Risk], to: str) -> None:
+    def _move(self, request: HttpRequest, queryset: QuerySet[Risk], act: str) -> None:
         done = 0
         for risk in queryset:
             try:
-                services.transition_risk(actor=_actor(request), risk=risk, to=to)
+                services.transition_risk(actor=_actor(request), risk=risk, act=act)
                 done += 1
             except (PermissionDenied, ValidationError) as exc:
-                messages.error(request, f"{risk.reference}: {'; '.join(getattr(exc, 'messages', [str(exc)]))}")
+                messages.error(
+                    request, f"{risk.reference}: {'; '.join(getattr(exc, 'messages', [str(exc)]))}"
+                )
         if done:
-            messages.success(request, f"{done} risk(s) now {to}.")
+            messages.success(request, f"{act}: {done} risk(s).")
 
     @admin.action(description="Mark assessed")
     def assess(self, request: HttpRequest, queryset: QuerySet[Risk]) -> None:
-        self._move(request, queryset, Risk.Status.ASSESSED)
+        self._move(request, queryset, "assess")
 
     @admin.action(description="Start treating")
     def treat(self, request: HttpRequest, queryset: QuerySet[Risk]) -> None:
-        self._move(request, queryset, Risk.Status.TREATING)
+        self._move(request, queryset, "treat")
 
     @admin.action(description="Monitor")
     def monitor(self, request: HttpRequest, queryset: QuerySet[Risk]) -> None:
-        self._move(request, queryset, Risk.Status.MONITORED)
+        self._move(request, queryset, "monitor")
 
     @admin.action(description="Retire")
     def retire(self, request: HttpRequest, queryset: QuerySet[Risk]) -> None:
-        self._move(request, queryset, Risk.Status.RETIRED)
+        self._move(request, queryset, "retire")
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
     def save_model(self, request: HttpRequest, obj: Risk, form: Any, change: bool) -> None:
-        editable = {
-            "title",
-            "description",
-            "treatment",
-            "likelihood",
-            "impact",
-            "residual_likelihood",
-            "residual_impact",
+        changes = {
+            f: form.cleaned_data[f] for f in form.changed_data if f in services.RISK_EDITABLE
         }
-        changes = {f: form.cleaned_data[f] for f in form.changed_data if f in editable}
         try:
             services.reassess_risk(actor=_actor(request), risk=obj, **changes)
         except ValidationError as exc:
@@ -217,7 +214,7 @@ class RiskAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(RiskMatrixCell)
-class RiskMatrixCellAdmin(admin.ModelAdmin[RiskMatrixCell]):
+class RiskMatrixCellAdmin(SimpleHistoryAdmin):
     """The matrix is data a company may replace with its own; levels of existing risks follow
     at their next reassessment."""
 
@@ -228,3 +225,13 @@ class RiskMatrixCellAdmin(admin.ModelAdmin[RiskMatrixCell]):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # the grid is 5x5; cells are changed, never added
+
+    def save_model(
+        self, request: HttpRequest, obj: RiskMatrixCell, form: Any, change: bool
+    ) -> None:
+        services.set_matrix_cell(
+            actor=_actor(request), cell=obj, level=obj.level, review_days=obj.review_days
+        )

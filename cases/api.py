@@ -16,7 +16,9 @@ from rest_framework.response import Response
 from accounts.models import BusinessUnit, Domain, User
 from cases import selectors, services
 from cases.models import Incident, RecurrenceMeasure, Risk, Severity, TimelineEntry
+from config.api import StrictInput
 from config.versioning import etag_of, if_match
+from systems import policy as systems_policy
 from systems.models import System
 
 
@@ -62,7 +64,7 @@ class IncidentOut(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class IncidentIn(serializers.Serializer):
+class IncidentIn(StrictInput):
     title = serializers.CharField(max_length=200)
     description = serializers.CharField()
     category = serializers.ChoiceField(Incident.Category.choices)
@@ -75,11 +77,17 @@ class IncidentIn(serializers.Serializer):
     occurred_at = serializers.DateTimeField(required=False, allow_null=True)
     personal_data_involved = serializers.BooleanField(default=False)
     affected_systems = serializers.SlugRelatedField(
-        slug_field="code", queryset=System.objects.all(), many=True, required=False
+        slug_field="code", queryset=System.objects.none(), many=True, required=False
     )
 
+    def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Only systems the reporter may see resolve; another unit's reads as "does not exist".
+        field: Any = self.fields["affected_systems"]
+        field.child_relation.queryset = systems_policy.visible_systems(user)
 
-class IncidentPatch(serializers.Serializer):
+
+class IncidentPatch(StrictInput):
     title = serializers.CharField(max_length=200, required=False)
     description = serializers.CharField(required=False)
     category = serializers.ChoiceField(Incident.Category.choices, required=False)
@@ -87,11 +95,11 @@ class IncidentPatch(serializers.Serializer):
     root_cause = serializers.CharField(required=False, allow_blank=True)
 
 
-class TransitionIn(serializers.Serializer):
+class TransitionIn(StrictInput):
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
 
 
-class SeverityIn(serializers.Serializer):
+class SeverityIn(StrictInput):
     severity = serializers.ChoiceField(Severity.choices)
     reason = serializers.CharField(max_length=4000)
 
@@ -105,7 +113,7 @@ class TimelineEntryOut(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class TimelineEntryIn(serializers.Serializer):
+class TimelineEntryIn(StrictInput):
     text = serializers.CharField(max_length=10000)
     at = serializers.DateTimeField(required=False)
 
@@ -123,7 +131,7 @@ class MeasureOut(serializers.ModelSerializer):
         return self.context.get("matches", {}).get(measure.pk, [])
 
 
-class MeasureIn(serializers.Serializer):
+class MeasureIn(StrictInput):
     description = serializers.CharField(max_length=10000)
     criteria = serializers.JSONField(required=False, default=dict)
 
@@ -136,16 +144,6 @@ class IncidentFilter(django_filters.FilterSet):
     class Meta:
         model = Incident
         fields = ["unit", "status", "severity", "category", "domain", "personal_data_involved"]
-
-
-INCIDENT_ACTIONS = {
-    "triage": Incident.Status.TRIAGED,
-    "investigate": Incident.Status.INVESTIGATING,
-    "contain": Incident.Status.CONTAINED,
-    "resolve": Incident.Status.RESOLVED,
-    "close": Incident.Status.CLOSED,
-    "reopen": Incident.Status.INVESTIGATING,
-}
 
 
 class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
@@ -166,7 +164,7 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(request=IncidentIn, responses={201: IncidentOut})
     def create(self, request: Request) -> Response:
-        data = IncidentIn(data=request.data)
+        data = IncidentIn(data=request.data, user=request.user)
         data.is_valid(raise_exception=True)
         incident = services.report_incident(actor=actor_of(request), **data.validated_data)
         return Response(IncidentOut(incident).data, status=status.HTTP_201_CREATED)
@@ -185,27 +183,12 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
         )
         return Response(IncidentOut(incident).data, headers={"ETag": etag_of(incident)})
 
-    def _transition(self, request: Request, name: str) -> Response:
+    def _transition(self, request: Request, act: str) -> Response:
         incident = self.get_object()
         data = TransitionIn(data=request.data)
         data.is_valid(raise_exception=True)
-        if name == "reopen" and incident.status not in {
-            Incident.Status.CLOSED,
-            Incident.Status.RESOLVED,
-        }:
-            return Response(
-                {
-                    "status": [
-                        f"Only a resolved or closed incident can be reopened; this one is {incident.status}."
-                    ]
-                },
-                status=400,
-            )
         incident = services.transition_incident(
-            actor=actor_of(request),
-            incident=incident,
-            to=INCIDENT_ACTIONS[name],
-            note=data.validated_data["note"],
+            actor=actor_of(request), incident=incident, act=act, note=data.validated_data["note"]
         )
         return Response(IncidentOut(incident).data)
 
@@ -275,12 +258,11 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
             measure = services.add_measure(
                 actor=actor_of(request), incident=incident, **data.validated_data
             )
-            matches = dict(selectors.measures_of(incident))
-            codes = {m.pk: c for m, c in matches.items()}
+            codes = {measure.pk: selectors.matching_system_codes(measure, request.user)}
             return Response(
                 MeasureOut(measure, context={"matches": codes}).data, status=status.HTTP_201_CREATED
             )
-        pairs = selectors.measures_of(incident)
+        pairs = selectors.measures_of(incident, request.user)
         codes = {m.pk: c for m, c in pairs}
         return Response(
             MeasureOut([m for m, _ in pairs], many=True, context={"matches": codes}).data
@@ -321,7 +303,7 @@ class RiskOut(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class RiskIn(serializers.Serializer):
+class RiskIn(StrictInput):
     title = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     unit = serializers.SlugRelatedField(
@@ -338,7 +320,7 @@ class RiskIn(serializers.Serializer):
     treatment = serializers.ChoiceField(Risk.Treatment.choices, default=Risk.Treatment.MITIGATE)
 
 
-class RiskPatch(serializers.Serializer):
+class RiskPatch(StrictInput):
     title = serializers.CharField(max_length=200, required=False)
     description = serializers.CharField(required=False, allow_blank=True)
     treatment = serializers.ChoiceField(Risk.Treatment.choices, required=False)
@@ -369,14 +351,6 @@ class RiskFilter(django_filters.FilterSet):
             "above_appetite",
             "residual_level",
         ]
-
-
-RISK_ACTIONS = {
-    "assess": Risk.Status.ASSESSED,
-    "treat": Risk.Status.TREATING,
-    "monitor": Risk.Status.MONITORED,
-    "retire": Risk.Status.RETIRED,
-}
 
 
 class RiskViewSet(viewsets.ReadOnlyModelViewSet):
@@ -414,9 +388,7 @@ class RiskViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(RiskOut(risk).data, headers={"ETag": etag_of(risk)})
 
     def _transition(self, request: Request, name: str) -> Response:
-        risk = services.transition_risk(
-            actor=actor_of(request), risk=self.get_object(), to=RISK_ACTIONS[name]
-        )
+        risk = services.transition_risk(actor=actor_of(request), risk=self.get_object(), act=name)
         return Response(RiskOut(risk).data)
 
     @extend_schema(request=None, responses=RiskOut)

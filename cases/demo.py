@@ -35,8 +35,8 @@ def seed_cases() -> None:
             occurred_at=now - timedelta(days=27),
             affected_systems=System.objects.filter(code="project-share"),
         )
-        for step in (Incident.Status.TRIAGED, Incident.Status.INVESTIGATING):
-            incident = services.transition_incident(actor=member, incident=incident, to=step)
+        for act in ("triage", "investigate"):
+            incident = services.transition_incident(actor=member, incident=incident, act=act)
         services.add_measure(
             actor=member,
             incident=incident,
@@ -57,12 +57,8 @@ def seed_cases() -> None:
             detected_at=now - timedelta(days=3),
             affected_systems=System.objects.filter(code__in=["resident-cert", "cert-print-batch"]),
         )
-        for step in (
-            Incident.Status.TRIAGED,
-            Incident.Status.INVESTIGATING,
-            Incident.Status.CONTAINED,
-        ):
-            incident = services.transition_incident(actor=member, incident=incident, to=step)
+        for act in ("triage", "investigate", "contain"):
+            incident = services.transition_incident(actor=member, incident=incident, act=act)
         services.update_incident(
             actor=member,
             incident=incident,

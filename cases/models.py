@@ -157,6 +157,7 @@ class RiskMatrixCell(models.Model):
     review_days = models.PositiveSmallIntegerField(
         help_text="Days until a risk at this level is reviewed again."
     )
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["likelihood", "impact"]

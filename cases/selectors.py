@@ -24,17 +24,19 @@ def timeline_of(incident: Incident) -> QuerySet[TimelineEntry]:
     return incident.timeline.select_related("author")
 
 
-def measures_of(incident: Incident) -> list[tuple[RecurrenceMeasure, list[str]]]:
-    """Each measure with the codes of the systems its criteria match today (one query each)."""
-    measures = list(incident.measures.select_related("created_by"))
+def matching_system_codes(measure: RecurrenceMeasure, user: Any) -> list[str]:
+    """The systems a measure's criteria select today, of those the reader may see: oversight
+    sees the whole reach of the fix, a unit its own systems only."""
+    if not measure.criteria:
+        return []
+    matching = systems_selectors.systems_matching(measure.criteria, user=user)
+    return list(matching.values_list("code", flat=True))
+
+
+def measures_of(incident: Incident, user: Any) -> list[tuple[RecurrenceMeasure, list[str]]]:
+    """Each measure with its matching systems (one query per measure; an incident has a few)."""
     return [
-        (
-            m,
-            list(systems_selectors.systems_matching(m.criteria).values_list("code", flat=True))
-            if m.criteria
-            else [],
-        )
-        for m in measures
+        (m, matching_system_codes(m, user)) for m in incident.measures.select_related("created_by")
     ]
 
 

@@ -17,42 +17,48 @@ from accounts.services import sync_unit_group
 from audit import services as audit
 from cases import policy
 from cases.matrix import current_matrix
-from cases.models import Incident, RecurrenceMeasure, Risk, TimelineEntry
+from cases.models import Incident, RecurrenceMeasure, Risk, RiskMatrixCell, TimelineEntry
 from config.versioning import check_version
 from systems import criteria as system_criteria
 from systems import policy as systems_policy
 from systems.models import System
 
 S = Incident.Status
-# The incident lifecycle, declared once: reported → triaged → investigating → contained →
-# resolved → closed, with reopening.
-INCIDENT_TRANSITIONS: dict[str, tuple[str, ...]] = {
-    S.REPORTED: (S.TRIAGED,),
-    S.TRIAGED: (S.INVESTIGATING,),
-    S.INVESTIGATING: (S.CONTAINED, S.RESOLVED),
-    S.CONTAINED: (S.RESOLVED,),
-    S.RESOLVED: (S.CLOSED, S.INVESTIGATING),
-    S.CLOSED: (S.INVESTIGATING,),
+# The incident lifecycle, declared once (DESIGN.md section 4): each act moves an incident from
+# the states it names to one state. reported → triaged → investigating → contained → resolved →
+# closed; a resolved or closed incident can be reopened.
+INCIDENT_FLOW: dict[str, dict[str, str]] = {
+    "triage": {S.REPORTED: S.TRIAGED},
+    "investigate": {S.TRIAGED: S.INVESTIGATING},
+    "contain": {S.INVESTIGATING: S.CONTAINED},
+    "resolve": {S.CONTAINED: S.RESOLVED},
+    "close": {S.RESOLVED: S.CLOSED},
+    "reopen": {S.RESOLVED: S.INVESTIGATING, S.CLOSED: S.INVESTIGATING},
 }
 R = Risk.Status
-RISK_TRANSITIONS: dict[str, tuple[str, ...]] = {
-    R.IDENTIFIED: (R.ASSESSED, R.RETIRED),
-    R.ASSESSED: (R.TREATING, R.MONITORED, R.RETIRED),
-    R.TREATING: (R.MONITORED, R.RETIRED),
-    R.MONITORED: (R.TREATING, R.RETIRED),
-    R.RETIRED: (),
+# identified → assessed → treating → monitored → retired; a monitored risk may be treated again.
+RISK_FLOW: dict[str, dict[str, str]] = {
+    "assess": {R.IDENTIFIED: R.ASSESSED},
+    "treat": {R.ASSESSED: R.TREATING, R.MONITORED: R.TREATING},
+    "monitor": {R.TREATING: R.MONITORED},
+    "retire": {R.MONITORED: R.RETIRED},
 }
 INCIDENT_EDITABLE = ("title", "description", "category", "personal_data_involved", "root_cause")
 UNIT_PERMISSIONS = ("view", "change")
 
 
-def _refuse_transition(current: str, target: str, table: Mapping[str, tuple[str, ...]]) -> None:
-    allowed = table.get(current, ())
-    if target not in allowed:
-        names = ", ".join(allowed) or "none (this is a final state)"
+def _next_status(current: str, act: str, flow: Mapping[str, Mapping[str, str]], noun: str) -> str:
+    """Where `act` takes a record in state `current`, or a 400 naming what is allowed from there."""
+    if act not in flow:
+        raise ValidationError({"status": f"Unknown act {act!r}; known: {', '.join(flow)}."})
+    target = flow[act].get(current)
+    if target is None:
+        allowed = [name for name, moves in flow.items() if current in moves]
+        names = ", ".join(allowed) or "nothing (this is a final state)"
         raise ValidationError(
-            {"status": f"Cannot go from {current} to {target}. Allowed from {current}: {names}."}
+            {"status": f"Cannot {act} {noun} that is {current}. From {current} you may: {names}."}
         )
+    return target
 
 
 def _grant_to_unit(obj: Incident | Risk, unit: BusinessUnit) -> None:
@@ -147,12 +153,13 @@ def _locked(incident: Incident) -> Incident:
 
 
 @transaction.atomic
-def transition_incident(*, actor: User, incident: Incident, to: str, note: str = "") -> Incident:
-    """Move an incident along its lifecycle; closing needs a root cause and a measure."""
+def transition_incident(*, actor: User, incident: Incident, act: str, note: str = "") -> Incident:
+    """Move an incident along its lifecycle (triage, investigate, ..., close, reopen); closing
+    needs a root cause and a measure. (Once actions exist, also all its actions verified.)"""
     if not policy.can_change_incident(actor, incident):
         raise PermissionDenied("Only the owning unit, the domain's CxO or the chair may do this.")
     incident = _locked(incident)
-    _refuse_transition(incident.status, to, INCIDENT_TRANSITIONS)
+    to = _next_status(incident.status, act, INCIDENT_FLOW, "an incident")
     if to == S.CLOSED:
         problems = {}
         if not incident.root_cause.strip():
@@ -180,7 +187,7 @@ def transition_incident(*, actor: User, incident: Incident, to: str, note: str =
     audit.record(
         actor=actor,
         office=policy.domain_office(actor, incident.domain),
-        verb="incident.reopened" if previous == S.CLOSED else f"incident.{to}",
+        verb=f"incident.{act}d" if act.endswith("e") else f"incident.{act}ed",
         target=incident,
         details={"from": previous, "to": to, "note": note.strip()},
     )
@@ -281,6 +288,10 @@ def add_measure(
         raise PermissionDenied("Only the owning unit, the domain's CxO or the chair may do this.")
     if not description.strip():
         raise ValidationError({"description": "Describe the measure."})
+    if incident.status == S.CLOSED:
+        raise ValidationError(
+            {"status": "A closed incident is read-only; reopen it to add measures."}
+        )
     clean = system_criteria.validate(criteria) if criteria else {}
     measure = RecurrenceMeasure.objects.create(
         incident=incident, description=description.strip(), criteria=clean, created_by=actor
@@ -375,67 +386,122 @@ def register_risk(
     return risk
 
 
+RISK_EDITABLE = (
+    "title",
+    "description",
+    "treatment",
+    "likelihood",
+    "impact",
+    "residual_likelihood",
+    "residual_impact",
+)
+SCORE_FIELDS = ("likelihood", "impact", "residual_likelihood", "residual_impact")
+
+
 @transaction.atomic
 def reassess_risk(
     *, actor: User, risk: Risk, expected_version: str | None = None, **changes: Any
 ) -> Risk:
-    """Re-score or re-describe a risk; levels, appetite and review date follow."""
+    """Re-score or re-describe a risk; levels, appetite and the review date follow a new score.
+    Accepting a risk above appetite, or scoring it down, is the owning CxO's call."""
     if not policy.can_change_risk(actor, risk):
         raise PermissionDenied("Only the owning unit, the domain's CxO or the chair may do this.")
-    allowed = {
-        "title",
-        "description",
-        "treatment",
-        "likelihood",
-        "impact",
-        "residual_likelihood",
-        "residual_impact",
-    }
-    unknown = set(changes) - allowed
+    unknown = set(changes) - set(RISK_EDITABLE)
     if unknown:
         raise ValidationError({field: "This field cannot be changed here." for field in unknown})
-    scores = {k: v for k, v in changes.items() if k.endswith(("likelihood", "impact"))}
-    _check_scale(**scores)
+    _check_scale(**{k: v for k, v in changes.items() if k in SCORE_FIELDS})
     risk = Risk.objects.select_for_update().get(pk=risk.pk)
     check_version(risk, expected_version)
     if risk.status == R.RETIRED:
         raise ValidationError({"status": "A retired risk is read-only."})
-    before = {f: getattr(risk, f) for f in changes}
-    for field, value in changes.items():
-        setattr(risk, field, value)
-    _score(risk)
-    risk.full_clean()
-    risk.save()
-    changed = {
-        f: {"from": before[f], "to": getattr(risk, f)}
-        for f in changes
-        if before[f] != getattr(risk, f)
-    }
-    if changed:
-        audit.record(
-            actor=actor,
-            verb="risk.reassessed",
-            target=risk,
-            details={**changed, "above_appetite": risk.above_appetite},
+    changed = {f: v for f, v in changes.items() if getattr(risk, f) != v}
+    if not changed:
+        return risk
+    lowers = any(
+        changed.get(f, getattr(risk, f)) < getattr(risk, f)
+        for f in ("residual_likelihood", "residual_impact")
+    )
+    accepts = changed.get("treatment") == Risk.Treatment.ACCEPT
+    if (
+        risk.above_appetite
+        and (lowers or accepts)
+        and policy.domain_office(actor, risk.domain) is None
+    ):
+        raise PermissionDenied(
+            "This risk is above appetite: only its domain's CxO or the chair may accept it or "
+            "score it down."
         )
+    before = {f: getattr(risk, f) for f in changed}
+    for field, value in changed.items():
+        setattr(risk, field, value)
+    fields = [*changed, "updated_at"]
+    if set(changed) & set(SCORE_FIELDS):
+        _score(risk)
+        fields += [
+            "inherent_score",
+            "residual_score",
+            "inherent_level",
+            "residual_level",
+            "above_appetite",
+            "next_review_on",
+        ]
+    risk.full_clean()
+    risk.save(update_fields=fields)
+    audit.record(
+        actor=actor,
+        office=policy.domain_office(actor, risk.domain),
+        verb="risk.reassessed",
+        target=risk,
+        details={
+            **{f: {"from": before[f], "to": getattr(risk, f)} for f in changed},
+            "above_appetite": risk.above_appetite,
+        },
+    )
     return risk
 
 
 @transaction.atomic
-def transition_risk(*, actor: User, risk: Risk, to: str) -> Risk:
-    """Move a risk along identified → assessed → treating → monitored → retired."""
+def transition_risk(*, actor: User, risk: Risk, act: str) -> Risk:
+    """Move a risk along identified → assessed → treating → monitored → retired. Retiring a risk
+    above appetite is the owning CxO's call (DESIGN.md section 3), not the unit's."""
     if not policy.can_change_risk(actor, risk):
         raise PermissionDenied("Only the owning unit, the domain's CxO or the chair may do this.")
     risk = Risk.objects.select_for_update().get(pk=risk.pk)
-    _refuse_transition(risk.status, to, RISK_TRANSITIONS)
+    to = _next_status(risk.status, act, RISK_FLOW, "a risk")
+    if to == R.RETIRED and risk.above_appetite and policy.domain_office(actor, risk.domain) is None:
+        raise PermissionDenied(
+            "A risk above appetite is retired only by its domain's CxO or the chair."
+        )
     previous = risk.status
     risk.status = to
     risk.save(update_fields=["status", "updated_at"])
     audit.record(
         actor=actor,
         office=policy.domain_office(actor, risk.domain),
-        verb=f"risk.{to}",
+        verb=f"risk.{to}",  # assessed, treating, monitored, retired
         target=risk,
         details={"from": previous, "to": to},
     )
     return risk
+
+
+@transaction.atomic
+def set_matrix_cell(
+    *, actor: User, cell: RiskMatrixCell, level: str, review_days: int
+) -> RiskMatrixCell:
+    """Replace one cell of the risk matrix (an administrator's act, audited). Existing risks take
+    the new level at their next reassessment."""
+    if not actor.is_superuser:
+        raise PermissionDenied("Only an administrator changes the risk matrix.")
+    cell = RiskMatrixCell.objects.select_for_update().get(pk=cell.pk)
+    before = (cell.level, cell.review_days)
+    cell.level, cell.review_days = level, review_days
+    cell.full_clean()
+    cell.save(update_fields=["level", "review_days"])
+    audit.record(
+        actor=actor,
+        verb="risk_matrix.changed",
+        target=cell,
+        details={"from": list(before), "to": [level, review_days]},
+    )
+    return cell

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import pagination
+from rest_framework import pagination, serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
@@ -48,3 +48,20 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         else:
             exc = ValidationError(detail={"detail": exc.messages})
     return drf_exception_handler(exc, context)
+
+
+class StrictInput(serializers.Serializer):
+    """An input serializer that refuses fields it does not know, so a client that sends
+    `status` or `unit` where they cannot be changed hears so instead of a silent 200."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise ValidationError(
+                    {
+                        name: ["Unknown or read-only field; it cannot be set here."]
+                        for name in unknown
+                    }
+                )
+        return super().to_internal_value(data)

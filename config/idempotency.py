@@ -35,19 +35,30 @@ def _replay(stored: IdempotentRequest, fingerprint: str) -> Response:
             },
             status=422,
         )
+    if stored.status_code == 0:
+        return Response(
+            {
+                "detail": "A request with this Idempotency-Key is still running.",
+                "code": "in_progress",
+            },
+            status=409,
+        )
     return Response(stored.body, status=stored.status_code, headers={"Idempotent-Replayed": "true"})
 
 
 def idempotent(view: Callable[..., Response]) -> Callable[..., Response]:
     """Honour an Idempotency-Key on a write that must happen once: the same key and body get
-    the first (successful) response again; the same key with another body is a 422. The write
-    and the stored response commit together, so a race between two retries does the work once."""
+    the first (successful) response again; the same key with another body is a 422.
+
+    The key is claimed (a row under a unique index) in the same transaction as the write, so a
+    concurrent retry waits for the first to commit and then replays its response; a failed
+    first attempt releases the key, because its claim rolls back or is removed."""
 
     @functools.wraps(view)
     def wrapper(self: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
-        key = (request.headers.get(IDEMPOTENCY_HEADER) or "").strip()
         if IDEMPOTENCY_HEADER not in request.headers:
             return view(self, request, *args, **kwargs)
+        key = (request.headers.get(IDEMPOTENCY_HEADER) or "").strip()
         if not key or len(key) > 200:
             raise ValidationError({IDEMPOTENCY_HEADER: ["Send 1 to 200 characters."]})
         fingerprint = _fingerprint(request)
@@ -57,18 +68,18 @@ def idempotent(view: Callable[..., Response]) -> Callable[..., Response]:
             return _replay(stored, fingerprint)
         try:
             with transaction.atomic():
+                with transaction.atomic():  # a savepoint: a lost race on the claim is caught below
+                    claim = IdempotentRequest.objects.create(
+                        user_id=user_id, key=key, fingerprint=fingerprint, status_code=0, body=None
+                    )
                 response = view(self, request, *args, **kwargs)
                 if 200 <= response.status_code < 300:
-                    body = json.loads(JSONRenderer().render(response.data) or b"null")
-                    IdempotentRequest.objects.create(
-                        user_id=user_id,
-                        key=key,
-                        fingerprint=fingerprint,
-                        status_code=response.status_code,
-                        body=body,
-                    )
+                    claim.status_code = response.status_code
+                    claim.body = json.loads(JSONRenderer().render(response.data) or b"null")
+                    claim.save(update_fields=["status_code", "body"])
+                else:
+                    claim.delete()  # an answered error does not use the key up
         except IntegrityError:
-            # Another request with this key committed first: its response is the answer.
             stored = IdempotentRequest.objects.filter(user_id=user_id, key=key).first()
             if stored is None:
                 raise

@@ -55,7 +55,9 @@ class SystemAdmin(SimpleHistoryAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         # The owning unit changes only through move_system, which moves the grants too.
-        return [*self.readonly_fields, "unit"] if obj is not None else self.readonly_fields
+        if obj is None:
+            return self.readonly_fields
+        return [*self.readonly_fields, "unit", "code", "registration"]
 
     def save_model(self, request: HttpRequest, obj: System, form: Any, change: bool) -> None:
         try:
@@ -86,6 +88,21 @@ class SystemAdmin(SimpleHistoryAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # retire a system; never delete it
+
+    actions = ["retire"]
+
+    @admin.action(description="Retire the selected systems")
+    def retire(self, request: HttpRequest, queryset: QuerySet[System]) -> None:
+        retired = 0
+        for system in queryset:
+            try:
+                services.retire_system(
+                    actor=_actor(request), system=system, reason="Retired in the admin"
+                )
+                retired += 1
+            except (PermissionDenied, ValidationError, Conflict) as exc:
+                self.message_user(request, f"{system.code}: {exc}", messages.ERROR)
+        self.message_user(request, f"Retired {retired} system(s).", messages.SUCCESS)
 
 
 class LiftForm(forms.Form):

@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import BusinessUnit, User
+from config.api import StrictInput
 from config.idempotency import idempotent
 from config.versioning import etag_of, if_match
 from systems import selectors, services
@@ -51,7 +52,7 @@ class SystemOut(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class SystemIn(serializers.Serializer):
+class SystemIn(StrictInput):
     code = serializers.SlugField(max_length=64)
     name = serializers.CharField(max_length=200)
     unit = serializers.SlugRelatedField(
@@ -74,7 +75,7 @@ class SystemIn(serializers.Serializer):
         return value
 
 
-class SystemPatch(serializers.Serializer):
+class SystemPatch(StrictInput):
     name = serializers.CharField(max_length=200, required=False)
     description = serializers.CharField(required=False, allow_blank=True)
     environment = serializers.ChoiceField(System.Environment.choices, required=False)
@@ -84,7 +85,7 @@ class SystemPatch(serializers.Serializer):
     criticality = serializers.ChoiceField(System.Criticality.choices, required=False)
 
 
-class CriteriaIn(serializers.Serializer):
+class CriteriaIn(StrictInput):
     criteria = serializers.JSONField()
 
 
@@ -122,18 +123,17 @@ class SuspensionOut(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class SuspendIn(serializers.Serializer):
+class SuspendIn(StrictInput):
     reason = serializers.CharField(max_length=4000)
-    # systems sits below cases: the incident model is reached through the string foreign key.
-    case = serializers.SlugRelatedField(
-        slug_field="reference",
-        queryset=SuspensionOrder._meta.get_field("case").related_model._default_manager.all(),
+    case = serializers.CharField(
+        max_length=20,
         required=False,
         allow_null=True,
+        help_text="Reference of the incident behind it.",
     )
 
 
-class LiftIn(serializers.Serializer):
+class LiftIn(StrictInput):
     reason = serializers.CharField(max_length=4000)
 
 
@@ -200,7 +200,10 @@ class SystemViewSet(viewsets.ReadOnlyModelViewSet):
         data = SuspendIn(data=request.data)
         data.is_valid(raise_exception=True)
         order = services.suspend_system(
-            actor=actor_of(request), system=system, **data.validated_data
+            actor=actor_of(request),
+            system=system,
+            reason=data.validated_data["reason"],
+            case_reference=data.validated_data.get("case"),
         )
         return Response(SuspensionOut(order).data, status=status.HTTP_201_CREATED)
 

@@ -109,6 +109,12 @@ class SuspensionOrder(models.Model):
     )
     reason = models.TextField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    system_status_before = models.CharField(
+        max_length=16,
+        choices=System.Status.choices,
+        default=System.Status.OPERATIONAL,
+        help_text="What the system was when suspended; lifting the last order restores it.",
+    )
     issued_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )

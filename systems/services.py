@@ -6,7 +6,7 @@ import functools
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
@@ -73,7 +73,11 @@ def register_system(
         registered_by=actor,
     )
     system.full_clean()
-    system.save()
+    try:
+        with transaction.atomic():
+            system.save()
+    except IntegrityError:  # a concurrent registration took the code between check and insert
+        raise ValidationError({"code": "A system with this code is already registered."}) from None
     _grant_to_unit(system, unit)
     audit.record(
         actor=actor,
@@ -119,9 +123,16 @@ def update_system(
 
 @transaction.atomic
 def suspend_system(
-    *, actor: User, system: System, reason: str, case: Any | None = None
+    *,
+    actor: User,
+    system: System,
+    reason: str,
+    case: Any | None = None,
+    case_reference: str | None = None,
 ) -> SuspensionOrder:
-    """CISO order: take a system out of service at once. The committee ratifies it later."""
+    """CISO order: take a system out of service at once. The committee ratifies it later.
+    The incident behind it comes as an object, or as its reference, looked up only after the
+    policy check, so a refused caller learns nothing about which incidents exist."""
     office = policy.suspending_office(actor)
     if office is None:
         raise PermissionDenied(
@@ -129,6 +140,12 @@ def suspend_system(
         )
     if not reason or not reason.strip():
         raise ValidationError({"reason": "Say why the system is suspended."})
+    if case_reference:
+        # systems sits below cases: the incident model is reached through the string foreign key.
+        incident_model: Any = SuspensionOrder._meta.get_field("case").related_model
+        case = incident_model._default_manager.filter(reference=case_reference).first()
+        if case is None:
+            raise ValidationError({"case": f"No incident {case_reference}."})
     system = System.objects.select_for_update().get(pk=system.pk)
     if system.status == System.Status.RETIRED:
         raise ValidationError({"system": "A retired system cannot be suspended."})
@@ -137,6 +154,7 @@ def suspend_system(
     order = SuspensionOrder.objects.create(
         system=system,
         case=case,
+        system_status_before=system.status,
         reason=reason.strip(),
         issued_by=actor,
         issued_office=office,
@@ -151,7 +169,7 @@ def suspend_system(
         target=system,
         details={"order": order.pk, "reason": order.reason, "case": getattr(case, "pk", None)},
     )
-    transaction.on_commit(functools.partial(notify_suspension.delay, order.pk))
+    transaction.on_commit(functools.partial(notify_suspension.delay, order.pk, "suspended"))
     return order
 
 
@@ -178,7 +196,7 @@ def lift_suspension(*, actor: User, order: SuspensionOrder, reason: str) -> Susp
     if not SuspensionOrder.objects.filter(
         system=system, status=SuspensionOrder.Status.ACTIVE
     ).exists():
-        system.status = System.Status.OPERATIONAL
+        system.status = order.system_status_before  # a planned system goes back to planned
         system.save(update_fields=["status", "updated_at"])
     audit.record(
         actor=actor,
@@ -187,8 +205,34 @@ def lift_suspension(*, actor: User, order: SuspensionOrder, reason: str) -> Susp
         target=system,
         details={"order": order.pk, "reason": order.lift_reason},
     )
-    transaction.on_commit(functools.partial(notify_suspension.delay, order.pk))
+    transaction.on_commit(functools.partial(notify_suspension.delay, order.pk, "lifted"))
     return order
+
+
+@transaction.atomic
+def retire_system(*, actor: User, system: System, reason: str) -> System:
+    """Take a system off the register for good (its history stays); a suspended one is lifted first."""
+    if not policy.can_change_system(actor, system):
+        raise PermissionDenied("Only the owning unit may retire this system.")
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the system is retired."})
+    system = System.objects.select_for_update().get(pk=system.pk)
+    if system.status == System.Status.SUSPENDED:
+        raise Conflict(
+            "A suspended system is retired only after its suspension is lifted.", code="suspended"
+        )
+    if system.status == System.Status.RETIRED:
+        raise Conflict("This system is already retired.", code="already_retired")
+    previous = system.status
+    system.status = System.Status.RETIRED
+    system.save(update_fields=["status", "updated_at"])
+    audit.record(
+        actor=actor,
+        verb="system.retired",
+        target=system,
+        details={"from": previous, "reason": reason.strip()},
+    )
+    return system
 
 
 @transaction.atomic

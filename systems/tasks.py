@@ -12,8 +12,9 @@ from systems.models import SuspensionOrder
 
 
 @shared_task
-def notify_suspension(order_id: int) -> int:
-    """One mail to the unit's head and members; returns how many people it went to."""
+def notify_suspension(order_id: int, event: str = "suspended") -> int:
+    """One mail to the unit's head and members about `event` ("suspended" or "lifted"), so a
+    quick suspend-then-lift sends one of each; returns how many people it went to."""
     order = SuspensionOrder.objects.select_related("system", "system__unit", "issued_by").get(
         pk=order_id
     )
@@ -33,7 +34,7 @@ def notify_suspension(order_id: int) -> int:
     recipients = [r for r in recipients if r]
     if not recipients:
         return 0
-    lifted = order.status == SuspensionOrder.Status.LIFTED
+    lifted = event == "lifted"
     context = {"order": order, "system": order.system, "unit": unit, "lifted": lifted}
     subject = (
         f"[RCC] {order.system.code} reinstated"

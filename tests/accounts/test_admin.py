@@ -96,7 +96,10 @@ def test_admin_actions_go_through_the_services(login_as, admin_user, unit, bu_me
         reverse("admin:cases_incident_changelist"),
         {"action": "close", "_selected_action": [incident.pk]},
     )
-    client.post(reverse("admin:cases_risk_changelist"), {"action": "assess", "_selected_action": [a_risk.pk]})
+    client.post(
+        reverse("admin:cases_risk_changelist"),
+        {"action": "assess", "_selected_action": [a_risk.pk]},
+    )
     assert Incident.objects.get(pk=incident.pk).status == "triaged"  # closing was refused
     assert Risk.objects.get(pk=a_risk.pk).status == "assessed"
     verbs = set(AuditEvent.objects.filter(actor=admin_user).values_list("verb", flat=True))

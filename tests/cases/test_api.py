@@ -94,20 +94,20 @@ def test_an_illegal_move_is_a_400_naming_the_allowed_ones(login_as, bu_member, i
     response = post(login_as(bu_member), f"/api/v1/incidents/{incident.pk}/close/", {})
     assert response.status_code == 400
     assert response.json()["status"] == [
-        "Cannot go from reported to closed. Allowed from reported: triaged."
+        "Cannot close an incident that is reported. From reported you may: triage."
     ]
 
 
 def test_closing_without_proof_is_a_400(login_as, bu_member, incident):
     client = login_as(bu_member)
-    for step in ["triage", "investigate", "resolve"]:
+    for step in ["triage", "investigate", "contain", "resolve"]:
         assert post(client, f"/api/v1/incidents/{incident.pk}/{step}/", {}).status_code == 200
     response = post(client, f"/api/v1/incidents/{incident.pk}/close/", {})
     assert response.status_code == 400
     assert set(response.json()) == {"root_cause", "measures"}
 
 
-def test_timeline_and_measures(login_as, bu_member, incident, unit, other_unit):
+def test_timeline_and_measures(login_as, bu_member, auditor, incident, unit, other_unit):
     register(unit, "share-tool", internet_facing=True, mfa_enforced=False)
     register(other_unit, "cloud-console", internet_facing=True, mfa_enforced=False)
     register(unit, "intranet", internet_facing=False)
@@ -125,15 +125,19 @@ def test_timeline_and_measures(login_as, bu_member, incident, unit, other_unit):
         },
     )
     assert measure.status_code == 201, measure.json()
-    # The fix must reach every similar system, in every unit.
-    assert measure.json()["matching_systems"] == ["cloud-console", "share-tool"]
+    # A unit sees the reach of the fix within its own systems only...
+    assert measure.json()["matching_systems"] == ["share-tool"]
     bad = post(
         client, base + "measures/", {"description": "x", "criteria": {"internet_facing": "yes"}}
     )
     assert bad.status_code == 400
     assert "internet_facing" in bad.json()
     listed = client.get(base + "measures/").json()
-    assert [m["matching_systems"] for m in listed] == [["cloud-console", "share-tool"]]
+    assert [m["matching_systems"] for m in listed] == [["share-tool"]]
+    # ...oversight sees every similar system, in every unit: the fix must reach them all.
+    client.logout()
+    overseen = login_as(auditor).get(base + "measures/").json()
+    assert [m["matching_systems"] for m in overseen] == [["cloud-console", "share-tool"]]
     assert [e["kind"] for e in client.get(base + "timeline/").json()] == ["status", "note"]
 
 
@@ -306,3 +310,22 @@ def test_risk_list_and_heatmap_run_constant_queries(request, login_as, unit, bu_
         risk(unit, bu_member, likelihood=n % 5 + 1, impact=(n * 3) % 5 + 1)
     assert _queries(client, "/api/v1/risks/") == few
     assert _queries(client, "/api/v1/risks/heatmap/") == few_map
+
+
+def test_another_units_system_reads_as_unknown(login_as, bu_member, unit, other_unit):
+    register(other_unit, "secret-vpn")
+    hidden = post(
+        login_as(bu_member), "/api/v1/incidents/", a_report(affected_systems=["secret-vpn"])
+    )
+    missing = post(login_as(bu_member), "/api/v1/incidents/", a_report(affected_systems=["nope"]))
+    assert hidden.status_code == missing.status_code == 400
+    assert (
+        hidden.json()["affected_systems"][0].replace("secret-vpn", "nope")
+        == missing.json()["affected_systems"][0]
+    )
+
+
+def test_unknown_fields_are_refused_not_ignored(login_as, bu_member, unit):
+    response = post(login_as(bu_member), "/api/v1/incidents/", a_report(status="closed"))
+    assert response.status_code == 400
+    assert "status" in response.json()

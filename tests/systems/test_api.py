@@ -245,7 +245,8 @@ def test_status_and_unit_cannot_be_patched(login_as, bu_member, system):
         content_type="application/json",
         HTTP_IF_MATCH=etag,
     )
-    assert response.status_code == 200  # unknown fields are ignored, nothing changes
+    assert response.status_code == 400  # said out loud, not silently ignored
+    assert set(response.json()) == {"status", "unit"}
     system.refresh_from_db()
     assert (system.status, system.unit.code) == ("operational", "PUBSEC")
 
@@ -317,3 +318,79 @@ def test_filters(login_as, auditor, system, other_system):
     assert codes("unit=CLOUD") == ["cloud-console"]
     assert codes("handles_personal_data=true") == ["cert-issuance"]
     assert codes("ordering=-code") == ["cloud-console", "cert-issuance"]
+
+
+def test_a_refused_suspender_learns_nothing_about_incidents(login_as, bu_member, system):
+    client = login_as(bu_member)
+    real = suspend(client, system, {"reason": "x", "case": "INC-2026-0001"})
+    fake = suspend(client, system, {"reason": "x", "case": "INC-1999-9999"})
+    assert real.status_code == fake.status_code == 403
+
+
+def test_an_unknown_incident_is_a_400_for_the_ciso(login_as, ciso, system):
+    response = suspend(login_as(ciso), system, {"reason": "x", "case": "INC-1999-9999"})
+    assert response.status_code == 400
+    assert "case" in response.json()
+    assert not SuspensionOrder.objects.exists()
+
+
+def test_lifting_restores_a_planned_system_to_planned(ciso, unit, bu_member):
+    from systems import services
+
+    planned = register(unit, "future-portal", status="planned")
+    order = services.suspend_system(actor=ciso, system=planned, reason="Design exposes admin API")
+    services.lift_suspension(actor=ciso, order=order, reason="Design fixed")
+    planned.refresh_from_db()
+    assert planned.status == System.Status.PLANNED
+
+
+def test_retiring_a_system(ciso, bu_member, system):
+    from config.errors import Conflict
+    from systems import services
+
+    order = services.suspend_system(actor=ciso, system=system, reason="x")
+    with pytest.raises(Conflict):
+        services.retire_system(actor=bu_member, system=system, reason="Replaced")
+    services.lift_suspension(actor=ciso, order=order, reason="ok")
+    retired = services.retire_system(actor=bu_member, system=system, reason="Replaced")
+    assert retired.status == System.Status.RETIRED
+    assert AuditEvent.objects.filter(verb="system.retired").count() == 1
+
+
+def test_another_user_cannot_replay_someone_elses_key(login_as, ciso, chair, system, unit):
+    first = suspend(login_as(ciso), system, HTTP_IDEMPOTENCY_KEY="shared")
+    assert first.status_code == 201
+    other = register(unit, "other-system")
+    second = suspend(login_as(chair), other, HTTP_IDEMPOTENCY_KEY="shared")
+    assert second.status_code == 201
+    assert second.json()["system"] == "other-system"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_retries_with_one_key_suspend_once_and_replay(unit, bu_member, ciso):
+    system = register(unit, "portal")
+    enrol_totp(ciso)
+    responses: list[tuple[int, dict]] = []
+
+    def attempt() -> None:
+        try:
+            client = Client()
+            client.force_login(ciso)
+            session = client.session
+            session[MFA_SESSION_KEY] = ciso.pk
+            session.save()
+            barrier.wait()
+            response = suspend(client, system, HTTP_IDEMPOTENCY_KEY="retry-1")
+            responses.append((response.status_code, response.json()))
+        finally:
+            connection.close()
+
+    barrier = threading.Barrier(4)
+    threads = [threading.Thread(target=attempt) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert [code for code, _ in responses] == [201, 201, 201, 201]
+    assert len({body["id"] for _, body in responses}) == 1
+    assert SuspensionOrder.objects.filter(system=system).count() == 1
