@@ -1,1 +1,175 @@
-"""Data and invariants for actions (built out by its own issue)."""
+"""Owned work: actions with a unit, a due date and evidence; the engine knows nothing of why."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+from simple_history.models import HistoricalRecords
+
+from accounts.models import Domain
+
+
+class ActionQuerySet(models.QuerySet["Action"]):
+    def open(self) -> ActionQuerySet:
+        """Work not yet finished: neither verified nor cancelled."""
+        return self.exclude(status__in=[Action.Status.VERIFIED, Action.Status.CANCELLED])
+
+    def overdue(self, today: dt.date | None = None) -> ActionQuerySet:
+        """Overdue is derived from the due date, never stored as a status (DESIGN.md 4)."""
+        return self.open().filter(due_on__lt=today or timezone.localdate())
+
+
+class Action(models.Model):
+    """A piece of owned work: a business unit must do it by a date and show evidence."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        IN_PROGRESS = "in_progress", "In progress"
+        SUBMITTED = "submitted", "Submitted for verification"
+        RETURNED = "returned", "Returned for more work"
+        VERIFIED = "verified", "Verified"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Priority(models.TextChoices):
+        LOW = "low", "Low"
+        NORMAL = "normal", "Normal"
+        HIGH = "high", "High"
+        URGENT = "urgent", "Urgent"
+
+    reference = models.CharField(max_length=20, unique=True, editable=False)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    domain = models.CharField(
+        max_length=16,
+        choices=Domain.choices,
+        default=Domain.SECURITY,
+        help_text="Decides which office verifies the action.",
+    )
+    unit = models.ForeignKey(
+        "accounts.BusinessUnit", on_delete=models.PROTECT, related_name="actions"
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="assigned_actions",
+    )
+    due_on = models.DateField()
+    priority = models.CharField(max_length=16, choices=Priority.choices, default=Priority.NORMAL)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    system = models.ForeignKey(
+        "systems.System", null=True, blank=True, on_delete=models.PROTECT, related_name="actions"
+    )
+    # Why the action exists. actions sits below cases and committee: string foreign keys.
+    origin_incident = models.ForeignKey(
+        "cases.Incident", null=True, blank=True, on_delete=models.PROTECT, related_name="actions"
+    )
+    origin_measure = models.ForeignKey(
+        "cases.RecurrenceMeasure",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="actions",
+    )
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    issued_office = models.CharField(max_length=16, blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    verified_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.TextField(blank=True)
+    percent_done = models.PositiveSmallIntegerField(default=0)
+    escalation_level = models.PositiveSmallIntegerField(
+        default=0, help_text="Raised by chasing: 0 none, 1 unit head, 2 owning office, 3 committee."
+    )
+    version = models.PositiveIntegerField(
+        default=1, editable=False, help_text="Bumped by every write; the ETag."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    objects = ActionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["due_on", "pk"]
+        indexes = [
+            models.Index(fields=["unit", "status", "due_on"], name="action_unit_status_due_idx"),
+            models.Index(fields=["status", "due_on"], name="action_status_due_idx"),
+            models.Index(fields=["assignee", "status"], name="action_assignee_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(percent_done__lte=100), name="action_percent_at_most_100"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="cancelled") | ~Q(cancel_reason=""),
+                name="action_cancelled_with_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.title}"
+
+    @property
+    def is_overdue(self) -> bool:
+        finished = self.status in {self.Status.VERIFIED, self.Status.CANCELLED}
+        return not finished and self.due_on < timezone.localdate()
+
+
+class ActionUpdate(models.Model):
+    """An append-only line of progress from the owning unit: a note, a percentage, a new status."""
+
+    action = models.ForeignKey(Action, on_delete=models.PROTECT, related_name="updates")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+    note = models.TextField(blank=True)
+    percent_done = models.PositiveSmallIntegerField(null=True, blank=True)
+    new_status = models.CharField(max_length=16, choices=Action.Status.choices, blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.action.reference} update {self.at:%Y-%m-%d %H:%M}"
+
+
+class Evidence(models.Model):
+    """A file that shows the work was done, stored through Django's storage API."""
+
+    update = models.ForeignKey(ActionUpdate, on_delete=models.PROTECT, related_name="evidence")
+    file = models.FileField(upload_to="evidence/%Y/%m/")
+    name = models.CharField(max_length=255)
+    size = models.PositiveIntegerField()
+    content_type = models.CharField(max_length=100)
+    sha256 = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ActionGroupObjectPermission(GroupObjectPermissionBase):
+    """Direct-foreign-key grant on one action to a group (the owning unit's group)."""
+
+    content_object = models.ForeignKey(Action, on_delete=models.CASCADE)
+
+
+class ActionUserObjectPermission(UserObjectPermissionBase):
+    """Direct-foreign-key grant on one action to one person."""
+
+    content_object = models.ForeignKey(Action, on_delete=models.CASCADE)

@@ -18,6 +18,7 @@ from audit import services as audit
 from cases import policy
 from cases.matrix import current_matrix
 from cases.models import Incident, RecurrenceMeasure, Risk, RiskMatrixCell, TimelineEntry
+from config.lifecycle import next_status
 from config.versioning import check_version
 from systems import criteria as system_criteria
 from systems import policy as systems_policy
@@ -45,20 +46,6 @@ RISK_FLOW: dict[str, dict[str, str]] = {
 }
 INCIDENT_EDITABLE = ("title", "description", "category", "personal_data_involved", "root_cause")
 UNIT_PERMISSIONS = ("view", "change")
-
-
-def _next_status(current: str, act: str, flow: Mapping[str, Mapping[str, str]], noun: str) -> str:
-    """Where `act` takes a record in state `current`, or a 400 naming what is allowed from there."""
-    if act not in flow:
-        raise ValidationError({"status": f"Unknown act {act!r}; known: {', '.join(flow)}."})
-    target = flow[act].get(current)
-    if target is None:
-        allowed = [name for name, moves in flow.items() if current in moves]
-        names = ", ".join(allowed) or "nothing (this is a final state)"
-        raise ValidationError(
-            {"status": f"Cannot {act} {noun} that is {current}. From {current} you may: {names}."}
-        )
-    return target
 
 
 def _grant_to_unit(obj: Incident | Risk, unit: BusinessUnit) -> None:
@@ -159,7 +146,7 @@ def transition_incident(*, actor: User, incident: Incident, act: str, note: str 
     if not policy.can_change_incident(actor, incident):
         raise PermissionDenied("Only the owning unit, the domain's CxO or the chair may do this.")
     incident = _locked(incident)
-    to = _next_status(incident.status, act, INCIDENT_FLOW, "an incident")
+    to = next_status(incident.status, act, INCIDENT_FLOW, "an incident")
     if to == S.CLOSED:
         problems = {}
         if not incident.root_cause.strip():
@@ -467,7 +454,7 @@ def transition_risk(*, actor: User, risk: Risk, act: str) -> Risk:
     if not policy.can_change_risk(actor, risk):
         raise PermissionDenied("Only the owning unit, the domain's CxO or the chair may do this.")
     risk = Risk.objects.select_for_update().get(pk=risk.pk)
-    to = _next_status(risk.status, act, RISK_FLOW, "a risk")
+    to = next_status(risk.status, act, RISK_FLOW, "a risk")
     if to == R.RETIRED and risk.above_appetite and policy.domain_office(actor, risk.domain) is None:
         raise PermissionDenied(
             "A risk above appetite is retired only by its domain's CxO or the chair."

@@ -285,6 +285,21 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # A risk whose residual score (likelihood x impact, 1..25) is above this goes to the committee.
 RISK_APPETITE_SCORE = env.integer("RISK_APPETITE_SCORE", 12, minimum=1)
 
+# Evidence attached to actions: what a unit may upload, and how large.
+EVIDENCE_MAX_BYTES = env.integer("EVIDENCE_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
+EVIDENCE_CONTENT_TYPES = env.csv_list(
+    "EVIDENCE_CONTENT_TYPES",
+    [
+        "application/pdf",
+        "image/png",
+        "image/jpeg",
+        "text/plain",
+        "text/csv",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ],
+)
+
 # --- Logging --------------------------------------------------------------------------------
 
 LOGGING = {

@@ -1,0 +1,272 @@
+"""API for actions: lists with the filters units and CxOs use, transitions, updates with evidence.
+
+Every write needs If-Match with the ETag last read (428 without it, 412 when stale).
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import django_filters
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action as route
+from rest_framework.filters import OrderingFilter
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.models import BusinessUnit, Domain, User
+from actions import selectors, services
+from actions.models import Action, ActionUpdate, Evidence
+from config.api import StrictInput
+from config.versioning import if_match
+
+
+def actor_of(request: Request) -> User:
+    # Every view here requires authentication, so the request carries a real User.
+    return cast(User, request.user)
+
+
+def _slug(field: str, **kwargs: Any) -> serializers.SlugRelatedField[Any]:
+    return serializers.SlugRelatedField(slug_field=field, read_only=True, **kwargs)
+
+
+class ActionOut(serializers.ModelSerializer):
+    unit = _slug("code")
+    assignee = _slug("username")
+    system = _slug("code")
+    issued_by = _slug("username")
+    origin_incident = serializers.SerializerMethodField()
+    overdue = serializers.BooleanField(source="is_overdue", read_only=True)
+
+    class Meta:
+        model = Action
+        fields = [
+            "id",
+            "reference",
+            "title",
+            "description",
+            "domain",
+            "unit",
+            "assignee",
+            "due_on",
+            "priority",
+            "status",
+            "overdue",
+            "escalation_level",
+            "percent_done",
+            "system",
+            "origin_incident",
+            "issued_by",
+            "issued_office",
+            "submitted_at",
+            "verified_at",
+            "cancel_reason",
+            "version",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_origin_incident(self, action: Action) -> int | None:
+        return action.origin_incident_id
+
+
+class ActionIn(StrictInput):
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    domain = serializers.ChoiceField(Domain.choices, default=Domain.SECURITY)
+    unit = serializers.SlugRelatedField(
+        slug_field="code", queryset=BusinessUnit.objects.filter(is_active=True)
+    )
+    assignee = serializers.SlugRelatedField(
+        slug_field="username",
+        queryset=User.objects.filter(is_active=True),
+        required=False,
+        allow_null=True,
+    )
+    due_on = serializers.DateField()
+    priority = serializers.ChoiceField(Action.Priority.choices, default=Action.Priority.NORMAL)
+
+
+class TransitionIn(StrictInput):
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
+
+
+class ReplanIn(StrictInput):
+    reason = serializers.CharField(max_length=4000)
+    due_on = serializers.DateField(required=False)
+    unit = serializers.SlugRelatedField(
+        slug_field="code", queryset=BusinessUnit.objects.filter(is_active=True), required=False
+    )
+    assignee = serializers.SlugRelatedField(
+        slug_field="username", queryset=User.objects.filter(is_active=True), required=False
+    )
+    domain = serializers.ChoiceField(Domain.choices, required=False)
+
+
+class EvidenceOut(serializers.ModelSerializer):
+    class Meta:
+        model = Evidence
+        fields = ["id", "name", "size", "content_type", "sha256"]
+        read_only_fields = fields
+
+
+class UpdateOut(serializers.ModelSerializer):
+    author = _slug("username")
+    evidence = EvidenceOut(many=True, read_only=True)
+
+    class Meta:
+        model = ActionUpdate
+        fields = ["id", "at", "author", "note", "percent_done", "new_status", "evidence"]
+        read_only_fields = fields
+
+
+class UpdateIn(StrictInput):
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=10000)
+    percent_done = serializers.IntegerField(required=False, min_value=0, max_value=100)
+    files = serializers.ListField(
+        child=serializers.FileField(), required=False, default=list, max_length=10
+    )
+
+
+class ActionFilter(django_filters.FilterSet):
+    unit = django_filters.CharFilter(field_name="unit__code")
+    mine = django_filters.BooleanFilter(method="filter_mine", label="Assigned to me")
+    my_unit = django_filters.BooleanFilter(method="filter_my_unit", label="My units' actions")
+    overdue = django_filters.BooleanFilter(method="filter_overdue")
+    due_before = django_filters.DateFilter(field_name="due_on", lookup_expr="lt")
+    escalation_level = django_filters.NumberFilter()
+    escalation_level_min = django_filters.NumberFilter(
+        field_name="escalation_level", lookup_expr="gte"
+    )
+
+    class Meta:
+        model = Action
+        fields = ["unit", "status", "domain", "priority", "escalation_level"]
+
+    def filter_mine(self, queryset: QuerySet[Action], name: str, value: bool) -> QuerySet[Action]:
+        user = self.request.user if self.request else None
+        return queryset.filter(assignee=user) if value else queryset.exclude(assignee=user)
+
+    def filter_my_unit(
+        self, queryset: QuerySet[Action], name: str, value: bool
+    ) -> QuerySet[Action]:
+        user = self.request.user if self.request else None
+        mine = Q(unit__memberships__user=user) | Q(unit__head=user)
+        return queryset.filter(mine).distinct() if value else queryset.exclude(mine)
+
+    def filter_overdue(
+        self, queryset: QuerySet[Action], name: str, value: bool
+    ) -> QuerySet[Action]:
+        overdue = queryset.overdue(timezone.localdate())  # type: ignore[attr-defined]
+        return overdue if value else queryset.exclude(pk__in=overdue.values("pk"))
+
+
+def _with_etag(action: Action, code: int = 200) -> Response:
+    return Response(ActionOut(action).data, status=code, headers={"ETag": services.etag(action)})
+
+
+class ActionViewSet(viewsets.ReadOnlyModelViewSet):
+    """Actions: a unit's own for its members, every unit's for oversight; others' are 404."""
+
+    serializer_class = ActionOut
+    filterset_class = ActionFilter
+    filter_backends = [django_filters.rest_framework.DjangoFilterBackend, OrderingFilter]
+    ordering_fields = ["due_on", "priority", "escalation_level", "updated_at"]
+    ordering = "due_on"
+
+    def get_queryset(self) -> QuerySet[Action]:
+        return selectors.actions_for(self.request.user)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return _with_etag(self.get_object())
+
+    @extend_schema(request=ActionIn, responses={201: ActionOut})
+    def create(self, request: Request) -> Response:
+        data = ActionIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        action = services.create_action(actor=actor_of(request), **data.validated_data)
+        return _with_etag(action, status.HTTP_201_CREATED)
+
+    def _transition(self, request: Request, act: str) -> Response:
+        action = self.get_object()
+        expected = if_match(request)
+        data = TransitionIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        action = services.transition_action(
+            actor=actor_of(request),
+            action=action,
+            act=act,
+            expected_version=expected,
+            note=data.validated_data["note"],
+        )
+        return _with_etag(action)
+
+    @extend_schema(request=TransitionIn, responses=ActionOut)
+    @route(detail=True, methods=["post"])
+    def start(self, request: Request, pk: str | None = None) -> Response:
+        return self._transition(request, "start")
+
+    @extend_schema(request=TransitionIn, responses=ActionOut)
+    @route(detail=True, methods=["post"])
+    def submit(self, request: Request, pk: str | None = None) -> Response:
+        return self._transition(request, "submit")
+
+    @extend_schema(request=TransitionIn, responses=ActionOut)
+    @route(detail=True, methods=["post"])
+    def verify(self, request: Request, pk: str | None = None) -> Response:
+        return self._transition(request, "verify")
+
+    @extend_schema(request=TransitionIn, responses=ActionOut)
+    @route(detail=True, methods=["post"], url_path="return")
+    def return_(self, request: Request, pk: str | None = None) -> Response:
+        return self._transition(request, "return")
+
+    @extend_schema(request=TransitionIn, responses=ActionOut)
+    @route(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        return self._transition(request, "cancel")
+
+    @extend_schema(request=ReplanIn, responses=ActionOut)
+    @route(detail=True, methods=["post"])
+    def replan(self, request: Request, pk: str | None = None) -> Response:
+        action = self.get_object()
+        expected = if_match(request)
+        data = ReplanIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        action = services.replan_action(
+            actor=actor_of(request), action=action, expected_version=expected, **data.validated_data
+        )
+        return _with_etag(action)
+
+    @extend_schema(methods=["GET"], responses=UpdateOut(many=True))
+    @extend_schema(methods=["POST"], request=UpdateIn, responses={201: UpdateOut})
+    @route(
+        detail=True,
+        methods=["get", "post"],
+        parser_classes=[JSONParser, MultiPartParser, FormParser],
+    )
+    def updates(self, request: Request, pk: str | None = None) -> Response:
+        action = self.get_object()
+        if request.method == "GET":
+            return Response(UpdateOut(selectors.updates_of(action), many=True).data)
+        expected = if_match(request)
+        payload: Any = request.data
+        if hasattr(payload, "getlist"):  # multipart: several files under one name
+            payload = {**payload.dict(), "files": payload.getlist("files")}
+            if "percent_done" in payload and payload["percent_done"] == "":
+                payload.pop("percent_done")
+        data = UpdateIn(data=payload)
+        data.is_valid(raise_exception=True)
+        update = services.add_update(
+            actor=actor_of(request), action=action, expected_version=expected, **data.validated_data
+        )
+        action.refresh_from_db()
+        return Response(
+            UpdateOut(update).data,
+            status=status.HTTP_201_CREATED,
+            headers={"ETag": services.etag(action)},
+        )

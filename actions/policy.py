@@ -1,0 +1,59 @@
+"""Who may see, create, progress, verify, return, cancel and re-plan actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from guardian.shortcuts import get_objects_for_user
+
+from accounts import policy as accounts_policy
+from accounts.models import BusinessUnit, Domain, OfficeCode
+from actions.models import Action
+
+# The office that owns a domain verifies its actions (DESIGN.md section 3); the chair always may.
+DOMAIN_OFFICE = {Domain.SECURITY: OfficeCode.CISO, Domain.QUALITY: OfficeCode.CQO}
+
+
+def visible_actions(user: Any) -> QuerySet[Action]:
+    """Everything for oversight; otherwise the actions granted to the person's units."""
+    if not getattr(user, "is_authenticated", False):
+        return Action.objects.none()
+    if accounts_policy.reads_everything(user):
+        return Action.objects.all()
+    return get_objects_for_user(
+        user, "actions.view_action", klass=Action, accept_global_perms=False
+    )
+
+
+def owning_office(user: Any, domain: str) -> str | None:
+    """The office under which the user may issue, verify or re-plan work in a domain."""
+    office = DOMAIN_OFFICE.get(Domain(domain))
+    codes = (office, OfficeCode.CEO) if office else (OfficeCode.CEO,)
+    return accounts_policy.acting_office(user, *codes)
+
+
+def can_create_action(user: Any, unit: BusinessUnit, domain: str) -> bool:
+    """The domain's office or the chair for any unit; a unit's own members for their unit."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return owning_office(user, domain) is not None or accounts_policy.belongs_to(user, unit)
+
+
+def can_progress(user: Any, action: Action) -> bool:
+    """Members of the owning unit (the unit's group holds the grant) start, update and submit."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return bool(user.has_perm("actions.change_action", action))
+
+
+def can_verify(user: Any, action: Action) -> bool:
+    """The office owning the domain, or the chair, and never the person who submitted it."""
+    if owning_office(user, action.domain) is None:
+        return False
+    return action.submitted_by_id != user.pk
+
+
+def can_replan(user: Any, action: Action) -> bool:
+    """Owner, due date, domain and origin are the issuing office's (or the chair's) to change."""
+    return owning_office(user, action.domain) is not None
