@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
-from actions.models import Action, ActionUpdate, Evidence
+from accounts.models import User
+from actions import services
+from actions.models import Action, ActionUpdate, Directive, Evidence
+from config.errors import Conflict
 
 
 class UpdateInline(admin.TabularInline[ActionUpdate, Action]):
@@ -70,3 +75,42 @@ class EvidenceAdmin(admin.ModelAdmin[Evidence]):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(Directive)
+class DirectiveAdmin(SimpleHistoryAdmin):
+    list_display = [
+        "reference",
+        "title",
+        "domain",
+        "deadline",
+        "status",
+        "issued_office",
+        "issued_at",
+    ]
+    list_filter = ["status", "domain"]
+    search_fields = ["reference", "title", "body"]
+    list_select_related = ["issued_by"]
+    actions = ["issue"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return [f.name for f in Directive._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # drafted through draft_directive (API) or a measure's roll-out
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Issue the selected drafts (fans out one action each)")
+    def issue(self, request: HttpRequest, queryset: QuerySet[Directive]) -> None:
+        for directive in queryset:
+            try:
+                issued = services.issue_directive(
+                    actor=cast(User, request.user), directive=directive
+                )
+                messages.success(
+                    request, f"{issued.reference}: {issued.actions.count()} action(s)."
+                )
+            except (PermissionDenied, ValidationError, Conflict) as exc:
+                messages.error(request, f"{directive.reference}: {exc}")

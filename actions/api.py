@@ -20,8 +20,9 @@ from rest_framework.response import Response
 
 from accounts.models import BusinessUnit, Domain, User
 from actions import selectors, services
-from actions.models import Action, ActionUpdate, Evidence
+from actions.models import Action, ActionUpdate, Directive, Evidence
 from config.api import StrictInput
+from config.idempotency import idempotent
 from config.versioning import if_match
 
 
@@ -269,4 +270,97 @@ class ActionViewSet(viewsets.ReadOnlyModelViewSet):
             UpdateOut(update).data,
             status=status.HTTP_201_CREATED,
             headers={"ETag": services.etag(action)},
+        )
+
+
+# --- Directives -----------------------------------------------------------------------------
+
+
+class DirectiveOut(serializers.ModelSerializer):
+    units = _slug("code", many=True)
+    issued_by = _slug("username")
+    actions = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Directive
+        fields = [
+            "id",
+            "reference",
+            "title",
+            "body",
+            "domain",
+            "deadline",
+            "all_units",
+            "units",
+            "criteria",
+            "status",
+            "issued_by",
+            "issued_office",
+            "issued_at",
+            "withdrawn_at",
+            "withdraw_reason",
+            "actions",
+        ]
+        read_only_fields = fields
+
+    def get_actions(self, directive: Directive) -> int | None:
+        return getattr(directive, "action_count", None)
+
+
+class DirectiveIn(StrictInput):
+    title = serializers.CharField(max_length=200)
+    body = serializers.CharField()
+    domain = serializers.ChoiceField(Domain.choices, default=Domain.SECURITY)
+    deadline = serializers.DateField()
+    units = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=BusinessUnit.objects.filter(is_active=True),
+        many=True,
+        required=False,
+    )
+    all_units = serializers.BooleanField(default=False)
+    criteria = serializers.JSONField(required=False)
+
+
+class WithdrawIn(StrictInput):
+    reason = serializers.CharField(max_length=4000)
+
+
+class DirectiveViewSet(viewsets.ReadOnlyModelViewSet):
+    """Directives: drafted, then issued (fanning out actions) or withdrawn (cancelling them)."""
+
+    serializer_class = DirectiveOut
+    filterset_fields = ["status", "domain"]
+    ordering = "-created_at"
+
+    def get_queryset(self) -> QuerySet[Directive]:
+        return selectors.directives_for(self.request.user)
+
+    @extend_schema(request=DirectiveIn, responses={201: DirectiveOut})
+    def create(self, request: Request) -> Response:
+        data = DirectiveIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        directive = services.draft_directive(actor=actor_of(request), **data.validated_data)
+        return Response(DirectiveOut(directive).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=DirectiveOut)
+    @route(detail=True, methods=["post"])
+    @idempotent
+    def issue(self, request: Request, pk: str | None = None) -> Response:
+        directive = services.issue_directive(actor=actor_of(request), directive=self.get_object())
+        return Response(
+            DirectiveOut(selectors.directives_for(request.user).get(pk=directive.pk)).data
+        )
+
+    @extend_schema(request=WithdrawIn, responses=DirectiveOut)
+    @route(detail=True, methods=["post"])
+    def withdraw(self, request: Request, pk: str | None = None) -> Response:
+        directive = self.get_object()
+        data = WithdrawIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        directive = services.withdraw_directive(
+            actor=actor_of(request), directive=directive, **data.validated_data
+        )
+        return Response(
+            DirectiveOut(selectors.directives_for(request.user).get(pk=directive.pk)).data
         )

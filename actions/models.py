@@ -14,6 +14,55 @@ from simple_history.models import HistoricalRecords
 from accounts.models import Domain
 
 
+class Directive(models.Model):
+    """An order from the CISO (security), the CQO (quality) or the chair (any), addressed to
+    business units or to the systems that match criteria; issuing it fans out one action each."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        ISSUED = "issued", "Issued"
+        COMPLETED = "completed", "Completed"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    reference = models.CharField(max_length=20, unique=True, editable=False)
+    title = models.CharField(max_length=200)
+    body = models.TextField()
+    domain = models.CharField(max_length=16, choices=Domain.choices, default=Domain.SECURITY)
+    deadline = models.DateField()
+    all_units = models.BooleanField(default=False)
+    units = models.ManyToManyField("accounts.BusinessUnit", blank=True, related_name="directives")
+    criteria = models.JSONField(
+        default=dict, blank=True, help_text="Criteria over the system register (systems.criteria)."
+    )
+    origin_measure = models.ForeignKey(
+        "cases.RecurrenceMeasure",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="directives",
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    issued_office = models.CharField(max_length=16, blank=True)
+    issued_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdraw_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(m2m_fields=[units])
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.title}"
+
+
 class ActionQuerySet(models.QuerySet["Action"]):
     def open(self) -> ActionQuerySet:
         """Work not yet finished: neither verified nor cancelled."""
@@ -76,6 +125,9 @@ class Action(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="actions",
+    )
+    directive = models.ForeignKey(
+        Directive, null=True, blank=True, on_delete=models.PROTECT, related_name="actions"
     )
     issued_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"

@@ -9,7 +9,7 @@ from guardian.shortcuts import get_objects_for_user
 
 from accounts import policy as accounts_policy
 from accounts.models import BusinessUnit, Domain, OfficeCode
-from actions.models import Action
+from actions.models import Action, Directive
 
 # The office that owns a domain verifies its actions (DESIGN.md section 3); the chair always may.
 DOMAIN_OFFICE = {Domain.SECURITY: OfficeCode.CISO, Domain.QUALITY: OfficeCode.CQO}
@@ -57,3 +57,17 @@ def can_verify(user: Any, action: Action) -> bool:
 def can_replan(user: Any, action: Action) -> bool:
     """Owner, due date, domain and origin are the issuing office's (or the chair's) to change."""
     return owning_office(user, action.domain) is not None
+
+
+def can_issue_directive(user: Any, domain: str) -> bool:
+    """Security directives are the CISO's, quality directives the CQO's; the chair issues any."""
+    return owning_office(user, domain) is not None
+
+
+def visible_directives(user: Any) -> QuerySet[Directive]:
+    """Oversight reads every directive; a unit reads those that tasked it."""
+    if not getattr(user, "is_authenticated", False):
+        return Directive.objects.none()
+    if accounts_policy.reads_everything(user):
+        return Directive.objects.all()
+    return Directive.objects.filter(actions__in=visible_actions(user)).distinct()

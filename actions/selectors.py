@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from actions import policy
-from actions.models import Action, ActionUpdate
+from actions.models import Action, ActionUpdate, Directive
 
 
 def actions_for(user: Any) -> QuerySet[Action]:
@@ -16,3 +16,12 @@ def actions_for(user: Any) -> QuerySet[Action]:
 
 def updates_of(action: Action) -> QuerySet[ActionUpdate]:
     return action.updates.select_related("author").prefetch_related("evidence")
+
+
+def directives_for(user: Any) -> QuerySet[Directive]:
+    return (
+        policy.visible_directives(user)
+        .select_related("issued_by")
+        .prefetch_related("units")
+        .annotate(action_count=Count("actions", distinct=True))
+    )

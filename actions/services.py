@@ -13,19 +13,24 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from accounts.models import BusinessUnit, User
 from accounts.services import sync_unit_group
 from actions import policy
-from actions.models import Action, ActionUpdate, Evidence
+from actions.models import Action, ActionGroupObjectPermission, ActionUpdate, Directive, Evidence
 from audit import services as audit
-from config.errors import PreconditionFailed
+from config.errors import Conflict, PreconditionFailed
 from config.lifecycle import next_status
+from systems import criteria as system_criteria
+from systems import selectors as systems_selectors
+from systems.models import System
 
 A = Action.Status
 # open → in progress → submitted → verified; submitted → returned → in progress;
@@ -119,6 +124,30 @@ def create_action(
     return action
 
 
+def _authorize_act(actor: User, action: Action, act: str, note: str) -> str:
+    """Who may do `act` on this action; returns the office it is done under ("" for the unit)."""
+    if act in {"start", "submit"}:
+        if not policy.can_progress(actor, action):
+            raise PermissionDenied("Only members of the owning unit may do this.")
+        return ""
+    office = policy.owning_office(actor, action.domain)
+    if act in {"verify", "return"}:
+        if office is None:
+            raise PermissionDenied(
+                "Only the office that owns this domain, or the chair, may do this."
+            )
+        if action.submitted_by_id == actor.pk:
+            raise PermissionDenied("Nobody verifies their own submission (segregation of duties).")
+        if act == "return" and not note.strip():
+            raise ValidationError({"note": "Say what is missing."})
+    elif act == "cancel":
+        if office is None:
+            raise PermissionDenied("Only the issuing office or the chair may cancel an action.")
+        if not note.strip():
+            raise ValidationError({"note": "Say why the action is cancelled."})
+    return office or ""
+
+
 @transaction.atomic
 def transition_action(
     *,
@@ -132,26 +161,7 @@ def transition_action(
     (never the submitter's own); cancelling needs a reason and is the issuing side's."""
     action = _locked(action)
     to = next_status(action.status, act, ACTION_FLOW, "an action")
-    office = ""
-    if act in {"start", "submit"}:
-        if not policy.can_progress(actor, action):
-            raise PermissionDenied("Only members of the owning unit may do this.")
-    elif act in {"verify", "return"}:
-        if policy.owning_office(actor, action.domain) is None:
-            raise PermissionDenied(
-                "Only the office that owns this domain, or the chair, may do this."
-            )
-        if action.submitted_by_id == actor.pk:
-            raise PermissionDenied("Nobody verifies their own submission (segregation of duties).")
-        office = policy.owning_office(actor, action.domain) or ""
-    elif act == "cancel":
-        if not policy.can_replan(actor, action):
-            raise PermissionDenied("Only the issuing office or the chair may cancel an action.")
-        if not note.strip():
-            raise ValidationError({"note": "Say why the action is cancelled."})
-        office = policy.owning_office(actor, action.domain) or ""
-    if act == "return" and not note.strip():
-        raise ValidationError({"note": "Say what is missing."})
+    office = _authorize_act(actor, action, act, note)
     _check_version(action, expected_version)
     previous = action.status
     action.status = to
@@ -178,6 +188,8 @@ def transition_action(
         target=action,
         details={"from": previous, "to": to, "note": note.strip()},
     )
+    if to == A.VERIFIED and action.directive_id is not None:
+        _complete_directive_if_done(action.directive_id)
     return action
 
 
@@ -306,3 +318,187 @@ def replan_action(
         },
     )
     return action
+
+
+# --- Directives -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def draft_directive(
+    *,
+    actor: User,
+    title: str,
+    body: str,
+    deadline: dt.date,
+    domain: str = "security",
+    units: Sequence[BusinessUnit] = (),
+    all_units: bool = False,
+    criteria: dict[str, Any] | None = None,
+    origin_measure: Any | None = None,
+) -> Directive:
+    """Write a directive addressed to chosen units, to all units, or to the systems matching
+    criteria (exactly one of the three)."""
+    if not policy.can_issue_directive(actor, domain):
+        raise PermissionDenied(
+            f"Only the office owning {domain}, or the chair, issues these directives."
+        )
+    addressed = sum([bool(units), all_units, bool(criteria)])
+    if addressed != 1:
+        raise ValidationError(
+            {
+                "units": "Address the directive to chosen units, to all units, or to systems by criteria."
+            }
+        )
+    if deadline < timezone.localdate():
+        raise ValidationError({"deadline": "The deadline has already passed."})
+    clean = system_criteria.validate(criteria) if criteria else {}
+    directive = Directive.objects.create(
+        reference=audit.next_reference("DIR"),
+        title=title,
+        body=body,
+        domain=domain,
+        deadline=deadline,
+        all_units=all_units,
+        criteria=clean,
+        origin_measure=origin_measure,
+        created_by=actor,
+    )
+    if units:
+        directive.units.set(units)
+    audit.record(
+        actor=actor, verb="directive.drafted", target=directive, details={"criteria": clean}
+    )
+    return directive
+
+
+def _targets(directive: Directive) -> list[tuple[BusinessUnit, System | None]]:
+    if directive.criteria:
+        systems = systems_selectors.systems_matching(directive.criteria).select_related(
+            "unit__group"
+        )
+        return [(s.unit, s) for s in systems]
+    units = (
+        BusinessUnit.objects.filter(is_active=True)
+        if directive.all_units
+        else directive.units.filter(is_active=True)
+    )
+    return [(u, None) for u in units.select_related("group")]
+
+
+@transaction.atomic
+def issue_directive(*, actor: User, directive: Directive) -> Directive:
+    """Issue it: one action per addressed unit or matching system, created set-based (a fixed
+    number of queries however many), each granted to its unit's group."""
+    office = policy.owning_office(actor, directive.domain)
+    if office is None:
+        raise PermissionDenied("Only the office owning this domain, or the chair, issues it.")
+    directive = Directive.objects.select_for_update().get(pk=directive.pk)
+    if directive.status != Directive.Status.DRAFT:
+        raise Conflict(f"This directive is already {directive.status}.", code="already_issued")
+    targets = _targets(directive)
+    if not targets:
+        raise ValidationError({"units": "No unit or system matches; nothing would be tasked."})
+    for unit in {u for u, _ in targets if u.group_id is None}:
+        sync_unit_group(unit=unit)  # only units never set up; none in a running installation
+    references = audit.reserve_references("ACT", len(targets))
+    actions = [
+        Action(
+            reference=reference,
+            title=directive.title if system is None else f"{directive.title} — {system.code}",
+            description=directive.body,
+            domain=directive.domain,
+            unit=unit,
+            due_on=directive.deadline,
+            system=system,
+            directive=directive,
+            origin_measure=directive.origin_measure,
+            issued_by=actor,
+            issued_office=office,
+        )
+        for reference, (unit, system) in zip(references, targets, strict=True)
+    ]
+    created = bulk_create_with_history(actions, Action, batch_size=2000, default_user=actor)
+    permissions = list(
+        Permission.objects.filter(
+            content_type__app_label="actions", codename__in=["view_action", "change_action"]
+        )
+    )
+    # One query, after any group was created above: unit id -> the group the grants go to.
+    groups: dict[int, int] = dict(
+        BusinessUnit.objects.filter(pk__in={u.pk for u, _ in targets}).values_list("pk", "group_id")
+    )
+    ActionGroupObjectPermission.objects.bulk_create(
+        [
+            ActionGroupObjectPermission(
+                permission=permission, group_id=groups[action.unit_id], content_object=action
+            )
+            for action in created
+            for permission in permissions
+        ],
+        batch_size=4000,
+    )
+    directive.status = Directive.Status.ISSUED
+    directive.issued_by, directive.issued_office, directive.issued_at = (
+        actor,
+        office,
+        timezone.now(),
+    )
+    directive.save(
+        update_fields=["status", "issued_by", "issued_office", "issued_at", "updated_at"]
+    )
+    audit.record(
+        actor=actor,
+        office=office,
+        verb="directive.issued",
+        target=directive,
+        details={"actions": len(created), "units": len(groups)},
+    )
+    return directive
+
+
+@transaction.atomic
+def withdraw_directive(*, actor: User, directive: Directive, reason: str) -> Directive:
+    """Withdraw it: its unfinished actions are cancelled with the reason, set-based."""
+    office = policy.owning_office(actor, directive.domain)
+    if office is None:
+        raise PermissionDenied("Only the office owning this domain, or the chair, withdraws it.")
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the directive is withdrawn."})
+    directive = Directive.objects.select_for_update().get(pk=directive.pk)
+    if directive.status in {Directive.Status.WITHDRAWN, Directive.Status.COMPLETED}:
+        raise Conflict(f"This directive is already {directive.status}.", code="finished")
+    unfinished = list(Action.objects.filter(directive=directive).open())
+    for action in unfinished:
+        action.status = A.CANCELLED
+        action.cancel_reason = f"Directive {directive.reference} withdrawn: {reason.strip()}"
+        action.version += 1
+    bulk_update_with_history(
+        unfinished,
+        Action,
+        ["status", "cancel_reason", "version"],
+        batch_size=2000,
+        default_user=actor,
+    )
+    directive.status = Directive.Status.WITHDRAWN
+    directive.withdrawn_at, directive.withdraw_reason = timezone.now(), reason.strip()
+    directive.save(update_fields=["status", "withdrawn_at", "withdraw_reason", "updated_at"])
+    audit.record(
+        actor=actor,
+        office=office,
+        verb="directive.withdrawn",
+        target=directive,
+        details={"cancelled_actions": len(unfinished), "reason": reason.strip()},
+    )
+    return directive
+
+
+def _complete_directive_if_done(directive_id: int) -> None:
+    """A directive is completed when every action it created is verified (cancelled ones aside)."""
+    remaining = Action.objects.filter(directive_id=directive_id).open().exists()
+    if not remaining:
+        updated = Directive.objects.filter(pk=directive_id, status=Directive.Status.ISSUED).update(
+            status=Directive.Status.COMPLETED, updated_at=timezone.now()
+        )
+        if updated:
+            directive = Directive.objects.get(pk=directive_id)
+            audit.record(actor=None, verb="directive.completed", target=directive)

@@ -172,3 +172,18 @@ def next_reference(prefix: str, *, year: int | None = None) -> str:
         counter.last += 1
         counter.save(update_fields=["last"])
     return f"{prefix}-{year}-{counter.last:04d}"
+
+
+def reserve_references(prefix: str, count: int, *, year: int | None = None) -> list[str]:
+    """A block of `count` consecutive references in one locked update (for set-based fan-out)."""
+    if count < 1:
+        return []
+    year = year or timezone.localdate().year
+    with transaction.atomic():
+        counter, _ = ReferenceCounter.objects.select_for_update().get_or_create(
+            prefix=prefix, year=year
+        )
+        first = counter.last + 1
+        counter.last += count
+        counter.save(update_fields=["last"])
+    return [f"{prefix}-{year}-{n:04d}" for n in range(first, first + count)]

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, cast
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.models import User
 from cases import services
 from cases.models import Incident, RecurrenceMeasure, Risk, RiskMatrixCell, TimelineEntry
+from config.errors import Conflict
 
 
 def _actor(request: HttpRequest) -> User:
@@ -235,3 +238,34 @@ class RiskMatrixCellAdmin(SimpleHistoryAdmin):
         services.set_matrix_cell(
             actor=_actor(request), cell=obj, level=obj.level, review_days=obj.review_days
         )
+
+
+@admin.register(RecurrenceMeasure)
+class RecurrenceMeasureAdmin(SimpleHistoryAdmin):
+    list_display = ["incident", "description", "created_by", "created_at"]
+    search_fields = ["incident__reference", "description"]
+    list_select_related = ["incident", "created_by"]
+    readonly_fields = ["incident", "description", "criteria", "created_by", "created_at"]
+    actions = ["roll_out"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # measures are added on their incident (pages or API)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Roll out as a directive to every matching system (due in 30 days)")
+    def roll_out(self, request: HttpRequest, queryset: QuerySet[RecurrenceMeasure]) -> None:
+        deadline = timezone.localdate() + timedelta(days=30)
+        for measure in queryset.select_related("incident"):
+            try:
+                directive = services.roll_out_measure(
+                    actor=_actor(request), measure=measure, deadline=deadline
+                )
+                messages.success(
+                    request, f"{directive.reference}: {directive.actions.count()} action(s)."
+                )
+            except (PermissionDenied, ValidationError, Conflict) as exc:
+                messages.error(
+                    request, f"{measure}: {'; '.join(getattr(exc, 'messages', [str(exc)]))}"
+                )

@@ -17,6 +17,7 @@ from accounts.models import BusinessUnit, Domain, User
 from cases import selectors, services
 from cases.models import Incident, RecurrenceMeasure, Risk, Severity, TimelineEntry
 from config.api import StrictInput
+from config.idempotency import idempotent
 from config.versioning import etag_of, if_match
 from systems import policy as systems_policy
 from systems.models import System
@@ -134,6 +135,17 @@ class MeasureOut(serializers.ModelSerializer):
 class MeasureIn(StrictInput):
     description = serializers.CharField(max_length=10000)
     criteria = serializers.JSONField(required=False, default=dict)
+
+
+class RolloutIn(StrictInput):
+    measure = serializers.IntegerField()
+    deadline = serializers.DateField()
+    title = serializers.CharField(max_length=200, required=False, default="")
+
+
+class RolloutOut(serializers.Serializer):
+    directive = serializers.CharField()
+    actions = serializers.IntegerField()
 
 
 class IncidentFilter(django_filters.FilterSet):
@@ -267,6 +279,26 @@ class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(
             MeasureOut([m for m, _ in pairs], many=True, context={"matches": codes}).data
         )
+
+    @extend_schema(request=RolloutIn, responses={201: RolloutOut})
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def rollout(self, request: Request, pk: str | None = None) -> Response:
+        """Issue a directive over every system a measure's criteria match (horizontal roll-out)."""
+        incident = self.get_object()
+        data = RolloutIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        measure = incident.measures.filter(pk=data.validated_data["measure"]).first()
+        if measure is None:
+            return Response({"measure": ["No such measure on this incident."]}, status=400)
+        directive = services.roll_out_measure(
+            actor=actor_of(request),
+            measure=measure,
+            deadline=data.validated_data["deadline"],
+            title=data.validated_data["title"],
+        )
+        body = {"directive": directive.reference, "actions": directive.actions.count()}
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 # --- Risks ----------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,6 +15,7 @@ from guardian.shortcuts import assign_perm
 
 from accounts.models import BusinessUnit, User
 from accounts.services import sync_unit_group
+from actions import services as actions_services
 from audit import services as audit
 from cases import policy
 from cases.matrix import current_matrix
@@ -492,3 +494,33 @@ def set_matrix_cell(
         details={"from": list(before), "to": [level, review_days]},
     )
     return cell
+
+
+@transaction.atomic
+def roll_out_measure(
+    *, actor: User, measure: RecurrenceMeasure, deadline: dt.date, title: str = ""
+) -> Any:
+    """Horizontal roll-out: issue a directive over every system the measure's criteria match,
+    in every unit, so the fix reaches each similar system and not just the one that failed."""
+    if not measure.criteria:
+        raise ValidationError(
+            {"criteria": "This measure names no systems to reach; add criteria first."}
+        )
+    incident = measure.incident
+    directive = actions_services.draft_directive(
+        actor=actor,
+        title=title or f"{incident.reference}: {measure.description[:150]}",
+        body=f"Recurrence prevention for {incident.reference} ({incident.title}):\n\n{measure.description}",
+        deadline=deadline,
+        domain=incident.domain,
+        criteria=measure.criteria,
+        origin_measure=measure,
+    )
+    directive = actions_services.issue_directive(actor=actor, directive=directive)
+    audit.record(
+        actor=actor,
+        verb="incident.measure_rolled_out",
+        target=incident,
+        details={"measure": measure.pk, "directive": directive.reference},
+    )
+    return directive
