@@ -37,11 +37,17 @@ def seed_cases() -> None:
         )
         for act in ("triage", "investigate"):
             incident = services.transition_incident(actor=member, incident=incident, act=act)
-        services.add_measure(
+        measure = services.add_measure(
             actor=member,
             incident=incident,
             description="Enforce MFA on every internet-facing system.",
             criteria={"internet_facing": True, "mfa_enforced": False},
+        )
+        # The CISO rolls the fix out to every similar system, in every unit.
+        services.roll_out_measure(
+            actor=User.objects.get(username="ciso"),
+            measure=measure,
+            deadline=timezone.localdate() + timedelta(days=21),
         )
     if not Incident.objects.filter(title="Certificates issued to the wrong residents").exists():
         member = _member("PUBSEC")

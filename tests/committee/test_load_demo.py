@@ -12,6 +12,7 @@ from django.core.management import CommandError, call_command
 from accounts import policy
 from accounts.models import BusinessUnit, Delegation, Membership, Office, User
 from audit.models import AuditEvent
+from actions.models import Action
 from cases.models import Incident, Risk
 from systems.models import SuspensionOrder, System
 
@@ -35,6 +36,7 @@ def snapshot() -> dict[str, object]:
         "suspensions": SuspensionOrder.objects.count(),
         "incidents": sorted(Incident.objects.values_list("reference", "status")),
         "risks": sorted(Risk.objects.values_list("reference", "residual_level")),
+        "actions": sorted(Action.objects.values_list("reference", "unit__code", "status")),
     }
 
 
@@ -95,6 +97,13 @@ def test_the_demo_tells_the_scenario(settings):
     assert SuspensionOrder.objects.get().issued_office == "CISO"
     assert Incident.objects.filter(personal_data_involved=True, domain="quality").count() == 1
     assert Risk.objects.filter(above_appetite=True).exists()
+    from actions.models import Action, Directive
+
+    directive = Directive.objects.get()
+    assert directive.status == "issued"
+    # The MFA roll-out reached every internet-facing system without MFA, in every unit.
+    reached = set(Action.objects.filter(directive=directive).values_list("system__code", flat=True))
+    assert reached == {"project-share", "cloud-console", "legacy-ftp"}
     pubsec_member = User.objects.get(username="pubsec-member")
     from cases import policy as cases_policy
 
