@@ -11,8 +11,8 @@ from django.core.management import CommandError, call_command
 
 from accounts import policy
 from accounts.models import BusinessUnit, Delegation, Membership, Office, User
-from audit.models import AuditEvent
 from actions.models import Action
+from audit.models import AuditEvent
 from cases.models import Incident, Risk
 from systems.models import SuspensionOrder, System
 
