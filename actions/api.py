@@ -5,7 +5,7 @@ Every write needs If-Match with the ETag last read (428 without it, 412 when sta
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 import django_filters
 from django.db.models import Q, QuerySet
@@ -13,7 +13,6 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action as route
-from rest_framework.filters import OrderingFilter
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,14 +20,10 @@ from rest_framework.response import Response
 from accounts.models import BusinessUnit, Domain, User
 from actions import selectors, services
 from actions.models import Action, ActionUpdate, Directive, Evidence
-from config.api import StrictInput
+from config.api import StrictInput, actor_of
 from config.idempotency import idempotent
 from config.versioning import if_match
-
-
-def actor_of(request: Request) -> User:
-    # Every view here requires authentication, so the request carries a real User.
-    return cast(User, request.user)
+from config.viewsets import VersionedReadViewSet
 
 
 def _slug(field: str, **kwargs: Any) -> serializers.SlugRelatedField[Any]:
@@ -170,20 +165,19 @@ def _with_etag(action: Action, code: int = 200) -> Response:
     return Response(ActionOut(action).data, status=code, headers={"ETag": services.etag(action)})
 
 
-class ActionViewSet(viewsets.ReadOnlyModelViewSet):
+class ActionViewSet(VersionedReadViewSet):
     """Actions: a unit's own for its members, every unit's for oversight; others' are 404."""
 
     serializer_class = ActionOut
     filterset_class = ActionFilter
-    filter_backends = [django_filters.rest_framework.DjangoFilterBackend, OrderingFilter]
     ordering_fields = ["due_on", "priority", "escalation_level", "updated_at"]
     ordering = "due_on"
 
     def get_queryset(self) -> QuerySet[Action]:
         return selectors.actions_for(self.request.user)
 
-    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return _with_etag(self.get_object())
+    def etag(self, instance: Action) -> str:
+        return services.etag(instance)
 
     @extend_schema(request=ActionIn, responses={201: ActionOut})
     def create(self, request: Request) -> Response:

@@ -2,30 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 import django_filters
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, status, viewsets
+from rest_framework import serializers, status
 from rest_framework.decorators import action
-from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import BusinessUnit, Domain, User
 from cases import selectors, services
 from cases.models import Incident, RecurrenceMeasure, Risk, Severity, TimelineEntry
-from config.api import StrictInput
+from config.api import StrictInput, actor_of
 from config.idempotency import idempotent
 from config.versioning import etag_of, if_match
+from config.viewsets import VersionedReadViewSet
 from systems import policy as systems_policy
 from systems.models import System
-
-
-def actor_of(request: Request) -> User:
-    # Every view here requires authentication, so the request carries a real User.
-    return cast(User, request.user)
 
 
 def _slug(field: str, **kwargs: Any) -> serializers.SlugRelatedField[Any]:
@@ -158,21 +153,16 @@ class IncidentFilter(django_filters.FilterSet):
         fields = ["unit", "status", "severity", "category", "domain", "personal_data_involved"]
 
 
-class IncidentViewSet(viewsets.ReadOnlyModelViewSet):
+class IncidentViewSet(VersionedReadViewSet):
     """Incidents: every unit's for oversight, a unit's own for its members; others' are 404."""
 
     serializer_class = IncidentOut
     filterset_class = IncidentFilter
-    filter_backends = [django_filters.rest_framework.DjangoFilterBackend, OrderingFilter]
     ordering_fields = ["reported_at", "severity", "reference"]
     ordering = "-reported_at"
 
     def get_queryset(self) -> QuerySet[Incident]:
         return selectors.incidents_for(self.request.user)
-
-    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        incident = self.get_object()
-        return Response(IncidentOut(incident).data, headers={"ETag": etag_of(incident)})
 
     @extend_schema(request=IncidentIn, responses={201: IncidentOut})
     def create(self, request: Request) -> Response:
@@ -385,21 +375,16 @@ class RiskFilter(django_filters.FilterSet):
         ]
 
 
-class RiskViewSet(viewsets.ReadOnlyModelViewSet):
+class RiskViewSet(VersionedReadViewSet):
     """The risk register, scored on the matrix in force; the heat map counts what you may see."""
 
     serializer_class = RiskOut
     filterset_class = RiskFilter
-    filter_backends = [django_filters.rest_framework.DjangoFilterBackend, OrderingFilter]
     ordering_fields = ["residual_score", "inherent_score", "reference", "next_review_on"]
     ordering = "-residual_score"
 
     def get_queryset(self) -> QuerySet[Risk]:
         return selectors.risks_for(self.request.user)
-
-    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        risk = self.get_object()
-        return Response(RiskOut(risk).data, headers={"ETag": etag_of(risk)})
 
     @extend_schema(request=RiskIn, responses={201: RiskOut})
     def create(self, request: Request) -> Response:

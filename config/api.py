@@ -65,3 +65,9 @@ class StrictInput(serializers.Serializer):
                     }
                 )
         return super().to_internal_value(data)
+
+
+def actor_of(request: Any) -> Any:
+    """The signed-in person behind a request; every API view requires authentication, so it
+    is always a real User (typed as such by the callers' services)."""
+    return request.user

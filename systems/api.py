@@ -2,28 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 import django_filters
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.models import BusinessUnit, User
-from config.api import StrictInput
+from accounts.models import BusinessUnit
+from config.api import StrictInput, actor_of
 from config.idempotency import idempotent
 from config.versioning import etag_of, if_match
+from config.viewsets import VersionedReadViewSet
 from systems import selectors, services
 from systems.models import SuspensionOrder, System
-
-
-def actor_of(request: Request) -> User:
-    # Every view here requires authentication, so the request carries a real User.
-    return cast(User, request.user)
 
 
 class SystemOut(serializers.ModelSerializer):
@@ -154,21 +149,16 @@ class SystemFilter(django_filters.FilterSet):
         ]
 
 
-class SystemViewSet(viewsets.ReadOnlyModelViewSet):
+class SystemViewSet(VersionedReadViewSet):
     """The IT-system register: every unit's systems for oversight, a unit's own for its members."""
 
     serializer_class = SystemOut
     filterset_class = SystemFilter
-    filter_backends = [django_filters.rest_framework.DjangoFilterBackend, OrderingFilter]
     ordering_fields = ["code", "name", "criticality", "updated_at"]
     ordering = "code"
 
     def get_queryset(self) -> QuerySet[System]:
         return selectors.systems_for(self.request.user)
-
-    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        system = self.get_object()
-        return Response(SystemOut(system).data, headers={"ETag": etag_of(system)})
 
     @extend_schema(request=SystemIn, responses={201: SystemOut})
     def create(self, request: Request) -> Response:
