@@ -19,7 +19,7 @@ from rest_framework.response import Response
 
 from accounts.models import BusinessUnit, Domain, User
 from actions import selectors, services
-from actions.models import Action, ActionUpdate, Directive, Evidence
+from actions.models import Action, ActionUpdate, Directive, Evidence, Notification
 from config.api import StrictInput, actor_of
 from config.idempotency import idempotent
 from config.versioning import if_match
@@ -358,3 +358,34 @@ class DirectiveViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(
             DirectiveOut(selectors.directives_for(request.user).get(pk=directive.pk)).data
         )
+
+
+# --- Notifications --------------------------------------------------------------------------
+
+
+class NotificationOut(serializers.ModelSerializer):
+    action = _slug("reference")
+
+    class Meta:
+        model = Notification
+        fields = ["id", "action", "stage", "message", "created_at", "read_at"]
+        read_only_fields = fields
+
+
+class NotificationViewSet(viewsets.ReadOnlyModelViewSet):
+    """Your own in-app messages from chasing: the same items your digest mails carry."""
+
+    serializer_class = NotificationOut
+    filterset_fields = ["stage"]
+    ordering = "-created_at"
+
+    def get_queryset(self) -> QuerySet[Notification]:
+        return selectors.notifications_for(self.request.user)
+
+    @extend_schema(request=None, responses=NotificationOut)
+    @route(detail=True, methods=["post"])
+    def read(self, request: Request, pk: str | None = None) -> Response:
+        notification = services.mark_notification_read(
+            actor=actor_of(request), notification=self.get_object()
+        )
+        return Response(NotificationOut(notification).data)

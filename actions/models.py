@@ -225,3 +225,68 @@ class ActionUserObjectPermission(UserObjectPermissionBase):
     """Direct-foreign-key grant on one action to one person."""
 
     content_object = models.ForeignKey(Action, on_delete=models.CASCADE)
+
+
+class ChaseNotice(models.Model):
+    """One chasing stage reached by one action: the unique row that makes each stage happen once,
+    however many times (or however concurrently) the chase runs."""
+
+    action = models.ForeignKey(Action, on_delete=models.PROTECT, related_name="chase_notices")
+    stage = models.CharField(max_length=32)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["action", "stage"], name="chase_stage_once_per_action")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action_id} {self.stage}"
+
+
+class Digest(models.Model):
+    """One mail to one person listing everything a chase run has for them (an outbox row: sent
+    after commit, claimed by a conditional update so a retry does not send it twice)."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["sent_at"], name="digest_unsent_idx")]
+
+    def __str__(self) -> str:
+        return f"Digest for {self.recipient_id} ({'sent' if self.sent_at else 'pending'})"
+
+
+class Notification(models.Model):
+    """An in-app message about an action: the same items the digest mails carry."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    action = models.ForeignKey(Action, on_delete=models.PROTECT, related_name="notifications")
+    stage = models.CharField(max_length=32)
+    message = models.CharField(max_length=500)
+    digest = models.ForeignKey(
+        Digest, null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["recipient", "read_at"], name="notification_inbox_idx"),
+            models.Index(fields=["digest"], name="notification_digest_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient", "action", "stage"], name="notification_once_per_stage"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.message

@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import Count, QuerySet
 
 from actions import policy
-from actions.models import Action, ActionUpdate, Directive
+from actions.models import Action, ActionUpdate, Directive, Notification
 
 
 def actions_for(user: Any) -> QuerySet[Action]:
@@ -25,3 +25,10 @@ def directives_for(user: Any) -> QuerySet[Directive]:
         .prefetch_related("units")
         .annotate(action_count=Count("actions", distinct=True))
     )
+
+
+def notifications_for(user: Any) -> QuerySet[Notification]:
+    """A person's own notifications: nobody reads another's inbox."""
+    if not getattr(user, "is_authenticated", False):
+        return Notification.objects.none()
+    return Notification.objects.filter(recipient=user).select_related("action")

@@ -24,7 +24,14 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 from accounts.models import BusinessUnit, User
 from accounts.services import sync_unit_group
 from actions import policy
-from actions.models import Action, ActionGroupObjectPermission, ActionUpdate, Directive, Evidence
+from actions.models import (
+    Action,
+    ActionGroupObjectPermission,
+    ActionUpdate,
+    Directive,
+    Evidence,
+    Notification,
+)
 from audit import services as audit
 from config.errors import Conflict, PreconditionFailed
 from config.lifecycle import next_status
@@ -502,3 +509,15 @@ def _complete_directive_if_done(directive_id: int) -> None:
         if updated:
             directive = Directive.objects.get(pk=directive_id)
             audit.record(actor=None, verb="directive.completed", target=directive)
+
+
+def mark_notification_read(*, actor: User, notification: Notification) -> Notification:
+    """The recipient marks a notification read (idempotent; nobody else may)."""
+    if notification.recipient_id != actor.pk:
+        raise PermissionDenied("Only the recipient may mark a notification read.")
+    if notification.read_at is None:
+        Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(
+            read_at=timezone.now()
+        )
+        notification.refresh_from_db(fields=["read_at"])
+    return notification

@@ -285,6 +285,18 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # A risk whose residual score (likelihood x impact, 1..25) is above this goes to the committee.
 RISK_APPETITE_SCORE = env.integer("RISK_APPETITE_SCORE", 12, minimum=1)
 
+# Chasing (beat, hourly): stage, days from the due date (negative: before it), escalation level
+# it raises the action to, and who hears of it. Each stage reaches each action once.
+CHASE_STAGES = [
+    {"stage": "reminder_7d", "days": -7, "level": 0, "audience": "owner"},
+    {"stage": "reminder_1d", "days": -1, "level": 0, "audience": "owner"},
+    {"stage": "overdue", "days": 1, "level": 0, "audience": "owner"},
+    {"stage": "unit_head", "days": 7, "level": 1, "audience": "unit_head"},
+    {"stage": "owning_office", "days": 14, "level": 2, "audience": "office"},
+    {"stage": "committee", "days": 30, "level": 3, "audience": "committee"},
+]
+CHASE_BATCH_SIZE = env.integer("CHASE_BATCH_SIZE", 500, minimum=1)
+
 # Evidence attached to actions: what a unit may upload, and how large.
 EVIDENCE_MAX_BYTES = env.integer("EVIDENCE_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
 EVIDENCE_CONTENT_TYPES = env.csv_list(

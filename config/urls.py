@@ -9,7 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from accounts.api import BusinessUnitViewSet, MeView, OfficeViewSet
-from actions.api import ActionViewSet, DirectiveViewSet
+from actions.api import ActionViewSet, DirectiveViewSet, NotificationViewSet
 from audit.api import AuditEventViewSet
 from cases.api import IncidentViewSet, RiskViewSet
 from committee import views as committee_views
@@ -25,6 +25,7 @@ router.register("incidents", IncidentViewSet, basename="incident")
 router.register("risks", RiskViewSet, basename="risk")
 router.register("actions", ActionViewSet, basename="action")
 router.register("directives", DirectiveViewSet, basename="directive")
+router.register("notifications", NotificationViewSet, basename="notification")
 router.register("suspensions", SuspensionViewSet, basename="suspension")
 
 admin.site.site_header = "Risk Compliance Committee — administration"

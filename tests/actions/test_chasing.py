@@ -1,0 +1,166 @@
+"""Chasing: each stage reaches each action once, digests are one mail per person per run."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core import mail
+from django.db import connection
+from django.utils import timezone
+
+from actions import chasing
+from actions.models import Action, ChaseNotice, Notification
+from tests.actions.conftest import task
+
+pytestmark = pytest.mark.django_db
+
+
+def due_in(days: int, **fields):
+    """An action whose due date is `days` from today (negative: overdue)."""
+    action = fields.pop("make")()
+    Action.objects.filter(pk=action.pk).update(
+        due_on=timezone.localdate() + timedelta(days=days), **fields
+    )
+    return Action.objects.get(pk=action.pk)
+
+
+@pytest.fixture
+def make(unit, ciso, bu_member):
+    return lambda **kw: task(unit, ciso, assignee=bu_member, **kw)
+
+
+@pytest.mark.parametrize(
+    ("days", "stages", "level"),
+    [
+        (10, [], 0),
+        (7, ["reminder_7d"], 0),
+        (1, ["reminder_1d", "reminder_7d"], 0),
+        (0, ["reminder_1d", "reminder_7d"], 0),
+        (-1, ["overdue"], 0),
+        (-7, ["overdue", "unit_head"], 1),
+        (-14, ["overdue", "owning_office", "unit_head"], 2),
+        (-30, ["committee", "overdue", "owning_office", "unit_head"], 3),
+    ],
+)
+def test_each_stage_is_reached_at_its_offset(
+    make, days, stages, level, bu_head, ciso, chair, secretary
+):
+    action = due_in(days, make=make)
+    chasing.chase_actions()
+    assert (
+        sorted(ChaseNotice.objects.filter(action=action).values_list("stage", flat=True)) == stages
+    )
+    action.refresh_from_db()
+    assert action.escalation_level == level
+
+
+def test_who_hears_of_each_stage(make, bu_member, bu_head, ciso, chair, secretary):
+    action = due_in(-30, make=make)
+    chasing.chase_actions()
+    heard = {
+        stage: sorted(
+            Notification.objects.filter(action=action, stage=stage).values_list(
+                "recipient__username", flat=True
+            )
+        )
+        for stage in ["overdue", "unit_head", "owning_office", "committee"]
+    }
+    assert heard == {
+        "overdue": ["bu_member"],
+        "unit_head": ["bu_head"],
+        "owning_office": ["ciso"],
+        "committee": ["chair", "secretary"],
+    }
+
+
+def test_running_twice_sends_nothing_twice(make, bu_member):
+    for days in (7, 1, -1, -8):
+        due_in(days, make=make)
+    first = chasing.chase_actions()
+    sent = len(mail.outbox)
+    second = chasing.chase_actions()
+    assert sum(first.stages.values()) > 0
+    assert sum(second.stages.values()) == 0
+    assert second.digests == 0
+    assert len(mail.outbox) == sent
+    assert ChaseNotice.objects.count() == sum(first.stages.values())
+
+
+def test_a_person_with_40_items_gets_one_mail(make, bu_member):
+    for _ in range(40):
+        due_in(-2, make=make)
+    chasing.chase_actions()
+    mine = [m for m in mail.outbox if m.to == [bu_member.email]]
+    assert len(mine) == 1
+    assert mine[0].subject == "[RCC] 40 actions need your attention"
+    assert mine[0].body.count("overdue") >= 40
+
+
+def test_finished_actions_are_not_chased(make, ciso, bu_member):
+    action = due_in(-3, make=make)
+    Action.objects.filter(pk=action.pk).update(status="verified")
+    assert sum(chasing.chase_actions().stages.values()) == 0
+
+
+def test_the_next_stage_comes_when_its_day_does(make):
+    action = due_in(3, make=make)
+    chasing.chase_actions()
+    assert list(action.chase_notices.values_list("stage", flat=True)) == ["reminder_7d"]
+    with time_machine.travel(timezone.now() + timedelta(days=3)):
+        chasing.chase_actions()
+    assert sorted(action.chase_notices.values_list("stage", flat=True)) == [
+        "reminder_1d",
+        "reminder_7d",
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_at_once_send_nothing_twice(unit, ciso, bu_member, bu_head):
+    for _ in range(30):
+        action = task(unit, ciso, assignee=bu_member)
+        Action.objects.filter(pk=action.pk).update(due_on=timezone.localdate() - timedelta(days=8))
+    results = []
+    barrier = threading.Barrier(2)
+
+    def run() -> None:
+        try:
+            barrier.wait()
+            results.append(chasing.chase_actions())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    total = sum(sum(r.stages.values()) for r in results)
+    assert total == 60  # 30 actions x (overdue, unit_head), once each
+    assert ChaseNotice.objects.count() == 60
+    assert len([m for m in mail.outbox if m.to == [bu_member.email]]) == 1
+    assert len([m for m in mail.outbox if m.to == [bu_head.email]]) == 1
+
+
+def test_notifications_api_shows_only_mine(login_as, make, bu_member, bu_head):
+    due_in(-8, make=make)
+    chasing.chase_actions()
+    client = login_as(bu_member)
+    mine = client.get("/api/v1/notifications/").json()["results"]
+    assert [n["stage"] for n in mine] == ["overdue"]
+    read = client.post(f"/api/v1/notifications/{mine[0]['id']}/read/")
+    assert read.status_code == 200
+    assert read.json()["read_at"] is not None
+    theirs = Notification.objects.get(recipient=bu_head)
+    assert client.get(f"/api/v1/notifications/{theirs.pk}/").status_code == 404
+
+
+def test_escalation_level_is_filterable(login_as, auditor, make):
+    due_in(-15, make=make)
+    due_in(5, make=make)
+    chasing.chase_actions()
+    client = login_as(auditor)
+    escalated = client.get("/api/v1/actions/?escalation_level_min=2").json()["results"]
+    assert [a["escalation_level"] for a in escalated] == [2]
