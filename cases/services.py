@@ -10,12 +10,14 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
 from accounts.models import BusinessUnit, User
 from accounts.services import sync_unit_group
 from actions import services as actions_services
+from actions.models import Action
 from audit import services as audit
 from cases import policy
 from cases.matrix import current_matrix
@@ -144,7 +146,7 @@ def _locked(incident: Incident) -> Incident:
 @transaction.atomic
 def transition_incident(*, actor: User, incident: Incident, act: str, note: str = "") -> Incident:
     """Move an incident along its lifecycle (triage, investigate, ..., close, reopen); closing
-    needs a root cause and a measure. (Once actions exist, also all its actions verified.)"""
+    needs a root cause, a measure, and every action it gave rise to verified (or cancelled)."""
     if not policy.can_change_incident(actor, incident):
         raise PermissionDenied("Only the owning unit, the domain's CxO or the chair may do this.")
     incident = _locked(incident)
@@ -157,6 +159,15 @@ def transition_incident(*, actor: User, incident: Incident, act: str, note: str 
             problems["measures"] = (
                 "Record at least one recurrence-prevention measure before closing."
             )
+        unfinished = (
+            Action.objects.filter(
+                Q(origin_incident=incident) | Q(origin_measure__incident=incident)
+            )
+            .open()
+            .count()
+        )
+        if unfinished:
+            problems["actions"] = f"{unfinished} of its actions are not verified yet."
         if problems:
             raise ValidationError(problems)
     previous = incident.status

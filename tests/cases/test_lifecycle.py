@@ -212,3 +212,27 @@ def test_review_date_moves_only_when_the_score_does(a_risk, bu_member):
     services.reassess_risk(actor=bu_member, risk=a_risk, title="Renamed")
     a_risk.refresh_from_db()
     assert a_risk.next_review_on == timezone.localdate()
+
+
+def test_closing_waits_for_its_actions(unit, incident, bu_member, ciso):
+    from actions import services as actions_services
+
+    incident = walk_to(incident, S.RESOLVED, bu_member)
+    give_proof(incident, bu_member)
+    action = actions_services.create_action(
+        actor=ciso,
+        unit=unit,
+        title="Rotate credentials",
+        due_on=timezone.localdate() + timedelta(days=3),
+        origin_incident=incident,
+    )
+    with pytest.raises(ValidationError) as excinfo:
+        services.transition_incident(actor=bu_member, incident=incident, act="close")
+    assert set(excinfo.value.message_dict) == {"actions"}
+    for act in ("start", "submit"):
+        actions_services.transition_action(actor=bu_member, action=action, act=act)
+    actions_services.transition_action(actor=ciso, action=action, act="verify")
+    assert (
+        services.transition_incident(actor=bu_member, incident=incident, act="close").status
+        == S.CLOSED
+    )
