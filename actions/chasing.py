@@ -9,6 +9,7 @@ digest mail per run listing all their items, and the same items in-app.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,8 @@ from django.utils import timezone
 from accounts.models import Delegation, Office, OfficeCode, Role, User
 from actions.models import Action, ChaseNotice, Digest, Notification
 from actions.policy import DOMAIN_OFFICE
+
+logger = logging.getLogger(__name__)
 
 STAGE_TEXT = {
     "reminder_7d": "due within a week",
@@ -46,7 +49,10 @@ def _due(spec: dict[str, Any], today: dt.date) -> Any:
     actions = Action.objects.open()
     if days < 0:  # a reminder: from `days` before the due date until the due date itself
         return actions.filter(due_on__gte=today, due_on__lte=today + dt.timedelta(days=-days))
-    return actions.filter(due_on__lte=today - dt.timedelta(days=days))
+    # A submitted action waits on its verifier, not on its unit: no overdue notices for it.
+    return actions.exclude(status=Action.Status.SUBMITTED).filter(
+        due_on__lte=today - dt.timedelta(days=days)
+    )
 
 
 def _owners(actions: list[Action]) -> dict[int, set[int]]:
@@ -173,14 +179,20 @@ def send_digests(*, now: dt.datetime | None = None) -> int:
         items = list(digest.notifications.select_related("action").order_by("action__due_on"))
         if not digest.recipient.email or not items:
             continue
-        send_mail(
-            f"[RCC] {len(items)} action{'s' if len(items) != 1 else ''} need your attention",
-            render_to_string(
-                "actions/mail/digest.txt", {"recipient": digest.recipient, "items": items}
-            ),
-            settings.DEFAULT_FROM_EMAIL,
-            [digest.recipient.email],
-        )
+        try:
+            send_mail(
+                f"[RCC] {len(items)} action{'s' if len(items) != 1 else ''} need your attention",
+                render_to_string(
+                    "actions/mail/digest.txt", {"recipient": digest.recipient, "items": items}
+                ),
+                settings.DEFAULT_FROM_EMAIL,
+                [digest.recipient.email],
+            )
+        except Exception:
+            # Release the claim: the next run sends it. Never lose a digest to a mail outage.
+            Digest.objects.filter(pk=digest.pk).update(sent_at=None)
+            logger.exception("digest %s not sent; will retry", digest.pk)
+            continue
         sent += 1
     return sent
 

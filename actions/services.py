@@ -195,7 +195,7 @@ def transition_action(
         target=action,
         details={"from": previous, "to": to, "note": note.strip()},
     )
-    if to == A.VERIFIED and action.directive_id is not None:
+    if to in {A.VERIFIED, A.CANCELLED} and action.directive_id is not None:
         _complete_directive_if_done(action.directive_id)
     return action
 
@@ -267,6 +267,22 @@ def add_update(
     return update
 
 
+def _move_to_unit(
+    action: Action, unit: BusinessUnit, *, keep_assignee: bool, changes: dict[str, Any]
+) -> None:
+    """Hand the action to another unit: the grants move, and the old unit's assignee goes."""
+    previous = action.unit
+    if previous.group is not None:
+        for perm in UNIT_PERMISSIONS:
+            remove_perm(perm, previous.group, action)
+    _grant(action, unit)
+    changes["unit"] = (previous.code, unit.code)
+    action.unit = unit
+    if not keep_assignee and action.assignee is not None:
+        changes["assignee"] = (action.assignee.username, None)
+        action.assignee = None
+
+
 @transaction.atomic
 def replan_action(
     *,
@@ -290,6 +306,8 @@ def replan_action(
     if action.status in FINISHED:
         raise ValidationError({"status": f"A {action.status} action cannot be re-planned."})
     changes: dict[str, Any] = {}
+    if due_on is not None and due_on < timezone.localdate():
+        raise ValidationError({"due_on": "The new due date has already passed."})
     if due_on is not None and due_on != action.due_on:
         changes["due_on"] = (action.due_on.isoformat(), due_on.isoformat())
         action.due_on = due_on
@@ -297,14 +315,7 @@ def replan_action(
         changes["domain"] = (action.domain, domain)
         action.domain = domain
     if unit is not None and unit.pk != action.unit_id:
-        previous = action.unit
-        if previous.group is not None:
-            for perm in UNIT_PERMISSIONS:
-                remove_perm(perm, previous.group, action)
-        _grant(action, unit)
-        changes["unit"] = (previous.code, unit.code)
-        action.unit = unit
-        action.escalation_level = 0
+        _move_to_unit(action, unit, keep_assignee=assignee is not None, changes=changes)
     if assignee is not None and assignee.pk != action.assignee_id:
         if not assignee.groups.filter(pk=action.unit.group_id).exists():
             raise ValidationError({"assignee": f"The assignee must belong to {action.unit.code}."})
@@ -312,6 +323,10 @@ def replan_action(
         action.assignee = assignee
     if not changes:
         return action
+    if {"due_on", "unit"} & set(changes):
+        # A new date or a new owner starts chasing afresh.
+        action.chase_notices.all().delete()
+        action.escalation_level = 0
     action.full_clean()
     _save(action, ["due_on", "domain", "unit", "assignee", "escalation_level"])
     audit.record(
@@ -474,7 +489,10 @@ def withdraw_directive(*, actor: User, directive: Directive, reason: str) -> Dir
     directive = Directive.objects.select_for_update().get(pk=directive.pk)
     if directive.status in {Directive.Status.WITHDRAWN, Directive.Status.COMPLETED}:
         raise Conflict(f"This directive is already {directive.status}.", code="finished")
-    unfinished = list(Action.objects.filter(directive=directive).open())
+    # Locked, so a verification committing meanwhile is seen, not overwritten.
+    unfinished = list(
+        Action.objects.select_for_update().filter(directive=directive).open().order_by("pk")
+    )
     for action in unfinished:
         action.status = A.CANCELLED
         action.cancel_reason = f"Directive {directive.reference} withdrawn: {reason.strip()}"
@@ -500,15 +518,21 @@ def withdraw_directive(*, actor: User, directive: Directive, reason: str) -> Dir
 
 
 def _complete_directive_if_done(directive_id: int) -> None:
-    """A directive is completed when every action it created is verified (cancelled ones aside)."""
-    remaining = Action.objects.filter(directive_id=directive_id).open().exists()
-    if not remaining:
-        updated = Directive.objects.filter(pk=directive_id, status=Directive.Status.ISSUED).update(
-            status=Directive.Status.COMPLETED, updated_at=timezone.now()
-        )
-        if updated:
-            directive = Directive.objects.get(pk=directive_id)
-            audit.record(actor=None, verb="directive.completed", target=directive)
+    """A directive is completed when every action it created is finished and at least one was
+    verified. The directive row is locked first, so two last verifications cannot both miss it."""
+    directive = (
+        Directive.objects.select_for_update()
+        .filter(pk=directive_id, status=Directive.Status.ISSUED)
+        .first()
+    )
+    if directive is None:
+        return
+    actions = Action.objects.filter(directive_id=directive_id)
+    if actions.open().exists() or not actions.filter(status=A.VERIFIED).exists():
+        return
+    directive.status = Directive.Status.COMPLETED
+    directive.save(update_fields=["status", "updated_at"])
+    audit.record(actor=None, verb="directive.completed", target=directive)
 
 
 def mark_notification_read(*, actor: User, notification: Notification) -> Notification:

@@ -16,12 +16,14 @@ from guardian.shortcuts import assign_perm
 
 from accounts.models import BusinessUnit, User
 from accounts.services import sync_unit_group
+from actions import policy as actions_policy
 from actions import services as actions_services
-from actions.models import Action
+from actions.models import Action, Directive
 from audit import services as audit
 from cases import policy
 from cases.matrix import current_matrix
 from cases.models import Incident, RecurrenceMeasure, Risk, RiskMatrixCell, TimelineEntry
+from config.errors import Conflict
 from config.lifecycle import next_status
 from config.versioning import check_version
 from systems import criteria as system_criteria
@@ -513,10 +515,14 @@ def roll_out_measure(
 ) -> Any:
     """Horizontal roll-out: issue a directive over every system the measure's criteria match,
     in every unit, so the fix reaches each similar system and not just the one that failed."""
+    if not actions_policy.can_issue_directive(actor, measure.incident.domain):
+        raise PermissionDenied("Only the office owning this domain, or the chair, rolls a fix out.")
     if not measure.criteria:
         raise ValidationError(
             {"criteria": "This measure names no systems to reach; add criteria first."}
         )
+    if Directive.objects.filter(origin_measure=measure).exclude(status="withdrawn").exists():
+        raise Conflict("This measure was already rolled out.", code="already_rolled_out")
     incident = measure.incident
     directive = actions_services.draft_directive(
         actor=actor,
