@@ -9,6 +9,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from guardian.shortcuts import assign_perm, remove_perm
 from knox.models import AuthToken
 
 from accounts import policy
@@ -212,3 +213,25 @@ def add_member(
             details={"user": user.get_username(), "kind": kind},
         )
     return membership
+
+
+UNIT_GRANTS = ("view", "change")
+
+
+def _unit_perms(obj: Any) -> list[str]:
+    meta = obj._meta
+    return [f"{meta.app_label}.{grant}_{meta.model_name}" for grant in UNIT_GRANTS]
+
+
+def grant_to_unit(*, obj: Any, unit: BusinessUnit) -> None:
+    """Let a unit (its group: head and members) see and change one of its records."""
+    group = unit.group or sync_unit_group(unit=unit)
+    for perm in _unit_perms(obj):
+        assign_perm(perm, group, obj)
+
+
+def revoke_from_unit(*, obj: Any, unit: BusinessUnit) -> None:
+    """Take a record's grants away from a unit that no longer owns it."""
+    if unit.group is not None:
+        for perm in _unit_perms(obj):
+            remove_perm(perm, unit.group, obj)

@@ -21,13 +21,10 @@ from accounts.models import BusinessUnit, Domain, User
 from actions import selectors, services
 from actions.models import Action, ActionUpdate, Directive, Evidence, Notification
 from config.api import StrictInput, actor_of
+from config.api import read_only_slug as _slug
 from config.idempotency import idempotent
 from config.versioning import if_match
 from config.viewsets import VersionedReadViewSet
-
-
-def _slug(field: str, **kwargs: Any) -> serializers.SlugRelatedField[Any]:
-    return serializers.SlugRelatedField(slug_field=field, read_only=True, **kwargs)
 
 
 class ActionOut(serializers.ModelSerializer):

@@ -18,11 +18,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
-from guardian.shortcuts import assign_perm, remove_perm
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from accounts.models import BusinessUnit, User
-from accounts.services import sync_unit_group
+from accounts.services import UNIT_GRANTS, grant_to_unit, revoke_from_unit, sync_unit_group
 from actions import policy
 from actions.models import (
     Action,
@@ -50,7 +49,6 @@ ACTION_FLOW: dict[str, dict[str, str]] = {
     "cancel": {s: A.CANCELLED for s in (A.OPEN, A.IN_PROGRESS, A.SUBMITTED, A.RETURNED)},
 }
 FINISHED = {A.VERIFIED, A.CANCELLED}
-UNIT_PERMISSIONS = ("actions.view_action", "actions.change_action")
 
 
 def etag(action: Action) -> str:
@@ -65,12 +63,6 @@ def _check_version(action: Action, expected_version: str | None) -> None:
     """Refuse (412) a write made against a version the client no longer has in front of it."""
     if expected_version is not None and expected_version not in {"*", etag(action)}:
         raise PreconditionFailed()
-
-
-def _grant(action: Action, unit: BusinessUnit) -> None:
-    group = unit.group or sync_unit_group(unit=unit)
-    for perm in UNIT_PERMISSIONS:
-        assign_perm(perm, group, action)
 
 
 def _save(action: Action, fields: Sequence[str]) -> None:
@@ -120,7 +112,7 @@ def create_action(
     )
     action.full_clean()
     action.save()
-    _grant(action, unit)
+    grant_to_unit(obj=action, unit=unit)
     audit.record(
         actor=actor,
         office=action.issued_office,
@@ -272,10 +264,8 @@ def _move_to_unit(
 ) -> None:
     """Hand the action to another unit: the grants move, and the old unit's assignee goes."""
     previous = action.unit
-    if previous.group is not None:
-        for perm in UNIT_PERMISSIONS:
-            remove_perm(perm, previous.group, action)
-    _grant(action, unit)
+    revoke_from_unit(obj=action, unit=previous)
+    grant_to_unit(obj=action, unit=unit)
     changes["unit"] = (previous.code, unit.code)
     action.unit = unit
     if not keep_assignee and action.assignee is not None:
@@ -442,7 +432,8 @@ def issue_directive(*, actor: User, directive: Directive) -> Directive:
     created = bulk_create_with_history(actions, Action, batch_size=2000, default_user=actor)
     permissions = list(
         Permission.objects.filter(
-            content_type__app_label="actions", codename__in=["view_action", "change_action"]
+            content_type__app_label="actions",
+            codename__in=[f"{grant}_action" for grant in UNIT_GRANTS],
         )
     )
     # One query, after any group was created above: unit id -> the group the grants go to.

@@ -16,16 +16,12 @@ from accounts.models import BusinessUnit, Domain, User
 from cases import selectors, services
 from cases.models import Incident, RecurrenceMeasure, Risk, Severity, TimelineEntry
 from config.api import StrictInput, actor_of
+from config.api import read_only_slug as _slug
 from config.idempotency import idempotent
 from config.versioning import etag_of, if_match
 from config.viewsets import VersionedReadViewSet
 from systems import policy as systems_policy
 from systems.models import System
-
-
-def _slug(field: str, **kwargs: Any) -> serializers.SlugRelatedField[Any]:
-    return serializers.SlugRelatedField(slug_field=field, read_only=True, **kwargs)
-
 
 # --- Incidents ------------------------------------------------------------------------------
 

@@ -12,10 +12,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from guardian.shortcuts import assign_perm
 
 from accounts.models import BusinessUnit, User
-from accounts.services import sync_unit_group
+from accounts.services import grant_to_unit
 from actions import policy as actions_policy
 from actions import services as actions_services
 from actions.models import Action, Directive
@@ -51,14 +50,6 @@ RISK_FLOW: dict[str, dict[str, str]] = {
     "retire": {R.MONITORED: R.RETIRED},
 }
 INCIDENT_EDITABLE = ("title", "description", "category", "personal_data_involved", "root_cause")
-UNIT_PERMISSIONS = ("view", "change")
-
-
-def _grant_to_unit(obj: Incident | Risk, unit: BusinessUnit) -> None:
-    group = unit.group or sync_unit_group(unit=unit)
-    model = obj._meta.model_name
-    for perm in UNIT_PERMISSIONS:
-        assign_perm(f"cases.{perm}_{model}", group, obj)
 
 
 def _not_in_future(field: str, moment: datetime | None) -> None:
@@ -123,7 +114,7 @@ def report_incident(
     incident.full_clean()
     incident.save()
     incident.affected_systems.set(systems)
-    _grant_to_unit(incident, unit)
+    grant_to_unit(obj=incident, unit=unit)
     TimelineEntry.objects.create(
         incident=incident,
         at=now,
@@ -373,7 +364,7 @@ def register_risk(
     _score(risk)
     risk.full_clean()
     risk.save()
-    _grant_to_unit(risk, unit)
+    grant_to_unit(obj=risk, unit=unit)
     audit.record(
         actor=actor,
         verb="risk.registered",

@@ -71,3 +71,8 @@ def actor_of(request: Any) -> Any:
     """The signed-in person behind a request; every API view requires authentication, so it
     is always a real User (typed as such by the callers' services)."""
     return request.user
+
+
+def read_only_slug(field: str, **kwargs: Any) -> serializers.SlugRelatedField:
+    """A related record shown by its natural key (a unit's code, a person's username)."""
+    return serializers.SlugRelatedField(slug_field=field, read_only=True, **kwargs)

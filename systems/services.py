@@ -8,10 +8,9 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from guardian.shortcuts import assign_perm, remove_perm
 
 from accounts.models import BusinessUnit, User
-from accounts.services import sync_unit_group
+from accounts.services import grant_to_unit, revoke_from_unit
 from audit import services as audit
 from config.errors import Conflict
 from config.versioning import check_version
@@ -19,7 +18,6 @@ from systems import policy
 from systems.models import SuspensionOrder, System
 from systems.tasks import notify_suspension
 
-UNIT_PERMISSIONS = ("systems.view_system", "systems.change_system")
 CHANGEABLE_FIELDS = (
     "name",
     "description",
@@ -29,12 +27,6 @@ CHANGEABLE_FIELDS = (
     "mfa_enforced",
     "criticality",
 )
-
-
-def _grant_to_unit(system: System, unit: BusinessUnit) -> None:
-    group = sync_unit_group(unit=unit) if unit.group_id is None else unit.group
-    for perm in UNIT_PERMISSIONS:
-        assign_perm(perm, group, system)
 
 
 @transaction.atomic
@@ -78,7 +70,7 @@ def register_system(
             system.save()
     except IntegrityError:  # a concurrent registration took the code between check and insert
         raise ValidationError({"code": "A system with this code is already registered."}) from None
-    _grant_to_unit(system, unit)
+    grant_to_unit(obj=system, unit=unit)
     audit.record(
         actor=actor,
         verb="system.registered",
@@ -244,12 +236,10 @@ def move_system(*, actor: User, system: System, unit: BusinessUnit) -> System:
     previous = system.unit
     if previous.pk == unit.pk:
         return system
-    if previous.group is not None:
-        for perm in UNIT_PERMISSIONS:
-            remove_perm(perm, previous.group, system)
+    revoke_from_unit(obj=system, unit=previous)
     system.unit = unit
     system.save(update_fields=["unit", "updated_at"])
-    _grant_to_unit(system, unit)
+    grant_to_unit(obj=system, unit=unit)
     audit.record(
         actor=actor,
         verb="system.moved",
