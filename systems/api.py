@@ -64,11 +64,6 @@ class SystemIn(StrictInput):
     )
     registration = serializers.ChoiceField(System.Registration.choices, default="registered")
 
-    def validate_code(self, value: str) -> str:
-        if System.objects.filter(code=value).exists():
-            raise serializers.ValidationError("A system with this code is already registered.")
-        return value
-
 
 class SystemPatch(StrictInput):
     name = serializers.CharField(max_length=200, required=False)
