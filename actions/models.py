@@ -129,6 +129,14 @@ class Action(models.Model):
     directive = models.ForeignKey(
         Directive, null=True, blank=True, on_delete=models.PROTECT, related_name="actions"
     )
+    origin_decision = models.ForeignKey(
+        "committee.Decision",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="actions",
+        help_text="The committee decision that created the action, if any.",
+    )
     issued_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )

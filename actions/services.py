@@ -84,10 +84,14 @@ def create_action(
     system: Any | None = None,
     origin_incident: Any | None = None,
     origin_measure: Any | None = None,
+    origin_decision: Any | None = None,
+    decided_office: str = "",
 ) -> Action:
     """Give a unit a piece of work with a due date. The domain's office or the chair may task
-    any unit; a unit may record work for itself."""
-    if not policy.can_create_action(actor, unit, domain):
+    any unit; a unit may record work for itself. A committee decision tasks any unit: the
+    decision is the authority (the committee's services checked who recorded it), and the
+    action is issued under the chair's office, `decided_office`."""
+    if origin_decision is None and not policy.can_create_action(actor, unit, domain):
         raise PermissionDenied(
             f"Only the {domain} office, the chair or {unit.code} may task {unit.code}."
         )
@@ -107,8 +111,11 @@ def create_action(
         system=system,
         origin_incident=origin_incident,
         origin_measure=origin_measure,
+        origin_decision=origin_decision,
         issued_by=actor,
-        issued_office=policy.owning_office(actor, domain) or "",
+        issued_office=decided_office
+        if origin_decision is not None
+        else policy.owning_office(actor, domain) or "",
     )
     action.full_clean()
     action.save()
@@ -118,7 +125,12 @@ def create_action(
         office=action.issued_office,
         verb="action.created",
         target=action,
-        details={"unit": unit.code, "due_on": due_on.isoformat(), "domain": domain},
+        details={
+            "unit": unit.code,
+            "due_on": due_on.isoformat(),
+            "domain": domain,
+            "decision": getattr(origin_decision, "reference", None),
+        },
     )
     return action
 

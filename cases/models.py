@@ -215,6 +215,19 @@ class Risk(models.Model):
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.IDENTIFIED)
     next_review_on = models.DateField()
+    # Accepting a risk above appetite is a committee decision, recorded against the owning CxO.
+    acceptance_decision = models.ForeignKey(
+        "committee.Decision",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    accepted_office = models.CharField(max_length=16, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    accepted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import BusinessUnit, User
+from accounts.models import BusinessUnit, Domain, Office, OfficeCode, User
 from accounts.services import grant_to_unit
 from actions import policy as actions_policy
 from actions import services as actions_services
@@ -474,6 +474,54 @@ def transition_risk(*, actor: User, risk: Risk, act: str) -> Risk:
         verb=f"risk.{to}",  # assessed, treating, monitored, retired
         target=risk,
         details={"from": previous, "to": to},
+    )
+    return risk
+
+
+@transaction.atomic
+def accept_risk_by_committee(*, actor: User, risk: Risk, decision: Any, office: str) -> Risk:
+    """The committee accepts a risk above appetite, recorded against the CxO owning its domain
+    (CISO for security, CQO for quality, the chair otherwise). The decision is the authority:
+    only the committee's services call this, after checking who recorded the decision."""
+    if decision is None:
+        raise PermissionDenied("Only a committee decision accepts a risk above appetite.")
+    risk = Risk.objects.select_for_update().get(pk=risk.pk)
+    if not risk.above_appetite:
+        raise ValidationError({"risk": "This risk is within appetite; its unit decides on it."})
+    if risk.status == R.RETIRED:
+        raise ValidationError({"risk": "A retired risk is read-only."})
+    if risk.acceptance_decision_id is not None:
+        raise Conflict("The committee has already accepted this risk.", code="already_accepted")
+    owning = policy.DOMAIN_OFFICE.get(Domain(risk.domain), OfficeCode.CEO)
+    holder = Office.objects.filter(code=owning).values_list("holder", flat=True).first()
+    before = risk.treatment
+    risk.treatment = Risk.Treatment.ACCEPT
+    risk.acceptance_decision = decision
+    risk.accepted_office = owning
+    risk.accepted_by_id = holder
+    risk.accepted_at = timezone.now()
+    risk.save(
+        update_fields=[
+            "treatment",
+            "acceptance_decision",
+            "accepted_office",
+            "accepted_by",
+            "accepted_at",
+            "updated_at",
+        ]
+    )
+    audit.record(
+        actor=actor,
+        office=office,
+        verb="risk.accepted",
+        target=risk,
+        details={
+            "decision": decision.reference,
+            "owning_office": owning,
+            "owning_cxo": holder,
+            "treatment": {"from": before, "to": risk.treatment},
+            "residual_score": risk.residual_score,
+        },
     )
     return risk
 

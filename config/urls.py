@@ -13,6 +13,7 @@ from actions.api import ActionViewSet, DirectiveViewSet, NotificationViewSet
 from audit.api import AuditEventViewSet
 from cases.api import IncidentViewSet, RiskViewSet
 from committee import views as committee_views
+from committee.api import CalendarFeedViewSet, CommitteeViewSet, MeetingViewSet
 from config.health import healthz
 from systems.api import SuspensionViewSet, SystemViewSet
 
@@ -27,6 +28,9 @@ router.register("actions", ActionViewSet, basename="action")
 router.register("directives", DirectiveViewSet, basename="directive")
 router.register("notifications", NotificationViewSet, basename="notification")
 router.register("suspensions", SuspensionViewSet, basename="suspension")
+router.register("committees", CommitteeViewSet, basename="committee")
+router.register("meetings", MeetingViewSet, basename="meeting")
+router.register("calendar-feeds", CalendarFeedViewSet, basename="calendar-feed-token")
 
 admin.site.site_header = "Risk Compliance Committee — administration"
 admin.site.site_title = "RCC admin"
@@ -47,4 +51,5 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("healthz", healthz, name="healthz"),
+    path("calendar/<str:token>.ics", committee_views.calendar_feed, name="calendar-feed"),
 ]

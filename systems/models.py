@@ -129,6 +129,15 @@ class SuspensionOrder(models.Model):
     ratification = models.CharField(
         max_length=16, choices=Ratification.choices, default=Ratification.PENDING
     )
+    ratification_decision = models.ForeignKey(
+        "committee.Decision",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The committee decision that ratified or overturned the order.",
+    )
+    ratified_at = models.DateTimeField(null=True, blank=True)
     history = HistoricalRecords()
 
     class Meta:

@@ -178,12 +178,16 @@ def lift_suspension(*, actor: User, order: SuspensionOrder, reason: str) -> Susp
     order = SuspensionOrder.objects.select_for_update().select_related("system").get(pk=order.pk)
     if order.status != SuspensionOrder.Status.ACTIVE:
         raise Conflict("This suspension was already lifted.", code="already_lifted")
+    return _lift(actor=actor, office=office, order=order, reason=reason.strip())
+
+
+def _lift(*, actor: User, office: str, order: SuspensionOrder, reason: str) -> SuspensionOrder:
     system = System.objects.select_for_update().get(pk=order.system_id)
     order.status = SuspensionOrder.Status.LIFTED
     order.lifted_by = actor
     order.lifted_office = office
     order.lifted_at = timezone.now()
-    order.lift_reason = reason.strip()
+    order.lift_reason = reason
     order.save(update_fields=["status", "lifted_by", "lifted_office", "lifted_at", "lift_reason"])
     if not SuspensionOrder.objects.filter(
         system=system, status=SuspensionOrder.Status.ACTIVE
@@ -198,6 +202,43 @@ def lift_suspension(*, actor: User, order: SuspensionOrder, reason: str) -> Susp
         details={"order": order.pk, "reason": order.lift_reason},
     )
     transaction.on_commit(functools.partial(notify_suspension.delay, order.pk, "lifted"))
+    return order
+
+
+@transaction.atomic
+def settle_ratification(
+    *, actor: User, order: SuspensionOrder, ratify: bool, decision: Any, office: str
+) -> SuspensionOrder:
+    """The committee ratifies a CISO order, or overturns it (which lifts it if still active).
+    The decision is the authority: only the committee's services call this, after checking
+    who recorded the decision; `office` is the chair's office the decision is made under."""
+    if decision is None:
+        raise PermissionDenied("Only a committee decision ratifies or overturns a suspension.")
+    order = SuspensionOrder.objects.select_for_update().select_related("system").get(pk=order.pk)
+    if order.ratification != SuspensionOrder.Ratification.PENDING:
+        raise Conflict(
+            f"This suspension was already {order.ratification} by the committee.",
+            code="already_settled",
+        )
+    R = SuspensionOrder.Ratification
+    order.ratification = R.RATIFIED if ratify else R.OVERTURNED
+    order.ratification_decision = decision
+    order.ratified_at = timezone.now()
+    order.save(update_fields=["ratification", "ratification_decision", "ratified_at"])
+    audit.record(
+        actor=actor,
+        office=office,
+        verb=f"suspension.{order.ratification}",
+        target=order.system,
+        details={"order": order.pk, "decision": decision.reference},
+    )
+    if not ratify and order.status == SuspensionOrder.Status.ACTIVE:
+        _lift(
+            actor=actor,
+            office=office,
+            order=order,
+            reason=f"Overturned by the committee ({decision.reference}).",
+        )
     return order
 
 

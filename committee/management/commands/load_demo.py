@@ -11,11 +11,15 @@ from django.db import transaction
 
 from accounts import demo
 from cases.demo import seed_cases
+from committee.demo import seed_committee
 from systems.demo import seed_systems
 
 
 class Command(BaseCommand):
-    help = "Load the demo organisation (users, offices, units). Refused unless DEMO_MODE is on."
+    help = (
+        "Load the demo organisation (users, offices, units, cases, the committee and its "
+        "meetings). Refused unless DEMO_MODE is on."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEMO_MODE:
@@ -27,8 +31,15 @@ class Command(BaseCommand):
             logins = demo.seed_organisation()
             seed_systems()
             seed_cases()
+            committee = seed_committee()
         issuer = quote(settings.MFA_TOTP_ISSUER)
         self.stdout.write(self.style.SUCCESS(f"Demo organisation ready: {len(logins)} users."))
+        for meeting in committee.meetings.order_by("starts_at")[:3]:
+            items = meeting.items.filter(removed_at__isnull=True).count()
+            local = meeting.starts_at.astimezone(committee.zone)
+            self.stdout.write(
+                f"  {local:%Y-%m-%d %H:%M %Z}  {meeting.title}: {items} agenda item(s)"
+            )
         self.stdout.write(f"Every demo user's password: {demo.DEMO_PASSWORD}")
         self.stdout.write("TOTP secrets (add to an authenticator app, or use the otpauth URI):")
         for login in logins:

@@ -1,0 +1,400 @@
+"""A meeting's life: publish the agenda (freezing chair and roster), move, cancel, hold, record
+attendance, and the invitations each of those sends once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
+
+from accounts.models import Delegation, User
+from audit import services as audit
+from committee import ical, policy
+from committee.models import Attendance, Committee, Meeting, MeetingNotice
+from config.errors import Conflict
+from config.lifecycle import next_status
+
+log = logging.getLogger(__name__)
+
+M = Meeting.Status
+# scheduled → agenda published → held → minutes approved; or cancelled. Declared once.
+MEETING_FLOW: dict[str, dict[str, str]] = {
+    "publish": {M.SCHEDULED: M.PUBLISHED},
+    "hold": {M.PUBLISHED: M.HELD},
+    "approve": {M.HELD: M.APPROVED},
+    "cancel": {M.SCHEDULED: M.CANCELLED, M.PUBLISHED: M.CANCELLED},
+}
+IN_SESSION = {M.PUBLISHED, M.HELD}
+
+
+def locked(meeting: Meeting) -> Meeting:
+    return Meeting.objects.select_for_update().select_related("committee").get(pk=meeting.pk)
+
+
+def refuse_if_locked(meeting: Meeting) -> None:
+    if meeting.is_locked:
+        raise Conflict(
+            "The minutes of this meeting are approved and its record is locked; record a "
+            "correction instead.",
+            code="locked",
+        )
+
+
+def _authorize_secretariat(actor: User | None, meeting: Meeting, what: str) -> None:
+    """`actor=None` is the scheduler acting on the committee's own rules (beat, exceptions)."""
+    if actor is not None and not policy.can_run_meeting(actor, meeting):
+        raise PermissionDenied(f"Only the committee's secretariat may {what}.")
+
+
+def _queue_notices(meeting: Meeting, recipients: Iterable[int], method: str) -> int:
+    """Outbox rows, one per person for the meeting's current SEQUENCE, mailed after commit."""
+    rows = [
+        MeetingNotice(meeting=meeting, recipient_id=pk, sequence=meeting.sequence, method=method)
+        for pk in set(recipients)
+    ]
+    MeetingNotice.objects.bulk_create(rows, ignore_conflicts=True)
+    from committee.tasks import send_meeting_notices  # tasks import services: resolve late
+
+    transaction.on_commit(functools.partial(send_meeting_notices.delay, meeting.pk))
+    return len(rows)
+
+
+def _roster_people(meeting: Meeting) -> list[int]:
+    return list(meeting.attendance.values_list("person_id", flat=True))
+
+
+def _acting_delegates(office_ids: list[int], at: dt.datetime) -> dict[int, User]:
+    acting: dict[int, User] = {}
+    for delegation in (
+        Delegation.objects.active(at).filter(office_id__in=office_ids).select_related("delegate")
+    ):
+        acting.setdefault(delegation.office_id, delegation.delegate)
+    return acting
+
+
+def _freeze_roster(meeting: Meeting, at: dt.datetime) -> list[Attendance]:
+    """Resolve every seat to whoever fills it now: the office's holder, or its acting delegate
+    when the office is vacant. The chair's seat comes first."""
+    committee: Committee = meeting.committee
+    seats = list(committee.members.select_related("office__holder", "person"))
+    offices = [committee.chair_office, *(s.office for s in seats if s.office is not None)]
+    acting = _acting_delegates([o.pk for o in offices if o.holder_id is None], at)
+
+    def filled_by(office: object) -> User | None:
+        return getattr(office, "holder", None) or acting.get(getattr(office, "pk", 0))
+
+    rows: dict[int, Attendance] = {}
+    chair = filled_by(committee.chair_office)
+    if chair is not None:
+        rows[chair.pk] = Attendance(
+            meeting=meeting,
+            person=chair,
+            office=committee.chair_office.code,
+            kind=Attendance.Kind.VOTING,
+            is_chair=True,
+        )
+    for seat in seats:
+        person = seat.person or filled_by(seat.office)
+        if person is None or person.pk in rows:
+            continue
+        rows[person.pk] = Attendance(
+            meeting=meeting,
+            person=person,
+            office=seat.office.code if seat.office else "",
+            kind=seat.kind,
+        )
+    return bulk_create_with_history(list(rows.values()), Attendance)
+
+
+@transaction.atomic
+def publish_agenda(*, actor: User | None, meeting: Meeting) -> Meeting:
+    """Publish the agenda: assembled one last time, the chair and the roster frozen, and every
+    attendee sent an invitation (iCalendar REQUEST) once."""
+    from committee.services.agenda import assemble_agenda  # agenda imports this module
+
+    meeting = locked(meeting)
+    _authorize_secretariat(actor, meeting, "publish an agenda")
+    meeting.status = next_status(meeting.status, "publish", MEETING_FLOW, "a meeting")
+    assemble_agenda(actor=actor, meeting=meeting, _locked=True)
+    now = timezone.now()
+    roster = _freeze_roster(meeting, now)
+    chair = next((row for row in roster if row.is_chair), None)
+    meeting.chair = chair.person if chair else None
+    if chair is not None:
+        vacant = meeting.committee.chair_office.holder_id is None
+        meeting.chair_capacity = "acting" if vacant else "holder"
+    meeting.published_at = now
+    meeting.published_by = actor
+    meeting.save(
+        update_fields=[
+            "status",
+            "chair",
+            "chair_capacity",
+            "published_at",
+            "published_by",
+            "updated_at",
+        ]
+    )
+    audit.record(
+        actor=actor,
+        verb="meeting.agenda_published",
+        target=meeting,
+        details={
+            "starts_at": meeting.starts_at.isoformat(),
+            "items": meeting.items.filter(removed_at__isnull=True).count(),
+            "chair": meeting.chair_id,
+            "attendees": sorted(row.person_id for row in roster),
+        },
+    )
+    _queue_notices(meeting, (row.person_id for row in roster), MeetingNotice.Method.REQUEST)
+    return meeting
+
+
+def publish_due_agendas(*, now: dt.datetime | None = None) -> int:
+    """Beat, hourly: publish every agenda whose lead time has come. A meeting another run has
+    published already is skipped, so a second beat (or a retry) publishes nothing twice."""
+    moment = now or timezone.now()
+    due = [
+        meeting
+        for meeting in Meeting.objects.filter(
+            status=M.SCHEDULED,
+            committee__is_active=True,
+            starts_at__gt=moment,
+            starts_at__lte=moment + dt.timedelta(days=366),
+        ).select_related("committee")
+        if meeting.starts_at - dt.timedelta(days=meeting.committee.agenda_lead_days) <= moment
+    ]
+    published = 0
+    for meeting in due:
+        with transaction.atomic():
+            current = locked(meeting)
+            if current.status != M.SCHEDULED:
+                continue
+            publish_agenda(actor=None, meeting=current)
+            published += 1
+    return published
+
+
+def move(meeting: Meeting, *, starts_at: dt.datetime, actor: User | None, reason: str) -> Meeting:
+    """Move a (locked) meeting; once its agenda is out, the attendees get an updated invitation."""
+    previous = meeting.starts_at
+    duration = meeting.ends_at - meeting.starts_at
+    meeting.starts_at = starts_at
+    meeting.ends_at = starts_at + duration
+    fields = ["starts_at", "ends_at", "updated_at"]
+    if meeting.status == M.PUBLISHED:
+        meeting.sequence += 1
+        fields.append("sequence")
+    meeting.save(update_fields=fields)
+    audit.record(
+        actor=actor,
+        verb="meeting.rescheduled",
+        target=meeting,
+        details={"from": previous.isoformat(), "to": starts_at.isoformat(), "reason": reason},
+    )
+    if meeting.status == M.PUBLISHED:
+        _queue_notices(meeting, _roster_people(meeting), MeetingNotice.Method.REQUEST)
+    return meeting
+
+
+@transaction.atomic
+def reschedule_meeting(
+    *, actor: User | None, meeting: Meeting, starts_at: dt.datetime, reason: str
+) -> Meeting:
+    meeting = locked(meeting)
+    _authorize_secretariat(actor, meeting, "move a meeting")
+    if meeting.status not in {M.SCHEDULED, M.PUBLISHED}:
+        raise ValidationError({"starts_at": f"A meeting that is {meeting.status} cannot move."})
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the meeting moves."})
+    if starts_at == meeting.starts_at:
+        return meeting
+    clash = Meeting.objects.filter(committee=meeting.committee_id, starts_at=starts_at)
+    if clash.exclude(pk=meeting.pk).exists():
+        raise Conflict("The committee already meets at that time.", code="duplicate_meeting")
+    return move(meeting, starts_at=starts_at, actor=actor, reason=reason.strip())
+
+
+@transaction.atomic
+def cancel_meeting(*, actor: User | None, meeting: Meeting, reason: str) -> Meeting:
+    """Cancel a meeting; if its agenda was out, every attendee gets a METHOD:CANCEL."""
+    meeting = locked(meeting)
+    _authorize_secretariat(actor, meeting, "cancel a meeting")
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the meeting is cancelled."})
+    was_published = meeting.status == M.PUBLISHED
+    meeting.status = next_status(meeting.status, "cancel", MEETING_FLOW, "a meeting")
+    meeting.cancelled_at = timezone.now()
+    meeting.cancel_reason = reason.strip()
+    fields = ["status", "cancelled_at", "cancel_reason", "updated_at"]
+    if was_published:
+        meeting.sequence += 1
+        fields.append("sequence")
+    meeting.save(update_fields=fields)
+    audit.record(
+        actor=actor, verb="meeting.cancelled", target=meeting, details={"reason": reason.strip()}
+    )
+    if was_published:
+        _queue_notices(meeting, _roster_people(meeting), MeetingNotice.Method.CANCEL)
+    return meeting
+
+
+@transaction.atomic
+def hold_meeting(*, actor: User, meeting: Meeting) -> Meeting:
+    """Close the sitting: the meeting is held, and its minutes can be approved."""
+    meeting = locked(meeting)
+    _authorize_secretariat(actor, meeting, "close a meeting")
+    meeting.status = next_status(meeting.status, "hold", MEETING_FLOW, "a meeting")
+    meeting.held_at = timezone.now()
+    meeting.save(update_fields=["status", "held_at", "updated_at"])
+    audit.record(actor=actor, verb="meeting.held", target=meeting)
+    return meeting
+
+
+@transaction.atomic
+def record_attendance(
+    *,
+    actor: User,
+    meeting: Meeting,
+    person: User,
+    status: str,
+    delegate: User | None = None,
+    note: str = "",
+) -> Attendance:
+    """Present, absent, or represented by a delegate (an office's seat only by that office's
+    acting delegate)."""
+    meeting = locked(meeting)
+    _authorize_secretariat(actor, meeting, "record attendance")
+    refuse_if_locked(meeting)
+    if meeting.status not in IN_SESSION:
+        raise ValidationError({"status": "Attendance is recorded once the agenda is published."})
+    if status not in Attendance.Status.values:
+        raise ValidationError({"status": f"Choose one of {', '.join(Attendance.Status.values)}."})
+    row = Attendance.objects.select_for_update().filter(meeting=meeting, person=person).first()
+    if row is None:
+        raise ValidationError({"person": f"{person} is not on this meeting's roster."})
+    if status == Attendance.Status.REPRESENTED:
+        if delegate is None:
+            raise ValidationError({"delegate": "Name who represents them."})
+        if not policy.may_represent(delegate, row.office):
+            raise ValidationError(
+                {
+                    "delegate": f"Only an acting delegate of the {row.office} may represent this seat."
+                }
+            )
+    elif delegate is not None:
+        raise ValidationError({"delegate": "A delegate is named only for a represented seat."})
+    before = row.status
+    row.status = status
+    row.delegate = delegate
+    row.note = note.strip()
+    row.full_clean()
+    row.save(update_fields=["status", "delegate", "note"])
+    audit.record(
+        actor=actor,
+        verb="meeting.attendance_recorded",
+        target=meeting,
+        details={
+            "person": person.pk,
+            "from": before,
+            "to": status,
+            "delegate": getattr(delegate, "pk", None),
+        },
+    )
+    return row
+
+
+@transaction.atomic
+def add_attendee(
+    *, actor: User, meeting: Meeting, person: User, kind: str, reason: str
+) -> Attendance:
+    """Change the frozen roster after publication: recorded, with a reason, never silent."""
+    meeting = locked(meeting)
+    _authorize_secretariat(actor, meeting, "change the roster")
+    refuse_if_locked(meeting)
+    if meeting.status not in IN_SESSION:
+        raise ValidationError({"person": "The roster is frozen at publication; publish first."})
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the roster changes after publication."})
+    if kind not in Attendance.Kind.values:
+        raise ValidationError({"kind": f"Choose one of {', '.join(Attendance.Kind.values)}."})
+    if Attendance.objects.filter(meeting=meeting, person=person).exists():
+        raise Conflict(f"{person} is already on the roster.", code="already_on_roster")
+    row = Attendance.objects.create(
+        meeting=meeting,
+        person=person,
+        kind=kind,
+        added_after_publication=True,
+        note=reason.strip(),
+    )
+    meeting.sequence += 1
+    meeting.save(update_fields=["sequence", "updated_at"])
+    audit.record(
+        actor=actor,
+        verb="meeting.roster_amended",
+        target=meeting,
+        details={"added": person.pk, "kind": kind, "reason": reason.strip()},
+    )
+    if meeting.status == M.PUBLISHED:
+        _queue_notices(meeting, [person.pk], MeetingNotice.Method.REQUEST)
+    return row
+
+
+def send_notices(meeting_id: int) -> int:
+    """Mail every notice of a meeting not yet sent. Each row is claimed by a conditional update
+    before its mail goes, so a retried or redelivered task never sends one twice."""
+    meeting = Meeting.objects.select_related("committee").get(pk=meeting_id)
+    attendance = list(meeting.attendance.select_related("person"))
+    pending = MeetingNotice.objects.filter(meeting=meeting, sent_at__isnull=True).select_related(
+        "recipient"
+    )
+    items = list(meeting.items.filter(removed_at__isnull=True).order_by("position", "pk"))
+    sent = 0
+    for notice in pending:
+        claimed = MeetingNotice.objects.filter(pk=notice.pk, sent_at__isnull=True).update(
+            sent_at=timezone.now()
+        )
+        if not claimed or not notice.recipient.email:
+            continue
+        stale = notice.sequence != meeting.sequence
+        if stale:
+            continue  # a later change superseded it; its own notice carries the news
+        cancel = notice.method == MeetingNotice.Method.CANCEL
+        # A member reads the whole agenda; the mail lists the items a unit could not otherwise
+        # see only for those who may read them (every attendee sits on the committee).
+        zone = meeting.committee.zone
+        when = meeting.starts_at.astimezone(zone)
+        context = {
+            "meeting": meeting,
+            "recipient": notice.recipient,
+            "items": items,
+            "when": f"{when:%A %d %B %Y, %H:%M} ({zone.key})",
+        }
+        body = render_to_string(
+            "committee/mail/cancellation.txt" if cancel else "committee/mail/invitation.txt",
+            context,
+        )
+        verb = "Cancelled" if cancel else ("Updated" if meeting.sequence else "Invitation")
+        message = EmailMultiAlternatives(
+            subject=f"[RCC] {verb}: {meeting.title}, {when:%Y-%m-%d %H:%M} ({zone.key})",
+            body=body,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[notice.recipient.email],
+        )
+        message.attach(
+            "invite.ics",
+            ical.invitation(meeting, attendance, method=notice.method),
+            f"text/calendar; method={notice.method}; charset=utf-8",
+        )
+        message.send()
+        sent += 1
+    return sent

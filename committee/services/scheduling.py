@@ -1,0 +1,178 @@
+"""Meetings from the cadence: an RFC 5545 rule read in the committee's time zone, with
+exceptions, kept three months ahead by a daily beat."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from dateutil.relativedelta import relativedelta
+from dateutil.rrule import rrulestr
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from accounts.models import User
+from audit import services as audit
+from committee import policy
+from committee.models import CadenceException, Committee, Meeting
+from committee.services.meetings import cancel_meeting, locked, move
+
+HORIZON = relativedelta(months=3)
+
+
+def occurrences(committee: Committee, start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
+    """The cadence's meeting times in [start, end], as aware datetimes. The rule is expanded on
+    the committee's local wall clock, so 10:00 stays 10:00 across a daylight-saving change."""
+    zone = committee.zone
+    local_start = start.astimezone(zone).replace(tzinfo=None)
+    local_end = end.astimezone(zone).replace(tzinfo=None)
+    anchor = local_start.replace(hour=0, minute=0, second=0, microsecond=0)
+    rule = rrulestr(committee.cadence.removeprefix("RRULE:"), dtstart=anchor)
+    return [
+        moment.replace(tzinfo=zone) for moment in rule.between(local_start, local_end, inc=True)
+    ]
+
+
+def meeting_title(committee: Committee, starts_at: dt.datetime) -> str:
+    local = starts_at.astimezone(committee.zone)
+    return f"{committee.name} — {date_format(local, 'F Y')}"
+
+
+def schedule_committee(committee: Committee, *, now: dt.datetime | None = None) -> tuple[int, int]:
+    """Create the committee's meetings for the next three months; apply its exceptions to
+    meetings already there. Returns (created, changed). Safe to run twice, or twice at once:
+    the unique (committee, start) and (committee, occurrence) constraints keep one of each."""
+    moment = now or timezone.now()
+    planned = occurrences(committee, moment, moment + HORIZON)
+    zone = committee.zone
+    dates = [when.date() for when in planned]
+    exceptions = {
+        e.occurrence_date: e for e in committee.exceptions.filter(occurrence_date__in=dates)
+    }
+    existing = {m.cadence_date: m for m in committee.meetings.filter(cadence_date__in=dates)}
+    duration = dt.timedelta(minutes=committee.duration_minutes)
+    new: list[Meeting] = []
+    changed = 0
+    for when in planned:
+        day = when.date()
+        exception = exceptions.get(day)
+        meeting = existing.get(day)
+        if exception is not None and exception.kind == CadenceException.Kind.SKIP:
+            if meeting is not None and meeting.status in {
+                Meeting.Status.SCHEDULED,
+                Meeting.Status.PUBLISHED,
+            }:
+                _apply(meeting, exception)
+                changed += 1
+            continue
+        starts_at = exception.moved_to if exception is not None and exception.moved_to else when
+        if meeting is not None:
+            if (
+                exception is not None
+                and meeting.starts_at != starts_at
+                and meeting.status
+                in {
+                    Meeting.Status.SCHEDULED,
+                    Meeting.Status.PUBLISHED,
+                }
+            ):
+                _apply(meeting, exception)
+                changed += 1
+            continue
+        new.append(
+            Meeting(
+                committee=committee,
+                title=meeting_title(committee, starts_at.astimezone(zone)),
+                starts_at=starts_at,
+                ends_at=starts_at + duration,
+                cadence_date=day,
+                location=committee.location,
+            )
+        )
+    if not new:
+        return 0, changed
+    Meeting.objects.bulk_create(new, ignore_conflicts=True)
+    # ignore_conflicts hides which rows a concurrent run won; count what is there now.
+    added = committee.meetings.filter(cadence_date__in=dates).count() - len(existing)
+    return added, changed
+
+
+def _apply(meeting: Meeting, exception: CadenceException | None) -> None:
+    """Bring one existing meeting in line with its exception: cancel it, or move it."""
+    if exception is None:
+        return
+    with transaction.atomic():
+        current = locked(meeting)
+        if exception.kind == CadenceException.Kind.SKIP:
+            if current.status in {Meeting.Status.SCHEDULED, Meeting.Status.PUBLISHED}:
+                cancel_meeting(actor=None, meeting=current, reason=f"Skipped: {exception.reason}")
+        elif exception.moved_to and current.starts_at != exception.moved_to:
+            move(current, starts_at=exception.moved_to, actor=None, reason=exception.reason)
+
+
+def schedule_meetings(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Beat, daily: every active committee's meetings kept three months ahead."""
+    totals = {"created": 0, "changed": 0}
+    for committee in Committee.objects.filter(is_active=True):
+        created, changed = schedule_committee(committee, now=now)
+        totals["created"] += created
+        totals["changed"] += changed
+    return totals
+
+
+@transaction.atomic
+def add_cadence_exception(
+    *,
+    actor: User,
+    committee: Committee,
+    occurrence_date: dt.date,
+    kind: str,
+    reason: str,
+    moved_to: dt.datetime | None = None,
+) -> CadenceException:
+    """Skip one meeting of the cadence, or move it; a meeting already scheduled follows at once."""
+    if not policy.can_schedule(actor, committee):
+        raise PermissionDenied("Only the committee's secretariat may change its calendar.")
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the meeting is skipped or moved."})
+    if kind == CadenceException.Kind.MOVE and moved_to is None:
+        raise ValidationError({"moved_to": "Say when the meeting moves to."})
+    if kind == CadenceException.Kind.SKIP:
+        moved_to = None
+    day_start = dt.datetime.combine(occurrence_date, dt.time.min, tzinfo=committee.zone)
+    if not occurrences(committee, day_start, day_start + dt.timedelta(days=1, seconds=-1)):
+        raise ValidationError(
+            {"occurrence_date": f"The committee's cadence has no meeting on {occurrence_date}."}
+        )
+    exception = CadenceException(
+        committee=committee,
+        occurrence_date=occurrence_date,
+        kind=kind,
+        moved_to=moved_to,
+        reason=reason.strip(),
+        created_by=actor,
+    )
+    exception.full_clean(validate_unique=False)
+    try:
+        with transaction.atomic():
+            exception.save()
+    except IntegrityError as exc:
+        raise ValidationError(
+            {"occurrence_date": f"{occurrence_date} already has an exception."}
+        ) from exc
+    audit.record(
+        actor=actor,
+        verb="committee.cadence_exception",
+        target=committee,
+        details={
+            "date": occurrence_date.isoformat(),
+            "kind": kind,
+            "moved_to": moved_to.isoformat() if moved_to else None,
+            "reason": exception.reason,
+        },
+    )
+    meeting = committee.meetings.filter(cadence_date=occurrence_date).first()
+    if meeting is not None:
+        _apply(meeting, exception)
+    return exception
