@@ -123,8 +123,9 @@ def publish_agenda(*, actor: User | None, meeting: Meeting) -> Meeting:
 
     meeting = locked(meeting)
     _authorize_secretariat(actor, meeting, "publish an agenda")
-    meeting.status = next_status(meeting.status, "publish", MEETING_FLOW, "a meeting")
+    published = next_status(meeting.status, "publish", MEETING_FLOW, "a meeting")
     assemble_agenda(actor=actor, meeting=meeting, _locked=True)
+    meeting.status = published
     now = timezone.now()
     roster = _freeze_roster(meeting, now)
     chair = next((row for row in roster if row.is_chair), None)

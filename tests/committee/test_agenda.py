@@ -1,0 +1,242 @@
+"""Agenda assembly: exactly the items the data calls for, in constant queries; the secretariat's
+edits stick; a unit reads only its own items."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from actions import services as actions_services
+from actions.models import Action
+from cases.models import Incident
+from committee import services
+from committee.models import AgendaItem, Decision, Meeting
+from committee.services.agenda import computed_items
+from systems import services as systems_services
+from tests.actions.conftest import task
+from tests.cases.conftest import report, risk
+from tests.committee.conftest import make_meeting, mark_present
+from tests.factories import UserFactory
+
+K = AgendaItem.Kind
+
+
+def seed(
+    unit, other_unit, bu_member, other_bu_member, ciso, *, n: int = 1, batch: str = "a"
+) -> dict[str, set[str]]:
+    """n of every kind that belongs on the agenda, and as many that do not. Returns the
+    expected source keys by kind."""
+    registrar = UserFactory.create(is_superuser=True, is_staff=True)
+    expected: dict[str, set[str]] = {kind: set() for kind in K.values}
+    for i in range(n):
+        # On the agenda: high and critical incidents; not: medium and low.
+        for severity in ("high", "critical"):
+            incident = report(unit, bu_member, title=f"Breach {severity} {i}", severity=severity)
+            expected[K.INCIDENT].add(f"incident:{incident.pk}")
+        report(other_unit, other_bu_member, title=f"Minor {i}", severity="medium")
+        # A risk above appetite (4x4 residual) is on; one within appetite is not.
+        above = risk(unit, bu_member, title=f"Stale admin accounts {i}", likelihood=5, impact=5)
+        assert above.above_appetite
+        expected[K.RISK].add(f"risk:{above.pk}")
+        risk(unit, bu_member, title=f"Printer toner {i}", likelihood=1, impact=1)
+        # An action chased up to the committee is on; one escalated to the unit head is not.
+        escalated = task(unit, ciso, title=f"Rotate keys {i}")
+        Action.objects.filter(pk=escalated.pk).update(
+            escalation_level=3, due_on=timezone.localdate() - dt.timedelta(days=31)
+        )
+        expected[K.ESCALATED_ACTION].add(f"action:{escalated.pk}")
+        low = task(unit, ciso, title=f"Patch {i}")
+        Action.objects.filter(pk=low.pk).update(escalation_level=1)
+        # A suspension awaiting ratification.
+        system = systems_services.register_system(
+            actor=registrar, unit=other_unit, code=f"share-{batch}{i}", name=f"Share {i}"
+        )
+        order = systems_services.suspend_system(actor=ciso, system=system, reason="Breach")
+        expected[K.SUSPENSION].add(f"suspension:{order.pk}")
+        # A directive issued since the last meeting.
+        directive = actions_services.draft_directive(
+            actor=ciso,
+            title=f"Enforce MFA {i}",
+            body="Everywhere.",
+            deadline=timezone.localdate() + dt.timedelta(days=30),
+            units=[unit],
+        )
+        actions_services.issue_directive(actor=ciso, directive=directive)
+        expected[K.DIRECTIVE].add(f"directive:{directive.pk}")
+    return expected
+
+
+def keys_by_kind(items) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {kind: set() for kind in K.values}
+    for item in items:
+        found[item.kind].add(item.source_key)
+    return found
+
+
+def test_the_agenda_holds_exactly_the_expected_items(
+    committee, meeting, unit, other_unit, bu_member, other_bu_member, ciso, secretary
+):
+    expected = seed(unit, other_unit, bu_member, other_bu_member, ciso, n=2)
+    added = services.assemble_agenda(actor=secretary, meeting=meeting)
+    items = list(meeting.items.order_by("position"))
+    assert added == len(items) == 2 * (2 + 1 + 1 + 1 + 1)
+    assert keys_by_kind(items) == expected
+    # The order a committee takes them in: orders to ratify first, directives last.
+    kinds = [item.kind for item in items]
+    assert kinds == sorted(kinds, key=[K.SUSPENSION, K.INCIDENT, K.ESCALATED_ACTION,
+                                       K.CARRIED_ACTION, K.RISK, K.DIRECTIVE].index)
+    assert [item.position for item in items] == list(range(1, len(items) + 1))
+    suspension = next(i for i in items if i.kind == K.SUSPENSION)
+    assert suspension.unit == other_unit
+    assert "Suspended by the CISO" in suspension.summary
+    escalated = next(i for i in items if i.kind == K.ESCALATED_ACTION)
+    assert "31 days overdue" in escalated.summary
+
+
+def test_assembling_again_adds_only_what_is_new_and_keeps_removals(
+    committee, meeting, unit, other_unit, bu_member, other_bu_member, ciso, secretary
+):
+    seed(unit, other_unit, bu_member, other_bu_member, ciso)
+    services.assemble_agenda(actor=secretary, meeting=meeting)
+    first = list(meeting.items.order_by("position"))
+    services.remove_agenda_item(actor=secretary, meeting=meeting, item=first[0], reason="Dup")
+    order = [i.pk for i in reversed(first[1:])]
+    services.reorder_agenda(actor=secretary, meeting=meeting, order=order)
+    assert services.assemble_agenda(actor=secretary, meeting=meeting) == 0
+    late = report(unit, bu_member, title="Another breach", severity="critical")
+    assert services.assemble_agenda(actor=secretary, meeting=meeting) == 1
+    live = list(meeting.items.filter(removed_at__isnull=True).order_by("position"))
+    assert [i.pk for i in live[:-1]] == order  # the secretariat's order is kept
+    assert live[-1].incident == late  # the new item comes last
+    assert meeting.items.get(pk=first[0].pk).removed_at is not None  # not re-added
+
+
+def test_only_incidents_since_the_previous_meeting(committee, unit, bu_member, secretary):
+    old = report(unit, bu_member, title="Old breach", severity="critical")
+    long_ago = timezone.now() - dt.timedelta(days=40)
+    Incident.objects.filter(pk=old.pk).update(reported_at=long_ago, detected_at=long_ago)
+    make_meeting(committee, days=-20, status=Meeting.Status.HELD)
+    meeting = make_meeting(committee, days=10)
+    new = report(unit, bu_member, title="New breach", severity="high")
+    services.assemble_agenda(actor=secretary, meeting=meeting)
+    assert [i.incident for i in meeting.items.all()] == [new]
+
+
+def test_decided_actions_are_carried_forward_until_verified(
+    committee, quorate, unit, secretary, chair, ciso, bu_member
+):
+    decision = services.record_decision(
+        actor=secretary,
+        meeting=quorate,
+        item=None,
+        outcome=Decision.Outcome.APPROVED,
+        text="PUBSEC reviews every certificate template.",
+        effect=Decision.Effect.CREATE_ACTIONS,
+        actions=[{"unit": unit.code, "title": "Review templates", "due_on": "2099-01-31"}],
+    )
+    carried = decision.actions.get()
+    done = task(unit, ciso, title="Unrelated")  # not from a decision: not carried
+    next_meeting = make_meeting(committee, days=35)
+    services.assemble_agenda(actor=secretary, meeting=next_meeting)
+    carried_items = [i for i in next_meeting.items.all() if i.kind == K.CARRIED_ACTION]
+    assert [i.action for i in carried_items] == [carried]
+    assert done.pk not in [i.action_id for i in next_meeting.items.all()]
+    assert decision.reference in carried_items[0].summary
+    # Verified, it drops off the following agenda.
+    actions_services.transition_action(actor=bu_member, action=carried, act="start")
+    actions_services.transition_action(actor=bu_member, action=carried, act="submit")
+    actions_services.transition_action(actor=ciso, action=carried, act="verify")
+    after = make_meeting(committee, days=70)
+    services.assemble_agenda(actor=secretary, meeting=after)
+    assert not after.items.filter(kind=K.CARRIED_ACTION).exists()
+
+
+def test_assembly_runs_a_constant_number_of_queries(
+    committee, unit, other_unit, bu_member, other_bu_member, ciso, secretary
+):
+    reads = []
+    for n, batch in ((1, "a"), (12, "b")):
+        meeting = make_meeting(committee, days=3 + n)
+        seed(unit, other_unit, bu_member, other_bu_member, ciso, n=n, batch=batch)
+        with CaptureQueriesContext(connection) as queries:
+            services.assemble_agenda(actor=secretary, meeting=meeting)
+        assert meeting.items.count() == {"a": 6, "b": 6 * 13}[batch]
+        # Out of the way, so the next meeting's window starts where this one's did.
+        Meeting.objects.filter(pk=meeting.pk).update(status=Meeting.Status.CANCELLED)
+        statements = [q["sql"] for q in queries]
+        inserts = [sql for sql in statements if sql.startswith("INSERT")]
+        reads.append(len(statements) - len(inserts))
+        assert len(inserts) <= 4  # the items and their history, in batches
+    assert reads[0] == reads[1]
+
+
+def test_computing_the_items_is_constant_in_queries(
+    committee, meeting, unit, other_unit, bu_member, other_bu_member, ciso
+):
+    counts = []
+    for batch in "ab":
+        seed(unit, other_unit, bu_member, other_bu_member, ciso, n=3, batch=batch)
+        with CaptureQueriesContext(connection) as queries:
+            computed_items(meeting)
+        counts.append(len(queries))
+    assert counts[0] == counts[1] == 7  # the previous meeting, then one query per kind
+
+
+def test_only_the_secretariat_edits_the_agenda(committee, meeting, ciso, chair, bu_head, secretary):
+    for person in (ciso, chair, bu_head):
+        with pytest.raises(PermissionDenied):
+            services.assemble_agenda(actor=person, meeting=meeting)
+        with pytest.raises(PermissionDenied):
+            services.add_agenda_item(actor=person, meeting=meeting, title="Mine")
+    item = services.add_agenda_item(actor=secretary, meeting=meeting, title="Budget for SOC")
+    assert item.kind == K.OTHER and item.added_by == secretary
+
+
+def test_after_publication_additions_are_marked_and_held_meetings_are_closed(
+    committee, published, secretary, chair, ciso
+):
+    item = services.add_agenda_item(actor=secretary, meeting=published, title="Late item")
+    assert item.added_after_publication
+    with pytest.raises(ValidationError):
+        services.assemble_agenda(actor=secretary, meeting=published)
+    mark_present(published, secretary, chair, ciso)
+    services.hold_meeting(actor=secretary, meeting=published)
+    with pytest.raises(ValidationError, match="closed"):
+        services.add_agenda_item(actor=secretary, meeting=published, title="Too late")
+
+
+def test_reorder_must_list_every_item_once(committee, meeting, secretary):
+    a = services.add_agenda_item(actor=secretary, meeting=meeting, title="A")
+    b = services.add_agenda_item(actor=secretary, meeting=meeting, title="B")
+    for wrong in ([a.pk], [a.pk, a.pk], [a.pk, b.pk, 999999]):
+        with pytest.raises(ValidationError):
+            services.reorder_agenda(actor=secretary, meeting=meeting, order=wrong)
+    services.reorder_agenda(actor=secretary, meeting=meeting, order=[b.pk, a.pk])
+    assert list(meeting.items.order_by("position").values_list("title", flat=True)) == ["B", "A"]
+
+
+def test_the_hourly_task_keeps_the_next_draft_current_and_publishes_at_lead_time(
+    committee, secretary, unit, bu_member
+):
+    from committee.tasks import prepare_agendas
+
+    soon = make_meeting(committee, days=4)  # inside the 5-day lead time
+    later = make_meeting(committee, days=30)
+    report(unit, bu_member, title="Breach", severity="critical")
+    result = prepare_agendas.apply().get()
+    assert result == {"items_added": 1, "published": 1}
+    soon.refresh_from_db()
+    later.refresh_from_db()
+    assert soon.status == Meeting.Status.PUBLISHED
+    assert later.status == Meeting.Status.SCHEDULED
+    assert soon.items.count() == 1
+    risk(unit, bu_member, title="Stale admin accounts", likelihood=5, impact=5)
+    assert prepare_agendas.apply().get() == {"items_added": 1, "published": 0}
+    # The next draft is now the later meeting's; the published agenda is frozen.
+    assert [i.kind for i in later.items.all()] == [K.RISK]
+    assert soon.items.count() == 1
