@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 DEFAULT_CADENCE = "FREQ=MONTHLY;BYDAY=2TU;BYHOUR=10;BYMINUTE=0;BYSECOND=0"
@@ -67,6 +68,11 @@ class Committee(models.Model):
         validators=[validate_cadence],
         help_text="RFC 5545 RRULE, read in the committee's time zone (default: monthly, second "
         "Tuesday, 10:00).",
+    )
+    cadence_start = models.DateField(
+        default=timezone.localdate,
+        help_text="The day the cadence counts from: which fortnight or quarter a rule with an "
+        "INTERVAL means (its DTSTART, in the committee's zone).",
     )
     duration_minutes = models.PositiveSmallIntegerField(default=120)
     agenda_lead_days = models.PositiveSmallIntegerField(

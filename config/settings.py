@@ -246,6 +246,15 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Choice sets that share a field name get names of their own in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "AgendaItemKindEnum": "committee.models.AgendaItem.Kind",
+        "AttendanceKindEnum": "committee.models.Attendance.Kind",
+        "AttendanceStatusEnum": "committee.models.Attendance.Status",
+        "CadenceExceptionKindEnum": "committee.models.CadenceException.Kind",
+        "MeetingStatusEnum": "committee.models.Meeting.Status",
+        "MinutesStatusEnum": "committee.models.Minutes.Status",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------------------

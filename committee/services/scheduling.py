@@ -27,7 +27,9 @@ def occurrences(committee: Committee, start: dt.datetime, end: dt.datetime) -> l
     zone = committee.zone
     local_start = start.astimezone(zone).replace(tzinfo=None)
     local_end = end.astimezone(zone).replace(tzinfo=None)
-    anchor = local_start.replace(hour=0, minute=0, second=0, microsecond=0)
+    # A fixed DTSTART: anchoring on the run's own day would shift which weeks an INTERVAL=2
+    # rule means each time the daily beat runs, and fill in the weeks between.
+    anchor = dt.datetime.combine(committee.cadence_start, dt.time.min)
     rule = rrulestr(committee.cadence.removeprefix("RRULE:"), dtstart=anchor)
     return [
         moment.replace(tzinfo=zone) for moment in rule.between(local_start, local_end, inc=True)

@@ -4,6 +4,7 @@ services, as the product moves them."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -42,11 +43,11 @@ def cfo(db) -> User:
     return user
 
 
-def make_meeting(committee: Committee, *, days: float = 3, **fields: object) -> Meeting:
+def make_meeting(committee: Committee, *, days: float = 3, **fields: Any) -> Meeting:
     starts_at = timezone.now() + dt.timedelta(days=days)
     return Meeting.objects.create(
         committee=committee,
-        title=fields.pop("title", "Risk Compliance Committee — test"),
+        title=str(fields.pop("title", "Risk Compliance Committee — test")),
         starts_at=starts_at,
         ends_at=starts_at + dt.timedelta(hours=2),
         **fields,

@@ -88,8 +88,17 @@ def test_the_agenda_holds_exactly_the_expected_items(
     assert keys_by_kind(items) == expected
     # The order a committee takes them in: orders to ratify first, directives last.
     kinds = [item.kind for item in items]
-    assert kinds == sorted(kinds, key=[K.SUSPENSION, K.INCIDENT, K.ESCALATED_ACTION,
-                                       K.CARRIED_ACTION, K.RISK, K.DIRECTIVE].index)
+    assert kinds == sorted(
+        kinds,
+        key=[
+            K.SUSPENSION,
+            K.INCIDENT,
+            K.ESCALATED_ACTION,
+            K.CARRIED_ACTION,
+            K.RISK,
+            K.DIRECTIVE,
+        ].index,
+    )
     assert [item.position for item in items] == list(range(1, len(items) + 1))
     suspension = next(i for i in items if i.kind == K.SUSPENSION)
     assert suspension.unit == other_unit

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import re
 import subprocess
@@ -16,14 +17,16 @@ from email.message import Message
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask, PeriodicTasks
 from icalendar import Calendar
 
 from committee.models import AgendaItem, Committee, Meeting, MeetingNotice
 from committee.services.scheduling import HORIZON, occurrences
+from committee.tasks import schedule_meetings
 from config.celery import app
-from tests.actions.test_chasing_worker import _mails, _wait, broker
+from tests.actions import test_chasing_worker as chasing
 from tests.cases.conftest import report
 from tests.config.test_celery_worker import ROOT, celery_worker
 from tests.conftest import database_url_for_subprocess
@@ -37,7 +40,7 @@ BEAT_TASKS = {
     "Prepare and publish agendas": "committee.tasks.prepare_agendas",
 }
 WEEKDAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]
-_ = broker  # a fixture, used by name below
+broker = chasing.broker  # the fixture: the configured broker, skipped (or failed in CI) if down
 
 
 @contextmanager
@@ -172,14 +175,14 @@ def test_beat_and_worker_schedule_meetings_and_publish_and_mail_one_agenda_once(
             Meeting.objects.count() == len(planned)
             and meeting is not None
             and not MeetingNotice.objects.filter(meeting=meeting, sent_at__isnull=True).exists()
-            and len(_mails(mail_dir)) >= 3
+            and len(chasing._mails(mail_dir)) >= 3
         )
 
     with (
         celery_worker(queues, broker, EMAIL_FILE_PATH=str(mail_dir)) as worker,
         celery_beat(broker, tmp_path) as (beat, beat_log),
     ):
-        _wait(done, worker, timeout=120)
+        chasing._wait(done, worker, timeout=120)
         time.sleep(5 * TICK)  # beat keeps ticking: each task runs several times more
     worker_log = worker.stdout.read() if worker.stdout else ""
 
@@ -230,3 +233,17 @@ def test_beat_and_worker_schedule_meetings_and_publish_and_mail_one_agenda_once(
     scheduled = _tasks_done(worker_log, "committee.tasks.schedule_meetings")
     assert len(scheduled) >= 3 and all("'created': 0" in r for r in scheduled[1:]), worker_log
     assert _tasks_done(worker_log, "committee.tasks.send_meeting_notices") == ["3"], worker_log
+
+
+def test_a_fortnightly_cadence_keeps_its_fortnights_whichever_day_the_daily_beat_runs(committee):
+    """The rule's DTSTART must not move with the day the beat runs, or INTERVAL drifts: run on a
+    Monday, the rule counts fortnights from that week; run a week later, from the other one."""
+    committee.cadence = "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU;BYHOUR=10;BYMINUTE=0;BYSECOND=0"
+    committee.full_clean()
+    committee.save()
+    start = dt.datetime(2027, 1, 4, 3, 0, tzinfo=dt.UTC)  # a Monday, 12:00 in Tokyo
+    for day in range(14):  # two weeks of the daily beat
+        with time_machine.travel(start + dt.timedelta(days=day), tick=False):
+            schedule_meetings()  # the beat's entry point, run in process
+    dates = sorted(committee.meetings.values_list("cadence_date", flat=True))
+    assert {(later - earlier).days for earlier, later in itertools.pairwise(dates)} == {14}, dates

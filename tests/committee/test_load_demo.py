@@ -14,6 +14,7 @@ from accounts.models import BusinessUnit, Delegation, Membership, Office, User
 from actions.models import Action
 from audit.models import AuditEvent
 from cases.models import Incident, Risk
+from committee.models import AgendaItem, Committee, Meeting
 from systems.models import SuspensionOrder, System
 
 pytestmark = pytest.mark.django_db
@@ -37,6 +38,8 @@ def snapshot() -> dict[str, object]:
         "incidents": sorted(Incident.objects.values_list("reference", "status")),
         "risks": sorted(Risk.objects.values_list("reference", "residual_level")),
         "actions": sorted(Action.objects.values_list("reference", "unit__code", "status")),
+        "meetings": sorted(Meeting.objects.values_list("starts_at", "status", "ical_uid")),
+        "agenda": sorted(AgendaItem.objects.values_list("meeting__starts_at", "source_key")),
     }
 
 
@@ -111,3 +114,27 @@ def test_the_demo_tells_the_scenario(settings):
         cases_policy.visible_incidents(pubsec_member).values_list("unit__code", flat=True)
     )
     assert visible == {"PUBSEC"}
+
+
+def test_the_demo_committee_has_three_meetings_and_a_real_agenda(settings):
+    settings.DEMO_MODE = True
+    output = run_demo()
+    committee = Committee.objects.get()
+    assert committee.chair_office.code == "CEO"
+    assert sorted(committee.members.values_list("office__code", flat=True)) == [
+        "CFO",
+        "CHRO",
+        "CISO",
+        "CQO",
+    ]
+    assert list(committee.secretariat.values_list("username", flat=True)) == ["secretary"]
+    meetings = list(committee.meetings.order_by("starts_at"))
+    assert len(meetings) == 3
+    for meeting in meetings:
+        local = meeting.starts_at.astimezone(committee.zone)
+        assert (local.weekday(), local.hour, 8 <= local.day <= 14) == (1, 10, True)
+        assert meeting.title in output
+    kinds = set(meetings[0].items.values_list("kind", flat=True))
+    # The scenario's suspension, incidents, risk and directive are on the next agenda.
+    assert {"suspension", "incident", "risk", "directive"} <= kinds
+    assert not meetings[1].items.exists()

@@ -21,6 +21,11 @@ def test_the_openapi_schema_validates():
         "/api/v1/business-units/",
         "/api/v1/offices/",
         "/api/v1/audit-events/",
+        "/api/v1/committees/",
+        "/api/v1/meetings/",
+        "/api/v1/meetings/{id}/agenda/",
+        "/api/v1/meetings/{id}/decisions/",
+        "/api/v1/meetings/{id}/ical/",
     ]:
         assert path in schema["paths"], path
 
