@@ -3,6 +3,7 @@ reads through selectors, writes through services."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import django_filters
@@ -13,6 +14,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
@@ -37,6 +39,25 @@ from config.api import StrictInput, actor_of, read_only_slug
 from config.errors import PreconditionRequired
 from config.idempotency import idempotent
 from config.viewsets import VersionedReadViewSet
+
+
+class ICalendarRenderer(BaseRenderer):
+    """Lets a calendar client ask for text/calendar; errors still answer in JSON."""
+
+    media_type = "text/calendar"
+    format = "ics"
+    charset = "utf-8"
+
+    def render(
+        self,
+        data: Any,
+        accepted_media_type: str | None = None,
+        renderer_context: Mapping[str, Any] | None = None,
+    ) -> bytes:
+        if isinstance(data, bytes):
+            return data
+        return JSONRenderer().render(data)
+
 
 # ---- committees -------------------------------------------------------------------------
 
@@ -601,7 +622,7 @@ class MeetingViewSet(VersionedReadViewSet):
     # -- calendar --
 
     @extend_schema(responses={(200, "text/calendar"): OpenApiTypes.BINARY})
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], renderer_classes=[JSONRenderer, ICalendarRenderer])
     def ical(self, request: Request, pk: str | None = None) -> HttpResponse:
         """The meeting as an iCalendar event (stable UID, current SEQUENCE)."""
         meeting = self.get_object()

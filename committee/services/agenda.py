@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Iterator, Sequence
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -262,7 +263,7 @@ def add_agenda_item(
         meeting=meeting,
         position=(last or 0) + 1,
         kind=K.OTHER,
-        source_key=f"other:{timezone.now().timestamp():.6f}:{actor.pk}",
+        source_key=f"other:{uuid.uuid4().hex}",
         title=title.strip(),
         summary=summary.strip(),
         unit=unit,

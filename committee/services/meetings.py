@@ -176,12 +176,16 @@ def publish_due_agendas(*, now: dt.datetime | None = None) -> int:
     ]
     published = 0
     for meeting in due:
-        with transaction.atomic():
-            current = locked(meeting)
-            if current.status != M.SCHEDULED:
-                continue
-            publish_agenda(actor=None, meeting=current)
-            published += 1
+        try:
+            with transaction.atomic():
+                current = locked(meeting)
+                if current.status != M.SCHEDULED:
+                    continue
+                publish_agenda(actor=None, meeting=current)
+                published += 1
+        except (ValidationError, Conflict):
+            # One meeting that cannot be published must not hold back the others'.
+            log.exception("Could not publish the agenda of meeting %s", meeting.pk)
     return published
 
 
@@ -394,7 +398,7 @@ def send_notices(meeting_id: int) -> int:
         message.attach(
             "invite.ics",
             ical.invitation(meeting, attendance, method=notice.method),
-            f"text/calendar; method={notice.method}; charset=utf-8",
+            f"text/calendar; method={notice.method}",  # Django adds the charset
         )
         message.send()
         sent += 1

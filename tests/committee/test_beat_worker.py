@@ -121,10 +121,13 @@ def _invite(message: Message) -> tuple[str, Calendar]:
     """The mail's text body and its invite.ics attachment, parsed."""
     body, invites = "", []
     for part in message.walk():
+        payload = part.get_payload(decode=True)
+        if not isinstance(payload, bytes):
+            continue  # a multipart container
         if part.get_filename() == "invite.ics":
-            invites.append(Calendar.from_ical(part.get_payload(decode=True)))
+            invites.append(Calendar.from_ical(payload))
         elif part.get_content_type() == "text/plain" and not part.get_filename():
-            body = part.get_payload(decode=True).decode()
+            body = payload.decode()
     assert len(invites) == 1, message.as_string()
     return body, invites[0]
 

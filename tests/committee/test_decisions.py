@@ -166,7 +166,9 @@ def test_ratify_and_overturn_act_on_the_suspension(
     order, item = _suspension_item(meeting, secretary, unit, ciso)
     services.publish_agenda(actor=secretary, meeting=meeting)
     mark_present(meeting, secretary, chair, ciso)
-    decision = decide(meeting, chair, item=item, outcome=OUTCOME.APPROVED, effect=effect, text="So.")
+    decision = decide(
+        meeting, chair, item=item, outcome=OUTCOME.APPROVED, effect=effect, text="So."
+    )
     assert decision.recorded_capacity == "chair"
     order = SuspensionOrder.objects.select_related("system").get(pk=order.pk)
     assert order.ratification == ratification
