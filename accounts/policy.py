@@ -157,3 +157,14 @@ def belongs_to(user: Any, unit: BusinessUnit) -> bool:
     if not _signed_in(user):
         return False
     return unit.head_id == user.pk or unit.memberships.filter(user=user).exists()
+
+
+def decision_authorizes(decision: Any, effect: str) -> bool:
+    """A committee decision is authority for its own effect only: approved, with that effect,
+    at a meeting whose record is still open. (Read by attribute: the kernel knows no committee.)"""
+    return bool(
+        decision is not None
+        and decision.outcome == "approved"
+        and decision.effect == effect
+        and not decision.meeting.is_locked
+    )

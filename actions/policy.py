@@ -33,8 +33,11 @@ def owning_office(user: Any, domain: str) -> str | None:
     return accounts_policy.acting_office(user, *codes)
 
 
-def can_create_action(user: Any, unit: BusinessUnit, domain: str) -> bool:
-    """The domain's office or the chair for any unit; a unit's own members for their unit."""
+def can_create_action(user: Any, unit: BusinessUnit, domain: str, decision: Any = None) -> bool:
+    """The domain's office or the chair for any unit; a unit's own members for their unit; a
+    committee decision to create actions for any unit."""
+    if decision is not None:
+        return accounts_policy.decision_authorizes(decision, "create_actions")
     if not getattr(user, "is_authenticated", False):
         return False
     return owning_office(user, domain) is not None or accounts_policy.belongs_to(user, unit)

@@ -88,10 +88,10 @@ def create_action(
     decided_office: str = "",
 ) -> Action:
     """Give a unit a piece of work with a due date. The domain's office or the chair may task
-    any unit; a unit may record work for itself. A committee decision tasks any unit: the
-    decision is the authority (the committee's services checked who recorded it), and the
-    action is issued under the chair's office, `decided_office`."""
-    if origin_decision is None and not policy.can_create_action(actor, unit, domain):
+    any unit; a unit may record work for itself. An approved committee decision tasks any unit:
+    the decision is the authority, and the action is issued under the chair's office,
+    `decided_office`."""
+    if not policy.can_create_action(actor, unit, domain, decision=origin_decision):
         raise PermissionDenied(
             f"Only the {domain} office, the chair or {unit.code} may task {unit.code}."
         )

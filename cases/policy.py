@@ -64,3 +64,8 @@ def can_change_risk(user: Any, risk: Risk) -> bool:
     if user.is_superuser or user.has_perm("cases.change_risk", risk):
         return True
     return domain_office(user, risk.domain) is not None
+
+
+def can_accept_by_committee(decision: Any) -> bool:
+    """A risk above appetite is accepted only by an approved committee decision to accept it."""
+    return accounts_policy.decision_authorizes(decision, "accept_risk")

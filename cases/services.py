@@ -481,9 +481,9 @@ def transition_risk(*, actor: User, risk: Risk, act: str) -> Risk:
 @transaction.atomic
 def accept_risk_by_committee(*, actor: User, risk: Risk, decision: Any, office: str) -> Risk:
     """The committee accepts a risk above appetite, recorded against the CxO owning its domain
-    (CISO for security, CQO for quality, the chair otherwise). The decision is the authority:
-    only the committee's services call this, after checking who recorded the decision."""
-    if decision is None:
+    (CISO for security, CQO for quality, the chair otherwise). The approved decision is the
+    authority; `actor` is the chair whose decision it is."""
+    if not policy.can_accept_by_committee(decision):
         raise PermissionDenied("Only a committee decision accepts a risk above appetite.")
     risk = Risk.objects.select_for_update().get(pk=risk.pk)
     if not risk.above_appetite:

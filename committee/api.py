@@ -36,8 +36,8 @@ from committee.models import (
 from committee.quorum import quorum_of
 from committee.services.minutes import etag as minutes_etag
 from config.api import StrictInput, actor_of, read_only_slug
-from config.errors import PreconditionRequired
 from config.idempotency import idempotent
+from config.versioning import if_match
 from config.viewsets import VersionedReadViewSet
 
 
@@ -593,21 +593,21 @@ class MeetingViewSet(VersionedReadViewSet):
         meeting = self.get_object()
         data = MinutesIn(data=request.data)
         data.is_valid(raise_exception=True)
-        expected = request.headers.get("If-Match")
-        if expected is None and Minutes.objects.filter(meeting=meeting).exists():
-            raise PreconditionRequired("Send If-Match with the minutes' ETag.")
         minutes = services.draft_minutes(
             actor=actor_of(request),
             meeting=meeting,
             body=data.validated_data["body"],
-            expected_version=expected,
+            expected_version=request.headers.get("If-Match"),
         )
         return Response(MinutesOut(minutes).data, headers={"ETag": minutes_etag(minutes)})
 
     @extend_schema(request=None, responses=MinutesOut)
     @action(detail=True, methods=["post"], url_path="minutes/approve")
     def approve_minutes(self, request: Request, pk: str | None = None) -> Response:
-        minutes = services.approve_minutes(actor=actor_of(request), meeting=self.get_object())
+        """Approve the minutes as read: If-Match with their ETag."""
+        minutes = services.approve_minutes(
+            actor=actor_of(request), meeting=self.get_object(), expected_version=if_match(request)
+        )
         return Response(MinutesOut(minutes).data, headers={"ETag": minutes_etag(minutes)})
 
     @extend_schema(request=CorrectionIn, responses={201: MinutesOut})

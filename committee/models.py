@@ -28,6 +28,10 @@ def validate_cadence(value: str) -> None:
     body = value.removeprefix("RRULE:")
     if "COUNT=" in body.upper() or "DTSTART" in body.upper():
         raise ValidationError("Give the rule alone, without COUNT or DTSTART.")
+    if not any(f"FREQ={freq}" in body.upper() for freq in ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")):
+        raise ValidationError(
+            "A committee meets daily at most: FREQ=DAILY, WEEKLY, MONTHLY or YEARLY."
+        )
     try:
         rrulestr(body)
     except (ValueError, TypeError) as exc:
@@ -415,6 +419,11 @@ class Decision(models.Model):
 
     class Meta:
         ordering = ["recorded_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item"], condition=Q(item__isnull=False), name="one_decision_per_item"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.reference} {self.outcome}"

@@ -30,20 +30,32 @@ class Quorum:
         return text + "."
 
 
+def seat_of(row: Attendance) -> str:
+    """Votes belong to seats: an office's seat however many of its holders are on the roster
+    (an old and a new CISO are one vote), a personal seat to its person."""
+    return row.office or f"person:{row.person_id}"
+
+
 def quorum_of(committee: Committee, attendance: Iterable[Attendance]) -> Quorum:
-    """Default rule: a majority of voting members present, including the chair or the chair's
+    """Default rule: a majority of voting seats present, including the chair or the chair's
     acting delegate. A seat represented by its delegate counts as present."""
     rows = list(attendance)
-    voting = [row for row in rows if row.kind == Attendance.Kind.VOTING]
-    present = sum(1 for row in voting if row.status in COUNTED)
+    seats: dict[str, bool] = {}
+    for row in rows:
+        if row.kind == Attendance.Kind.VOTING:
+            seats[seat_of(row)] = seats.get(seat_of(row), False) or row.status in COUNTED
+    voting, present = len(seats), sum(seats.values())
     if committee.quorum == Committee.Quorum.TWO_THIRDS:
-        needed = math.ceil(2 * len(voting) / 3)
+        needed = math.ceil(2 * voting / 3)
     else:
-        needed = len(voting) // 2 + 1
+        needed = voting // 2 + 1
+    chair_seat = committee.chair_office.code
     return Quorum(
-        voting=len(voting),
+        voting=voting,
         present=present,
         needed=max(needed, 1),
-        chair_present=any(row.is_chair and row.status in COUNTED for row in rows),
+        chair_present=any(
+            (row.is_chair or row.office == chair_seat) and row.status in COUNTED for row in rows
+        ),
         chair_needed=committee.quorum_needs_chair,
     )

@@ -18,6 +18,8 @@ def prepare_agendas() -> dict[str, int]:
     """Beat, hourly: keep each next draft agenda current, and publish those whose lead time came."""
     assembled = agenda.assemble_next_agendas()
     published = meetings.publish_due_agendas()
+    for meeting_id in meetings.pending_notice_meetings():
+        send_meeting_notices.delay(meeting_id)  # a sweep for mail that could not go out
     return {"items_added": assembled, "published": published}
 
 

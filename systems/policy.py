@@ -52,3 +52,9 @@ def can_suspend(user: Any, system: System) -> bool:
 
 def can_lift(user: Any, order: SuspensionOrder) -> bool:
     return suspending_office(user) is not None
+
+
+def can_settle_ratification(decision: Any, *, ratify: bool) -> bool:
+    """Only the committee ratifies or overturns a CISO order: an approved decision saying so."""
+    effect = "ratify_suspension" if ratify else "overturn_suspension"
+    return accounts_policy.decision_authorizes(decision, effect)

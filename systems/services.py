@@ -210,9 +210,9 @@ def settle_ratification(
     *, actor: User, order: SuspensionOrder, ratify: bool, decision: Any, office: str
 ) -> SuspensionOrder:
     """The committee ratifies a CISO order, or overturns it (which lifts it if still active).
-    The decision is the authority: only the committee's services call this, after checking
-    who recorded the decision; `office` is the chair's office the decision is made under."""
-    if decision is None:
+    The approved decision is the authority; `actor` is the chair whose decision it is and
+    `office` the chair's office."""
+    if not policy.can_settle_ratification(decision, ratify=ratify):
         raise PermissionDenied("Only a committee decision ratifies or overturns a suspension.")
     order = SuspensionOrder.objects.select_for_update().select_related("system").get(pk=order.pk)
     if order.ratification != SuspensionOrder.Ratification.PENDING:

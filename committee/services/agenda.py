@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from collections.abc import Iterator, Sequence
 
@@ -10,7 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from accounts.models import BusinessUnit, User
 from actions.models import Action, Directive
@@ -21,19 +22,26 @@ from committee.models import AgendaItem, Meeting
 from committee.services.meetings import locked, refuse_if_locked
 from systems.models import SuspensionOrder
 
+log = logging.getLogger(__name__)
+
 K = AgendaItem.Kind
 EDITABLE = {Meeting.Status.SCHEDULED, Meeting.Status.PUBLISHED}
 ESCALATED_TO_COMMITTEE = 3  # actions.chasing: level 3 is the committee stage
 
 
-def previous_meeting_start(meeting: Meeting) -> dt.datetime | None:
-    return (
+def previous_cutoff(meeting: Meeting) -> dt.datetime | None:
+    """Where the previous agenda stopped looking: when it was published (its agenda froze
+    then), or its start if it never was. What came after belongs to this meeting."""
+    previous = (
         Meeting.objects.filter(committee=meeting.committee_id, starts_at__lt=meeting.starts_at)
         .exclude(status=Meeting.Status.CANCELLED)
         .order_by("-starts_at")
-        .values_list("starts_at", flat=True)
+        .values("starts_at", "published_at")
         .first()
     )
+    if previous is None:
+        return None
+    return previous["published_at"] or previous["starts_at"]
 
 
 def _day(moment: dt.datetime | dt.date | None) -> str:
@@ -90,7 +98,7 @@ def _incidents(since: dt.datetime | None, until: dt.datetime) -> Iterator[Agenda
 def _escalated_actions(today: dt.date) -> Iterator[AgendaItem]:
     actions = (
         Action.objects.open()
-        .filter(escalation_level__gte=ESCALATED_TO_COMMITTEE)
+        .filter(escalation_level__gte=ESCALATED_TO_COMMITTEE, origin_decision__isnull=True)
         .select_related("unit")
     )
     for action in actions.order_by("due_on", "pk"):
@@ -181,7 +189,7 @@ def computed_items(meeting: Meeting, *, now: dt.datetime | None = None) -> list[
     ratify, new incidents, escalated and carried actions, risks, directives. One query a kind."""
     moment = now or timezone.now()
     today = timezone.localdate(moment)
-    since = previous_meeting_start(meeting)
+    since = previous_cutoff(meeting)
     until = min(moment, meeting.starts_at)
     return [
         *_suspensions(),
@@ -231,7 +239,11 @@ def assemble_next_agendas(*, now: dt.datetime | None = None) -> int:
         if meeting.committee_id in seen:
             continue
         seen.add(meeting.committee_id)
-        added += assemble_agenda(actor=None, meeting=meeting, now=moment)
+        try:
+            added += assemble_agenda(actor=None, meeting=meeting, now=moment)
+        except ValidationError:
+            # Published meanwhile by another run; one committee must not hold back the rest.
+            log.exception("Could not assemble the agenda of meeting %s", meeting.pk)
     return added
 
 
@@ -322,7 +334,7 @@ def reorder_agenda(*, actor: User, meeting: Meeting, order: Sequence[int]) -> li
         if items[pk].position != position:
             items[pk].position = position
             changed.append(items[pk])
-    AgendaItem.objects.bulk_update(changed, ["position"])
+    bulk_update_with_history(changed, AgendaItem, ["position"])
     audit.record(
         actor=actor, verb="agenda.reordered", target=meeting, details={"order": list(order)}
     )

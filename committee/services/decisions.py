@@ -118,8 +118,18 @@ def record_decision(
         raise ValidationError({"text": "Word the resolution."})
     if item is not None and (item.meeting_id != meeting.pk or item.removed_at is not None):
         raise ValidationError({"item": "That item is not on this meeting's agenda."})
-    if corrects is not None and corrects.meeting_id == meeting.pk:
-        raise ValidationError({"corrects": "Correct a decision of an earlier meeting only."})
+    if corrects is not None and (
+        corrects.meeting.committee_id != meeting.committee_id
+        or corrects.meeting.starts_at >= meeting.starts_at
+    ):
+        raise ValidationError(
+            {"corrects": "Correct a decision of an earlier meeting of this committee only."}
+        )
+    if item is not None and Decision.objects.filter(item=item).exists():
+        raise Conflict(
+            "This item already has its decision; correct it at a later meeting.",
+            code="already_decided",
+        )
     _check_effect(effect, outcome, item)
     specs = _action_specs(actions) if effect == E.CREATE_ACTIONS else []
     if effect != E.CREATE_ACTIONS and actions:
@@ -141,18 +151,20 @@ def record_decision(
         recorded_at=timezone.now(),
         corrects=corrects,
     )
-    decision.full_clean()
+    decision.full_clean(validate_constraints=False)  # one per item: checked above, kept by the DB
     decision.save()
+    # The effects are the chair's acts under the chair's office, whoever recorded them.
+    chair = decision.chair
     created = [
         actions_services.create_action(
-            actor=actor, origin_decision=decision, decided_office=office, **spec
+            actor=chair, origin_decision=decision, decided_office=office, **spec
         )
         for spec in specs
     ]
     if item is not None and effect in {E.RATIFY_SUSPENSION, E.OVERTURN_SUSPENSION}:
         assert item.suspension is not None
         systems_services.settle_ratification(
-            actor=actor,
+            actor=chair,
             order=item.suspension,
             ratify=effect == E.RATIFY_SUSPENSION,
             decision=decision,
@@ -161,7 +173,7 @@ def record_decision(
     if item is not None and effect == E.ACCEPT_RISK:
         assert item.risk is not None
         cases_services.accept_risk_by_committee(
-            actor=actor, risk=item.risk, decision=decision, office=office
+            actor=chair, risk=item.risk, decision=decision, office=office
         )
     if item is not None and item.discussed_at is None:
         item.discussed_at = decision.recorded_at

@@ -16,6 +16,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
+from accounts import policy as accounts_policy
 from accounts.models import Delegation, User
 from audit import services as audit
 from committee import ical, policy
@@ -195,11 +196,9 @@ def move(meeting: Meeting, *, starts_at: dt.datetime, actor: User | None, reason
     duration = meeting.ends_at - meeting.starts_at
     meeting.starts_at = starts_at
     meeting.ends_at = starts_at + duration
-    fields = ["starts_at", "ends_at", "updated_at"]
-    if meeting.status == M.PUBLISHED:
-        meeting.sequence += 1
-        fields.append("sequence")
-    meeting.save(update_fields=fields)
+    # RFC 5545: a new DTSTART is a new SEQUENCE, mailed or not (feeds and downloads show it).
+    meeting.sequence += 1
+    meeting.save(update_fields=["starts_at", "ends_at", "sequence", "updated_at"])
     audit.record(
         actor=actor,
         verb="meeting.rescheduled",
@@ -240,11 +239,10 @@ def cancel_meeting(*, actor: User | None, meeting: Meeting, reason: str) -> Meet
     meeting.status = next_status(meeting.status, "cancel", MEETING_FLOW, "a meeting")
     meeting.cancelled_at = timezone.now()
     meeting.cancel_reason = reason.strip()
-    fields = ["status", "cancelled_at", "cancel_reason", "updated_at"]
-    if was_published:
-        meeting.sequence += 1
-        fields.append("sequence")
-    meeting.save(update_fields=fields)
+    meeting.sequence += 1
+    meeting.save(
+        update_fields=["status", "cancelled_at", "cancel_reason", "sequence", "updated_at"]
+    )
     audit.record(
         actor=actor, verb="meeting.cancelled", target=meeting, details={"reason": reason.strip()}
     )
@@ -318,6 +316,20 @@ def record_attendance(
     return row
 
 
+def _voting_seat_filled_by(committee: Committee, person: User) -> str | None:
+    """The voting seat a person fills now: an office they hold or act for (the chair's
+    included), or a personal seat; '' for a personal seat, None for none."""
+    held = {h.code for h in accounts_policy.offices_held(person)}
+    if committee.chair_office.code in held:
+        return committee.chair_office.code
+    for seat in committee.members.filter(kind=Attendance.Kind.VOTING).select_related("office"):
+        if seat.person_id == person.pk:
+            return ""
+        if seat.office is not None and seat.office.code in held:
+            return seat.office.code
+    return None
+
+
 @transaction.atomic
 def add_attendee(
     *, actor: User, meeting: Meeting, person: User, kind: str, reason: str
@@ -334,9 +346,20 @@ def add_attendee(
         raise ValidationError({"kind": f"Choose one of {', '.join(Attendance.Kind.values)}."})
     if Attendance.objects.filter(meeting=meeting, person=person).exists():
         raise Conflict(f"{person} is already on the roster.", code="already_on_roster")
+    seat = ""
+    if kind == Attendance.Kind.VOTING:
+        seat_found = _voting_seat_filled_by(meeting.committee, person)
+        if seat_found is None:
+            raise ValidationError(
+                {
+                    "kind": f"{person} fills no voting seat on this committee; add them as an observer."
+                }
+            )
+        seat = seat_found
     row = Attendance.objects.create(
         meeting=meeting,
         person=person,
+        office=seat,
         kind=kind,
         added_after_publication=True,
         note=reason.strip(),
@@ -350,7 +373,8 @@ def add_attendee(
         details={"added": person.pk, "kind": kind, "reason": reason.strip()},
     )
     if meeting.status == M.PUBLISHED:
-        _queue_notices(meeting, [person.pk], MeetingNotice.Method.REQUEST)
+        # The ATTENDEE list changed: everyone's calendar gets the new SEQUENCE.
+        _queue_notices(meeting, _roster_people(meeting), MeetingNotice.Method.REQUEST)
     return row
 
 
@@ -362,7 +386,6 @@ def send_notices(meeting_id: int) -> int:
     pending = MeetingNotice.objects.filter(meeting=meeting, sent_at__isnull=True).select_related(
         "recipient"
     )
-    items = list(meeting.items.filter(removed_at__isnull=True).order_by("position", "pk"))
     sent = 0
     for notice in pending:
         claimed = MeetingNotice.objects.filter(pk=notice.pk, sent_at__isnull=True).update(
@@ -374,11 +397,16 @@ def send_notices(meeting_id: int) -> int:
         if stale:
             continue  # a later change superseded it; its own notice carries the news
         cancel = notice.method == MeetingNotice.Method.CANCEL
-        # A member reads the whole agenda; the mail lists the items a unit could not otherwise
-        # see only for those who may read them (every attendee sits on the committee).
+        # The mail lists the agenda as the recipient may read it: an observer from a unit sees
+        # their unit's items only, as in the API.
+        items = list(policy.visible_items(notice.recipient, meeting).order_by("position", "pk"))
         zone = meeting.committee.zone
         when = meeting.starts_at.astimezone(zone)
+        updated = MeetingNotice.objects.filter(
+            meeting=meeting, recipient=notice.recipient, sequence__lt=notice.sequence
+        ).exists()
         context = {
+            "updated": updated,
             "meeting": meeting,
             "recipient": notice.recipient,
             "items": items,
@@ -388,7 +416,7 @@ def send_notices(meeting_id: int) -> int:
             "committee/mail/cancellation.txt" if cancel else "committee/mail/invitation.txt",
             context,
         )
-        verb = "Cancelled" if cancel else ("Updated" if meeting.sequence else "Invitation")
+        verb = "Cancelled" if cancel else ("Updated" if updated else "Invitation")
         message = EmailMultiAlternatives(
             subject=f"[RCC] {verb}: {meeting.title}, {when:%Y-%m-%d %H:%M} ({zone.key})",
             body=body,
@@ -400,6 +428,23 @@ def send_notices(meeting_id: int) -> int:
             ical.invitation(meeting, attendance, method=notice.method),
             f"text/calendar; method={notice.method}",  # Django adds the charset
         )
-        message.send()
+        try:
+            message.send()
+        except Exception:
+            # Not sent after all: release the claim so the hourly sweep tries again.
+            MeetingNotice.objects.filter(pk=notice.pk).update(sent_at=None)
+            log.exception("Could not mail notice %s of meeting %s", notice.pk, meeting.pk)
+            continue
         sent += 1
     return sent
+
+
+def pending_notice_meetings(*, older_than: dt.timedelta = dt.timedelta(minutes=10)) -> list[int]:
+    """Meetings with notices still unsent a while after they were queued (a mail server that
+    was down, a lost task): the hourly sweep sends them."""
+    cutoff = timezone.now() - older_than
+    return list(
+        MeetingNotice.objects.filter(sent_at__isnull=True, created_at__lt=cutoff)
+        .values_list("meeting_id", flat=True)
+        .distinct()
+    )

@@ -11,7 +11,7 @@ from audit import services as audit
 from committee import policy
 from committee.models import Meeting, Minutes, MinutesCorrection
 from committee.services.meetings import IN_SESSION, MEETING_FLOW, locked, refuse_if_locked
-from config.errors import Conflict, PreconditionFailed
+from config.errors import Conflict, PreconditionFailed, PreconditionRequired
 from config.lifecycle import next_status
 
 
@@ -35,7 +35,10 @@ def draft_minutes(
         minutes = Minutes.objects.create(meeting=meeting, body=body, drafted_by=actor)
         audit.record(actor=actor, verb="minutes.drafted", target=meeting)
         return minutes
-    if expected_version is not None and expected_version != etag(minutes):
+    # Under the row lock: two first drafts at once cannot both pass as "the first".
+    if expected_version is None:
+        raise PreconditionRequired("The minutes exist already: send the version you read.")
+    if expected_version != etag(minutes):
         raise PreconditionFailed("The minutes changed since you read them; reload and retry.")
     minutes.body = body
     minutes.drafted_by = actor
@@ -48,8 +51,11 @@ def draft_minutes(
 
 
 @transaction.atomic
-def approve_minutes(*, actor: User, meeting: Meeting) -> Minutes:
-    """The chair approves; the minutes and every decision of the meeting are locked from now."""
+def approve_minutes(
+    *, actor: User, meeting: Meeting, expected_version: str | None = None
+) -> Minutes:
+    """The chair approves; the minutes and every decision of the meeting are locked from now.
+    With `expected_version`, only the text the chair read is approved."""
     meeting = locked(meeting)
     if not policy.can_approve_minutes(actor, meeting):
         raise PermissionDenied("Only the chair (or the chair's acting delegate) approves minutes.")
@@ -57,6 +63,8 @@ def approve_minutes(*, actor: User, meeting: Meeting) -> Minutes:
     minutes = Minutes.objects.select_for_update().filter(meeting=meeting).first()
     if minutes is None or not minutes.body.strip():
         raise ValidationError({"minutes": "There are no minutes to approve yet."})
+    if expected_version is not None and expected_version != etag(minutes):
+        raise PreconditionFailed("The minutes changed since you read them; reload them first.")
     meeting.status = next_status(meeting.status, "approve", MEETING_FLOW, "a meeting")
     meeting.save(update_fields=["status", "updated_at"])
     office = policy.chair_capacity(actor, meeting.committee) and meeting.committee.chair_office.code

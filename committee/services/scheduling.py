@@ -4,6 +4,7 @@ exceptions, kept three months ahead by a daily beat."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from dateutil.relativedelta import relativedelta
 from dateutil.rrule import rrulestr
@@ -17,6 +18,9 @@ from audit import services as audit
 from committee import policy
 from committee.models import CadenceException, Committee, Meeting
 from committee.services.meetings import cancel_meeting, locked, move
+from config.errors import Conflict
+
+log = logging.getLogger(__name__)
 
 HORIZON = relativedelta(months=3)
 
@@ -92,6 +96,7 @@ def schedule_committee(committee: Committee, *, now: dt.datetime | None = None) 
                 location=committee.location,
             )
         )
+    changed += _cancel_dropped(committee, moment, dates)
     if not new:
         return 0, changed
     Meeting.objects.bulk_create(new, ignore_conflicts=True)
@@ -100,16 +105,49 @@ def schedule_committee(committee: Committee, *, now: dt.datetime | None = None) 
     return added, changed
 
 
+def _cancel_dropped(committee: Committee, moment: dt.datetime, dates: list[dt.date]) -> int:
+    """A changed cadence: draft meetings on dates the rule no longer gives are cancelled (a
+    published one stays; its agenda and invitations are out, so the secretariat decides)."""
+    moved = committee.exceptions.filter(kind=CadenceException.Kind.MOVE).values("occurrence_date")
+    dropped = (
+        committee.meetings.filter(
+            status=Meeting.Status.SCHEDULED,
+            starts_at__gt=moment,
+            cadence_date__gte=moment.astimezone(committee.zone).date(),
+        )
+        .exclude(cadence_date__in=dates)
+        .exclude(cadence_date__in=moved)
+    )
+    count = 0
+    for meeting in dropped:
+        with transaction.atomic():
+            current = locked(meeting)
+            if current.status == Meeting.Status.SCHEDULED:
+                cancel_meeting(
+                    actor=None, meeting=current, reason="No longer in the committee's cadence."
+                )
+                count += 1
+    return count
+
+
 def _apply(meeting: Meeting, exception: CadenceException | None) -> None:
-    """Bring one existing meeting in line with its exception: cancel it, or move it."""
+    """Bring one existing meeting in line with its exception: cancel it, or move it. Only a
+    meeting still ahead of its sitting changes; a held or approved one is the record."""
     if exception is None:
         return
     with transaction.atomic():
         current = locked(meeting)
+        if current.status not in {Meeting.Status.SCHEDULED, Meeting.Status.PUBLISHED}:
+            return
         if exception.kind == CadenceException.Kind.SKIP:
-            if current.status in {Meeting.Status.SCHEDULED, Meeting.Status.PUBLISHED}:
-                cancel_meeting(actor=None, meeting=current, reason=f"Skipped: {exception.reason}")
+            cancel_meeting(actor=None, meeting=current, reason=f"Skipped: {exception.reason}")
         elif exception.moved_to and current.starts_at != exception.moved_to:
+            clash = Meeting.objects.filter(
+                committee=current.committee_id, starts_at=exception.moved_to
+            ).exclude(pk=current.pk)
+            if clash.exists():
+                log.warning("Meeting %s not moved: the committee already meets then", current.pk)
+                return
             move(current, starts_at=exception.moved_to, actor=None, reason=exception.reason)
 
 
@@ -147,6 +185,22 @@ def add_cadence_exception(
         raise ValidationError(
             {"occurrence_date": f"The committee's cadence has no meeting on {occurrence_date}."}
         )
+    meeting = committee.meetings.filter(cadence_date=occurrence_date).first()
+    if meeting is not None and meeting.status not in {
+        Meeting.Status.SCHEDULED,
+        Meeting.Status.PUBLISHED,
+    }:
+        raise ValidationError(
+            {"occurrence_date": f"The meeting of {occurrence_date} is {meeting.status}; it stays."}
+        )
+    if meeting is None and day_start < timezone.now():
+        raise ValidationError({"occurrence_date": "That date has passed."})
+    if moved_to is not None:
+        clash = committee.meetings.filter(starts_at=moved_to).exclude(cadence_date=occurrence_date)
+        if moved_to <= timezone.now():
+            raise ValidationError({"moved_to": "Move the meeting to a time still ahead."})
+        if clash.exists():
+            raise Conflict("The committee already meets at that time.", code="duplicate_meeting")
     exception = CadenceException(
         committee=committee,
         occurrence_date=occurrence_date,
@@ -174,7 +228,6 @@ def add_cadence_exception(
             "reason": exception.reason,
         },
     )
-    meeting = committee.meetings.filter(cadence_date=occurrence_date).first()
     if meeting is not None:
         _apply(meeting, exception)
     return exception

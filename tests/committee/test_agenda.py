@@ -249,3 +249,31 @@ def test_the_hourly_task_keeps_the_next_draft_current_and_publishes_at_lead_time
     # The next draft is now the later meeting's; the published agenda is frozen.
     assert [i.kind for i in later.items.all()] == [K.RISK]
     assert soon.items.count() == 1
+
+
+def test_what_came_after_the_previous_agenda_was_published_reaches_this_one(
+    committee, secretary, unit, bu_member
+):
+    previous = make_meeting(committee, days=2)
+    services.publish_agenda(actor=secretary, meeting=previous)  # its agenda froze now
+    late = report(unit, bu_member, title="Reported between publication and sitting")
+    following = make_meeting(committee, days=30)
+    services.assemble_agenda(actor=secretary, meeting=following)
+    assert [i.incident for i in following.items.filter(kind=K.INCIDENT)] == [late]
+    assert not previous.items.filter(incident=late).exists()
+
+
+def test_a_decided_action_escalated_by_chasing_is_listed_once(committee, quorate, secretary, unit):
+    decision = services.record_decision(
+        actor=secretary,
+        meeting=quorate,
+        item=None,
+        outcome=Decision.Outcome.APPROVED,
+        text="Do it.",
+        effect=Decision.Effect.CREATE_ACTIONS,
+        actions=[{"unit": unit.code, "title": "Do it", "due_on": "2099-01-31"}],
+    )
+    Action.objects.filter(origin_decision=decision).update(escalation_level=3)
+    nxt = make_meeting(committee, days=40)
+    services.assemble_agenda(actor=secretary, meeting=nxt)
+    assert list(nxt.items.values_list("kind", flat=True)) == [K.CARRIED_ACTION]

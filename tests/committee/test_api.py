@@ -185,8 +185,11 @@ def test_minutes_guarded_by_if_match_approved_by_the_chair_then_locked(
     stale = client.put(url, body, content_type="application/json", HTTP_IF_MATCH=etag)
     assert stale.status_code == 412
     assert login_as(bu_member).get(url).status_code == 404
-    assert post(login_as(secretary), url + "approve/").status_code == 403
-    approved = post(login_as(chair), url + "approve/")
+    current = ok.headers["ETag"]
+    assert post(login_as(secretary), url + "approve/", HTTP_IF_MATCH=current).status_code == 403
+    assert post(login_as(chair), url + "approve/").status_code == 428
+    assert post(login_as(chair), url + "approve/", HTTP_IF_MATCH=etag).status_code == 412
+    approved = post(login_as(chair), url + "approve/", HTTP_IF_MATCH=current)
     assert approved.status_code == 200 and approved.json()["status"] == "approved"
     locked = login_as(secretary).put(
         url, body, content_type="application/json", HTTP_IF_MATCH=ok.headers["ETag"]

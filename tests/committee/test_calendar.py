@@ -436,3 +436,62 @@ def test_the_feed_costs_the_same_queries_for_3_or_30_meetings(login_as, ciso, co
         assert len(read_feed(path).walk("VEVENT")) == 30
     assert len(many) == len(few), [q["sql"] for q in many.captured_queries]
     assert len(few) <= 6
+
+
+# --- the roster, what a mail may show, and mail that fails -----------------------------------
+
+
+def test_a_roster_change_sends_everyone_the_new_sequence(
+    tokyo_meeting, secretary, chair, ciso, cqo, cfo
+):
+    services.publish_agenda(actor=secretary, meeting=tokyo_meeting)
+    services.add_attendee(
+        actor=secretary, meeting=tokyo_meeting, person=cfo, kind="observer", reason="Budget item"
+    )
+    assert send_notices(tokyo_meeting.pk) == 4  # the first invitations were superseded
+    found = invites(mail.outbox)
+    assert sorted(found) == emails([chair, ciso, cqo, cfo])
+    assert {str(the_event(cal)["SEQUENCE"]) for _, cal in found.values()} == {"1"}
+    assert mailto(cfo) <= attendees(the_event(found[chair.email][1]))
+
+
+def test_an_observer_from_a_unit_is_mailed_only_their_units_items(
+    tokyo_meeting, secretary, bu_head, unit, other_unit, bu_member, other_bu_member
+):
+    from tests.cases.conftest import report
+
+    report(unit, bu_member, title="PUBSEC breach", severity="critical")
+    report(other_unit, other_bu_member, title="CLOUD breach", severity="critical")
+    services.publish_agenda(actor=secretary, meeting=tokyo_meeting)
+    services.add_attendee(
+        actor=secretary, meeting=tokyo_meeting, person=bu_head, kind="observer", reason="Item 1"
+    )
+    send_notices(tokyo_meeting.pk)
+    bodies = {m.to[0]: m.body for m in mail.outbox}
+    assert "PUBSEC breach" in bodies[bu_head.email]
+    assert "CLOUD breach" not in bodies[bu_head.email]
+    chair_mail = bodies[User.objects.get(username="chair").email]
+    assert "PUBSEC breach" in chair_mail and "CLOUD breach" in chair_mail
+
+
+def test_a_mail_that_fails_is_released_and_swept_up_later(tokyo_meeting, secretary, settings):
+    import socket
+
+    from committee.models import MeetingNotice
+    from committee.services.meetings import pending_notice_meetings
+
+    services.publish_agenda(actor=secretary, meeting=tokyo_meeting)
+    with socket.socket() as probe:  # a real SMTP connection to a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    locmem = settings.EMAIL_BACKEND
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", closed_port
+    assert send_notices(tokyo_meeting.pk) == 0
+    assert MeetingNotice.objects.filter(sent_at__isnull=True).count() == 3
+    MeetingNotice.objects.update(created_at=timezone.now() - dt.timedelta(hours=1))
+    assert pending_notice_meetings() == [tokyo_meeting.pk]
+    settings.EMAIL_BACKEND = locmem  # the mail server is back
+    assert send_notices(tokyo_meeting.pk) == 3
+    assert pending_notice_meetings() == []
+    assert len(mail.outbox) == 3

@@ -118,8 +118,10 @@ def test_an_approved_decision_creates_actions_owned_by_the_named_units(
         ("FINSOL", "Inventory FINSOL"),
         ("PUBSEC", "Inventory PUBSEC"),
     ]
+    # The chair's act under the chair's office, though the secretariat recorded it.
     assert {a.issued_office for a in created} == {"CEO"}
-    assert {a.issued_by for a in created} == {secretary}
+    assert {a.issued_by.username for a in created} == {"chair"}
+    assert decision.recorded_by == secretary
     event = AuditEvent.objects.get(verb="decision.recorded")
     assert sorted(event.details["actions"]) == sorted(a.reference for a in created)
 
@@ -277,3 +279,74 @@ def test_a_stale_minutes_draft_is_refused(committee, quorate, secretary):
     with pytest.raises(PreconditionFailed):
         services.draft_minutes(actor=secretary, meeting=quorate, body="v3", expected_version=old)
     assert Minutes.objects.get(meeting=quorate).body == "v2"
+
+
+def test_votes_belong_to_seats_and_a_stranger_cannot_vote(
+    committee, published, secretary, chair, ciso, cqo
+):
+    from accounts.models import Office
+
+    newcomer = UserFactory.create(username="new-ciso")
+    Office.objects.filter(code="CISO").update(holder=newcomer)
+    row = services.add_attendee(
+        actor=secretary,
+        meeting=published,
+        person=newcomer,
+        kind=Attendance.Kind.VOTING,
+        reason="New CISO",
+    )
+    assert row.office == "CISO"
+    stranger = UserFactory.create(username="stranger")
+    with pytest.raises(ValidationError, match="observer"):
+        services.add_attendee(
+            actor=secretary,
+            meeting=published,
+            person=stranger,
+            kind=Attendance.Kind.VOTING,
+            reason="Wants a vote",
+        )
+    # The chair and both CISOs present: still 2 of 3 seats (one vote for the CISO's seat).
+    mark_present(published, secretary, chair, ciso, newcomer)
+    from committee.quorum import quorum_of
+
+    quorum = quorum_of(committee, published.attendance.all())
+    assert (quorum.voting, quorum.present, quorum.met) == (3, 2, True)
+
+
+def test_one_decision_per_item_and_corrections_point_backwards(
+    committee, quorate, secretary, chair, ciso
+):
+    item = services.add_agenda_item(actor=secretary, meeting=quorate, title="SOC budget")
+    first = decide(quorate, secretary, item=item)
+    with pytest.raises(Conflict, match="already has its decision"):
+        decide(quorate, secretary, item=item, text="Again")
+    earlier = services.publish_agenda(actor=secretary, meeting=make_meeting(committee, days=1))
+    mark_present(earlier, secretary, chair, ciso)
+    with pytest.raises(ValidationError, match="earlier meeting"):
+        decide(earlier, secretary, corrects=first, text="Backwards in time")
+
+
+def test_only_an_approved_decision_to_create_actions_is_authority_for_them(
+    committee, quorate, secretary, unit
+):
+    from actions import services as actions_services
+
+    noted = decide(quorate, secretary)
+    with pytest.raises(PermissionDenied):
+        actions_services.create_action(
+            actor=secretary,
+            unit=unit,
+            title="Smuggled",
+            due_on=timezone.localdate() + dt.timedelta(days=3),
+            origin_decision=noted,
+        )
+    assert not Action.objects.exists()
+
+
+def test_rewriting_minutes_needs_the_version_read(committee, quorate, secretary):
+    from config.errors import PreconditionRequired
+
+    _held_with_minutes(quorate, secretary)
+    with pytest.raises(PreconditionRequired):
+        services.draft_minutes(actor=secretary, meeting=quorate, body="Overwrite")
+    assert Minutes.objects.get(meeting=quorate).body == "Present: all."

@@ -186,3 +186,61 @@ def test_an_inactive_committee_is_not_scheduled(committee):
     with time_machine.travel(NOW, tick=False):
         assert services.schedule_meetings() == {"created": 0, "changed": 0}
     assert not committee.meetings.exists()
+
+
+def test_a_held_meeting_is_the_record_no_exception_moves_it(committee, secretary):
+    from django.core.exceptions import ValidationError
+
+    with time_machine.travel(NOW, tick=False):
+        services.schedule_meetings()
+    december = committee.meetings.get(cadence_date=dt.date(2026, 12, 8))
+    Meeting.objects.filter(pk=december.pk).update(status=Meeting.Status.HELD)
+    with pytest.raises(ValidationError, match="held"):
+        services.add_cadence_exception(
+            actor=secretary,
+            committee=committee,
+            occurrence_date=dt.date(2026, 12, 8),
+            kind=CadenceException.Kind.MOVE,
+            moved_to=dt.datetime(2026, 12, 9, 10, tzinfo=TOKYO),
+            reason="Too late",
+        )
+    december.refresh_from_db()
+    assert december.starts_at == dt.datetime(2026, 12, 8, 1, 0, tzinfo=UTC)
+
+
+def test_moving_onto_another_meeting_is_a_conflict_not_a_crash(committee, secretary):
+    from config.errors import Conflict
+
+    with time_machine.travel(NOW, tick=False):
+        services.schedule_meetings()
+        with pytest.raises(Conflict):
+            services.add_cadence_exception(
+                actor=secretary,
+                committee=committee,
+                occurrence_date=dt.date(2027, 1, 12),
+                kind=CadenceException.Kind.MOVE,
+                moved_to=dt.datetime(2027, 2, 9, 10, tzinfo=TOKYO),  # February's meeting
+                reason="Merge",
+            )
+    assert not committee.exceptions.exists()
+
+
+def test_a_changed_cadence_cancels_the_draft_meetings_it_no_longer_has(committee):
+    with time_machine.travel(NOW, tick=False):
+        services.schedule_meetings()
+        committee.cadence = "FREQ=MONTHLY;BYDAY=3TU;BYHOUR=10;BYMINUTE=0;BYSECOND=0"
+        committee.save()
+        result = services.schedule_meetings()
+    assert result == {"created": 3, "changed": 3}
+    days = [s.astimezone(TOKYO).day for s in starts(committee)]
+    assert days == [15, 19, 16]  # third Tuesdays only
+    cancelled = committee.meetings.filter(status=Meeting.Status.CANCELLED)
+    assert {m.sequence for m in cancelled} == {1}  # calendars drop them
+
+
+def test_a_cadence_faster_than_daily_is_refused(committee):
+    from django.core.exceptions import ValidationError
+
+    committee.cadence = "FREQ=HOURLY"
+    with pytest.raises(ValidationError, match="daily at most"):
+        committee.full_clean()
