@@ -52,4 +52,9 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("healthz", healthz, name="healthz"),
     path("calendar/<str:token>.ics", committee_views.calendar_feed, name="calendar-feed"),
+    path("", include("committee.urls")),
+    path("", include("cases.urls")),
+    path("", include("systems.urls")),
+    path("", include("actions.urls")),
+    path("", include("audit.urls")),
 ]
