@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
 
-.PHONY: run test check lint clean
+.PHONY: run test check lint clean messages messages-compile
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || { echo "Could not create a virtualenv: on Debian/Ubuntu run 'apt-get install python3-venv'."; exit 1; }
@@ -35,6 +35,14 @@ check: $(VENV)/.dev
 	DEBUG=1 $(BIN)/mypy .
 	$(BIN)/lint-imports
 	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
+
+## messages: collect every translatable string into locale/ja (then translate the new ones)
+messages: $(VENV)/.dev
+	DEBUG=1 $(BIN)/python manage.py makemessages -l ja --no-obsolete --ignore '.venv/*' --ignore 'var/*'
+
+## messages-compile: build locale/*/django.mo from the .po files (needs GNU gettext's msgfmt)
+messages-compile: $(VENV)/.dev
+	DEBUG=1 $(BIN)/python manage.py compilemessages --ignore '.venv/*'
 
 clean:
 	rm -rf var/test-rcc*.sqlite3* var/broker

@@ -85,7 +85,7 @@ def seed_organisation() -> list[DemoLogin]:
         if office_code == OfficeCode.CEO:
             user.groups.add(groups[Role.CHAIR])
         office, _ = Office.objects.get_or_create(
-            code=office_code.value, defaults={"name": office_code.label, "domain": domain}
+            code=office_code.value, defaults={"name": str(office_code.label), "domain": domain}
         )
         if office.holder_id != user.pk:
             services.assign_office_holder(actor=None, office=office, holder=user)

@@ -9,6 +9,7 @@ from django.contrib.auth.models import AbstractUser, Group
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 if TYPE_CHECKING:
@@ -18,31 +19,31 @@ if TYPE_CHECKING:
 class Role(models.TextChoices):
     """Role groups, created by a data migration; a person may hold several."""
 
-    CHAIR = "chair", "Committee chair"
-    CXO = "cxo", "CxO (committee member)"
-    SECRETARY = "secretary", "Committee secretariat"
-    BU_HEAD = "bu_head", "Business-unit head"
-    BU_MEMBER = "bu_member", "Business-unit member"
-    QUALITY_REVIEWER = "quality_reviewer", "Quality reviewer (Quality HQ)"
-    AUDITOR = "auditor", "Auditor"
+    CHAIR = "chair", _("Committee chair")
+    CXO = "cxo", _("CxO (committee member)")
+    SECRETARY = "secretary", _("Committee secretariat")
+    BU_HEAD = "bu_head", _("Business-unit head")
+    BU_MEMBER = "bu_member", _("Business-unit member")
+    QUALITY_REVIEWER = "quality_reviewer", _("Quality reviewer (Quality HQ)")
+    AUDITOR = "auditor", _("Auditor")
 
 
 class OfficeCode(models.TextChoices):
     """The offices the product knows by name; more can be added as rows."""
 
-    CEO = "CEO", "Chief Executive Officer"
-    CISO = "CISO", "Chief Information Security Officer"
-    CQO = "CQO", "Chief Quality Officer"
-    CFO = "CFO", "Chief Financial Officer"
-    CHRO = "CHRO", "Chief Human Resources Officer"
+    CEO = "CEO", _("Chief Executive Officer")
+    CISO = "CISO", _("Chief Information Security Officer")
+    CQO = "CQO", _("Chief Quality Officer")
+    CFO = "CFO", _("Chief Financial Officer")
+    CHRO = "CHRO", _("Chief Human Resources Officer")
 
 
 class Domain(models.TextChoices):
     """Which governance domain an office, case or action belongs to."""
 
-    SECURITY = "security", "Security"
-    QUALITY = "quality", "Quality"
-    OTHER = "other", "Other"
+    SECURITY = "security", _("Security")
+    QUALITY = "quality", _("Quality")
+    OTHER = "other", _("Other")
 
 
 class User(AbstractUser):
@@ -102,9 +103,9 @@ class Membership(models.Model):
     """A person's membership of a business unit, which scopes what they see and change."""
 
     class Kind(models.TextChoices):
-        MEMBER = "member", "Member"
-        SECURITY_OFFICER = "security_officer", "On-site security officer"
-        QUALITY_OFFICER = "quality_officer", "On-site quality officer"
+        MEMBER = "member", _("Member")
+        SECURITY_OFFICER = "security_officer", _("On-site security officer")
+        QUALITY_OFFICER = "quality_officer", _("On-site quality officer")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"

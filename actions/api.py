@@ -7,9 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import django_filters
-from django.db.models import Q, QuerySet
-from django.utils import timezone
+from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action as route
@@ -19,6 +17,7 @@ from rest_framework.response import Response
 
 from accounts.models import BusinessUnit, Domain, User
 from actions import selectors, services
+from actions.filters import ActionFilter, DirectiveFilter
 from actions.models import Action, ActionUpdate, Directive, Evidence, Notification
 from config.api import StrictInput, actor_of
 from config.api import read_only_slug as _slug
@@ -123,39 +122,6 @@ class UpdateIn(StrictInput):
     files = serializers.ListField(
         child=serializers.FileField(), required=False, default=list, max_length=10
     )
-
-
-class ActionFilter(django_filters.FilterSet):
-    unit = django_filters.CharFilter(field_name="unit__code")
-    mine = django_filters.BooleanFilter(method="filter_mine", label="Assigned to me")
-    my_unit = django_filters.BooleanFilter(method="filter_my_unit", label="My units' actions")
-    overdue = django_filters.BooleanFilter(method="filter_overdue")
-    due_before = django_filters.DateFilter(field_name="due_on", lookup_expr="lt")
-    escalation_level = django_filters.NumberFilter()
-    escalation_level_min = django_filters.NumberFilter(
-        field_name="escalation_level", lookup_expr="gte"
-    )
-
-    class Meta:
-        model = Action
-        fields = ["unit", "status", "domain", "priority", "escalation_level"]
-
-    def filter_mine(self, queryset: QuerySet[Action], name: str, value: bool) -> QuerySet[Action]:
-        user = self.request.user if self.request else None
-        return queryset.filter(assignee=user) if value else queryset.exclude(assignee=user)
-
-    def filter_my_unit(
-        self, queryset: QuerySet[Action], name: str, value: bool
-    ) -> QuerySet[Action]:
-        user = self.request.user if self.request else None
-        mine = Q(unit__memberships__user=user) | Q(unit__head=user)
-        return queryset.filter(mine).distinct() if value else queryset.exclude(mine)
-
-    def filter_overdue(
-        self, queryset: QuerySet[Action], name: str, value: bool
-    ) -> QuerySet[Action]:
-        overdue = queryset.overdue(timezone.localdate())  # type: ignore[attr-defined]
-        return overdue if value else queryset.exclude(pk__in=overdue.values("pk"))
 
 
 def _with_etag(action: Action, code: int = 200) -> Response:
@@ -321,7 +287,7 @@ class DirectiveViewSet(viewsets.ReadOnlyModelViewSet):
     """Directives: drafted, then issued (fanning out actions) or withdrawn (cancelling them)."""
 
     serializer_class = DirectiveOut
-    filterset_fields = ["status", "domain"]
+    filterset_class = DirectiveFilter
     ordering = "-created_at"
 
     def get_queryset(self) -> QuerySet[Directive]:

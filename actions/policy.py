@@ -62,9 +62,19 @@ def can_replan(user: Any, action: Action) -> bool:
     return owning_office(user, action.domain) is not None
 
 
+def can_cancel(user: Any, action: Action) -> bool:
+    """Cancelling is the issuing side's: the office owning the domain, or the chair."""
+    return owning_office(user, action.domain) is not None
+
+
 def can_issue_directive(user: Any, domain: str) -> bool:
     """Security directives are the CISO's, quality directives the CQO's; the chair issues any."""
     return owning_office(user, domain) is not None
+
+
+def can_withdraw_directive(user: Any, directive: Directive) -> bool:
+    """The office owning the directive's domain (the one that issues it), or the chair."""
+    return owning_office(user, directive.domain) is not None
 
 
 def visible_directives(user: Any) -> QuerySet[Directive]:

@@ -2,20 +2,40 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from actions import policy
-from actions.models import Action, ActionUpdate, Directive, Notification
+from actions.models import Action, ActionUpdate, Directive, Evidence, Notification
 
 
 def actions_for(user: Any) -> QuerySet[Action]:
     return policy.visible_actions(user).select_related("unit", "assignee", "system", "issued_by")
 
 
+def action_details_for(user: Any) -> QuerySet[Action]:
+    """Actions with everything their page shows: where they came from and who acted on them."""
+    return actions_for(user).select_related(
+        "directive",
+        "origin_incident",
+        "origin_measure__incident",
+        "origin_decision",
+        "submitted_by",
+        "verified_by",
+    )
+
+
 def updates_of(action: Action) -> QuerySet[ActionUpdate]:
     return action.updates.select_related("author").prefetch_related("evidence")
+
+
+def evidence_for(user: Any) -> QuerySet[Evidence]:
+    """Evidence files on the actions the reader may see (nobody else's)."""
+    return Evidence.objects.filter(update__action__in=policy.visible_actions(user))
 
 
 def directives_for(user: Any) -> QuerySet[Directive]:
@@ -23,8 +43,19 @@ def directives_for(user: Any) -> QuerySet[Directive]:
         policy.visible_directives(user)
         .select_related("issued_by")
         .prefetch_related("units")
-        .annotate(action_count=Count("actions", distinct=True))
+        .annotate(
+            action_count=Count("actions", distinct=True),
+            verified_count=Count(
+                "actions", filter=Q(actions__status=Action.Status.VERIFIED), distinct=True
+            ),
+        )
+        .order_by("-created_at", "-pk")  # Meta.ordering does not survive the GROUP BY
     )
+
+
+def actions_of_directive(user: Any, directive: Directive) -> QuerySet[Action]:
+    """The actions a directive fanned out that the reader may see, unit by unit."""
+    return actions_for(user).filter(directive=directive).order_by("unit__code", "pk")
 
 
 def notifications_for(user: Any) -> QuerySet[Notification]:
@@ -32,3 +63,38 @@ def notifications_for(user: Any) -> QuerySet[Notification]:
     if not getattr(user, "is_authenticated", False):
         return Notification.objects.none()
     return Notification.objects.filter(recipient=user).select_related("action")
+
+
+def overdue_trend(
+    user: Any, *, weeks: int = 12, today: dt.date | None = None
+) -> list[tuple[dt.date, int]]:
+    """For each of the last `weeks` weeks (oldest first, the last point today), how many of the
+    reader's visible actions were overdue at the end of that day, in one aggregate query.
+
+    Overdue on day d means: created by the end of d, due before d, and neither verified nor
+    cancelled by the end of d. The cancel time is the first history row showing the action
+    cancelled (both cancelling paths write history). Approximations, because no due-date or
+    ownership history is read: a re-planned action counts with its current due date, and
+    visibility is today's (an action moved between units counts for its current unit). The
+    last point therefore equals today's overdue count."""
+    today = today or timezone.localdate()
+    days = [today - dt.timedelta(weeks=back) for back in range(weeks - 1, -1, -1)]
+    zone = timezone.get_current_timezone()
+    history = Action.history.model
+    cancelled_at = Subquery(
+        history.objects.filter(id=OuterRef("pk"), status=Action.Status.CANCELLED)
+        .order_by("history_date")
+        .values("history_date")[:1]
+    )
+    rows = policy.visible_actions(user).annotate(closed_at=Coalesce("verified_at", cancelled_at))
+    counts: dict[str, Any] = {}
+    for index, day in enumerate(days):
+        # The first instant of the next local day: "by the end of d" is "before this".
+        end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tzinfo=zone)
+        counts[f"w{index}"] = Count(
+            "pk",
+            filter=Q(created_at__lt=end, due_on__lt=day)
+            & (Q(closed_at__isnull=True) | Q(closed_at__gte=end)),
+        )
+    totals = rows.aggregate(**counts) if counts else {}
+    return [(day, totals[f"w{index}"] or 0) for index, day in enumerate(days)]

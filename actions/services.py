@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -17,6 +18,7 @@ from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
@@ -152,7 +154,7 @@ def _authorize_act(actor: User, action: Action, act: str, note: str) -> str:
         if act == "return" and not note.strip():
             raise ValidationError({"note": "Say what is missing."})
     elif act == "cancel":
-        if office is None:
+        if not policy.can_cancel(actor, action):
             raise PermissionDenied("Only the issuing office or the chair may cancel an action.")
         if not note.strip():
             raise ValidationError({"note": "Say why the action is cancelled."})
@@ -395,18 +397,46 @@ def draft_directive(
     return directive
 
 
+def _addressed_systems(directive: Directive) -> QuerySet[System] | None:
+    """The systems a directive's criteria match today (None when it is addressed to units)."""
+    if not directive.criteria:
+        return None
+    return systems_selectors.systems_matching(directive.criteria)
+
+
+def _addressed_units(directive: Directive) -> QuerySet[BusinessUnit]:
+    """The active units a directive is addressed to (all of them, or the chosen ones)."""
+    if directive.all_units:
+        return BusinessUnit.objects.filter(is_active=True)
+    return directive.units.filter(is_active=True)
+
+
 def _targets(directive: Directive) -> list[tuple[BusinessUnit, System | None]]:
-    if directive.criteria:
-        systems = systems_selectors.systems_matching(directive.criteria).select_related(
-            "unit__group"
+    systems = _addressed_systems(directive)
+    if systems is not None:
+        return [(s.unit, s) for s in systems.select_related("unit__group")]
+    return [(u, None) for u in _addressed_units(directive).select_related("group")]
+
+
+@dataclass(frozen=True)
+class Reach:
+    """How far issuing a directive would go: actions created, units tasked, systems named."""
+
+    actions: int
+    units: int
+    systems: int
+
+
+def directive_reach(directive: Directive) -> Reach:
+    """The preview of `issue_directive`: the same targets, counted in one query, not loaded."""
+    systems = _addressed_systems(directive)
+    if systems is not None:
+        counts = systems.aggregate(
+            systems=Count("pk", distinct=True), units=Count("unit", distinct=True)
         )
-        return [(s.unit, s) for s in systems]
-    units = (
-        BusinessUnit.objects.filter(is_active=True)
-        if directive.all_units
-        else directive.units.filter(is_active=True)
-    )
-    return [(u, None) for u in units.select_related("group")]
+        return Reach(actions=counts["systems"], units=counts["units"], systems=counts["systems"])
+    units = _addressed_units(directive).count()
+    return Reach(actions=units, units=units, systems=0)
 
 
 @transaction.atomic
@@ -484,9 +514,9 @@ def issue_directive(*, actor: User, directive: Directive) -> Directive:
 @transaction.atomic
 def withdraw_directive(*, actor: User, directive: Directive, reason: str) -> Directive:
     """Withdraw it: its unfinished actions are cancelled with the reason, set-based."""
-    office = policy.owning_office(actor, directive.domain)
-    if office is None:
+    if not policy.can_withdraw_directive(actor, directive):
         raise PermissionDenied("Only the office owning this domain, or the chair, withdraws it.")
+    office = policy.owning_office(actor, directive.domain)
     if not reason.strip():
         raise ValidationError({"reason": "Say why the directive is withdrawn."})
     directive = Directive.objects.select_for_update().get(pk=directive.pk)

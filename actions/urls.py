@@ -1,13 +1,22 @@
-"""Page routes of actions (being built: see issue 6)."""
+"""Page routes of actions and directives."""
 
 from __future__ import annotations
 
 from django.urls import path
 
-from config.pages import placeholder
+from actions import views
 
 app_name = "actions"
 urlpatterns = [
-    path("actions/", placeholder, name="actions"),
-    path("directives/", placeholder, name="directives"),
+    path("actions/", views.action_list, name="actions"),
+    path("actions/<int:pk>/", views.action_detail, name="action"),
+    path("actions/<int:pk>/updates/", views.action_update, name="action-update"),
+    path("actions/<int:pk>/replan/", views.action_replan, name="action-replan"),
+    path("actions/<int:pk>/evidence/<int:evidence_pk>/", views.evidence_file, name="evidence"),
+    path("actions/<int:pk>/<slug:act>/", views.action_act, name="action-act"),
+    path("directives/", views.directive_list, name="directives"),
+    path("directives/new/", views.directive_new, name="directive-new"),
+    path("directives/<int:pk>/", views.directive_detail, name="directive"),
+    path("directives/<int:pk>/issue/", views.directive_issue, name="directive-issue"),
+    path("directives/<int:pk>/withdraw/", views.directive_withdraw, name="directive-withdraw"),
 ]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import django_filters
 from django.db.models import QuerySet
 from rest_framework import serializers, viewsets
 
 from audit import selectors
+from audit.filters import AuditEventFilter
 from audit.models import AuditEvent
 
 
@@ -28,16 +28,6 @@ class AuditEventOut(serializers.ModelSerializer):
             "prev_hash",
             "hash",
         ]
-
-
-class AuditEventFilter(django_filters.FilterSet):
-    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
-    actor = django_filters.CharFilter(field_name="actor_label")
-
-    class Meta:
-        model = AuditEvent
-        fields = ["verb", "office", "target_type", "target_id"]
 
 
 class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):

@@ -1,12 +1,13 @@
-"""Page routes of audit (being built: see issue 6)."""
+"""Page routes of the audit trail."""
 
 from __future__ import annotations
 
 from django.urls import path
 
-from config.pages import placeholder
+from audit import views
 
 app_name = "audit"
 urlpatterns = [
-    path("audit/", placeholder, name="events"),
+    path("audit/", views.event_list, name="events"),
+    path("audit/verify/", views.verify, name="verify"),
 ]

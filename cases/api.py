@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import django_filters
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -14,6 +13,7 @@ from rest_framework.response import Response
 
 from accounts.models import BusinessUnit, Domain, User
 from cases import selectors, services
+from cases.filters import IncidentFilter, RiskFilter
 from cases.models import Incident, RecurrenceMeasure, Risk, Severity, TimelineEntry
 from config.api import StrictInput, actor_of
 from config.api import read_only_slug as _slug
@@ -137,16 +137,6 @@ class RolloutIn(StrictInput):
 class RolloutOut(serializers.Serializer):
     directive = serializers.CharField()
     actions = serializers.IntegerField()
-
-
-class IncidentFilter(django_filters.FilterSet):
-    unit = django_filters.CharFilter(field_name="unit__code")
-    reported_after = django_filters.IsoDateTimeFilter(field_name="reported_at", lookup_expr="gte")
-    reported_before = django_filters.IsoDateTimeFilter(field_name="reported_at", lookup_expr="lt")
-
-    class Meta:
-        model = Incident
-        fields = ["unit", "status", "severity", "category", "domain", "personal_data_involved"]
 
 
 class IncidentViewSet(VersionedReadViewSet):
@@ -352,23 +342,6 @@ class HeatmapOut(serializers.Serializer):
     basis = serializers.ChoiceField(["inherent", "residual"])
     rows = serializers.CharField(help_text="Rows are likelihood 1..5, columns impact 1..5.")
     counts = serializers.ListField(child=serializers.ListField(child=serializers.IntegerField()))
-
-
-class RiskFilter(django_filters.FilterSet):
-    unit = django_filters.CharFilter(field_name="unit__code")
-    owner = django_filters.CharFilter(field_name="owner__username")
-
-    class Meta:
-        model = Risk
-        fields = [
-            "unit",
-            "owner",
-            "status",
-            "domain",
-            "treatment",
-            "above_appetite",
-            "residual_level",
-        ]
 
 
 class RiskViewSet(VersionedReadViewSet):

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from simple_history.models import HistoricalRecords
 
@@ -13,33 +14,33 @@ from accounts.models import Domain
 
 
 class Severity(models.TextChoices):
-    LOW = "low", "Low"
-    MEDIUM = "medium", "Medium"
-    HIGH = "high", "High"
-    CRITICAL = "critical", "Critical"
+    LOW = "low", _("Low")
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High")
+    CRITICAL = "critical", _("Critical")
 
 
 class Incident(models.Model):
     """Something that went wrong (a breach, an outage, a mis-issued certificate), tracked to closure."""
 
     class Category(models.TextChoices):
-        UNAUTHORIZED_ACCESS = "unauthorized_access", "Unauthorized access"
-        DATA_LEAK = "data_leak", "Data leak"
-        SERVICE_OUTAGE = "service_outage", "Service outage"
-        QUALITY_DEFECT = "quality_defect", "Quality defect"
+        UNAUTHORIZED_ACCESS = "unauthorized_access", _("Unauthorized access")
+        DATA_LEAK = "data_leak", _("Data leak")
+        SERVICE_OUTAGE = "service_outage", _("Service outage")
+        QUALITY_DEFECT = "quality_defect", _("Quality defect")
         PERSONAL_DATA_MISISSUE = (
             "personal_data_misissue",
-            "Personal data issued to the wrong person",
+            _("Personal data issued to the wrong person"),
         )
-        OTHER = "other", "Other"
+        OTHER = "other", _("Other")
 
     class Status(models.TextChoices):
-        REPORTED = "reported", "Reported"
-        TRIAGED = "triaged", "Triaged"
-        INVESTIGATING = "investigating", "Investigating"
-        CONTAINED = "contained", "Contained"
-        RESOLVED = "resolved", "Resolved"
-        CLOSED = "closed", "Closed"
+        REPORTED = "reported", _("Reported")
+        TRIAGED = "triaged", _("Triaged")
+        INVESTIGATING = "investigating", _("Investigating")
+        CONTAINED = "contained", _("Contained")
+        RESOLVED = "resolved", _("Resolved")
+        CLOSED = "closed", _("Closed")
 
     reference = models.CharField(max_length=20, unique=True, editable=False)
     title = models.CharField(max_length=200)
@@ -92,9 +93,9 @@ class TimelineEntry(models.Model):
     """One line of an incident's story: a note someone wrote, or a change the system recorded."""
 
     class Kind(models.TextChoices):
-        NOTE = "note", "Note"
-        STATUS = "status", "Status change"
-        SEVERITY = "severity", "Severity change"
+        NOTE = "note", _("Note")
+        STATUS = "status", _("Status change")
+        SEVERITY = "severity", _("Severity change")
 
     incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="timeline")
     at = models.DateTimeField()
@@ -137,11 +138,11 @@ class RecurrenceMeasure(models.Model):
 class RiskLevel(models.TextChoices):
     """NIST SP 800-30 Rev. 1's qualitative scale."""
 
-    VERY_LOW = "very_low", "Very low"
-    LOW = "low", "Low"
-    MODERATE = "moderate", "Moderate"
-    HIGH = "high", "High"
-    VERY_HIGH = "very_high", "Very high"
+    VERY_LOW = "very_low", _("Very low")
+    LOW = "low", _("Low")
+    MODERATE = "moderate", _("Moderate")
+    HIGH = "high", _("High")
+    VERY_HIGH = "very_high", _("Very high")
 
 
 class RiskMatrixCell(models.Model):
@@ -177,17 +178,17 @@ class Risk(models.Model):
     """Something that could go wrong, scored before (inherent) and after (residual) treatment."""
 
     class Treatment(models.TextChoices):
-        MITIGATE = "mitigate", "Mitigate"
-        ACCEPT = "accept", "Accept"
-        TRANSFER = "transfer", "Transfer"
-        AVOID = "avoid", "Avoid"
+        MITIGATE = "mitigate", _("Mitigate")
+        ACCEPT = "accept", _("Accept")
+        TRANSFER = "transfer", _("Transfer")
+        AVOID = "avoid", _("Avoid")
 
     class Status(models.TextChoices):
-        IDENTIFIED = "identified", "Identified"
-        ASSESSED = "assessed", "Assessed"
-        TREATING = "treating", "Treating"
-        MONITORED = "monitored", "Monitored"
-        RETIRED = "retired", "Retired"
+        IDENTIFIED = "identified", _("Identified")
+        ASSESSED = "assessed", _("Assessed")
+        TREATING = "treating", _("Treating")
+        MONITORED = "monitored", _("Monitored")
+        RETIRED = "retired", _("Retired")
 
     scale = [MinValueValidator(1), MaxValueValidator(5)]
 

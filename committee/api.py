@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import django_filters
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -22,6 +21,7 @@ from rest_framework.reverse import reverse
 from accounts.models import BusinessUnit, Domain, User
 from actions.models import Action
 from committee import ical, policy, selectors, services
+from committee.filters import MeetingFilter
 from committee.models import (
     AgendaItem,
     Attendance,
@@ -354,16 +354,6 @@ class ReasonIn(StrictInput):
 class RescheduleIn(StrictInput):
     starts_at = serializers.DateTimeField()
     reason = serializers.CharField(max_length=4000)
-
-
-class MeetingFilter(django_filters.FilterSet):
-    committee = django_filters.CharFilter(field_name="committee__slug")
-    starts_after = django_filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="gte")
-    starts_before = django_filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="lt")
-
-    class Meta:
-        model = Meeting
-        fields = ["committee", "status", "starts_after", "starts_before"]
 
 
 def _quorum_data(meeting: Meeting, rows: list[Attendance]) -> dict[str, Any]:

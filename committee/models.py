@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 DEFAULT_CADENCE = "FREQ=MONTHLY;BYDAY=2TU;BYHOUR=10;BYMINUTE=0;BYSECOND=0"
@@ -42,8 +43,8 @@ class Committee(models.Model):
     """A standing committee: who sits on it, who runs it, when it meets and what makes a quorum."""
 
     class Quorum(models.TextChoices):
-        MAJORITY = "majority", "A majority of voting members present"
-        TWO_THIRDS = "two_thirds", "Two thirds of voting members present"
+        MAJORITY = "majority", _("A majority of voting members present")
+        TWO_THIRDS = "two_thirds", _("Two thirds of voting members present")
 
     name = models.CharField(max_length=200)
     slug = models.SlugField(unique=True)
@@ -104,8 +105,8 @@ class CommitteeMember(models.Model):
     a named person."""
 
     class Kind(models.TextChoices):
-        VOTING = "voting", "Voting member"
-        OBSERVER = "observer", "Observer"
+        VOTING = "voting", _("Voting member")
+        OBSERVER = "observer", _("Observer")
 
     committee = models.ForeignKey(Committee, on_delete=models.CASCADE, related_name="members")
     office = models.ForeignKey(
@@ -145,8 +146,8 @@ class CadenceException(models.Model):
     """One occurrence of the cadence skipped, or moved to another time."""
 
     class Kind(models.TextChoices):
-        SKIP = "skip", "Skip this meeting"
-        MOVE = "move", "Move this meeting"
+        SKIP = "skip", _("Skip this meeting")
+        MOVE = "move", _("Move this meeting")
 
     committee = models.ForeignKey(Committee, on_delete=models.CASCADE, related_name="exceptions")
     occurrence_date = models.DateField(help_text="The cadence's date, in the committee's zone.")
@@ -185,11 +186,11 @@ class Meeting(models.Model):
     or cancelled."""
 
     class Status(models.TextChoices):
-        SCHEDULED = "scheduled", "Scheduled"
-        PUBLISHED = "published", "Agenda published"
-        HELD = "held", "Held"
-        APPROVED = "approved", "Minutes approved"
-        CANCELLED = "cancelled", "Cancelled"
+        SCHEDULED = "scheduled", _("Scheduled")
+        PUBLISHED = "published", _("Agenda published")
+        HELD = "held", _("Held")
+        APPROVED = "approved", _("Minutes approved")
+        CANCELLED = "cancelled", _("Cancelled")
 
     committee = models.ForeignKey(Committee, on_delete=models.PROTECT, related_name="meetings")
     title = models.CharField(max_length=200)
@@ -257,14 +258,14 @@ class Attendance(models.Model):
     """A person expected at a meeting, frozen when the agenda is published, and whether they came."""
 
     class Kind(models.TextChoices):
-        VOTING = "voting", "Voting member"
-        OBSERVER = "observer", "Observer"
+        VOTING = "voting", _("Voting member")
+        OBSERVER = "observer", _("Observer")
 
     class Status(models.TextChoices):
-        EXPECTED = "expected", "Expected"
-        PRESENT = "present", "Present"
-        ABSENT = "absent", "Absent"
-        REPRESENTED = "represented", "Represented by a delegate"
+        EXPECTED = "expected", _("Expected")
+        PRESENT = "present", _("Present")
+        ABSENT = "absent", _("Absent")
+        REPRESENTED = "represented", _("Represented by a delegate")
 
     meeting = models.ForeignKey(Meeting, on_delete=models.PROTECT, related_name="attendance")
     person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -300,13 +301,13 @@ class AgendaItem(models.Model):
     by the secretariat."""
 
     class Kind(models.TextChoices):
-        INCIDENT = "incident", "Incident reported since the last meeting"
-        RISK = "risk", "Risk above appetite"
-        ESCALATED_ACTION = "escalated_action", "Action escalated to the committee"
-        SUSPENSION = "suspension", "Suspension awaiting ratification"
-        DIRECTIVE = "directive", "Directive issued since the last meeting"
-        CARRIED_ACTION = "carried_action", "Decided action still open"
-        OTHER = "other", "Other business"
+        INCIDENT = "incident", _("Incident reported since the last meeting")
+        RISK = "risk", _("Risk above appetite")
+        ESCALATED_ACTION = "escalated_action", _("Action escalated to the committee")
+        SUSPENSION = "suspension", _("Suspension awaiting ratification")
+        DIRECTIVE = "directive", _("Directive issued since the last meeting")
+        CARRIED_ACTION = "carried_action", _("Decided action still open")
+        OTHER = "other", _("Other business")
 
     meeting = models.ForeignKey(Meeting, on_delete=models.PROTECT, related_name="items")
     position = models.PositiveIntegerField()
@@ -379,17 +380,17 @@ class Decision(models.Model):
     a new decision that points at the one it corrects."""
 
     class Outcome(models.TextChoices):
-        APPROVED = "approved", "Approved"
-        REJECTED = "rejected", "Rejected"
-        DEFERRED = "deferred", "Deferred"
-        NOTED = "noted", "Noted"
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        DEFERRED = "deferred", _("Deferred")
+        NOTED = "noted", _("Noted")
 
     class Effect(models.TextChoices):
-        NONE = "none", "No further effect"
-        CREATE_ACTIONS = "create_actions", "Create actions"
-        RATIFY_SUSPENSION = "ratify_suspension", "Ratify the suspension"
-        OVERTURN_SUSPENSION = "overturn_suspension", "Overturn the suspension (lifts it)"
-        ACCEPT_RISK = "accept_risk", "Accept the risk above appetite"
+        NONE = "none", _("No further effect")
+        CREATE_ACTIONS = "create_actions", _("Create actions")
+        RATIFY_SUSPENSION = "ratify_suspension", _("Ratify the suspension")
+        OVERTURN_SUSPENSION = "overturn_suspension", _("Overturn the suspension (lifts it)")
+        ACCEPT_RISK = "accept_risk", _("Accept the risk above appetite")
 
     reference = models.CharField(max_length=20, unique=True, editable=False)
     meeting = models.ForeignKey(Meeting, on_delete=models.PROTECT, related_name="decisions")
@@ -433,8 +434,8 @@ class Minutes(models.Model):
     """The record of a meeting: drafted by the secretariat, approved (and so locked) by the chair."""
 
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        APPROVED = "approved", "Approved"
+        DRAFT = "draft", _("Draft")
+        APPROVED = "approved", _("Approved")
 
     meeting = models.OneToOneField(Meeting, on_delete=models.PROTECT, related_name="minutes")
     body = models.TextField(blank=True)
@@ -480,8 +481,8 @@ class MeetingNotice(models.Model):
     that makes each mail go once, claimed by a conditional update when it is sent."""
 
     class Method(models.TextChoices):
-        REQUEST = "REQUEST", "Invitation"
-        CANCEL = "CANCEL", "Cancellation"
+        REQUEST = "REQUEST", _("Invitation")
+        CANCEL = "CANCEL", _("Cancellation")
 
     meeting = models.ForeignKey(Meeting, on_delete=models.PROTECT, related_name="notices")
     recipient = models.ForeignKey(

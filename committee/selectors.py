@@ -8,7 +8,16 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from actions.models import Action
 from committee import policy
-from committee.models import AgendaItem, Attendance, Committee, Decision, Meeting
+from committee.models import (
+    AgendaItem,
+    Attendance,
+    CalendarFeed,
+    Committee,
+    Decision,
+    Meeting,
+    Minutes,
+    MinutesCorrection,
+)
 
 
 def committees_for(user: Any) -> QuerySet[Committee]:
@@ -41,6 +50,28 @@ def decisions_for(user: Any, meeting: Meeting) -> QuerySet[Decision]:
     if policy.sees_whole_agenda(user, meeting.committee):
         return decisions
     return decisions.filter(item__in=policy.visible_items(user, meeting))
+
+
+def minutes_for(user: Any, meeting: Meeting) -> Minutes | None:
+    """The meeting's minutes with their corrections, for those who may read them (None when
+    they may not, or when none are drafted yet)."""
+    if not policy.can_read_minutes(user, meeting):
+        return None
+    return (
+        Minutes.objects.filter(meeting=meeting)
+        .select_related("drafted_by", "approved_by")
+        .prefetch_related(
+            Prefetch("corrections", queryset=MinutesCorrection.objects.select_related("made_by"))
+        )
+        .first()
+    )
+
+
+def calendar_feeds_of(user: Any) -> QuerySet[CalendarFeed]:
+    """A person's own calendar subscriptions; nobody reads another's."""
+    if not getattr(user, "is_authenticated", False):
+        return CalendarFeed.objects.none()
+    return CalendarFeed.objects.filter(user=user)
 
 
 def calendar_meetings(user: Any) -> QuerySet[Meeting]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import formats
 from django.utils.translation import gettext as _
+from django_stubs_ext import StrOrPromise
 from openpyxl import Workbook
 
 from config.errors import Conflict, PreconditionFailed, PreconditionRequired
@@ -28,7 +30,7 @@ EXPORT_LIMIT = 50_000  # an export is a report, not a backup; the API pages thro
 class Column:
     """One column of a list and its export: a translated heading and how to read a row."""
 
-    heading: str
+    heading: StrOrPromise
     value: Callable[[Any], Any]
 
 
@@ -64,8 +66,7 @@ def export(
     headings = [str(column.heading) for column in columns]
     table = (
         [_csv_safe(_cell(column.value(row))) for column in columns]
-        for index, row in enumerate(rows)
-        if index < EXPORT_LIMIT
+        for row in itertools.islice(rows, EXPORT_LIMIT)
     )
     if kind == "csv":
         buffer = io.StringIO()

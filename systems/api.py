@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import django_filters
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status, viewsets
@@ -18,6 +17,7 @@ from config.idempotency import idempotent
 from config.versioning import etag_of, if_match
 from config.viewsets import VersionedReadViewSet
 from systems import selectors, services
+from systems.filters import SuspensionFilter, SystemFilter
 from systems.models import SuspensionOrder, System
 
 
@@ -127,23 +127,6 @@ class LiftIn(StrictInput):
     reason = serializers.CharField(max_length=4000)
 
 
-class SystemFilter(django_filters.FilterSet):
-    unit = django_filters.CharFilter(field_name="unit__code")
-
-    class Meta:
-        model = System
-        fields = [
-            "unit",
-            "environment",
-            "criticality",
-            "status",
-            "registration",
-            "internet_facing",
-            "handles_personal_data",
-            "mfa_enforced",
-        ]
-
-
 class SystemViewSet(VersionedReadViewSet):
     """The IT-system register: every unit's systems for oversight, a unit's own for its members."""
 
@@ -201,14 +184,6 @@ class SystemViewSet(VersionedReadViewSet):
         queryset = selectors.systems_matching(data.validated_data["criteria"], user=request.user)
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(SystemOut(page, many=True).data)
-
-
-class SuspensionFilter(django_filters.FilterSet):
-    system = django_filters.CharFilter(field_name="system__code")
-
-    class Meta:
-        model = SuspensionOrder
-        fields = ["system", "status", "ratification", "issued_office"]
 
 
 class SuspensionViewSet(viewsets.ReadOnlyModelViewSet):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from simple_history.models import HistoricalRecords
 
@@ -13,26 +14,26 @@ class System(models.Model):
     """An IT system a business unit owns: what it exposes, what data it holds, whether it runs."""
 
     class Environment(models.TextChoices):
-        PRODUCTION = "production", "Production"
-        STAGING = "staging", "Staging"
-        DEVELOPMENT = "development", "Development"
-        OTHER = "other", "Other"
+        PRODUCTION = "production", _("Production")
+        STAGING = "staging", _("Staging")
+        DEVELOPMENT = "development", _("Development")
+        OTHER = "other", _("Other")
 
     class Criticality(models.TextChoices):
-        LOW = "low", "Low"
-        MEDIUM = "medium", "Medium"
-        HIGH = "high", "High"
-        CRITICAL = "critical", "Critical"
+        LOW = "low", _("Low")
+        MEDIUM = "medium", _("Medium")
+        HIGH = "high", _("High")
+        CRITICAL = "critical", _("Critical")
 
     class Status(models.TextChoices):
-        PLANNED = "planned", "Planned"
-        OPERATIONAL = "operational", "Operational"
-        SUSPENDED = "suspended", "Suspended"
-        RETIRED = "retired", "Retired"
+        PLANNED = "planned", _("Planned")
+        OPERATIONAL = "operational", _("Operational")
+        SUSPENDED = "suspended", _("Suspended")
+        RETIRED = "retired", _("Retired")
 
     class Registration(models.TextChoices):
-        REGISTERED = "registered", "Registered"
-        DISCOVERED = "discovered", "Discovered, not yet registered"
+        REGISTERED = "registered", _("Registered")
+        DISCOVERED = "discovered", _("Discovered, not yet registered")
 
     code = models.SlugField(max_length=64, unique=True)
     name = models.CharField(max_length=200)
@@ -90,13 +91,13 @@ class SuspensionOrder(models.Model):
     """The CISO's order taking a system out of service at once; the committee ratifies it later."""
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        LIFTED = "lifted", "Lifted"
+        ACTIVE = "active", _("Active")
+        LIFTED = "lifted", _("Lifted")
 
     class Ratification(models.TextChoices):
-        PENDING = "pending", "Awaiting ratification"
-        RATIFIED = "ratified", "Ratified by the committee"
-        OVERTURNED = "overturned", "Overturned by the committee"
+        PENDING = "pending", _("Awaiting ratification")
+        RATIFIED = "ratified", _("Ratified by the committee")
+        OVERTURNED = "overturned", _("Overturned by the committee")
 
     system = models.ForeignKey(System, on_delete=models.PROTECT, related_name="suspensions")
     case = models.ForeignKey(

@@ -34,6 +34,16 @@ def can_register_system(user: Any, unit: BusinessUnit) -> bool:
     return bool(getattr(user, "is_superuser", False)) or accounts_policy.belongs_to(user, unit)
 
 
+def registrable_units(user: Any) -> QuerySet[BusinessUnit]:
+    """The active units a person may register systems for (the units `can_register_system`
+    allows): their own, or any for an admin. Offered in the page's form; the service decides."""
+    if not getattr(user, "is_authenticated", False):
+        return BusinessUnit.objects.none()
+    if user.is_superuser:
+        return BusinessUnit.objects.filter(is_active=True)
+    return accounts_policy.units_of(user).filter(is_active=True)
+
+
 def can_change_system(user: Any, system: System) -> bool:
     """The owning unit (its group holds the change grant) or an admin."""
     if not getattr(user, "is_authenticated", False):

@@ -1,0 +1,469 @@
+"""Pages of actions and directives: lists, a page per action and directive, and their forms.
+
+Thin: parse with actions.forms, read through actions.selectors, write through ONE service, and
+ask actions.policy only to decide which buttons to show; a refused post is the service's word.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms as django_forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _t
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from accounts.models import Domain
+from actions import charts, policy, selectors, services
+from actions.filters import ActionFilter, DirectiveFilter
+from actions.forms import (
+    DirectiveForm,
+    ReplanForm,
+    TransitionForm,
+    UpdateForm,
+    WithdrawForm,
+    put_errors,
+)
+from actions.models import Action, Directive
+from config.errors import Conflict, PreconditionFailed, PreconditionRequired
+from config.pages import Column, export, export_links, paginate, refused
+
+REFUSALS = (PermissionDenied, Conflict, PreconditionFailed, PreconditionRequired, ValidationError)
+
+# The buttons of an action's page, in the order they show; who may press each is policy's call.
+ACTS: dict[str, dict[str, Any]] = {
+    "start": {"label": _("Start work"), "style": "primary", "note": False},
+    "submit": {"label": _("Submit for verification"), "style": "primary", "note": False},
+    "verify": {"label": _("Verify"), "style": "success", "note": False},
+    "return": {"label": _("Return for more work"), "style": "warning", "note": True},
+    "cancel": {"label": _("Cancel the action"), "style": "danger", "note": True},
+}
+DONE = {
+    "start": _("Work on the action has started."),
+    "submit": _("The action is submitted for verification."),
+    "verify": _("The action is verified."),
+    "return": _("The action is returned to the unit."),
+    "cancel": _("The action is cancelled."),
+}
+MAY = {
+    "start": policy.can_progress,
+    "submit": policy.can_progress,
+    "verify": policy.can_verify,
+    "return": policy.can_verify,
+    "cancel": policy.can_cancel,
+}
+QUICK_VIEWS = [
+    ("", _("All")),
+    ("mine", _("Assigned to me")),
+    ("my_unit", _("My unit")),
+    ("overdue", _("Overdue")),
+]
+CRITERIA_LABELS = {
+    "internet_facing": _("Internet-facing"),
+    "handles_personal_data": _("Handles personal data"),
+    "mfa_enforced": _("MFA enforced"),
+    "environment": _("Environment"),
+    "criticality": _("Criticality"),
+    "criticality_at_least": _("Criticality at least"),
+    "status": _("Status"),
+    "registration": _("Registration"),
+    "units": _("Business units"),
+}
+
+
+def _yes_no(value: bool) -> str:
+    return _t("Yes") if value else _t("No")
+
+
+ACTION_COLUMNS = [
+    Column(_("Reference"), lambda a: a.reference),
+    Column(_("Title"), lambda a: a.title),
+    Column(_("Unit"), lambda a: a.unit.code),
+    Column(_("Domain"), lambda a: a.get_domain_display()),
+    Column(_("Status"), lambda a: a.get_status_display()),
+    Column(_("Priority"), lambda a: a.get_priority_display()),
+    Column(_("Due on"), lambda a: a.due_on),
+    Column(_("Overdue"), lambda a: _yes_no(a.is_overdue)),
+    Column(_("Escalation level"), lambda a: a.escalation_level),
+    Column(_("Assignee"), lambda a: a.assignee.username if a.assignee else ""),
+    Column(_("System"), lambda a: a.system.code if a.system else ""),
+    Column(_("Percent done"), lambda a: a.percent_done),
+]
+
+
+def _addressed(directive: Directive) -> str:
+    if directive.criteria:
+        return _t("Systems matching criteria")
+    if directive.all_units:
+        return _t("Every business unit")
+    return ", ".join(unit.code for unit in directive.units.all())
+
+
+DIRECTIVE_COLUMNS = [
+    Column(_("Reference"), lambda d: d.reference),
+    Column(_("Title"), lambda d: d.title),
+    Column(_("Domain"), lambda d: d.get_domain_display()),
+    Column(_("Status"), lambda d: d.get_status_display()),
+    Column(_("Deadline"), lambda d: d.deadline),
+    Column(_("Addressed to"), _addressed),
+    Column(_("Actions"), lambda d: d.action_count),
+    Column(_("Verified"), lambda d: d.verified_count),
+    Column(_("Issued by"), lambda d: d.issued_by.username if d.issued_by else ""),
+    Column(_("Issued at"), lambda d: d.issued_at),
+]
+
+
+def _styled(form: django_forms.Form) -> django_forms.Form:
+    """Bootstrap's look for a filter form's plain widgets."""
+    for field in form.fields.values():
+        widget = field.widget
+        if isinstance(widget, django_forms.Select):
+            widget.attrs.setdefault("class", "form-select form-select-sm")
+        else:
+            widget.attrs.setdefault("class", "form-control form-control-sm")
+        if isinstance(widget, django_forms.DateInput):
+            widget.input_type = "date"
+    return form
+
+
+# --- Actions --------------------------------------------------------------------------------
+
+
+@login_required
+def action_list(request: HttpRequest) -> HttpResponse:
+    """The reader's actions, with quick views, filters, export and the overdue trend."""
+    filters = ActionFilter(
+        request.GET, queryset=selectors.actions_for(request.user), request=request
+    )
+    rows = filters.qs
+    exported = export(request, name="actions", columns=ACTION_COLUMNS, rows=rows)
+    if exported is not None:
+        return exported
+    quick = next((key for key, _label in QUICK_VIEWS if key and request.GET.get(key)), "")
+    return render(
+        request,
+        "actions/action_list.html",
+        {
+            "filter": filters,
+            "filter_form": _styled(filters.form),
+            "page": paginate(request, rows),
+            "exports": export_links(request),
+            "quick_views": QUICK_VIEWS,
+            "quick_filters": [key for key, _label in QUICK_VIEWS if key],
+            "quick": quick,
+            "trend": charts.overdue_trend_svg(selectors.overdue_trend(request.user)),
+        },
+    )
+
+
+def _acts(user: Any, action: Action) -> list[dict[str, Any]]:
+    """The transitions the state allows now and the reader may press (policy decides)."""
+    return [
+        {"act": act, **ACTS[act]}
+        for act in ACTS
+        if action.status in services.ACTION_FLOW[act] and MAY[act](user, action)
+    ]
+
+
+def _action_page(
+    request: HttpRequest,
+    action: Action,
+    *,
+    status: int = 200,
+    update_form: UpdateForm | None = None,
+    replan_form: ReplanForm | None = None,
+    act_forms: dict[str, TransitionForm] | None = None,
+) -> HttpResponse:
+    user = request.user
+    open_work = action.status not in services.FINISHED
+    version = services.etag(action)
+    acts = _acts(user, action)
+    act_forms = act_forms or {}
+    for act in acts:
+        act["form"] = act_forms.get(act["act"]) or TransitionForm(initial={"version": version})
+    can_update = open_work and policy.can_progress(user, action)
+    can_replan = open_work and policy.can_replan(user, action)
+    return render(
+        request,
+        "actions/action_detail.html",
+        {
+            "action": action,
+            "updates": selectors.updates_of(action),
+            "acts": acts,
+            "can_update": can_update,
+            "update_form": update_form or UpdateForm(initial={"version": version}),
+            "can_replan": can_replan,
+            "replan_form": replan_form
+            or (
+                ReplanForm(initial={"version": version}, unit_group_id=action.unit.group_id)
+                if can_replan
+                else None
+            ),
+        },
+        status=status,
+    )
+
+
+def _visible_action(request: HttpRequest, pk: int) -> Action:
+    return get_object_or_404(selectors.action_details_for(request.user), pk=pk)
+
+
+@login_required
+def action_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _action_page(request, _visible_action(request, pk))
+
+
+@login_required
+@require_POST
+def action_act(request: HttpRequest, pk: int, act: str) -> HttpResponse:
+    """Start, submit, verify, return or cancel, against the version the reader saw."""
+    if act not in services.ACTION_FLOW:
+        raise Http404
+    action = _visible_action(request, pk)
+    form = TransitionForm(request.POST)
+    if not form.is_valid():
+        if "version" in form.errors:
+            return refused(request, PreconditionRequired())
+        return _action_page(request, action, status=400, act_forms={act: form})
+    try:
+        services.transition_action(
+            actor=request.user,  # type: ignore[arg-type]
+            action=action,
+            act=act,
+            expected_version=form.cleaned_data["version"],
+            note=form.cleaned_data["note"],
+        )
+    except ValidationError as exc:
+        if hasattr(exc, "error_dict") and "note" in exc.error_dict:
+            put_errors(form, exc)
+            return _action_page(request, action, status=400, act_forms={act: form})
+        return refused(request, exc)
+    except REFUSALS as exc:
+        return refused(request, exc)
+    messages.success(request, DONE[act])
+    return redirect("actions:action", pk=action.pk)
+
+
+@login_required
+@require_POST
+def action_update(request: HttpRequest, pk: int) -> HttpResponse:
+    """The owning unit reports progress with a note, a percentage and evidence files."""
+    action = _visible_action(request, pk)
+    form = UpdateForm(request.POST, request.FILES)
+    if not form.is_valid():
+        if "version" in form.errors:
+            return refused(request, PreconditionRequired())
+        return _action_page(request, action, status=400, update_form=form)
+    data = form.cleaned_data
+    try:
+        services.add_update(
+            actor=request.user,  # type: ignore[arg-type]
+            action=action,
+            expected_version=data["version"],
+            note=data["note"],
+            percent_done=data["percent_done"],
+            files=data["evidence"],
+        )
+    except ValidationError as exc:
+        if hasattr(exc, "error_dict") and set(exc.error_dict) & {"note", "percent_done", "files"}:
+            put_errors(form, exc, aliases={"files": "evidence"})
+            return _action_page(request, action, status=400, update_form=form)
+        return refused(request, exc)
+    except REFUSALS as exc:
+        return refused(request, exc)
+    messages.success(request, _t("Your update was recorded."))
+    return redirect("actions:action", pk=action.pk)
+
+
+@login_required
+@require_POST
+def action_replan(request: HttpRequest, pk: int) -> HttpResponse:
+    """The issuing office (or the chair) moves the due date, the owner or the domain."""
+    action = _visible_action(request, pk)
+    form = ReplanForm(request.POST, unit_group_id=action.unit.group_id)
+    if not form.is_valid():
+        if "version" in form.errors:
+            return refused(request, PreconditionRequired())
+        return _action_page(request, action, status=400, replan_form=form)
+    try:
+        services.replan_action(
+            actor=request.user,  # type: ignore[arg-type]
+            action=action,
+            reason=form.cleaned_data["reason"],
+            expected_version=form.cleaned_data["version"],
+            **form.changes(),
+        )
+    except ValidationError as exc:
+        if hasattr(exc, "error_dict") and "status" not in exc.error_dict:
+            put_errors(form, exc)
+            return _action_page(request, action, status=400, replan_form=form)
+        return refused(request, exc)
+    except REFUSALS as exc:
+        return refused(request, exc)
+    messages.success(request, _t("The action was re-planned."))
+    return redirect("actions:action", pk=action.pk)
+
+
+@login_required
+def evidence_file(request: HttpRequest, pk: int, evidence_pk: int) -> FileResponse:
+    """An evidence file, for those who may see its action (others get a 404)."""
+    evidence = get_object_or_404(
+        selectors.evidence_for(request.user), pk=evidence_pk, update__action_id=pk
+    )
+    try:
+        handle = evidence.file.open("rb")
+    except FileNotFoundError as exc:
+        raise Http404 from exc
+    return FileResponse(
+        handle, as_attachment=True, filename=evidence.name, content_type=evidence.content_type
+    )
+
+
+# --- Directives -----------------------------------------------------------------------------
+
+
+def _issuable_domains(user: Any) -> list[str]:
+    return [domain for domain in Domain.values if policy.can_issue_directive(user, domain)]
+
+
+@login_required
+def directive_list(request: HttpRequest) -> HttpResponse:
+    filters = DirectiveFilter(
+        request.GET, queryset=selectors.directives_for(request.user), request=request
+    )
+    rows = filters.qs
+    exported = export(request, name="directives", columns=DIRECTIVE_COLUMNS, rows=rows)
+    if exported is not None:
+        return exported
+    return render(
+        request,
+        "actions/directive_list.html",
+        {
+            "filter": filters,
+            "filter_form": _styled(filters.form),
+            "page": paginate(request, rows),
+            "exports": export_links(request),
+            "can_issue": bool(_issuable_domains(request.user)),
+        },
+    )
+
+
+@login_required
+def directive_new(request: HttpRequest) -> HttpResponse:
+    """Draft a directive; its page then previews how far it reaches before it is issued."""
+    offered = _issuable_domains(request.user)
+    if request.method != "POST":
+        if not offered:
+            return refused(
+                request,
+                PermissionDenied(_t("Only the CISO, the CQO or the chair issues directives.")),
+            )
+        form = DirectiveForm(offered_domains=offered)
+        return render(request, "actions/directive_form.html", {"form": form})
+    form = DirectiveForm(request.POST, offered_domains=offered)
+    if form.is_valid():
+        try:
+            directive = services.draft_directive(
+                actor=request.user,  # type: ignore[arg-type]
+                **form.draft_arguments(),
+            )
+        except ValidationError as exc:
+            put_errors(form, exc)
+        except REFUSALS as exc:
+            return refused(request, exc)
+        else:
+            messages.success(
+                request, _t("The draft is saved. Check how far it reaches, then issue it.")
+            )
+            return redirect("actions:directive", pk=directive.pk)
+    return render(request, "actions/directive_form.html", {"form": form}, status=400)
+
+
+def _criteria_rows(criteria: dict[str, Any]) -> list[tuple[str, str]]:
+    rows = []
+    for key, value in criteria.items():
+        if isinstance(value, bool):
+            shown = _yes_no(value)
+        elif isinstance(value, list):
+            shown = ", ".join(str(v) for v in value)
+        else:
+            shown = str(value)
+        rows.append((str(CRITERIA_LABELS.get(key, key)), shown))
+    return rows
+
+
+def _directive_page(
+    request: HttpRequest,
+    directive: Directive,
+    *,
+    status: int = 200,
+    withdraw_form: WithdrawForm | None = None,
+) -> HttpResponse:
+    user = request.user
+    draft = directive.status == Directive.Status.DRAFT
+    running = directive.status in {Directive.Status.DRAFT, Directive.Status.ISSUED}
+    total = directive.action_count  # type: ignore[attr-defined]
+    verified = directive.verified_count  # type: ignore[attr-defined]
+    return render(
+        request,
+        "actions/directive_detail.html",
+        {
+            "directive": directive,
+            "criteria": _criteria_rows(directive.criteria),
+            "reach": services.directive_reach(directive) if draft else None,
+            "page": paginate(request, selectors.actions_of_directive(user, directive)),
+            "completion": round(100 * verified / total) if total else 0,
+            "can_issue": draft and policy.can_issue_directive(user, directive.domain),
+            "can_withdraw": running and policy.can_withdraw_directive(user, directive),
+            "withdraw_form": withdraw_form or WithdrawForm(),
+        },
+        status=status,
+    )
+
+
+def _visible_directive(request: HttpRequest, pk: int) -> Directive:
+    return get_object_or_404(selectors.directives_for(request.user), pk=pk)
+
+
+@login_required
+def directive_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _directive_page(request, _visible_directive(request, pk))
+
+
+@login_required
+@require_POST
+def directive_issue(request: HttpRequest, pk: int) -> HttpResponse:
+    directive = _visible_directive(request, pk)
+    try:
+        services.issue_directive(actor=request.user, directive=directive)  # type: ignore[arg-type]
+    except REFUSALS as exc:
+        return refused(request, exc)
+    messages.success(request, _t("The directive is issued and its actions are created."))
+    return redirect("actions:directive", pk=directive.pk)
+
+
+@login_required
+@require_POST
+def directive_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    directive = _visible_directive(request, pk)
+    form = WithdrawForm(request.POST)
+    if not form.is_valid():
+        return _directive_page(request, directive, status=400, withdraw_form=form)
+    try:
+        services.withdraw_directive(
+            actor=request.user,  # type: ignore[arg-type]
+            directive=directive,
+            reason=form.cleaned_data["reason"],
+        )
+    except ValidationError as exc:
+        put_errors(form, exc)
+        return _directive_page(request, directive, status=400, withdraw_form=form)
+    except REFUSALS as exc:
+        return refused(request, exc)
+    messages.success(request, _t("The directive is withdrawn; its open actions are cancelled."))
+    return redirect("actions:directive", pk=directive.pk)

@@ -1,0 +1,111 @@
+"""The dashboard's panels, read for one person: their work, the next meeting, open incidents,
+suspended systems, the risk heat maps and the overdue trend. Each panel is scoped by the app
+that owns it, so a unit sees its own and oversight sees everything."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.safestring import SafeString
+
+from accounts import policy as accounts_policy
+from accounts import selectors as accounts_selectors
+from actions import charts as action_charts
+from actions import selectors as actions_selectors
+from actions.models import Action
+from cases import charts as case_charts
+from cases import selectors as cases_selectors
+from cases.models import Incident, Severity
+from committee import selectors
+from committee.models import AgendaItem, Meeting
+from systems import selectors as systems_selectors
+from systems.models import System
+
+PANEL_ROWS = 8
+DUE_SOON = dt.timedelta(days=14)
+
+
+@dataclass
+class Dashboard:
+    me: dict[str, Any]
+    my_actions: list[Action]
+    unit_actions: list[Action]
+    overdue_count: int
+    next_meeting: Meeting | None
+    agenda: list[AgendaItem]
+    incidents_by_severity: list[tuple[str, str, int]]
+    suspended: list[System]
+    heatmap_inherent: SafeString
+    heatmap_residual: SafeString
+    overdue_trend: SafeString
+
+
+def dashboard_for(user: Any) -> Dashboard:
+    """Every panel in a fixed number of queries, whatever the data."""
+    today = timezone.localdate()
+    visible = actions_selectors.actions_for(user).filter(
+        status__in=[
+            Action.Status.OPEN,
+            Action.Status.IN_PROGRESS,
+            Action.Status.RETURNED,
+            Action.Status.SUBMITTED,
+        ],
+        due_on__lte=today + DUE_SOON,
+    )
+    units = accounts_policy.units_of(user)
+    mine = list(visible.filter(assignee=user).order_by("due_on", "pk")[:PANEL_ROWS])
+    unit_work = list(
+        visible.filter(unit__in=units).exclude(assignee=user).order_by("due_on", "pk")[:PANEL_ROWS]
+    )
+    overdue = visible.filter(Q(assignee=user) | Q(unit__in=units), due_on__lt=today).count()
+
+    upcoming = (
+        selectors.meetings_for(user)
+        .filter(ends_at__gte=timezone.now())
+        .exclude(status=Meeting.Status.CANCELLED)
+        .order_by("starts_at")
+        .first()
+    )
+    agenda = list(selectors.agenda_for(user, upcoming)[: PANEL_ROWS * 2]) if upcoming else []
+
+    counts = dict(
+        cases_selectors.incidents_for(user)
+        .exclude(status=Incident.Status.CLOSED)
+        .order_by()
+        .values_list("severity")
+        .annotate(n=Count("pk"))
+        .values_list("severity", "n")
+    )
+    by_severity = [
+        (value, str(label), counts.get(value, 0)) for value, label in reversed(Severity.choices)
+    ]
+    suspended = list(
+        systems_selectors.systems_for(user)
+        .filter(status=System.Status.SUSPENDED)
+        .order_by("code")[:PANEL_ROWS]
+    )
+    return Dashboard(
+        me=accounts_selectors.profile_of(user),
+        my_actions=mine,
+        unit_actions=unit_work,
+        overdue_count=overdue,
+        next_meeting=upcoming,
+        agenda=agenda,
+        incidents_by_severity=by_severity,
+        suspended=suspended,
+        heatmap_inherent=case_charts.heatmap_svg(
+            cases_selectors.heatmap(user, basis="inherent"),
+            basis="inherent",
+            link=case_charts.register_cell_link("inherent"),
+        ),
+        heatmap_residual=case_charts.heatmap_svg(
+            cases_selectors.heatmap(user, basis="residual"),
+            basis="residual",
+            link=case_charts.register_cell_link("residual"),
+        ),
+        overdue_trend=action_charts.overdue_trend_svg(actions_selectors.overdue_trend(user)),
+    )
