@@ -9,6 +9,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
 from knox.models import AuthToken
 
@@ -30,18 +31,19 @@ def delegate_office(
     """Name an acting delegate who holds the office's authority inside [starts_at, ends_at)."""
     if not policy.can_delegate(actor, office):
         raise PermissionDenied(
-            f"Only the {office.code}'s holder, the chair or an admin may delegate it."
+            _("Only the %(office)s's holder, the chair or an admin may delegate it.")
+            % {"office": office.code}
         )
     if not reason.strip():
-        raise ValidationError({"reason": "Say why the office is delegated."})
+        raise ValidationError({"reason": _("Say why the office is delegated.")})
     if ends_at <= starts_at:
-        raise ValidationError({"ends_at": "The window must end after it starts."})
+        raise ValidationError({"ends_at": _("The window must end after it starts.")})
     if delegate.pk == office.holder_id:
-        raise ValidationError({"delegate": "The holder already holds the office."})
+        raise ValidationError({"delegate": _("The holder already holds the office.")})
     if delegate.pk == actor.pk:
-        raise ValidationError({"delegate": "Nobody may delegate an office to themselves."})
+        raise ValidationError({"delegate": _("Nobody may delegate an office to themselves.")})
     if not delegate.is_active:
-        raise ValidationError({"delegate": "A deactivated user cannot act for an office."})
+        raise ValidationError({"delegate": _("A deactivated user cannot act for an office.")})
     delegation = Delegation(
         office=office,
         delegate=delegate,
@@ -76,12 +78,12 @@ def revoke_delegation(*, actor: User, delegation: Delegation, reason: str) -> De
     )
     if not policy.can_delegate(actor, delegation.office):
         raise PermissionDenied(
-            "Only the office's holder, the chair or an admin may revoke a delegation."
+            _("Only the office's holder, the chair or an admin may revoke a delegation.")
         )
     if not reason.strip():
-        raise ValidationError({"reason": "Say why the delegation ends early."})
+        raise ValidationError({"reason": _("Say why the delegation ends early.")})
     if delegation.revoked_at is not None:
-        raise ValidationError("This delegation was already revoked.")
+        raise ValidationError(_("This delegation was already revoked."))
     delegation.revoked_at = timezone.now()
     delegation.save(update_fields=["revoked_at"])
     audit.record(
@@ -98,9 +100,9 @@ def revoke_delegation(*, actor: User, delegation: Delegation, reason: str) -> De
 def assign_office_holder(*, actor: User | None, office: Office, holder: User | None) -> Office:
     """Record who holds an office from now on. `actor=None` is an operator at the console."""
     if actor is not None and not policy.can_assign_office(actor, office):
-        raise PermissionDenied("Only an administrator records who holds an office.")
+        raise PermissionDenied(_("Only an administrator records who holds an office."))
     if holder is not None and not holder.is_active:
-        raise ValidationError({"holder": "A deactivated user cannot hold an office."})
+        raise ValidationError({"holder": _("A deactivated user cannot hold an office.")})
     office = Office.objects.select_for_update().get(pk=office.pk)
     previous = office.holder.get_username() if office.holder else None
     office.holder = holder
@@ -124,11 +126,11 @@ def issue_api_token(
     """A hashed, expiring, revocable token for an integration; the secret is shown once.
     Every token expires: a token skips MFA and session time-outs, so it must not live forever."""
     if actor is not None and not (actor.is_superuser or actor.pk == user.pk):
-        raise PermissionDenied("You may issue tokens only for yourself.")
+        raise PermissionDenied(_("You may issue tokens only for yourself."))
     if not user.is_active:
-        raise ValidationError({"user": "A deactivated user cannot hold API tokens."})
+        raise ValidationError({"user": _("A deactivated user cannot hold API tokens.")})
     if days < 1:
-        raise ValidationError({"days": "A token must live at least one day."})
+        raise ValidationError({"days": _("A token must live at least one day.")})
     expiry = timedelta(days=days)
     instance, token = AuthToken.objects.create(user=user, expiry=expiry)
     audit.record(
@@ -164,7 +166,7 @@ def sync_unit_group(*, unit: BusinessUnit) -> Group:
     Idempotent; call it after any change of head or membership."""
     group = unit.group
     if group is None:
-        group, _ = Group.objects.get_or_create(name=unit_group_name(unit))
+        group, _created = Group.objects.get_or_create(name=unit_group_name(unit))
         BusinessUnit.objects.filter(pk=unit.pk).update(group=group)
         unit.group = group
     wanted = set(Membership.objects.filter(unit=unit).values_list("user_id", flat=True))
@@ -197,7 +199,7 @@ def add_member(
 ) -> Membership:
     """Put a person in a business unit (an administrator's act), with the unit's grants."""
     if actor is not None and not actor.is_superuser:
-        raise PermissionDenied("Only an administrator changes who belongs to a unit.")
+        raise PermissionDenied(_("Only an administrator changes who belongs to a unit."))
     membership, created = Membership.objects.get_or_create(
         user=user, unit=unit, defaults={"kind": kind}
     )

@@ -20,6 +20,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Count, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from accounts.models import BusinessUnit, User
@@ -95,12 +96,15 @@ def create_action(
     `decided_office`."""
     if not policy.can_create_action(actor, unit, domain, decision=origin_decision):
         raise PermissionDenied(
-            f"Only the {domain} office, the chair or {unit.code} may task {unit.code}."
+            _("Only the %(domain)s office, the chair or %(unit)s may task %(unit)s.")
+            % {"domain": domain, "unit": unit.code}
         )
     if due_on < timezone.localdate():
-        raise ValidationError({"due_on": "The due date has already passed."})
+        raise ValidationError({"due_on": _("The due date has already passed.")})
     if assignee is not None and not assignee.groups.filter(pk=unit.group_id).exists():
-        raise ValidationError({"assignee": f"The assignee must belong to {unit.code}."})
+        raise ValidationError(
+            {"assignee": _("The assignee must belong to %(unit)s.") % {"unit": unit.code}}
+        )
     action = Action(
         reference=audit.next_reference("ACT"),
         title=title,
@@ -141,23 +145,25 @@ def _authorize_act(actor: User, action: Action, act: str, note: str) -> str:
     """Who may do `act` on this action; returns the office it is done under ("" for the unit)."""
     if act in {"start", "submit"}:
         if not policy.can_progress(actor, action):
-            raise PermissionDenied("Only members of the owning unit may do this.")
+            raise PermissionDenied(_("Only members of the owning unit may do this."))
         return ""
     office = policy.owning_office(actor, action.domain)
     if act in {"verify", "return"}:
         if office is None:
             raise PermissionDenied(
-                "Only the office that owns this domain, or the chair, may do this."
+                _("Only the office that owns this domain, or the chair, may do this.")
             )
         if action.submitted_by_id == actor.pk:
-            raise PermissionDenied("Nobody verifies their own submission (segregation of duties).")
+            raise PermissionDenied(
+                _("Nobody verifies their own submission (segregation of duties).")
+            )
         if act == "return" and not note.strip():
-            raise ValidationError({"note": "Say what is missing."})
+            raise ValidationError({"note": _("Say what is missing.")})
     elif act == "cancel":
         if not policy.can_cancel(actor, action):
-            raise PermissionDenied("Only the issuing office or the chair may cancel an action.")
+            raise PermissionDenied(_("Only the issuing office or the chair may cancel an action."))
         if not note.strip():
-            raise ValidationError({"note": "Say why the action is cancelled."})
+            raise ValidationError({"note": _("Say why the action is cancelled.")})
     return office or ""
 
 
@@ -209,10 +215,18 @@ def transition_action(
 def _check_file(upload: UploadedFile) -> None:
     if upload.size is None or upload.size > settings.EVIDENCE_MAX_BYTES:
         limit = settings.EVIDENCE_MAX_BYTES // (1024 * 1024)
-        raise ValidationError({"files": f"{upload.name}: larger than {limit} MiB."})
+        raise ValidationError(
+            {
+                "files": _("%(file)s: larger than %(limit)s MiB.")
+                % {"file": upload.name, "limit": limit}
+            }
+        )
     if upload.content_type not in settings.EVIDENCE_CONTENT_TYPES:
         raise ValidationError(
-            {"files": f"{upload.name}: {upload.content_type} is not an accepted evidence type."}
+            {
+                "files": _("%(file)s: %(content_type)s is not an accepted evidence type.")
+                % {"file": upload.name, "content_type": upload.content_type}
+            }
         )
 
 
@@ -228,17 +242,19 @@ def add_update(
 ) -> ActionUpdate:
     """The owning unit reports progress: a note, a percentage, evidence files."""
     if not policy.can_progress(actor, action):
-        raise PermissionDenied("Only members of the owning unit may update this action.")
+        raise PermissionDenied(_("Only members of the owning unit may update this action."))
     if not note.strip() and percent_done is None and not files:
-        raise ValidationError({"note": "Send a note, a percentage or evidence."})
+        raise ValidationError({"note": _("Send a note, a percentage or evidence.")})
     if percent_done is not None and not 0 <= percent_done <= 100:
-        raise ValidationError({"percent_done": "Must be from 0 to 100."})
+        raise ValidationError({"percent_done": _("Must be from 0 to 100.")})
     for upload in files:
         _check_file(upload)
     action = _locked(action)
     _check_version(action, expected_version)
     if action.status in FINISHED:
-        raise ValidationError({"status": f"A {action.status} action takes no more updates."})
+        raise ValidationError(
+            {"status": _("A %(status)s action takes no more updates.") % {"status": action.status}}
+        )
     update = ActionUpdate.objects.create(
         action=action, author=actor, note=note.strip(), percent_done=percent_done
     )
@@ -302,16 +318,18 @@ def replan_action(
     """Change who owns an action, when it is due or which domain it is in: the issuing office's
     (or the chair's) call, with a reason. A unit cannot move its own deadline."""
     if not policy.can_replan(actor, action):
-        raise PermissionDenied("Only the issuing office or the chair may re-plan an action.")
+        raise PermissionDenied(_("Only the issuing office or the chair may re-plan an action."))
     if not reason.strip():
-        raise ValidationError({"reason": "Say why the action is re-planned."})
+        raise ValidationError({"reason": _("Say why the action is re-planned.")})
     action = _locked(action)
     _check_version(action, expected_version)
     if action.status in FINISHED:
-        raise ValidationError({"status": f"A {action.status} action cannot be re-planned."})
+        raise ValidationError(
+            {"status": _("A %(status)s action cannot be re-planned.") % {"status": action.status}}
+        )
     changes: dict[str, Any] = {}
     if due_on is not None and due_on < timezone.localdate():
-        raise ValidationError({"due_on": "The new due date has already passed."})
+        raise ValidationError({"due_on": _("The new due date has already passed.")})
     if due_on is not None and due_on != action.due_on:
         changes["due_on"] = (action.due_on.isoformat(), due_on.isoformat())
         action.due_on = due_on
@@ -322,7 +340,12 @@ def replan_action(
         _move_to_unit(action, unit, keep_assignee=assignee is not None, changes=changes)
     if assignee is not None and assignee.pk != action.assignee_id:
         if not assignee.groups.filter(pk=action.unit.group_id).exists():
-            raise ValidationError({"assignee": f"The assignee must belong to {action.unit.code}."})
+            raise ValidationError(
+                {
+                    "assignee": _("The assignee must belong to %(unit)s.")
+                    % {"unit": action.unit.code}
+                }
+            )
         changes["assignee"] = (getattr(action.assignee, "username", None), assignee.username)
         action.assignee = assignee
     if not changes:
@@ -366,17 +389,20 @@ def draft_directive(
     criteria (exactly one of the three)."""
     if not policy.can_issue_directive(actor, domain):
         raise PermissionDenied(
-            f"Only the office owning {domain}, or the chair, issues these directives."
+            _("Only the office owning %(domain)s, or the chair, issues these directives.")
+            % {"domain": domain}
         )
     addressed = sum([bool(units), all_units, bool(criteria)])
     if addressed != 1:
         raise ValidationError(
             {
-                "units": "Address the directive to chosen units, to all units, or to systems by criteria."
+                "units": _(
+                    "Address the directive to chosen units, to all units, or to systems by criteria."
+                )
             }
         )
     if deadline < timezone.localdate():
-        raise ValidationError({"deadline": "The deadline has already passed."})
+        raise ValidationError({"deadline": _("The deadline has already passed.")})
     clean = system_criteria.validate(criteria) if criteria else {}
     directive = Directive.objects.create(
         reference=audit.next_reference("DIR"),
@@ -445,14 +471,17 @@ def issue_directive(*, actor: User, directive: Directive) -> Directive:
     number of queries however many), each granted to its unit's group."""
     office = policy.owning_office(actor, directive.domain)
     if office is None:
-        raise PermissionDenied("Only the office owning this domain, or the chair, issues it.")
+        raise PermissionDenied(_("Only the office owning this domain, or the chair, issues it."))
     directive = Directive.objects.select_for_update().get(pk=directive.pk)
     if directive.status != Directive.Status.DRAFT:
-        raise Conflict(f"This directive is already {directive.status}.", code="already_issued")
+        raise Conflict(
+            _("This directive is already %(status)s.") % {"status": directive.status},
+            code="already_issued",
+        )
     targets = _targets(directive)
     if not targets:
-        raise ValidationError({"units": "No unit or system matches; nothing would be tasked."})
-    for unit in {u for u, _ in targets if u.group_id is None}:
+        raise ValidationError({"units": _("No unit or system matches; nothing would be tasked.")})
+    for unit in {u for u, _system in targets if u.group_id is None}:
         sync_unit_group(unit=unit)  # only units never set up; none in a running installation
     references = audit.reserve_references("ACT", len(targets))
     actions = [
@@ -480,7 +509,9 @@ def issue_directive(*, actor: User, directive: Directive) -> Directive:
     )
     # One query, after any group was created above: unit id -> the group the grants go to.
     groups: dict[int, int] = dict(
-        BusinessUnit.objects.filter(pk__in={u.pk for u, _ in targets}).values_list("pk", "group_id")
+        BusinessUnit.objects.filter(pk__in={u.pk for u, _system in targets}).values_list(
+            "pk", "group_id"
+        )
     )
     ActionGroupObjectPermission.objects.bulk_create(
         [
@@ -515,13 +546,16 @@ def issue_directive(*, actor: User, directive: Directive) -> Directive:
 def withdraw_directive(*, actor: User, directive: Directive, reason: str) -> Directive:
     """Withdraw it: its unfinished actions are cancelled with the reason, set-based."""
     if not policy.can_withdraw_directive(actor, directive):
-        raise PermissionDenied("Only the office owning this domain, or the chair, withdraws it.")
+        raise PermissionDenied(_("Only the office owning this domain, or the chair, withdraws it."))
     office = policy.owning_office(actor, directive.domain)
     if not reason.strip():
-        raise ValidationError({"reason": "Say why the directive is withdrawn."})
+        raise ValidationError({"reason": _("Say why the directive is withdrawn.")})
     directive = Directive.objects.select_for_update().get(pk=directive.pk)
     if directive.status in {Directive.Status.WITHDRAWN, Directive.Status.COMPLETED}:
-        raise Conflict(f"This directive is already {directive.status}.", code="finished")
+        raise Conflict(
+            _("This directive is already %(status)s.") % {"status": directive.status},
+            code="finished",
+        )
     # Locked, so a verification committing meanwhile is seen, not overwritten.
     unfinished = list(
         Action.objects.select_for_update().filter(directive=directive).open().order_by("pk")
@@ -571,7 +605,7 @@ def _complete_directive_if_done(directive_id: int) -> None:
 def mark_notification_read(*, actor: User, notification: Notification) -> Notification:
     """The recipient marks a notification read (idempotent; nobody else may)."""
     if notification.recipient_id != actor.pk:
-        raise PermissionDenied("Only the recipient may mark a notification read.")
+        raise PermissionDenied(_("Only the recipient may mark a notification read."))
     if notification.read_at is None:
         Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(
             read_at=timezone.now()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from cases.models import RiskLevel, RiskMatrixCell
 
@@ -44,8 +45,10 @@ def current_matrix() -> dict[tuple[int, int], Assessment]:
     }
     if len(cells) != 25:
         raise ValidationError(
-            f"The risk matrix has {len(cells)} of its 25 cells; complete it in the admin "
-            "(Cases > Risk matrix cells) before risks can be scored."
+            _(
+                "The risk matrix has %(count)s of its 25 cells; complete it in the admin (Cases > Risk matrix cells) before risks can be scored."
+            )
+            % {"count": len(cells)}
         )
     return cells
 

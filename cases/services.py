@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import BusinessUnit, Domain, Office, OfficeCode, User
 from accounts.services import grant_to_unit
@@ -54,7 +55,7 @@ INCIDENT_EDITABLE = ("title", "description", "category", "personal_data_involved
 
 def _not_in_future(field: str, moment: datetime | None) -> None:
     if moment is not None and moment > timezone.now():
-        raise ValidationError({field: "Cannot be in the future."})
+        raise ValidationError({field: _("Cannot be in the future.")})
 
 
 def _visible_systems(actor: User, systems: Iterable[System]) -> list[System]:
@@ -66,7 +67,12 @@ def _visible_systems(actor: User, systems: Iterable[System]) -> list[System]:
     )
     hidden = [s.code for s in systems if s.pk not in visible]
     if hidden:
-        raise ValidationError({"affected_systems": f"Unknown systems: {', '.join(hidden)}."})
+        raise ValidationError(
+            {
+                "affected_systems": _("Unknown systems: %(systems)s.")
+                % {"systems": ", ".join(hidden)}
+            }
+        )
     return systems
 
 
@@ -90,12 +96,14 @@ def report_incident(
 ) -> Incident:
     """A business unit reports something that went wrong; the clock starts now."""
     if not policy.can_report_incident(actor, unit):
-        raise PermissionDenied(f"Only members of {unit.code} may report its incidents.")
+        raise PermissionDenied(
+            _("Only members of %(unit)s may report its incidents.") % {"unit": unit.code}
+        )
     now = timezone.now()
     _not_in_future("detected_at", detected_at)
     _not_in_future("occurred_at", occurred_at)
     if occurred_at is not None and occurred_at > detected_at:
-        raise ValidationError({"occurred_at": "Cannot be after the incident was detected."})
+        raise ValidationError({"occurred_at": _("Cannot be after the incident was detected.")})
     systems = _visible_systems(actor, affected_systems)
     incident = Incident(
         reference=audit.next_reference("INC"),
@@ -141,15 +149,17 @@ def transition_incident(*, actor: User, incident: Incident, act: str, note: str 
     """Move an incident along its lifecycle (triage, investigate, ..., close, reopen); closing
     needs a root cause, a measure, and every action it gave rise to verified (or cancelled)."""
     if not policy.can_change_incident(actor, incident):
-        raise PermissionDenied("Only the owning unit, the domain's CxO or the chair may do this.")
+        raise PermissionDenied(
+            _("Only the owning unit, the domain's CxO or the chair may do this.")
+        )
     incident = _locked(incident)
     to = next_status(incident.status, act, INCIDENT_FLOW, "an incident")
     if to == S.CLOSED:
         problems = {}
         if not incident.root_cause.strip():
-            problems["root_cause"] = "Record the root cause before closing."
+            problems["root_cause"] = _("Record the root cause before closing.")
         if not incident.measures.exists():
-            problems["measures"] = (
+            problems["measures"] = _(
                 "Record at least one recurrence-prevention measure before closing."
             )
         unfinished = (
@@ -160,7 +170,9 @@ def transition_incident(*, actor: User, incident: Incident, act: str, note: str 
             .count()
         )
         if unfinished:
-            problems["actions"] = f"{unfinished} of its actions are not verified yet."
+            problems["actions"] = _("%(count)s of its actions are not verified yet.") % {
+                "count": unfinished
+            }
         if problems:
             raise ValidationError(problems)
     previous = incident.status
@@ -191,12 +203,14 @@ def transition_incident(*, actor: User, incident: Incident, act: str, note: str 
 def change_severity(*, actor: User, incident: Incident, severity: str, reason: str) -> Incident:
     """Raise or lower an incident's severity, with the reason on its timeline."""
     if not policy.can_change_incident(actor, incident):
-        raise PermissionDenied("Only the owning unit, the domain's CxO or the chair may do this.")
+        raise PermissionDenied(
+            _("Only the owning unit, the domain's CxO or the chair may do this.")
+        )
     if not reason.strip():
-        raise ValidationError({"reason": "Say why the severity changes."})
+        raise ValidationError({"reason": _("Say why the severity changes.")})
     incident = _locked(incident)
     if incident.status == S.CLOSED:
-        raise ValidationError({"severity": "Reopen the incident before changing it."})
+        raise ValidationError({"severity": _("Reopen the incident before changing it.")})
     previous = incident.severity
     if previous == severity:
         return incident
@@ -227,14 +241,18 @@ def update_incident(
 ) -> Incident:
     """Correct what an incident says (title, description, category, root cause, ...)."""
     if not policy.can_change_incident(actor, incident):
-        raise PermissionDenied("Only the owning unit, the domain's CxO or the chair may do this.")
+        raise PermissionDenied(
+            _("Only the owning unit, the domain's CxO or the chair may do this.")
+        )
     unknown = set(changes) - set(INCIDENT_EDITABLE)
     if unknown:
-        raise ValidationError({field: "This field cannot be changed here." for field in unknown})
+        raise ValidationError({field: _("This field cannot be changed here.") for field in unknown})
     incident = _locked(incident)
     check_version(incident, expected_version)
     if incident.status == S.CLOSED:
-        raise ValidationError({"status": "A closed incident is read-only; reopen it to change it."})
+        raise ValidationError(
+            {"status": _("A closed incident is read-only; reopen it to change it.")}
+        )
     before = {f: getattr(incident, f) for f in changes}
     for field, value in changes.items():
         setattr(incident, field, value)
@@ -257,9 +275,11 @@ def add_timeline_entry(
 ) -> TimelineEntry:
     """Someone adds what they know to the incident's story; never a moment in the future."""
     if not policy.can_change_incident(actor, incident):
-        raise PermissionDenied("Only the owning unit, the domain's CxO or the chair may do this.")
+        raise PermissionDenied(
+            _("Only the owning unit, the domain's CxO or the chair may do this.")
+        )
     if not text.strip():
-        raise ValidationError({"text": "Write what happened."})
+        raise ValidationError({"text": _("Write what happened.")})
     _not_in_future("at", at)
     entry = TimelineEntry.objects.create(
         incident=incident, at=at or timezone.now(), author=actor, text=text.strip()
@@ -278,12 +298,14 @@ def add_measure(
 ) -> RecurrenceMeasure:
     """Record what will stop it happening again and which other systems it must reach."""
     if not policy.can_change_incident(actor, incident):
-        raise PermissionDenied("Only the owning unit, the domain's CxO or the chair may do this.")
+        raise PermissionDenied(
+            _("Only the owning unit, the domain's CxO or the chair may do this.")
+        )
     if not description.strip():
-        raise ValidationError({"description": "Describe the measure."})
+        raise ValidationError({"description": _("Describe the measure.")})
     if incident.status == S.CLOSED:
         raise ValidationError(
-            {"status": "A closed incident is read-only; reopen it to add measures."}
+            {"status": _("A closed incident is read-only; reopen it to add measures.")}
         )
     clean = system_criteria.validate(criteria) if criteria else {}
     measure = RecurrenceMeasure.objects.create(
@@ -316,7 +338,9 @@ def _score(risk: Risk) -> None:
 
 def _check_scale(**scores: Any) -> None:
     bad = {
-        k: "Must be a whole number from 1 to 5." for k, v in scores.items() if v not in range(1, 6)
+        k: _("Must be a whole number from 1 to 5.")
+        for k, v in scores.items()
+        if v not in range(1, 6)
     }
     if bad:
         raise ValidationError(bad)
@@ -339,7 +363,9 @@ def register_risk(
 ) -> Risk:
     """Put a risk on the register, scored before and after treatment."""
     if not policy.can_register_risk(actor, unit):
-        raise PermissionDenied(f"Only members of {unit.code} may register its risks.")
+        raise PermissionDenied(
+            _("Only members of %(unit)s may register its risks.") % {"unit": unit.code}
+        )
     residual_likelihood = residual_likelihood or likelihood
     residual_impact = residual_impact or impact
     _check_scale(
@@ -398,15 +424,17 @@ def reassess_risk(
     """Re-score or re-describe a risk; levels, appetite and the review date follow a new score.
     Accepting a risk above appetite, or scoring it down, is the owning CxO's call."""
     if not policy.can_change_risk(actor, risk):
-        raise PermissionDenied("Only the owning unit, the domain's CxO or the chair may do this.")
+        raise PermissionDenied(
+            _("Only the owning unit, the domain's CxO or the chair may do this.")
+        )
     unknown = set(changes) - set(RISK_EDITABLE)
     if unknown:
-        raise ValidationError({field: "This field cannot be changed here." for field in unknown})
+        raise ValidationError({field: _("This field cannot be changed here.") for field in unknown})
     _check_scale(**{k: v for k, v in changes.items() if k in SCORE_FIELDS})
     risk = Risk.objects.select_for_update().get(pk=risk.pk)
     check_version(risk, expected_version)
     if risk.status == R.RETIRED:
-        raise ValidationError({"status": "A retired risk is read-only."})
+        raise ValidationError({"status": _("A retired risk is read-only.")})
     changed = {f: v for f, v in changes.items() if getattr(risk, f) != v}
     if not changed:
         return risk
@@ -421,8 +449,10 @@ def reassess_risk(
         and policy.domain_office(actor, risk.domain) is None
     ):
         raise PermissionDenied(
-            "This risk is above appetite: only its domain's CxO or the chair may accept it or "
-            "score it down."
+            _(
+                "This risk is above appetite: only its domain's CxO or the chair may accept it or "
+                "score it down."
+            )
         )
     before = {f: getattr(risk, f) for f in changed}
     for field, value in changed.items():
@@ -458,12 +488,14 @@ def transition_risk(*, actor: User, risk: Risk, act: str) -> Risk:
     """Move a risk along identified → assessed → treating → monitored → retired. Retiring a risk
     above appetite is the owning CxO's call (DESIGN.md section 3), not the unit's."""
     if not policy.can_change_risk(actor, risk):
-        raise PermissionDenied("Only the owning unit, the domain's CxO or the chair may do this.")
+        raise PermissionDenied(
+            _("Only the owning unit, the domain's CxO or the chair may do this.")
+        )
     risk = Risk.objects.select_for_update().get(pk=risk.pk)
     to = next_status(risk.status, act, RISK_FLOW, "a risk")
     if to == R.RETIRED and risk.above_appetite and policy.domain_office(actor, risk.domain) is None:
         raise PermissionDenied(
-            "A risk above appetite is retired only by its domain's CxO or the chair."
+            _("A risk above appetite is retired only by its domain's CxO or the chair.")
         )
     previous = risk.status
     risk.status = to
@@ -484,14 +516,14 @@ def accept_risk_by_committee(*, actor: User, risk: Risk, decision: Any, office: 
     (CISO for security, CQO for quality, the chair otherwise). The approved decision is the
     authority; `actor` is the chair whose decision it is."""
     if not policy.can_accept_by_committee(decision):
-        raise PermissionDenied("Only a committee decision accepts a risk above appetite.")
+        raise PermissionDenied(_("Only a committee decision accepts a risk above appetite."))
     risk = Risk.objects.select_for_update().get(pk=risk.pk)
     if not risk.above_appetite:
-        raise ValidationError({"risk": "This risk is within appetite; its unit decides on it."})
+        raise ValidationError({"risk": _("This risk is within appetite; its unit decides on it.")})
     if risk.status == R.RETIRED:
-        raise ValidationError({"risk": "A retired risk is read-only."})
+        raise ValidationError({"risk": _("A retired risk is read-only.")})
     if risk.acceptance_decision_id is not None:
-        raise Conflict("The committee has already accepted this risk.", code="already_accepted")
+        raise Conflict(_("The committee has already accepted this risk."), code="already_accepted")
     owning = policy.DOMAIN_OFFICE.get(Domain(risk.domain), OfficeCode.CEO)
     holder = Office.objects.filter(code=owning).values_list("holder", flat=True).first()
     before = risk.treatment
@@ -533,7 +565,7 @@ def set_matrix_cell(
     """Replace one cell of the risk matrix (an administrator's act, audited). Existing risks take
     the new level at their next reassessment."""
     if not actor.is_superuser:
-        raise PermissionDenied("Only an administrator changes the risk matrix.")
+        raise PermissionDenied(_("Only an administrator changes the risk matrix."))
     cell = RiskMatrixCell.objects.select_for_update().get(pk=cell.pk)
     before = (cell.level, cell.review_days)
     cell.level, cell.review_days = level, review_days
@@ -555,13 +587,15 @@ def roll_out_measure(
     """Horizontal roll-out: issue a directive over every system the measure's criteria match,
     in every unit, so the fix reaches each similar system and not just the one that failed."""
     if not actions_policy.can_issue_directive(actor, measure.incident.domain):
-        raise PermissionDenied("Only the office owning this domain, or the chair, rolls a fix out.")
+        raise PermissionDenied(
+            _("Only the office owning this domain, or the chair, rolls a fix out.")
+        )
     if not measure.criteria:
         raise ValidationError(
-            {"criteria": "This measure names no systems to reach; add criteria first."}
+            {"criteria": _("This measure names no systems to reach; add criteria first.")}
         )
     if Directive.objects.filter(origin_measure=measure).exclude(status="withdrawn").exists():
-        raise Conflict("This measure was already rolled out.", code="already_rolled_out")
+        raise Conflict(_("This measure was already rolled out."), code="already_rolled_out")
     incident = measure.incident
     directive = actions_services.draft_directive(
         actor=actor,

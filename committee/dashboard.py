@@ -21,6 +21,7 @@ from cases import charts as case_charts
 from cases import selectors as cases_selectors
 from cases.models import Incident, Severity
 from committee import selectors
+from committee.headings import heading_of
 from committee.models import AgendaItem, Meeting
 from systems import selectors as systems_selectors
 from systems.models import System
@@ -36,7 +37,7 @@ class Dashboard:
     unit_actions: list[Action]
     overdue_count: int
     next_meeting: Meeting | None
-    agenda: list[AgendaItem]
+    agenda: list[tuple[AgendaItem, str]]
     incidents_by_severity: list[tuple[str, str, int]]
     suspended: list[System]
     heatmap_inherent: SafeString
@@ -70,7 +71,8 @@ def dashboard_for(user: Any) -> Dashboard:
         .order_by("starts_at")
         .first()
     )
-    agenda = list(selectors.agenda_for(user, upcoming)[: PANEL_ROWS * 2]) if upcoming else []
+    items = list(selectors.agenda_for(user, upcoming)[: PANEL_ROWS * 2]) if upcoming else []
+    agenda = [(item, heading_of(item)[0]) for item in items]
 
     counts = dict(
         cases_selectors.incidents_for(user)

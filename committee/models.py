@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -21,22 +22,27 @@ def validate_time_zone(value: str) -> None:
     try:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValidationError(f"{value!r} is not an IANA time zone (e.g. Asia/Tokyo).") from exc
+        raise ValidationError(
+            gettext("%(value)s is not an IANA time zone (e.g. Asia/Tokyo).")
+            % {"value": repr(value)}
+        ) from exc
 
 
 def validate_cadence(value: str) -> None:
     """An RFC 5545 RRULE body (without DTSTART), e.g. the default monthly second Tuesday."""
     body = value.removeprefix("RRULE:")
     if "COUNT=" in body.upper() or "DTSTART" in body.upper():
-        raise ValidationError("Give the rule alone, without COUNT or DTSTART.")
+        raise ValidationError(gettext("Give the rule alone, without COUNT or DTSTART."))
     if not any(f"FREQ={freq}" in body.upper() for freq in ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")):
         raise ValidationError(
-            "A committee meets daily at most: FREQ=DAILY, WEEKLY, MONTHLY or YEARLY."
+            gettext("A committee meets daily at most: FREQ=DAILY, WEEKLY, MONTHLY or YEARLY.")
         )
     try:
         rrulestr(body)
     except (ValueError, TypeError) as exc:
-        raise ValidationError(f"Not an RFC 5545 recurrence rule: {exc}") from exc
+        raise ValidationError(
+            gettext("Not an RFC 5545 recurrence rule: %(exc)s") % {"exc": exc}
+        ) from exc
 
 
 class Committee(models.Model):

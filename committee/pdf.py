@@ -144,7 +144,7 @@ def agenda_pack(
     for number, row in enumerate(rows, start=1):
         item = row.item
         block: list[object] = [
-            _p(f"{number}. {item.title}", s["item"]),
+            _p(f"{number}. {row.heading or item.title}", s["item"]),
             _p(
                 " · ".join(
                     [str(item.get_kind_display())] + ([item.unit.code] if item.unit else [])
@@ -152,8 +152,8 @@ def agenda_pack(
                 s["kind"],
             ),
         ]
-        if item.summary:
-            block.append(_p(item.summary, s["body"]))
+        if row.summary:
+            block.append(_p(row.summary, s["body"]))
         if row.facts:
             table = Table(
                 [[_p(label, s["kind"]), _p(value, s["body"])] for label, value in row.facts],

@@ -34,6 +34,7 @@ from committee.forms import (
     MoveItemForm,
     RemoveItemForm,
 )
+from committee.headings import heading_of
 from committee.models import AgendaItem, Attendance, Decision, Meeting, Minutes
 from committee.quorum import Quorum, quorum_of
 from committee.services.agenda import EDITABLE
@@ -174,6 +175,8 @@ class AgendaRow:
     facts: list[tuple[str, str]]
     decision: Decision | None
     overdue: bool = False
+    heading: str = ""
+    summary: str = ""
     remove_form: RemoveItemForm | None = None
     errors: list[str] = field(default_factory=list)
 
@@ -255,8 +258,16 @@ def agenda_rows(request: HttpRequest, meeting: Meeting) -> tuple[list[AgendaRow]
     rows = []
     for item in items:
         facts, overdue = facts_of(item, today)
+        heading, summary = heading_of(item)
         rows.append(
-            AgendaRow(item=item, facts=facts, decision=by_item.get(item.pk), overdue=overdue)
+            AgendaRow(
+                item=item,
+                facts=facts,
+                decision=by_item.get(item.pk),
+                overdue=overdue,
+                heading=heading,
+                summary=summary,
+            )
         )
     return rows, [d for d in decisions if d.item_id is None]
 
@@ -482,6 +493,7 @@ def decide(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
         form = DecisionForm(item=item)
         formset = ActionFormSet(prefix="actions", form_kwargs={"units": units})
     facts, overdue = facts_of(item, timezone.localdate())
+    heading, summary = heading_of(item)
     quorum = _quorum(request, meeting)[1]
     recorded = selectors.decisions_for(request.user, meeting).filter(item=item).first()
     return render(
@@ -489,7 +501,14 @@ def decide(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
         "committee/decide.html",
         {
             "meeting": meeting,
-            "row": AgendaRow(item=item, facts=facts, decision=recorded, overdue=overdue),
+            "row": AgendaRow(
+                item=item,
+                facts=facts,
+                decision=recorded,
+                overdue=overdue,
+                heading=heading,
+                summary=summary,
+            ),
             "form": form,
             "formset": formset,
             "quorum": quorum,

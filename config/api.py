@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext as _
 from rest_framework import pagination, serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import OrderingFilter
@@ -60,7 +61,7 @@ class StrictInput(serializers.Serializer):
             if unknown:
                 raise ValidationError(
                     {
-                        name: ["Unknown or read-only field; it cannot be set here."]
+                        name: [_("Unknown or read-only field; it cannot be set here.")]
                         for name in unknown
                     }
                 )

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -30,7 +31,7 @@ def _replay(stored: IdempotentRequest, fingerprint: str) -> Response:
     if stored.fingerprint != fingerprint:
         return Response(
             {
-                "detail": "This Idempotency-Key was already used with a different request.",
+                "detail": _("This Idempotency-Key was already used with a different request."),
                 "code": "idempotency_key_reused",
             },
             status=422,
@@ -38,7 +39,7 @@ def _replay(stored: IdempotentRequest, fingerprint: str) -> Response:
     if stored.status_code == 0:
         return Response(
             {
-                "detail": "A request with this Idempotency-Key is still running.",
+                "detail": _("A request with this Idempotency-Key is still running."),
                 "code": "in_progress",
             },
             status=409,
@@ -60,7 +61,7 @@ def idempotent(view: Callable[..., Response]) -> Callable[..., Response]:
             return view(self, request, *args, **kwargs)
         key = (request.headers.get(IDEMPOTENCY_HEADER) or "").strip()
         if not key or len(key) > 200:
-            raise ValidationError({IDEMPOTENCY_HEADER: ["Send 1 to 200 characters."]})
+            raise ValidationError({IDEMPOTENCY_HEADER: [_("Send 1 to 200 characters.")]})
         fingerprint = _fingerprint(request)
         user_id = cast(int, request.user.pk)  # idempotent views require authentication
         stored = IdempotentRequest.objects.filter(user_id=user_id, key=key).first()

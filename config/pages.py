@@ -126,8 +126,3 @@ def refused(request: HttpRequest, exc: Exception) -> HttpResponse:
 def number(value: Any) -> str:
     """A number in the reader's locale (1,234 or 1 234)."""
     return formats.number_format(value, force_grouping=True)
-
-
-def placeholder(request: HttpRequest) -> HttpResponse:
-    """A section whose pages are being built (removed when the last one lands)."""
-    return render(request, "refused.html", {"reason": _("This page is not built yet.")}, status=404)

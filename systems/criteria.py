@@ -15,6 +15,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from systems.models import System
 
@@ -35,7 +36,7 @@ class _Invalid(Exception):
 
 def _boolean(value: Any) -> bool:
     if not isinstance(value, bool):
-        raise _Invalid("Must be true or false.")
+        raise _Invalid(_("Must be true or false."))
     return value
 
 
@@ -45,7 +46,9 @@ def _one_or_more_of(choices: type[Any]) -> Callable[[Any], list[str]]:
     def check(value: Any) -> list[str]:
         values = [value] if isinstance(value, str) else value
         if not isinstance(values, list) or not values or not all(v in allowed for v in values):
-            raise _Invalid(f"Must be one of {allowed}, or a non-empty list of them.")
+            raise _Invalid(
+                _("Must be one of %(choices)s, or a non-empty list of them.") % {"choices": allowed}
+            )
         return sorted(set(values))
 
     return check
@@ -53,13 +56,13 @@ def _one_or_more_of(choices: type[Any]) -> Callable[[Any], list[str]]:
 
 def _criticality_floor(value: Any) -> str:
     if value not in CRITICALITY_ORDER:
-        raise _Invalid(f"Must be one of {CRITICALITY_ORDER}.")
+        raise _Invalid(_("Must be one of %(choices)s.") % {"choices": CRITICALITY_ORDER})
     return str(value)
 
 
 def _unit_codes(value: Any) -> list[str]:
     if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
-        raise _Invalid("Must be a non-empty list of business-unit codes.")
+        raise _Invalid(_("Must be a non-empty list of business-unit codes."))
     return sorted(set(value))
 
 
@@ -74,17 +77,19 @@ VALIDATORS: dict[str, Callable[[Any], Any]] = {
 def validate(criteria: Any) -> dict[str, Any]:
     """Normalised criteria, or a ValidationError naming each bad key (a 400 at the API)."""
     if not isinstance(criteria, Mapping):
-        raise ValidationError({"criteria": "Criteria must be a JSON object."})
+        raise ValidationError({"criteria": _("Criteria must be a JSON object.")})
     if not criteria:
         raise ValidationError(
-            {"criteria": "Name at least one criterion; {} would match everything."}
+            {"criteria": _("Name at least one criterion; {} would match everything.")}
         )
     errors: dict[str, str] = {}
     clean: dict[str, Any] = {}
     for key, value in criteria.items():
         check = VALIDATORS.get(key)
         if check is None:
-            errors[str(key)] = f"Unknown criterion. Known: {', '.join(ALL_KEYS)}."
+            errors[str(key)] = _("Unknown criterion. Known: %(known)s.") % {
+                "known": ", ".join(ALL_KEYS)
+            }
             continue
         try:
             clean[key] = check(value)

@@ -8,6 +8,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import BusinessUnit, User
 from accounts.services import grant_to_unit, revoke_from_unit
@@ -47,9 +48,11 @@ def register_system(
 ) -> System:
     """A unit puts one of its systems on the register; the unit's group may see and change it."""
     if not policy.can_register_system(actor, unit):
-        raise PermissionDenied(f"Only members of {unit.code} may register its systems.")
+        raise PermissionDenied(
+            _("Only members of %(unit)s may register its systems.") % {"unit": unit.code}
+        )
     if status == System.Status.SUSPENDED:
-        raise ValidationError({"status": "Only a suspension order suspends a system."})
+        raise ValidationError({"status": _("Only a suspension order suspends a system.")})
     system = System(
         code=code,
         name=name,
@@ -69,7 +72,9 @@ def register_system(
         with transaction.atomic():
             system.save()
     except IntegrityError:  # a concurrent registration took the code between check and insert
-        raise ValidationError({"code": "A system with this code is already registered."}) from None
+        raise ValidationError(
+            {"code": _("A system with this code is already registered.")}
+        ) from None
     grant_to_unit(obj=system, unit=unit)
     audit.record(
         actor=actor,
@@ -91,10 +96,10 @@ def update_system(
     """The owning unit corrects what the register says about a system (not its status).
     With `expected_version` (the ETag the client read), a write over a newer version is refused."""
     if not policy.can_change_system(actor, system):
-        raise PermissionDenied("Only the owning unit may change this system.")
+        raise PermissionDenied(_("Only the owning unit may change this system."))
     unknown = set(changes) - set(CHANGEABLE_FIELDS)
     if unknown:
-        raise ValidationError({field: "This field cannot be changed here." for field in unknown})
+        raise ValidationError({field: _("This field cannot be changed here.") for field in unknown})
     system = System.objects.select_for_update().get(pk=system.pk)
     check_version(system, expected_version)
     before = {field: getattr(system, field) for field in changes}
@@ -128,21 +133,26 @@ def suspend_system(
     office = policy.suspending_office(actor)
     if office is None:
         raise PermissionDenied(
-            "Only the CISO (or an acting delegate) or the chair may suspend a system."
+            _("Only the CISO (or an acting delegate) or the chair may suspend a system.")
         )
     if not reason or not reason.strip():
-        raise ValidationError({"reason": "Say why the system is suspended."})
+        raise ValidationError({"reason": _("Say why the system is suspended.")})
     if case_reference:
         # systems sits below cases: the incident model is reached through the string foreign key.
         incident_model: Any = SuspensionOrder._meta.get_field("case").related_model
         case = incident_model._default_manager.filter(reference=case_reference).first()
         if case is None:
-            raise ValidationError({"case": f"No incident {case_reference}."})
+            raise ValidationError(
+                {"case": _("No incident %(reference)s.") % {"reference": case_reference}}
+            )
     system = System.objects.select_for_update().get(pk=system.pk)
     if system.status == System.Status.RETIRED:
-        raise ValidationError({"system": "A retired system cannot be suspended."})
+        raise ValidationError({"system": _("A retired system cannot be suspended.")})
     if SuspensionOrder.objects.filter(system=system, status=SuspensionOrder.Status.ACTIVE).exists():
-        raise Conflict(f"{system.code} is already suspended.", code="already_suspended")
+        raise Conflict(
+            _("%(system)s is already suspended.") % {"system": system.code},
+            code="already_suspended",
+        )
     order = SuspensionOrder.objects.create(
         system=system,
         case=case,
@@ -171,13 +181,13 @@ def lift_suspension(*, actor: User, order: SuspensionOrder, reason: str) -> Susp
     office = policy.suspending_office(actor)
     if office is None:
         raise PermissionDenied(
-            "Only the CISO (or an acting delegate) or the chair may lift a suspension."
+            _("Only the CISO (or an acting delegate) or the chair may lift a suspension.")
         )
     if not reason or not reason.strip():
-        raise ValidationError({"reason": "Say why the suspension is lifted."})
+        raise ValidationError({"reason": _("Say why the suspension is lifted.")})
     order = SuspensionOrder.objects.select_for_update().select_related("system").get(pk=order.pk)
     if order.status != SuspensionOrder.Status.ACTIVE:
-        raise Conflict("This suspension was already lifted.", code="already_lifted")
+        raise Conflict(_("This suspension was already lifted."), code="already_lifted")
     return _lift(actor=actor, office=office, order=order, reason=reason.strip())
 
 
@@ -213,11 +223,12 @@ def settle_ratification(
     The approved decision is the authority; `actor` is the chair whose decision it is and
     `office` the chair's office."""
     if not policy.can_settle_ratification(decision, ratify=ratify):
-        raise PermissionDenied("Only a committee decision ratifies or overturns a suspension.")
+        raise PermissionDenied(_("Only a committee decision ratifies or overturns a suspension."))
     order = SuspensionOrder.objects.select_for_update().select_related("system").get(pk=order.pk)
     if order.ratification != SuspensionOrder.Ratification.PENDING:
         raise Conflict(
-            f"This suspension was already {order.ratification} by the committee.",
+            _("This suspension was already %(ratification)s by the committee.")
+            % {"ratification": order.ratification},
             code="already_settled",
         )
     R = SuspensionOrder.Ratification
@@ -246,16 +257,17 @@ def settle_ratification(
 def retire_system(*, actor: User, system: System, reason: str) -> System:
     """Take a system off the register for good (its history stays); a suspended one is lifted first."""
     if not policy.can_change_system(actor, system):
-        raise PermissionDenied("Only the owning unit may retire this system.")
+        raise PermissionDenied(_("Only the owning unit may retire this system."))
     if not reason.strip():
-        raise ValidationError({"reason": "Say why the system is retired."})
+        raise ValidationError({"reason": _("Say why the system is retired.")})
     system = System.objects.select_for_update().get(pk=system.pk)
     if system.status == System.Status.SUSPENDED:
         raise Conflict(
-            "A suspended system is retired only after its suspension is lifted.", code="suspended"
+            _("A suspended system is retired only after its suspension is lifted."),
+            code="suspended",
         )
     if system.status == System.Status.RETIRED:
-        raise Conflict("This system is already retired.", code="already_retired")
+        raise Conflict(_("This system is already retired."), code="already_retired")
     previous = system.status
     system.status = System.Status.RETIRED
     system.save(update_fields=["status", "updated_at"])
@@ -272,7 +284,7 @@ def retire_system(*, actor: User, system: System, reason: str) -> System:
 def move_system(*, actor: User, system: System, unit: BusinessUnit) -> System:
     """Hand a system to another unit (an administrator's act): the grants move with it."""
     if not actor.is_superuser:
-        raise PermissionDenied("Only an administrator moves a system to another unit.")
+        raise PermissionDenied(_("Only an administrator moves a system to another unit."))
     system = System.objects.select_for_update().select_related("unit").get(pk=system.pk)
     previous = system.unit
     if previous.pk == unit.pk:

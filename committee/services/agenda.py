@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from accounts.models import BusinessUnit, User
@@ -210,10 +211,12 @@ def assemble_agenda(
         if not _locked:
             meeting = locked(meeting)
             if actor is not None and not policy.can_run_meeting(actor, meeting):
-                raise PermissionDenied("Only the committee's secretariat may assemble an agenda.")
+                raise PermissionDenied(
+                    _("Only the committee's secretariat may assemble an agenda.")
+                )
         if meeting.status != Meeting.Status.SCHEDULED:
             raise ValidationError(
-                {"status": "Only a draft agenda is assembled; this one is already published."}
+                {"status": _("Only a draft agenda is assembled; this one is already published.")}
             )
         known = set(AgendaItem.objects.filter(meeting=meeting).values_list("source_key", flat=True))
         last = AgendaItem.objects.filter(meeting=meeting).aggregate(last=Max("position"))["last"]
@@ -247,13 +250,19 @@ def assemble_next_agendas(*, now: dt.datetime | None = None) -> int:
     return added
 
 
-def _editable(actor: User, meeting: Meeting, what: str) -> Meeting:
+def _editable(actor: User, meeting: Meeting, refusal: str) -> Meeting:
+    """The meeting, locked, if `actor` may edit its agenda; `refusal` says what they may not do."""
     meeting = locked(meeting)
     if not policy.can_run_meeting(actor, meeting):
-        raise PermissionDenied(f"Only the committee's secretariat may {what}.")
+        raise PermissionDenied(refusal)
     refuse_if_locked(meeting)
     if meeting.status not in EDITABLE:
-        raise ValidationError({"status": f"The agenda of a {meeting.status} meeting is closed."})
+        raise ValidationError(
+            {
+                "status": _("The agenda of a %(status)s meeting is closed.")
+                % {"status": meeting.status}
+            }
+        )
     return meeting
 
 
@@ -267,9 +276,11 @@ def add_agenda_item(
     unit: BusinessUnit | None = None,
 ) -> AgendaItem:
     """The secretariat's own item (other business); after publication it is marked as added."""
-    meeting = _editable(actor, meeting, "add to the agenda")
+    meeting = _editable(
+        actor, meeting, _("Only the committee's secretariat may add to the agenda.")
+    )
     if not title.strip():
-        raise ValidationError({"title": "Give the item a title."})
+        raise ValidationError({"title": _("Give the item a title.")})
     last = AgendaItem.objects.filter(meeting=meeting).aggregate(last=Max("position"))["last"]
     item = AgendaItem(
         meeting=meeting,
@@ -302,12 +313,14 @@ def remove_agenda_item(
     *, actor: User, meeting: Meeting, item: AgendaItem, reason: str = ""
 ) -> AgendaItem:
     """Take an item off (kept, marked removed, so assembly does not bring it back)."""
-    meeting = _editable(actor, meeting, "remove agenda items")
+    meeting = _editable(
+        actor, meeting, _("Only the committee's secretariat may remove agenda items.")
+    )
     item = AgendaItem.objects.select_for_update().get(pk=item.pk, meeting=meeting)
     if item.removed_at is not None:
         return item
     if item.decisions.exists():
-        raise ValidationError({"item": "An item with a decision stays on the agenda."})
+        raise ValidationError({"item": _("An item with a decision stays on the agenda.")})
     item.removed_at = timezone.now()
     item.removed_by = actor
     item.save(update_fields=["removed_at", "removed_by"])
@@ -323,11 +336,13 @@ def remove_agenda_item(
 @transaction.atomic
 def reorder_agenda(*, actor: User, meeting: Meeting, order: Sequence[int]) -> list[AgendaItem]:
     """Put the agenda's items in the given order (every current item, each once)."""
-    meeting = _editable(actor, meeting, "reorder the agenda")
+    meeting = _editable(
+        actor, meeting, _("Only the committee's secretariat may reorder the agenda.")
+    )
     items = {i.pk: i for i in meeting.items.filter(removed_at__isnull=True).select_for_update()}
     if sorted(order) != sorted(items) or len(set(order)) != len(order):
         raise ValidationError(
-            {"order": "List every item on the agenda exactly once (ids of items not removed)."}
+            {"order": _("List every item on the agenda exactly once (ids of items not removed).")}
         )
     changed = []
     for position, pk in enumerate(order, start=1):
@@ -345,10 +360,10 @@ def reorder_agenda(*, actor: User, meeting: Meeting, order: Sequence[int]) -> li
 def mark_discussed(*, actor: User, meeting: Meeting, item: AgendaItem) -> AgendaItem:
     meeting = locked(meeting)
     if not policy.can_run_meeting(actor, meeting):
-        raise PermissionDenied("Only the committee's secretariat may mark items discussed.")
+        raise PermissionDenied(_("Only the committee's secretariat may mark items discussed."))
     refuse_if_locked(meeting)
     if meeting.status not in {Meeting.Status.PUBLISHED, Meeting.Status.HELD}:
-        raise ValidationError({"status": "Items are discussed once the agenda is published."})
+        raise ValidationError({"status": _("Items are discussed once the agenda is published.")})
     item = AgendaItem.objects.select_for_update().get(pk=item.pk, meeting=meeting)
     if item.discussed_at is None:
         item.discussed_at = timezone.now()

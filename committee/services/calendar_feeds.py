@@ -8,6 +8,7 @@ import secrets
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from audit import services as audit
@@ -22,7 +23,7 @@ def token_hash(token: str) -> str:
 def create_calendar_feed(*, actor: User) -> tuple[CalendarFeed, str]:
     """A new feed and its token, shown once: only the hash is kept."""
     if not actor.is_authenticated:
-        raise PermissionDenied("Sign in to subscribe to your meetings.")
+        raise PermissionDenied(_("Sign in to subscribe to your meetings."))
     token = secrets.token_urlsafe(32)
     feed = CalendarFeed.objects.create(user=actor, token_hash=token_hash(token))
     audit.record(actor=actor, verb="calendar_feed.created", target=feed)
@@ -32,7 +33,7 @@ def create_calendar_feed(*, actor: User) -> tuple[CalendarFeed, str]:
 @transaction.atomic
 def revoke_calendar_feed(*, actor: User, feed: CalendarFeed) -> CalendarFeed:
     if feed.user_id != actor.pk and not actor.is_superuser:
-        raise PermissionDenied("Only its owner (or an administrator) revokes a calendar feed.")
+        raise PermissionDenied(_("Only its owner (or an administrator) revokes a calendar feed."))
     feed = CalendarFeed.objects.select_for_update().get(pk=feed.pk)
     if feed.revoked_at is None:
         feed.revoked_at = timezone.now()

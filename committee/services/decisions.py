@@ -11,6 +11,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import BusinessUnit, Domain, User
 from actions import services as actions_services
@@ -30,7 +31,7 @@ ACTION_FIELDS = {"unit", "title", "due_on", "domain", "description", "priority"}
 def _action_specs(actions: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Validate the actions a decision creates before anything is written: a 400 names them all."""
     if not actions:
-        raise ValidationError({"actions": "Name at least one action: unit, title and due date."})
+        raise ValidationError({"actions": _("Name at least one action: unit, title and due date.")})
     codes = {str(spec.get("unit", "")) for spec in actions}
     units = {u.code: u for u in BusinessUnit.objects.filter(code__in=codes)}
     errors: dict[str, str] = {}
@@ -38,14 +39,18 @@ def _action_specs(actions: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     for index, spec in enumerate(actions):
         unknown = set(spec) - ACTION_FIELDS
         if unknown:
-            errors[f"actions[{index}]"] = f"Unknown fields: {', '.join(sorted(unknown))}."
+            errors[f"actions[{index}]"] = _("Unknown fields: %(fields)s.") % {
+                "fields": ", ".join(sorted(unknown))
+            }
             continue
         unit = units.get(str(spec.get("unit", "")))
         if unit is None:
-            errors[f"actions[{index}].unit"] = f"No business unit {spec.get('unit')!r}."
+            errors[f"actions[{index}].unit"] = _("No business unit %(unit)s.") % {
+                "unit": repr(spec.get("unit"))
+            }
             continue
         if not str(spec.get("title", "")).strip():
-            errors[f"actions[{index}].title"] = "Give the action a title."
+            errors[f"actions[{index}].title"] = _("Give the action a title.")
             continue
         due_on = spec.get("due_on")
         if isinstance(due_on, str):
@@ -54,11 +59,13 @@ def _action_specs(actions: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
             except ValueError:
                 due_on = None
         if not isinstance(due_on, dt.date):
-            errors[f"actions[{index}].due_on"] = "Give a due date (YYYY-MM-DD)."
+            errors[f"actions[{index}].due_on"] = _("Give a due date (YYYY-MM-DD).")
             continue
         domain = spec.get("domain", Domain.SECURITY)
         if domain not in Domain.values:
-            errors[f"actions[{index}].domain"] = f"Choose one of {', '.join(Domain.values)}."
+            errors[f"actions[{index}].domain"] = _("Choose one of %(choices)s.") % {
+                "choices": ", ".join(Domain.values)
+            }
             continue
         specs.append(
             {
@@ -77,17 +84,19 @@ def _action_specs(actions: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 def _check_effect(effect: str, outcome: str, item: AgendaItem | None) -> None:
     if effect not in E.values:
-        raise ValidationError({"effect": f"Choose one of {', '.join(E.values)}."})
+        raise ValidationError(
+            {"effect": _("Choose one of %(choices)s.") % {"choices": ", ".join(E.values)}}
+        )
     if effect == E.NONE:
         return
     if outcome != Decision.Outcome.APPROVED:
-        raise ValidationError({"effect": "Only an approved decision acts on anything."})
+        raise ValidationError({"effect": _("Only an approved decision acts on anything.")})
     if effect in {E.RATIFY_SUSPENSION, E.OVERTURN_SUSPENSION} and (
         item is None or item.suspension_id is None
     ):
-        raise ValidationError({"effect": "Ratify or overturn on a suspension's agenda item."})
+        raise ValidationError({"effect": _("Ratify or overturn on a suspension's agenda item.")})
     if effect == E.ACCEPT_RISK and (item is None or item.risk_id is None):
-        raise ValidationError({"effect": "Accept a risk on that risk's agenda item."})
+        raise ValidationError({"effect": _("Accept a risk on that risk's agenda item.")})
 
 
 @transaction.atomic
@@ -107,36 +116,51 @@ def record_decision(
     capacity = policy.decision_capacity(actor, meeting)
     if capacity is None:
         raise PermissionDenied(
-            "Decisions are the chair's; only the chair or the secretariat records them."
+            _("Decisions are the chair's; only the chair or the secretariat records them.")
         )
     refuse_if_locked(meeting)
     if meeting.status not in IN_SESSION:
-        raise ValidationError({"status": f"No decisions at a meeting that is {meeting.status}."})
+        raise ValidationError(
+            {
+                "status": _("No decisions at a meeting that is %(status)s.")
+                % {"status": meeting.status}
+            }
+        )
     if outcome not in Decision.Outcome.values:
-        raise ValidationError({"outcome": f"Choose one of {', '.join(Decision.Outcome.values)}."})
+        raise ValidationError(
+            {
+                "outcome": _("Choose one of %(choices)s.")
+                % {"choices": ", ".join(Decision.Outcome.values)}
+            }
+        )
     if not text.strip():
-        raise ValidationError({"text": "Word the resolution."})
+        raise ValidationError({"text": _("Word the resolution.")})
     if item is not None and (item.meeting_id != meeting.pk or item.removed_at is not None):
-        raise ValidationError({"item": "That item is not on this meeting's agenda."})
+        raise ValidationError({"item": _("That item is not on this meeting's agenda.")})
     if corrects is not None and (
         corrects.meeting.committee_id != meeting.committee_id
         or corrects.meeting.starts_at >= meeting.starts_at
     ):
         raise ValidationError(
-            {"corrects": "Correct a decision of an earlier meeting of this committee only."}
+            {"corrects": _("Correct a decision of an earlier meeting of this committee only.")}
         )
     if item is not None and Decision.objects.filter(item=item).exists():
         raise Conflict(
-            "This item already has its decision; correct it at a later meeting.",
+            _("This item already has its decision; correct it at a later meeting."),
             code="already_decided",
         )
     _check_effect(effect, outcome, item)
     specs = _action_specs(actions) if effect == E.CREATE_ACTIONS else []
     if effect != E.CREATE_ACTIONS and actions:
-        raise ValidationError({"actions": "Actions are created only with effect create_actions."})
+        raise ValidationError(
+            {"actions": _("Actions are created only with effect create_actions.")}
+        )
     quorum = quorum_of(meeting.committee, meeting.attendance.all())
     if not quorum.met:
-        raise Conflict(f"The meeting is not quorate: {quorum.explain()}", code="no_quorum")
+        raise Conflict(
+            _("The meeting is not quorate: %(explanation)s") % {"explanation": quorum.explain()},
+            code="no_quorum",
+        )
     office = meeting.committee.chair_office.code
     decision = Decision(
         reference=audit.next_reference("DEC"),

@@ -14,6 +14,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
 from accounts import policy as accounts_policy
@@ -44,16 +45,19 @@ def locked(meeting: Meeting) -> Meeting:
 def refuse_if_locked(meeting: Meeting) -> None:
     if meeting.is_locked:
         raise Conflict(
-            "The minutes of this meeting are approved and its record is locked; record a "
-            "correction instead.",
+            _(
+                "The minutes of this meeting are approved and its record is locked; record a "
+                "correction instead."
+            ),
             code="locked",
         )
 
 
-def _authorize_secretariat(actor: User | None, meeting: Meeting, what: str) -> None:
-    """`actor=None` is the scheduler acting on the committee's own rules (beat, exceptions)."""
+def _authorize_secretariat(actor: User | None, meeting: Meeting, refusal: str) -> None:
+    """`actor=None` is the scheduler acting on the committee's own rules (beat, exceptions);
+    `refusal` is the whole sentence a refused actor hears."""
     if actor is not None and not policy.can_run_meeting(actor, meeting):
-        raise PermissionDenied(f"Only the committee's secretariat may {what}.")
+        raise PermissionDenied(refusal)
 
 
 def _queue_notices(meeting: Meeting, recipients: Iterable[int], method: str) -> int:
@@ -123,7 +127,9 @@ def publish_agenda(*, actor: User | None, meeting: Meeting) -> Meeting:
     from committee.services.agenda import assemble_agenda  # agenda imports this module
 
     meeting = locked(meeting)
-    _authorize_secretariat(actor, meeting, "publish an agenda")
+    _authorize_secretariat(
+        actor, meeting, _("Only the committee's secretariat may publish an agenda.")
+    )
     published = next_status(meeting.status, "publish", MEETING_FLOW, "a meeting")
     assemble_agenda(actor=actor, meeting=meeting, _locked=True)
     meeting.status = published
@@ -215,16 +221,23 @@ def reschedule_meeting(
     *, actor: User | None, meeting: Meeting, starts_at: dt.datetime, reason: str
 ) -> Meeting:
     meeting = locked(meeting)
-    _authorize_secretariat(actor, meeting, "move a meeting")
+    _authorize_secretariat(
+        actor, meeting, _("Only the committee's secretariat may move a meeting.")
+    )
     if meeting.status not in {M.SCHEDULED, M.PUBLISHED}:
-        raise ValidationError({"starts_at": f"A meeting that is {meeting.status} cannot move."})
+        raise ValidationError(
+            {
+                "starts_at": _("A meeting that is %(status)s cannot move.")
+                % {"status": meeting.status}
+            }
+        )
     if not reason.strip():
-        raise ValidationError({"reason": "Say why the meeting moves."})
+        raise ValidationError({"reason": _("Say why the meeting moves.")})
     if starts_at == meeting.starts_at:
         return meeting
     clash = Meeting.objects.filter(committee=meeting.committee_id, starts_at=starts_at)
     if clash.exclude(pk=meeting.pk).exists():
-        raise Conflict("The committee already meets at that time.", code="duplicate_meeting")
+        raise Conflict(_("The committee already meets at that time."), code="duplicate_meeting")
     return move(meeting, starts_at=starts_at, actor=actor, reason=reason.strip())
 
 
@@ -232,9 +245,11 @@ def reschedule_meeting(
 def cancel_meeting(*, actor: User | None, meeting: Meeting, reason: str) -> Meeting:
     """Cancel a meeting; if its agenda was out, every attendee gets a METHOD:CANCEL."""
     meeting = locked(meeting)
-    _authorize_secretariat(actor, meeting, "cancel a meeting")
+    _authorize_secretariat(
+        actor, meeting, _("Only the committee's secretariat may cancel a meeting.")
+    )
     if not reason.strip():
-        raise ValidationError({"reason": "Say why the meeting is cancelled."})
+        raise ValidationError({"reason": _("Say why the meeting is cancelled.")})
     was_published = meeting.status == M.PUBLISHED
     meeting.status = next_status(meeting.status, "cancel", MEETING_FLOW, "a meeting")
     meeting.cancelled_at = timezone.now()
@@ -255,7 +270,9 @@ def cancel_meeting(*, actor: User | None, meeting: Meeting, reason: str) -> Meet
 def hold_meeting(*, actor: User, meeting: Meeting) -> Meeting:
     """Close the sitting: the meeting is held, and its minutes can be approved."""
     meeting = locked(meeting)
-    _authorize_secretariat(actor, meeting, "close a meeting")
+    _authorize_secretariat(
+        actor, meeting, _("Only the committee's secretariat may close a meeting.")
+    )
     meeting.status = next_status(meeting.status, "hold", MEETING_FLOW, "a meeting")
     meeting.held_at = timezone.now()
     meeting.save(update_fields=["status", "held_at", "updated_at"])
@@ -276,26 +293,38 @@ def record_attendance(
     """Present, absent, or represented by a delegate (an office's seat only by that office's
     acting delegate)."""
     meeting = locked(meeting)
-    _authorize_secretariat(actor, meeting, "record attendance")
+    _authorize_secretariat(
+        actor, meeting, _("Only the committee's secretariat may record attendance.")
+    )
     refuse_if_locked(meeting)
     if meeting.status not in IN_SESSION:
-        raise ValidationError({"status": "Attendance is recorded once the agenda is published."})
+        raise ValidationError({"status": _("Attendance is recorded once the agenda is published.")})
     if status not in Attendance.Status.values:
-        raise ValidationError({"status": f"Choose one of {', '.join(Attendance.Status.values)}."})
+        raise ValidationError(
+            {
+                "status": _("Choose one of %(choices)s.")
+                % {"choices": ", ".join(Attendance.Status.values)}
+            }
+        )
     row = Attendance.objects.select_for_update().filter(meeting=meeting, person=person).first()
     if row is None:
-        raise ValidationError({"person": f"{person} is not on this meeting's roster."})
+        raise ValidationError(
+            {"person": _("%(person)s is not on this meeting's roster.") % {"person": person}}
+        )
     if status == Attendance.Status.REPRESENTED:
         if delegate is None:
-            raise ValidationError({"delegate": "Name who represents them."})
+            raise ValidationError({"delegate": _("Name who represents them.")})
         if not policy.may_represent(delegate, row.office):
             raise ValidationError(
                 {
-                    "delegate": f"Only an acting delegate of the {row.office} may represent this seat."
+                    "delegate": _(
+                        "Only an acting delegate of the %(office)s may represent this seat."
+                    )
+                    % {"office": row.office}
                 }
             )
     elif delegate is not None:
-        raise ValidationError({"delegate": "A delegate is named only for a represented seat."})
+        raise ValidationError({"delegate": _("A delegate is named only for a represented seat.")})
     before = row.status
     row.status = status
     row.delegate = delegate
@@ -336,23 +365,35 @@ def add_attendee(
 ) -> Attendance:
     """Change the frozen roster after publication: recorded, with a reason, never silent."""
     meeting = locked(meeting)
-    _authorize_secretariat(actor, meeting, "change the roster")
+    _authorize_secretariat(
+        actor, meeting, _("Only the committee's secretariat may change the roster.")
+    )
     refuse_if_locked(meeting)
     if meeting.status not in IN_SESSION:
-        raise ValidationError({"person": "The roster is frozen at publication; publish first."})
+        raise ValidationError({"person": _("The roster is frozen at publication; publish first.")})
     if not reason.strip():
-        raise ValidationError({"reason": "Say why the roster changes after publication."})
+        raise ValidationError({"reason": _("Say why the roster changes after publication.")})
     if kind not in Attendance.Kind.values:
-        raise ValidationError({"kind": f"Choose one of {', '.join(Attendance.Kind.values)}."})
+        raise ValidationError(
+            {
+                "kind": _("Choose one of %(choices)s.")
+                % {"choices": ", ".join(Attendance.Kind.values)}
+            }
+        )
     if Attendance.objects.filter(meeting=meeting, person=person).exists():
-        raise Conflict(f"{person} is already on the roster.", code="already_on_roster")
+        raise Conflict(
+            _("%(person)s is already on the roster.") % {"person": person}, code="already_on_roster"
+        )
     seat = ""
     if kind == Attendance.Kind.VOTING:
         seat_found = _voting_seat_filled_by(meeting.committee, person)
         if seat_found is None:
             raise ValidationError(
                 {
-                    "kind": f"{person} fills no voting seat on this committee; add them as an observer."
+                    "kind": _(
+                        "%(person)s fills no voting seat on this committee; add them as an observer."
+                    )
+                    % {"person": person}
                 }
             )
         seat = seat_found

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from audit import services as audit
@@ -26,10 +27,10 @@ def draft_minutes(
     """Write (or rewrite) the draft. A rewrite must name the version it read (If-Match)."""
     meeting = locked(meeting)
     if not policy.can_run_meeting(actor, meeting):
-        raise PermissionDenied("Only the committee's secretariat drafts the minutes.")
+        raise PermissionDenied(_("Only the committee's secretariat drafts the minutes."))
     refuse_if_locked(meeting)
     if meeting.status not in IN_SESSION:
-        raise ValidationError({"status": "Minutes are drafted once the agenda is published."})
+        raise ValidationError({"status": _("Minutes are drafted once the agenda is published.")})
     minutes = Minutes.objects.select_for_update().filter(meeting=meeting).first()
     if minutes is None:
         minutes = Minutes.objects.create(meeting=meeting, body=body, drafted_by=actor)
@@ -37,9 +38,9 @@ def draft_minutes(
         return minutes
     # Under the row lock: two first drafts at once cannot both pass as "the first".
     if expected_version is None:
-        raise PreconditionRequired("The minutes exist already: send the version you read.")
+        raise PreconditionRequired(_("The minutes exist already: send the version you read."))
     if expected_version != etag(minutes):
-        raise PreconditionFailed("The minutes changed since you read them; reload and retry.")
+        raise PreconditionFailed(_("The minutes changed since you read them; reload and retry."))
     minutes.body = body
     minutes.drafted_by = actor
     minutes.version += 1
@@ -58,13 +59,15 @@ def approve_minutes(
     With `expected_version`, only the text the chair read is approved."""
     meeting = locked(meeting)
     if not policy.can_approve_minutes(actor, meeting):
-        raise PermissionDenied("Only the chair (or the chair's acting delegate) approves minutes.")
+        raise PermissionDenied(
+            _("Only the chair (or the chair's acting delegate) approves minutes.")
+        )
     refuse_if_locked(meeting)
     minutes = Minutes.objects.select_for_update().filter(meeting=meeting).first()
     if minutes is None or not minutes.body.strip():
-        raise ValidationError({"minutes": "There are no minutes to approve yet."})
+        raise ValidationError({"minutes": _("There are no minutes to approve yet.")})
     if expected_version is not None and expected_version != etag(minutes):
-        raise PreconditionFailed("The minutes changed since you read them; reload them first.")
+        raise PreconditionFailed(_("The minutes changed since you read them; reload them first."))
     meeting.status = next_status(meeting.status, "approve", MEETING_FLOW, "a meeting")
     meeting.save(update_fields=["status", "updated_at"])
     office = policy.chair_capacity(actor, meeting.committee) and meeting.committee.chair_office.code
@@ -91,12 +94,12 @@ def correct_minutes(*, actor: User, meeting: Meeting, text: str) -> MinutesCorre
     """Approved minutes are never edited; a correction is a new record linked to them."""
     meeting = locked(meeting)
     if not policy.can_run_meeting(actor, meeting):
-        raise PermissionDenied("Only the committee's secretariat records corrections.")
+        raise PermissionDenied(_("Only the committee's secretariat records corrections."))
     minutes = Minutes.objects.filter(meeting=meeting).first()
     if minutes is None or minutes.status != Minutes.Status.APPROVED:
-        raise Conflict("Draft minutes are edited, not corrected.", code="not_approved")
+        raise Conflict(_("Draft minutes are edited, not corrected."), code="not_approved")
     if not text.strip():
-        raise ValidationError({"text": "Say what is corrected."})
+        raise ValidationError({"text": _("Say what is corrected.")})
     correction = MinutesCorrection.objects.create(minutes=minutes, text=text.strip(), made_by=actor)
     audit.record(
         actor=actor,

@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from audit import services as audit
@@ -173,17 +174,22 @@ def add_cadence_exception(
 ) -> CadenceException:
     """Skip one meeting of the cadence, or move it; a meeting already scheduled follows at once."""
     if not policy.can_schedule(actor, committee):
-        raise PermissionDenied("Only the committee's secretariat may change its calendar.")
+        raise PermissionDenied(_("Only the committee's secretariat may change its calendar."))
     if not reason.strip():
-        raise ValidationError({"reason": "Say why the meeting is skipped or moved."})
+        raise ValidationError({"reason": _("Say why the meeting is skipped or moved.")})
     if kind == CadenceException.Kind.MOVE and moved_to is None:
-        raise ValidationError({"moved_to": "Say when the meeting moves to."})
+        raise ValidationError({"moved_to": _("Say when the meeting moves to.")})
     if kind == CadenceException.Kind.SKIP:
         moved_to = None
     day_start = dt.datetime.combine(occurrence_date, dt.time.min, tzinfo=committee.zone)
     if not occurrences(committee, day_start, day_start + dt.timedelta(days=1, seconds=-1)):
         raise ValidationError(
-            {"occurrence_date": f"The committee's cadence has no meeting on {occurrence_date}."}
+            {
+                "occurrence_date": _(
+                    "The committee's cadence has no meeting on %(occurrence_date)s."
+                )
+                % {"occurrence_date": occurrence_date}
+            }
         )
     meeting = committee.meetings.filter(cadence_date=occurrence_date).first()
     if meeting is not None and meeting.status not in {
@@ -191,16 +197,19 @@ def add_cadence_exception(
         Meeting.Status.PUBLISHED,
     }:
         raise ValidationError(
-            {"occurrence_date": f"The meeting of {occurrence_date} is {meeting.status}; it stays."}
+            {
+                "occurrence_date": _("The meeting of %(occurrence_date)s is %(status)s; it stays.")
+                % {"occurrence_date": occurrence_date, "status": meeting.status}
+            }
         )
     if meeting is None and day_start < timezone.now():
-        raise ValidationError({"occurrence_date": "That date has passed."})
+        raise ValidationError({"occurrence_date": _("That date has passed.")})
     if moved_to is not None:
         clash = committee.meetings.filter(starts_at=moved_to).exclude(cadence_date=occurrence_date)
         if moved_to <= timezone.now():
-            raise ValidationError({"moved_to": "Move the meeting to a time still ahead."})
+            raise ValidationError({"moved_to": _("Move the meeting to a time still ahead.")})
         if clash.exists():
-            raise Conflict("The committee already meets at that time.", code="duplicate_meeting")
+            raise Conflict(_("The committee already meets at that time."), code="duplicate_meeting")
     exception = CadenceException(
         committee=committee,
         occurrence_date=occurrence_date,
@@ -215,7 +224,10 @@ def add_cadence_exception(
             exception.save()
     except IntegrityError as exc:
         raise ValidationError(
-            {"occurrence_date": f"{occurrence_date} already has an exception."}
+            {
+                "occurrence_date": _("%(occurrence_date)s already has an exception.")
+                % {"occurrence_date": occurrence_date}
+            }
         ) from exc
     audit.record(
         actor=actor,

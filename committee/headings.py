@@ -1,0 +1,24 @@
+"""An agenda item's heading in the reader's language, for the pages, the pack and the dashboard."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext as _
+
+from committee.models import AgendaItem
+
+
+def heading_of(item: AgendaItem) -> tuple[str, str]:
+    """The item's heading and summary in the reader's language. Assembled items are stored with
+    English text (for the mail and the API); the pages say the same from the linked record, and
+    the facts carry the rest. The secretariat's own items read as they typed them."""
+    if item.suspension is not None:
+        system = item.suspension.system
+        heading = _("Ratify the suspension of %(code)s (%(name)s)") % {
+            "code": system.code,
+            "name": system.name,
+        }
+        return heading, item.suspension.reason
+    record = item.incident or item.risk or item.action or item.directive
+    if record is not None:
+        return f"{record.reference} {record.title}", ""
+    return item.title, item.summary

@@ -1,0 +1,173 @@
+"""The pages that matter, driven in Debian's chromium as people use them: the CISO suspends a
+system, a unit submits evidence and the CISO verifies it, the chair reviews the agenda and the
+secretariat records a decision that creates an action."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import Office
+from actions.models import Action
+from committee import services as committee_services
+from committee.models import Committee, CommitteeMember, Meeting
+from systems import services as systems_services
+from systems.models import System
+from tests.actions.conftest import task
+from tests.browser.test_sign_in import code_for, sign_in
+from tests.cases.conftest import report
+from tests.conftest import enrol_totp
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def signed_in(browser, live_server, user, *, locale: str = "en-US"):
+    """A fresh browser session that signed in with password and a TOTP code."""
+    secret = enrol_totp(user)
+    context = browser.new_context(base_url=live_server.url, locale=locale)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    sign_in(page, user.username)
+    page.wait_for_url(re.compile(r"/accounts/2fa/authenticate/"))
+    page.fill("input[name=code]", code_for(secret))
+    page.click("main button[type=submit]")
+    page.wait_for_url(re.compile(r"/$"))
+    return page
+
+
+def test_the_ciso_suspends_a_system_and_the_unit_sees_it_suspended(
+    browser, live_server, ciso, unit, bu_member
+):
+    registrar = UserFactory.create(is_superuser=True, is_staff=True)
+    system = systems_services.register_system(
+        actor=registrar,
+        unit=unit,
+        code="project-share",
+        name="Project sharing tool",
+        internet_facing=True,
+    )
+    page = signed_in(browser, live_server, ciso)
+    page.goto(f"/systems/{system.pk}/")
+    page.fill("[data-testid=suspend-form] textarea[name=reason]", "Logins from an unknown network.")
+    page.click("[data-testid=suspend-button]")
+    page.get_by_test_id("confirm-suspension").wait_for()
+    shot(page, "suspend-confirm")
+    page.click("[data-testid=confirm-suspend]")
+    page.wait_for_url(re.compile(rf"/systems/{system.pk}/$"))
+    assert System.objects.get(pk=system.pk).status == System.Status.SUSPENDED
+    page.context.close()
+
+    member = signed_in(browser, live_server, bu_member)
+    member.goto(f"/systems/{system.pk}/")
+    assert "Suspended" in member.get_by_test_id("system-status").inner_text()
+    assert "unknown network" in member.get_by_test_id("active-order").inner_text()
+    assert member.get_by_test_id("suspend-button").count() == 0
+    assert member.get_by_test_id("lift-button").count() == 0
+    shot(member, "suspended-seen-by-unit")
+    member.context.close()
+
+
+def test_a_member_submits_evidence_and_the_ciso_verifies(
+    browser, live_server, tmp_path, ciso, unit, bu_member
+):
+    action = task(unit, ciso, title="Enforce MFA on the sharing tool", assignee=bu_member)
+    evidence = tmp_path / "mfa-report.pdf"
+    evidence.write_bytes(b"%PDF-1.4\n% MFA enforced for all 212 accounts\n")
+
+    page = signed_in(browser, live_server, bu_member)
+    page.goto(f"/actions/{action.pk}/")
+    assert page.get_by_test_id("act-verify").count() == 0
+    page.click("[data-testid=act-start]")
+    page.wait_for_url(re.compile(rf"/actions/{action.pk}/$"))
+    form = page.get_by_test_id("update-form")
+    form.locator("textarea[name=note]").fill("MFA is on for every account; report attached.")
+    form.locator("input[name=percent_done]").fill("100")
+    form.locator("input[type=file]").set_input_files(str(evidence))
+    page.click("[data-testid=add-update]")
+    page.get_by_test_id("evidence").first.wait_for()
+    page.click("[data-testid=act-submit]")
+    page.wait_for_url(re.compile(rf"/actions/{action.pk}/$"))
+    shot(page, "action-submitted")
+    page.context.close()
+    assert Action.objects.get(pk=action.pk).status == Action.Status.SUBMITTED
+
+    ciso_page = signed_in(browser, live_server, ciso)
+    ciso_page.goto(f"/actions/{action.pk}/")
+    assert ciso_page.get_by_test_id("act-submit").count() == 0
+    assert "mfa-report.pdf" in ciso_page.get_by_test_id("evidence").first.inner_text()
+    ciso_page.click("[data-testid=act-verify]")
+    ciso_page.wait_for_url(re.compile(rf"/actions/{action.pk}/$"))
+    shot(ciso_page, "action-verified")
+    ciso_page.context.close()
+    verified = Action.objects.get(pk=action.pk)
+    assert (verified.status, verified.verified_by) == (Action.Status.VERIFIED, ciso)
+
+
+def committee_with_meeting(chair, ciso, cqo, secretary, *, name: str, title: str) -> Meeting:
+    committee = Committee.objects.create(
+        name=name, slug="rcc", chair_office=Office.objects.get(code="CEO")
+    )
+    for code in ("CISO", "CQO"):
+        CommitteeMember.objects.create(committee=committee, office=Office.objects.get(code=code))
+    committee.secretariat.add(secretary)
+    starts = timezone.now() + dt.timedelta(days=3)
+    return Meeting.objects.create(
+        committee=committee, title=title, starts_at=starts, ends_at=starts + dt.timedelta(hours=2)
+    )
+
+
+def test_the_chair_reviews_the_agenda_and_the_secretariat_records_a_decision(
+    browser, live_server, chair, ciso, cqo, secretary, unit, bu_member
+):
+    meeting = committee_with_meeting(
+        chair, ciso, cqo, secretary, name="Risk Compliance Committee", title="RCC December"
+    )
+    incident = report(unit, bu_member, title="Certificates issued to the wrong residents")
+    committee_services.publish_agenda(actor=secretary, meeting=meeting)
+
+    chair_page = signed_in(browser, live_server, chair)
+    chair_page.goto(f"/meetings/{meeting.pk}/")
+    item = chair_page.get_by_test_id("agenda-item").first
+    assert incident.reference in item.get_by_test_id("item-title").inner_text()
+    assert item.get_by_test_id("record-link").count() == 1
+    assert chair_page.get_by_test_id("secretariat-panel").count() == 0
+    shot(chair_page, "agenda-review")
+    chair_page.context.close()
+
+    page = signed_in(browser, live_server, secretary)
+    page.goto(f"/meetings/{meeting.pk}/attendance/")
+    for person in ("chair", "ciso"):
+        row = page.get_by_test_id("roster-row").filter(has_text=person).first
+        row.locator("select[name=status]").select_option("present")
+        row.get_by_role("button").click()
+        page.wait_for_load_state()
+    page.goto(f"/meetings/{meeting.pk}/")
+    page.get_by_test_id("decide").first.click()
+    form = page.get_by_test_id("decision-form")
+    form.locator("select[name=outcome]").select_option("approved")
+    form.locator("textarea[name=text]").fill("PUBSEC checks every issued certificate.")
+    form.locator("select[name=effect]").select_option("create_actions")
+    due = (timezone.localdate() + dt.timedelta(days=30)).isoformat()
+    form.locator("select[name=actions-0-unit]").select_option(value=unit.code)
+    form.locator("input[name=actions-0-title]").fill("Check every issued certificate")
+    form.locator("input[name=actions-0-due_on]").fill(due)
+    form.get_by_role("button", name="Record the decision").click()
+    page.wait_for_url(re.compile(rf"/meetings/{meeting.pk}/"))
+    shot(page, "decision-recorded")
+    page.context.close()
+
+    created = Action.objects.get(title="Check every issued certificate")
+    assert created.unit == unit
+    assert created.origin_decision is not None
+    assert created.origin_decision.meeting == meeting
