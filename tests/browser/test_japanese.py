@@ -13,6 +13,7 @@ from accounts import services as accounts_services
 from accounts.models import BusinessUnit, Office
 from actions import services as actions_services
 from cases import services as cases_services
+from cases.matrix import load_nist_matrix
 from committee import services as committee_services
 from committee.models import Committee, CommitteeMember, Meeting
 from systems import services as systems_services
@@ -33,6 +34,7 @@ ALLOWED = {
 
 def seed(chair, ciso, cqo, secretary) -> dict[str, int]:
     """A month of the committee's work, typed in Japanese as a Japanese company would."""
+    load_nist_matrix()  # a transactional test before this one may have emptied the table
     unit = BusinessUnitFactory.create(code="PUBSEC", name="公共事業部")
     member = UserFactory.create(username="pubsec-member", display_name="佐藤 健二")
     MembershipFactory.create(user=member, unit=unit)

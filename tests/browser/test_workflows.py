@@ -63,8 +63,8 @@ def test_the_ciso_suspends_a_system_and_the_unit_sees_it_suspended(
     page.click("[data-testid=suspend-button]")
     page.get_by_test_id("confirm-suspension").wait_for()
     shot(page, "suspend-confirm")
-    page.click("[data-testid=confirm-suspend]")
-    page.wait_for_url(re.compile(rf"/systems/{system.pk}/$"))
+    with page.expect_navigation(url=re.compile(rf"/systems/{system.pk}/$")):
+        page.click("[data-testid=confirm-suspend]")
     assert System.objects.get(pk=system.pk).status == System.Status.SUSPENDED
     page.context.close()
 
@@ -88,16 +88,17 @@ def test_a_member_submits_evidence_and_the_ciso_verifies(
     page = signed_in(browser, live_server, bu_member)
     page.goto(f"/actions/{action.pk}/")
     assert page.get_by_test_id("act-verify").count() == 0
-    page.click("[data-testid=act-start]")
-    page.wait_for_url(re.compile(rf"/actions/{action.pk}/$"))
+    with page.expect_navigation():
+        page.click("[data-testid=act-start]")
     form = page.get_by_test_id("update-form")
     form.locator("textarea[name=note]").fill("MFA is on for every account; report attached.")
     form.locator("input[name=percent_done]").fill("100")
     form.locator("input[type=file]").set_input_files(str(evidence))
-    page.click("[data-testid=add-update]")
+    with page.expect_navigation():
+        page.click("[data-testid=add-update]")
     page.get_by_test_id("evidence").first.wait_for()
-    page.click("[data-testid=act-submit]")
-    page.wait_for_url(re.compile(rf"/actions/{action.pk}/$"))
+    with page.expect_navigation():
+        page.click("[data-testid=act-submit]")
     shot(page, "action-submitted")
     page.context.close()
     assert Action.objects.get(pk=action.pk).status == Action.Status.SUBMITTED
@@ -106,8 +107,8 @@ def test_a_member_submits_evidence_and_the_ciso_verifies(
     ciso_page.goto(f"/actions/{action.pk}/")
     assert ciso_page.get_by_test_id("act-submit").count() == 0
     assert "mfa-report.pdf" in ciso_page.get_by_test_id("evidence").first.inner_text()
-    ciso_page.click("[data-testid=act-verify]")
-    ciso_page.wait_for_url(re.compile(rf"/actions/{action.pk}/$"))
+    with ciso_page.expect_navigation():
+        ciso_page.click("[data-testid=act-verify]")
     shot(ciso_page, "action-verified")
     ciso_page.context.close()
     verified = Action.objects.get(pk=action.pk)
@@ -150,8 +151,8 @@ def test_the_chair_reviews_the_agenda_and_the_secretariat_records_a_decision(
     for person in ("chair", "ciso"):
         row = page.get_by_test_id("roster-row").filter(has_text=person).first
         row.locator("select[name=status]").select_option("present")
-        row.get_by_role("button").click()
-        page.wait_for_load_state()
+        with page.expect_navigation():
+            row.get_by_role("button").click()
     page.goto(f"/meetings/{meeting.pk}/")
     page.get_by_test_id("decide").first.click()
     form = page.get_by_test_id("decision-form")
@@ -162,8 +163,8 @@ def test_the_chair_reviews_the_agenda_and_the_secretariat_records_a_decision(
     form.locator("select[name=actions-0-unit]").select_option(value=unit.code)
     form.locator("input[name=actions-0-title]").fill("Check every issued certificate")
     form.locator("input[name=actions-0-due_on]").fill(due)
-    form.get_by_role("button", name="Record the decision").click()
-    page.wait_for_url(re.compile(rf"/meetings/{meeting.pk}/"))
+    with page.expect_navigation():
+        form.get_by_role("button", name="Record the decision").click()
     shot(page, "decision-recorded")
     page.context.close()
 
