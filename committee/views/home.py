@@ -1,0 +1,36 @@
+"""The landing page and the calendar subscription feed."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from committee import ical, selectors, services
+from committee.dashboard import dashboard_for
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """The landing page, by role: my and my units' work, the next meeting and its agenda, open
+    incidents, suspended systems, the risk heat maps and the overdue trend."""
+    board = dashboard_for(request.user)
+    local_start = (
+        board.next_meeting.starts_at.astimezone(board.next_meeting.committee.zone)
+        if board.next_meeting
+        else None
+    )
+    return render(request, "committee/dashboard.html", {"board": board, "local_start": local_start})
+
+
+def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
+    """A person's meetings as an iCalendar subscription; the token in the URL is the credential
+    (calendar apps send no cookies), so an unknown or revoked one is a plain 404."""
+    feed = services.open_calendar_feed(token)
+    if feed is None:
+        raise Http404("No such calendar feed.")
+    meetings = selectors.calendar_meetings(feed.user)
+    body = ical.feed(meetings, name="Risk Compliance Committee")
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Cache-Control"] = "private, max-age=300"
+    return response
