@@ -473,6 +473,14 @@ def test_the_risk_register_costs_the_same_for_3_and_30(login_as, bu_member, unit
     assert_constant_queries(login_as(bu_member), RISKS, grow)
 
 
+def test_the_heat_map_page_costs_the_same_for_3_and_30(login_as, bu_member, unit):
+    def grow(n: int) -> None:
+        for i in range(n):
+            risk(unit, bu_member, likelihood=1 + i % 5, impact=1 + (i // 5) % 5)
+
+    assert_constant_queries(login_as(bu_member), reverse("cases:heatmap"), grow)
+
+
 # --- Heat map -------------------------------------------------------------------------------
 
 
