@@ -87,7 +87,7 @@ class IncidentPatch(StrictInput):
     root_cause = serializers.CharField(required=False, allow_blank=True)
 
 
-class TransitionIn(StrictInput):
+class IncidentTransitionIn(StrictInput):
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
 
 
@@ -173,39 +173,39 @@ class IncidentViewSet(VersionedReadViewSet):
 
     def _transition(self, request: Request, act: str) -> Response:
         incident = self.get_object()
-        data = TransitionIn(data=request.data)
+        data = IncidentTransitionIn(data=request.data)
         data.is_valid(raise_exception=True)
         incident = services.transition_incident(
             actor=actor_of(request), incident=incident, act=act, note=data.validated_data["note"]
         )
         return Response(IncidentOut(incident).data)
 
-    @extend_schema(request=TransitionIn, responses=IncidentOut)
+    @extend_schema(request=IncidentTransitionIn, responses=IncidentOut)
     @action(detail=True, methods=["post"])
     def triage(self, request: Request, pk: str | None = None) -> Response:
         return self._transition(request, "triage")
 
-    @extend_schema(request=TransitionIn, responses=IncidentOut)
+    @extend_schema(request=IncidentTransitionIn, responses=IncidentOut)
     @action(detail=True, methods=["post"])
     def investigate(self, request: Request, pk: str | None = None) -> Response:
         return self._transition(request, "investigate")
 
-    @extend_schema(request=TransitionIn, responses=IncidentOut)
+    @extend_schema(request=IncidentTransitionIn, responses=IncidentOut)
     @action(detail=True, methods=["post"])
     def contain(self, request: Request, pk: str | None = None) -> Response:
         return self._transition(request, "contain")
 
-    @extend_schema(request=TransitionIn, responses=IncidentOut)
+    @extend_schema(request=IncidentTransitionIn, responses=IncidentOut)
     @action(detail=True, methods=["post"])
     def resolve(self, request: Request, pk: str | None = None) -> Response:
         return self._transition(request, "resolve")
 
-    @extend_schema(request=TransitionIn, responses=IncidentOut)
+    @extend_schema(request=IncidentTransitionIn, responses=IncidentOut)
     @action(detail=True, methods=["post"])
     def close(self, request: Request, pk: str | None = None) -> Response:
         return self._transition(request, "close")
 
-    @extend_schema(request=TransitionIn, responses=IncidentOut)
+    @extend_schema(request=IncidentTransitionIn, responses=IncidentOut)
     @action(detail=True, methods=["post"])
     def reopen(self, request: Request, pk: str | None = None) -> Response:
         return self._transition(request, "reopen")

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -149,6 +150,13 @@ ACCOUNT_SIGNUP_FIELDS = ["username*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_SESSION_REMEMBER = False
+# Repeated failed sign-ins lock the account (and the address) out for a while: allauth's rate
+# limits, kept in the shared cache so every web process counts the same attempts.
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": env.string("LOGIN_FAILED_LIMIT", "10/m/ip,5/5m/key"),
+    "login": "30/m/ip",
+    "reset_password": "20/m/ip,5/m/key",
+}
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = env.string("MFA_TOTP_ISSUER", "Risk Compliance Committee")
 
@@ -165,8 +173,15 @@ SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SECURE = env.boolean("CSRF_COOKIE_SECURE", not DEBUG)
 SECURE_SSL_REDIRECT = env.boolean("SECURE_SSL_REDIRECT", False)
 SECURE_HSTS_SECONDS = env.integer("SECURE_HSTS_SECONDS", 0, minimum=0)
+# Only in effect once SECURE_HSTS_SECONDS is set: the whole domain, and the browsers' preload list.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.boolean("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env.boolean("SECURE_HSTS_PRELOAD", True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Paths whose third-party pages need inline script and style (config/security.py).
+CSP_RELAXED_PREFIXES = ["/admin/", "/api/docs/"]
 if env.boolean("TRUST_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
@@ -226,6 +241,16 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.api.exception_handler",
+    # A runaway integration, or someone guessing, is slowed down (429 with Retry-After), per
+    # person (or per address when signed out); counts live in the shared cache.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.string("API_THROTTLE_ANON", "60/minute"),
+        "user": env.string("API_THROTTLE_USER", "1200/minute"),
+    },
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
@@ -255,6 +280,14 @@ SPECTACULAR_SETTINGS = {
         "CadenceExceptionKindEnum": "committee.models.CadenceException.Kind",
         "MeetingStatusEnum": "committee.models.Meeting.Status",
         "MinutesStatusEnum": "committee.models.Minutes.Status",
+        "ActionStatusEnum": "actions.models.Action.Status",
+        "DirectiveStatusEnum": "actions.models.Directive.Status",
+        "IncidentStatusEnum": "cases.models.Incident.Status",
+        "RiskStatusEnum": "cases.models.Risk.Status",
+        "RiskLevelEnum": "cases.models.RiskLevel",
+        "SystemStatusEnum": "systems.models.System.Status",
+        "SystemCriticalityEnum": "systems.models.System.Criticality",
+        "SuspensionStatusEnum": "systems.models.SuspensionOrder.Status",
     },
 }
 

@@ -17,7 +17,7 @@ from cases.matrix import load_nist_matrix
 from committee import services as committee_services
 from committee.models import Committee, CommitteeMember, Meeting
 from systems import services as systems_services
-from tests.browser.test_workflows import shot, signed_in
+from tests.browser.test_workflows import csp_violations, shot, signed_in
 from tests.factories import BusinessUnitFactory, MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -156,6 +156,8 @@ def test_the_pages_in_japanese_show_no_untranslated_english(
             found[path] = english
         name = "ja-" + (path.strip("/").replace("/", "-") or "dashboard")
         shot(page, name)
+    violations = csp_violations(page)
     page.context.close()
     assert not found, f"untranslated English: {found}"
+    assert violations == [], violations  # every page works under the Content Security Policy
     assert BusinessUnit.objects.get(code="PUBSEC").name == "公共事業部"

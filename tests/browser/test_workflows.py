@@ -32,12 +32,27 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
+# What the browser refused under the Content Security Policy, per page: must stay empty.
+CSP_VIOLATIONS: dict[object, list[str]] = {}
+
+
+def csp_violations(page) -> list[str]:
+    return CSP_VIOLATIONS.get(page, [])
+
+
 def signed_in(browser, live_server, user, *, locale: str = "en-US"):
     """A fresh browser session that signed in with password and a TOTP code."""
     secret = enrol_totp(user)
     context = browser.new_context(base_url=live_server.url, locale=locale)
     page = context.new_page()
     page.set_default_timeout(15_000)
+    refused = CSP_VIOLATIONS.setdefault(page, [])
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     sign_in(page, user.username)
     page.wait_for_url(re.compile(r"/accounts/2fa/authenticate/"))
     page.fill("input[name=code]", code_for(secret))
@@ -63,6 +78,7 @@ def test_the_ciso_suspends_a_system_and_the_unit_sees_it_suspended(
     page.click("[data-testid=suspend-button]")
     page.get_by_test_id("confirm-suspension").wait_for()
     shot(page, "suspend-confirm")
+    assert csp_violations(page) == []
     with page.expect_navigation(url=re.compile(rf"/systems/{system.pk}/$")):
         page.click("[data-testid=confirm-suspend]")
     assert System.objects.get(pk=system.pk).status == System.Status.SUSPENDED
@@ -110,6 +126,7 @@ def test_a_member_submits_evidence_and_the_ciso_verifies(
     with ciso_page.expect_navigation():
         ciso_page.click("[data-testid=act-verify]")
     shot(ciso_page, "action-verified")
+    assert csp_violations(ciso_page) == []
     ciso_page.context.close()
     verified = Action.objects.get(pk=action.pk)
     assert (verified.status, verified.verified_by) == (Action.Status.VERIFIED, ciso)
@@ -166,6 +183,7 @@ def test_the_chair_reviews_the_agenda_and_the_secretariat_records_a_decision(
     with page.expect_navigation():
         form.get_by_role("button", name="Record the decision").click()
     shot(page, "decision-recorded")
+    assert csp_violations(page) == []
     page.context.close()
 
     created = Action.objects.get(title="Check every issued certificate")
