@@ -155,6 +155,23 @@ def record_authentication_event(
     audit.record(actor=user, verb=verb, target=user if user is not None else None, details=details)
 
 
+def record_refusal(*, user: Any, request: Any, reason: str) -> None:
+    """A signed-in person was refused an act (a 403): who, what they tried and why, so that
+    probing for authority leaves a trace. Unsigned requests are not people yet: not recorded."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return
+    audit.record(
+        actor=user,
+        verb="authz.refused",
+        details={
+            "method": request.method,
+            "path": request.path[:300],
+            "reason": reason[:500],
+            "ip": request.META.get("REMOTE_ADDR", ""),
+        },
+    )
+
+
 def unit_group_name(unit: BusinessUnit) -> str:
     return f"unit:{unit.code}"
 

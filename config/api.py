@@ -13,6 +13,7 @@ from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from accounts.services import record_refusal
 from config.errors import Conflict, PreconditionFailed, PreconditionRequired
 
 
@@ -48,7 +49,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             exc = ValidationError(detail=exc.message_dict)
         else:
             exc = ValidationError(detail={"detail": exc.messages})
-    return drf_exception_handler(exc, context)
+    response = drf_exception_handler(exc, context)
+    if response is not None and response.status_code == 403:
+        request = context.get("request")
+        if request is not None:
+            record_refusal(user=request.user, request=request, reason=str(exc))
+    return response
 
 
 class StrictInput(serializers.Serializer):

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django_stubs_ext import StrOrPromise
 from openpyxl import Workbook
 
+from accounts.services import record_refusal
 from config.errors import Conflict, PreconditionFailed, PreconditionRequired
 
 PAGE_SIZE = 50
@@ -120,6 +121,8 @@ def refusal(exc: Exception) -> tuple[int, str]:
 def refused(request: HttpRequest, exc: Exception) -> HttpResponse:
     """A page saying why the act was refused (never a bare 403 or a 500)."""
     status, reason = refusal(exc)
+    if status == 403:
+        record_refusal(user=request.user, request=request, reason=reason)
     return render(request, "refused.html", {"reason": reason}, status=status)
 
 

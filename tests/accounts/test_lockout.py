@@ -45,3 +45,46 @@ def test_an_api_client_over_its_rate_gets_429(login_as, bu_member, monkeypatch):
     assert codes == [200, 200, 200, 429]
     limited = client.get("/api/v1/me/", HTTP_ACCEPT="application/json")
     assert int(limited.headers["Retry-After"]) > 0
+
+
+def test_a_refused_act_is_recorded_in_the_audit_trail(login_as, bu_member, unit):
+    from systems.models import System
+    from tests.systems.conftest import register
+
+    system = register(unit, "cert-issuance")
+    client = login_as(bu_member)
+    response = client.post(
+        f"/api/v1/systems/{system.pk}/suspend/",
+        {"reason": "I want it off"},
+        content_type="application/json",
+    )
+    assert response.status_code == 403
+    event = AuditEvent.objects.get(verb="authz.refused")
+    assert event.actor == bu_member
+    assert event.details["path"] == f"/api/v1/systems/{system.pk}/suspend/"
+    assert "CISO" in event.details["reason"]
+    page = client.post(f"/systems/{system.pk}/suspend/", {"reason": "Again", "confirm": "yes"})
+    assert page.status_code == 403
+    assert AuditEvent.objects.filter(verb="authz.refused").count() == 2
+    assert System.objects.get(pk=system.pk).status == System.Status.OPERATIONAL
+
+
+def test_a_password_reset_does_not_get_past_the_second_factor(client, mailoutbox):
+    import re
+
+    from tests.conftest import enrol_totp
+
+    person = UserFactory.create(username="kenji", email="kenji@example.com")
+    enrol_totp(person)
+    client.post("/accounts/password/reset/", {"email": "kenji@example.com"})
+    [message] = mailoutbox
+    link = re.search(r"https?://[^/\s]+(/accounts/password/reset/key/\S+)", message.body)
+    assert link, message.body
+    form = client.get(link.group(1), follow=True)
+    new = "Correct-Horse-Battery-Staple-2026"
+    done = client.post(form.redirect_chain[-1][0], {"password1": new, "password2": new})
+    assert done.status_code == 302
+    assert "_auth_user_id" not in client.session  # the reset does not sign anyone in
+    after = sign_in(client, "kenji", new)
+    assert after.status_code == 302 and "/accounts/2fa/authenticate/" in after["Location"]
+    assert client.get("/", follow=False).status_code == 302  # still no page without the code
