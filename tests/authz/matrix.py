@@ -1,0 +1,1154 @@
+"""The authorization matrix as data: one row per API route + method + object scope, mapping each
+role to the outcome DESIGN.md section 3 asks for.
+
+Outcome classes: "ok" (2xx), "denied" (401/403), "hidden" (404: the object's existence is not
+leaked), "invalid" (400/409/412/428: past authorization, the body or state is wrong).
+
+Scopes: "own" = an object of the unit PUBSEC (bu_member's and bu_head's unit), "other" = an
+object of the unit CLOUD (other_bu_member's), "none" = a collection, or an object that belongs
+to no unit (committees, meetings) or to one person (notifications, calendar feeds: bu_member's).
+
+Admins (superusers) hold no office: where authority belongs to an office (suspend, directives,
+verify, decisions, minutes approval) an admin is refused like anyone else; where the product's
+policy documents an administrator standing in (registering for any unit, a unit's changes, the
+secretariat's work) an admin is allowed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Model
+from django.utils import timezone
+
+from accounts.models import BusinessUnit, Office, User
+from actions import services as action_services
+from actions.models import Action, Directive, Notification
+from audit.models import AuditEvent
+from cases import services as case_services
+from cases.matrix import load_nist_matrix
+from cases.models import Incident, RecurrenceMeasure, Risk, TimelineEntry
+from committee import services as committee_services
+from committee.models import (
+    AgendaItem,
+    Attendance,
+    CadenceException,
+    CalendarFeed,
+    Committee,
+    CommitteeMember,
+    Decision,
+    Meeting,
+    Minutes,
+)
+from committee.services.minutes import etag as minutes_etag
+from config.versioning import etag_of
+from systems import services as system_services
+from systems.models import SuspensionOrder, System
+
+ROLES = (
+    "anonymous",
+    "member",
+    "head",
+    "other",
+    "secretary",
+    "cfo",
+    "ciso",
+    "cqo",
+    "chair",
+    "auditor",
+    "admin",
+)
+OK, DENIED, HIDDEN, INVALID = "ok", "denied", "hidden", "invalid"
+STATUS_CLASSES: dict[str, Callable[[int], bool]] = {
+    OK: lambda code: 200 <= code < 300,
+    DENIED: lambda code: code in {401, 403},
+    HIDDEN: lambda code: code == 404,
+    INVALID: lambda code: code in {400, 409, 412, 428},
+}
+SIGNED_IN = frozenset(ROLES) - {"anonymous"}
+OVERSIGHT = frozenset({"secretary", "cfo", "ciso", "cqo", "chair", "auditor", "admin"})
+AUDIT_READERS = frozenset({"auditor", "chair", "ciso", "cqo", "admin"})
+SECRETARIAT = frozenset({"secretary", "admin"})  # the product lets an administrator stand in
+
+
+# --- The world every case starts from -----------------------------------------------------
+
+
+@dataclass
+class World:
+    users: dict[str, User]
+    unit: BusinessUnit
+    other_unit: BusinessUnit
+    committee: Committee
+    _seq: itertools.count[int] = field(default_factory=itertools.count)
+
+    @property
+    def admin(self) -> User:
+        return self.users["admin"]
+
+    def unit_of(self, scope: str) -> BusinessUnit:
+        return self.other_unit if scope == "other" else self.unit
+
+    def member_of(self, scope: str) -> User:
+        return self.users["other"] if scope == "other" else self.users["member"]
+
+    def next(self) -> int:
+        return next(self._seq)
+
+
+@dataclass
+class Req:
+    """A request ready to send, and what to compare before and after a refused write."""
+
+    url: str
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    snapshot: Callable[[], Any] = lambda: None
+
+
+Setup = Callable[[World, str], Req]
+
+
+def row_of(obj: Model) -> Callable[[], Any]:
+    """The object's whole database row: any change to it shows."""
+    model = type(obj)
+    return lambda: model._default_manager.filter(pk=obj.pk).values().first()
+
+
+def count_of(*models: type[Model]) -> Callable[[], Any]:
+    return lambda: tuple(m._default_manager.count() for m in models)
+
+
+def both(*snaps: Callable[[], Any]) -> Callable[[], Any]:
+    return lambda: tuple(s() for s in snaps)
+
+
+def future(days: int = 30) -> str:
+    return (timezone.localdate() + dt.timedelta(days=days)).isoformat()
+
+
+# --- Expected outcomes -----------------------------------------------------------------
+
+
+def unit_roles(scope: str) -> frozenset[str]:
+    return {
+        "own": frozenset({"member", "head"}),
+        "other": frozenset({"other"}),
+    }.get(scope, frozenset())
+
+
+def expect(
+    scope: str,
+    ok: frozenset[str] | set[str] = frozenset(),
+    *,
+    sees: frozenset[str] | set[str] | None = None,
+    **override: str,
+) -> dict[str, str]:
+    """Anonymous is denied; a role allowed the act gets ok; a role that cannot see the object
+    gets hidden (404); one that sees it but may not act gets denied (403). "unit" in `ok` or
+    `sees` stands for the object's own unit's people."""
+
+    def expand(roles: frozenset[str] | set[str]) -> set[str]:
+        out = set(roles) - {"unit"}
+        if "unit" in roles:
+            out |= unit_roles(scope)
+        return out
+
+    allowed = expand(ok)
+    seeing = expand(sees) if sees is not None else (unit_roles(scope) | OVERSIGHT)
+    if scope == "none" and sees is None:
+        seeing = set(SIGNED_IN)
+    result = {}
+    for role in ROLES:
+        if role == "anonymous":
+            result[role] = DENIED
+        elif role in allowed:
+            result[role] = OK
+        elif role not in seeing:
+            result[role] = HIDDEN
+        else:
+            result[role] = DENIED
+    result.update(override)
+    return result
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str  # the URL name, e.g. "system-suspend"
+    method: str
+    scope: str
+    expected: dict[str, str]
+    setup: Setup
+    findings: dict[str, str] = field(default_factory=dict)  # role -> DESIGN disagreement
+
+    @property
+    def id(self) -> str:
+        return f"{self.name}-{self.method}-{self.scope}"
+
+    @property
+    def is_write(self) -> bool:
+        return self.method not in {"GET", "HEAD", "OPTIONS"}
+
+
+# --- Object builders (through the services, as the product makes them) --------------------
+
+
+def make_system(w: World, scope: str, **fields: Any) -> System:
+    n = w.next()
+    return system_services.register_system(
+        actor=w.admin, unit=w.unit_of(scope), code=f"sys-{scope}-{n}", name=f"SYS {n}", **fields
+    )
+
+
+def make_order(w: World, scope: str) -> SuspensionOrder:
+    return system_services.suspend_system(
+        actor=w.users["ciso"], system=make_system(w, scope), reason="Exposed admin console"
+    )
+
+
+def make_incident(w: World, scope: str, status: str = "reported") -> Incident:
+    incident = case_services.report_incident(
+        actor=w.member_of(scope),
+        unit=w.unit_of(scope),
+        title="Unauthorized access",
+        description="Logins from an unknown network.",
+        category=Incident.Category.UNAUTHORIZED_ACCESS,
+        severity="high",
+        detected_at=timezone.now() - dt.timedelta(hours=2),
+    )
+    path = ["triage", "investigate", "contain", "resolve", "close"]
+    order = ["reported", "triaged", "investigating", "contained", "resolved", "closed"]
+    if status in {"resolved", "closed"}:
+        case_services.update_incident(actor=w.admin, incident=incident, root_cause="Weak MFA")
+        make_measure(w, incident)
+    for act in path[: order.index(status)]:
+        incident = case_services.transition_incident(actor=w.admin, incident=incident, act=act)
+    return incident
+
+
+def make_measure(w: World, incident: Incident) -> RecurrenceMeasure:
+    return case_services.add_measure(
+        actor=w.admin,
+        incident=incident,
+        description="Enforce MFA",
+        criteria={"internet_facing": True},
+    )
+
+
+def make_risk(w: World, scope: str, status: str = "identified", **fields: Any) -> Risk:
+    load_nist_matrix()
+    values: dict[str, Any] = {"title": "Stale accounts", "likelihood": 4, "impact": 4, **fields}
+    risk = case_services.register_risk(
+        actor=w.member_of(scope), unit=w.unit_of(scope), owner=w.member_of(scope), **values
+    )
+    order = ["identified", "assessed", "treating", "monitored"]
+    for act in ["assess", "treat", "monitor"][: order.index(status)]:
+        risk = case_services.transition_risk(actor=w.admin, risk=risk, act=act)
+    return risk
+
+
+def make_action(w: World, scope: str, status: str = "open") -> Action:
+    action = action_services.create_action(
+        actor=w.users["ciso"],
+        unit=w.unit_of(scope),
+        title="Enforce MFA on the sharing tool",
+        due_on=timezone.localdate() + dt.timedelta(days=14),
+    )
+    doer = w.member_of(scope)
+    if status in {"in_progress", "submitted"}:
+        action = action_services.transition_action(actor=doer, action=action, act="start")
+    if status == "submitted":
+        action = action_services.transition_action(actor=doer, action=action, act="submit")
+    return action
+
+
+def make_directive(w: World, scope: str, *, issued: bool) -> Directive:
+    directive = action_services.draft_directive(
+        actor=w.users["ciso"],
+        title="Patch the VPN",
+        body="Apply the vendor fix.",
+        deadline=timezone.localdate() + dt.timedelta(days=30),
+        units=[w.unit_of(scope)],
+    )
+    if issued:
+        directive = action_services.issue_directive(actor=w.users["ciso"], directive=directive)
+    return directive
+
+
+def make_meeting(w: World, status: str = "scheduled") -> Meeting:
+    starts_at = timezone.now() + dt.timedelta(days=3)
+    meeting = Meeting.objects.create(
+        committee=w.committee,
+        title="Risk Compliance Committee — matrix",
+        starts_at=starts_at,
+        ends_at=starts_at + dt.timedelta(hours=2),
+    )
+    secretary = w.users["secretary"]
+    if status == "scheduled":
+        return meeting
+    meeting = committee_services.publish_agenda(actor=secretary, meeting=meeting)
+    if status in {"quorate", "held"}:
+        for code in ("chair", "ciso", "cqo"):
+            committee_services.record_attendance(
+                actor=secretary,
+                meeting=meeting,
+                person=w.users[code],
+                status=Attendance.Status.PRESENT,
+            )
+    if status == "held":
+        meeting = committee_services.hold_meeting(actor=secretary, meeting=meeting)
+    return meeting
+
+
+def make_item(w: World, meeting: Meeting, scope: str = "none") -> AgendaItem:
+    return committee_services.add_agenda_item(
+        actor=w.users["secretary"],
+        meeting=meeting,
+        title="SOC budget",
+        unit=w.unit_of(scope) if scope != "none" else None,
+    )
+
+
+def make_minutes(w: World, *, approved: bool = False) -> tuple[Meeting, Minutes]:
+    meeting = make_meeting(w, "held")
+    minutes = committee_services.draft_minutes(
+        actor=w.users["secretary"], meeting=meeting, body="Draft minutes."
+    )
+    if approved:
+        minutes = committee_services.approve_minutes(
+            actor=w.users["chair"], meeting=meeting, expected_version=minutes_etag(minutes)
+        )
+    return meeting, minutes
+
+
+def make_notification(w: World) -> Notification:
+    return Notification.objects.create(
+        recipient=w.users["member"],
+        action=make_action(w, "own"),
+        stage="reminder",
+        message="Due in 3 days.",
+    )
+
+
+def make_feed(w: World) -> CalendarFeed:
+    feed, _token = committee_services.create_calendar_feed(actor=w.users["member"])
+    return feed
+
+
+# --- Request builders -----------------------------------------------------------------------
+
+API = "/api/v1"
+
+
+def get(url: str) -> Setup:
+    return lambda w, scope: Req(API + url)
+
+
+def detail(prefix: str, make: Callable[[World, str], Model], suffix: str = "") -> Setup:
+    def build(w: World, scope: str) -> Req:
+        obj = make(w, scope)
+        return Req(f"{API}/{prefix}/{obj.pk}/{suffix}", snapshot=row_of(obj))
+
+    return build
+
+
+def act(
+    prefix: str,
+    make: Callable[[World, str], Model],
+    suffix: str,
+    body: Any = None,
+    *,
+    etag: Callable[[Any], str] | None = None,
+    idempotency: bool = False,
+    extra: Callable[[], Any] | None = None,
+) -> Setup:
+    """A write on one object: URL with its pk, a minimal valid body, If-Match / Idempotency-Key."""
+
+    def build(w: World, scope: str) -> Req:
+        obj = make(w, scope)
+        headers = {}
+        if etag is not None:
+            headers["If-Match"] = etag(obj)
+        if idempotency:
+            headers["Idempotency-Key"] = f"matrix-{prefix}-{suffix}-{w.next()}"
+        snap = row_of(obj) if extra is None else both(row_of(obj), extra)
+        url = f"{API}/{prefix}/{obj.pk}/{suffix}"
+        return Req(url, body if body is not None else {}, headers, snap)
+
+    return build
+
+
+def create(url: str, body: Callable[[World, str], dict[str, Any]], *models: type[Model]) -> Setup:
+    return lambda w, scope: Req(API + url, body(w, scope), {}, count_of(*models))
+
+
+def meeting_act(
+    suffix: str,
+    status: str,
+    body: Callable[[World], Any] | None = None,
+    extra: Callable[[], Any] | None = None,
+) -> Setup:
+    def build(w: World, scope: str) -> Req:
+        meeting = make_meeting(w, status)
+        snap = row_of(meeting) if extra is None else both(row_of(meeting), extra)
+        data = body(w) if body is not None else {}
+        return Req(f"{API}/meetings/{meeting.pk}/{suffix}", data, {}, snap)
+
+    return build
+
+
+def item_act(suffix: str, status: str, body: Any) -> Setup:
+    def build(w: World, scope: str) -> Req:
+        meeting = make_meeting(w, status)
+        item = make_item(w, meeting)
+        url = f"{API}/meetings/{meeting.pk}/agenda/{item.pk}/{suffix}"
+        return Req(url, body, {}, both(row_of(meeting), row_of(item)))
+
+    return build
+
+
+def audit_event(w: World, scope: str) -> AuditEvent:
+    make_system(w, scope)
+    event = AuditEvent.objects.order_by("-sequence").first()
+    assert event is not None
+    return event
+
+
+def minutes_of(w: World, approved: bool) -> tuple[str, Any, dict[str, str], Callable[[], Any]]:
+    meeting, minutes = make_minutes(w, approved=approved)
+    return f"{API}/meetings/{meeting.pk}/minutes/", minutes, {}, row_of(minutes)
+
+
+def minutes_get(w: World, scope: str) -> Req:
+    url, _m, _h, snap = minutes_of(w, approved=False)
+    return Req(url, snapshot=snap)
+
+
+def minutes_put(w: World, scope: str) -> Req:
+    url, minutes, _h, snap = minutes_of(w, approved=False)
+    return Req(url, {"body": "Redrafted."}, {"If-Match": minutes_etag(minutes)}, snap)
+
+
+def minutes_approve(w: World, scope: str) -> Req:
+    url, minutes, _h, snap = minutes_of(w, approved=False)
+    return Req(url + "approve/", None, {"If-Match": minutes_etag(minutes)}, snap)
+
+
+def minutes_correct(w: World, scope: str) -> Req:
+    url, _minutes, _h, snap = minutes_of(w, approved=True)
+    return Req(url + "corrections/", {"text": "Typo."}, {}, both(snap, count_of(Minutes)))
+
+
+def reorder(w: World, scope: str) -> Req:
+    meeting = make_meeting(w)
+    first, second = make_item(w, meeting), make_item(w, meeting)
+    url = f"{API}/meetings/{meeting.pk}/agenda/reorder/"
+    snap = lambda: list(  # noqa: E731
+        AgendaItem.objects.filter(meeting=meeting)
+        .order_by("position")
+        .values_list("pk", "position")
+    )
+    return Req(url, {"order": [second.pk, first.pk]}, {}, snap)
+
+
+def rollout(w: World, scope: str) -> Req:
+    make_system(w, scope, internet_facing=True)
+    incident = make_incident(w, scope)
+    measure = make_measure(w, incident)
+    body = {"measure": measure.pk, "deadline": future()}
+    headers = {"Idempotency-Key": f"matrix-rollout-{w.next()}"}
+    return Req(
+        f"{API}/incidents/{incident.pk}/rollout/",
+        body,
+        headers,
+        both(row_of(incident), count_of(Directive, Action)),
+    )
+
+
+def system_body(w: World, scope: str) -> dict[str, Any]:
+    return {"code": f"new-{w.next()}", "name": "New system", "unit": w.unit_of(scope).code}
+
+
+def incident_body(w: World, scope: str) -> dict[str, Any]:
+    return {
+        "title": "Phishing",
+        "description": "A mail with a fake login page.",
+        "category": Incident.Category.UNAUTHORIZED_ACCESS,
+        "severity": "medium",
+        "unit": w.unit_of(scope).code,
+        "detected_at": (timezone.now() - dt.timedelta(hours=1)).isoformat(),
+    }
+
+
+def risk_body(w: World, scope: str) -> dict[str, Any]:
+    load_nist_matrix()
+    return {
+        "title": "Shadow IT",
+        "unit": w.unit_of(scope).code,
+        "owner": w.member_of(scope).username,
+        "likelihood": 2,
+        "impact": 2,
+    }
+
+
+def action_body(w: World, scope: str) -> dict[str, Any]:
+    return {"title": "Rotate keys", "unit": w.unit_of(scope).code, "due_on": future()}
+
+
+def directive_body(w: World, scope: str) -> dict[str, Any]:
+    return {
+        "title": "Patch the VPN",
+        "body": "Apply the vendor fix.",
+        "deadline": future(),
+        "units": [w.unit_of(scope).code],
+    }
+
+
+def incident_in(status: str) -> Callable[[World, str], Incident]:
+    return lambda w, scope: make_incident(w, scope, status)
+
+
+def risk_in(status: str, **fields: Any) -> Callable[[World, str], Risk]:
+    return lambda w, scope: make_risk(w, scope, status, **fields)
+
+
+def action_in(status: str) -> Callable[[World, str], Action]:
+    return lambda w, scope: make_action(w, scope, status)
+
+
+def meeting_in(status: str) -> Callable[[World, str], Meeting]:
+    return lambda w, scope: make_meeting(w, status)
+
+
+def committee_of(w: World, scope: str) -> Committee:
+    return w.committee
+
+
+def feed_of(w: World, scope: str) -> CalendarFeed:
+    return make_feed(w)
+
+
+def notification_of(w: World, scope: str) -> Notification:
+    return make_notification(w)
+
+
+def office_of(w: World, scope: str) -> Office:
+    office = Office.objects.get(code="CISO")
+    return office
+
+
+def unit_of(w: World, scope: str) -> BusinessUnit:
+    return w.unit_of(scope)
+
+
+# --- The matrix ---------------------------------------------------------------------------
+
+UNIT_SCOPES = ("own", "other")
+CASE_STEERING = {"unit", "ciso", "chair", "admin"}  # security-domain cases: unit, CISO, chair
+SECURITY_OFFICE = {"ciso", "chair"}
+ALL = set(SIGNED_IN)
+
+ROWS: list[Row] = [
+    # who I am, and the API root
+    Row("me", "GET", "none", expect("none", ALL), get("/me/")),
+    Row("api-root", "GET", "none", expect("none", ALL), get("/")),
+    # the directory: open to everyone signed in
+    Row("business-unit-list", "GET", "none", expect("none", ALL), get("/business-units/")),
+    *[
+        Row(
+            "business-unit-detail",
+            "GET",
+            s,
+            expect(s, ALL, sees=ALL),
+            detail("business-units", unit_of),
+        )
+        for s in UNIT_SCOPES
+    ],
+    Row("office-list", "GET", "none", expect("none", ALL), get("/offices/")),
+    Row("office-detail", "GET", "none", expect("none", ALL), detail("offices", office_of)),
+    # the audit trail: auditors, chair, CISO, CQO (a list others read is empty)
+    Row("audit-event-list", "GET", "none", expect("none", ALL), get("/audit-events/")),
+    Row(
+        "audit-event-detail",
+        "GET",
+        "none",
+        expect("none", AUDIT_READERS, sees=AUDIT_READERS),
+        detail("audit-events", audit_event),
+    ),
+    # systems
+    Row("system-list", "GET", "none", expect("none", ALL), get("/systems/")),
+    Row(
+        "system-match",
+        "POST",
+        "none",
+        expect("none", ALL),
+        lambda w, s: Req(API + "/systems/match/", {"criteria": {"internet_facing": True}}),
+    ),
+    *[
+        Row(
+            "system-list",
+            "POST",
+            s,
+            expect(s, {"unit", "admin"}, sees=ALL),
+            create("/systems/", system_body, System),
+        )
+        for s in UNIT_SCOPES
+    ],
+    *[
+        Row(
+            "system-detail",
+            "GET",
+            s,
+            expect(s, unit_roles(s) | OVERSIGHT),
+            detail("systems", make_system),
+        )
+        for s in UNIT_SCOPES
+    ],
+    *[
+        Row(
+            "system-detail",
+            "PATCH",
+            s,
+            expect(s, {"unit", "admin"}),
+            act("systems", make_system, "", {"name": "Renamed"}, etag=etag_of),
+        )
+        for s in UNIT_SCOPES
+    ],
+    *[
+        Row(
+            "system-suspend",
+            "POST",
+            s,
+            expect(s, SECURITY_OFFICE),
+            act(
+                "systems",
+                make_system,
+                "suspend/",
+                {"reason": "Exposed console"},
+                idempotency=True,
+                extra=count_of(SuspensionOrder),
+            ),
+        )
+        for s in UNIT_SCOPES
+    ],
+    # suspension orders
+    Row("suspension-list", "GET", "none", expect("none", ALL), get("/suspensions/")),
+    *[
+        Row(
+            "suspension-detail",
+            "GET",
+            s,
+            expect(s, unit_roles(s) | OVERSIGHT),
+            detail("suspensions", make_order),
+        )
+        for s in UNIT_SCOPES
+    ],
+    *[
+        Row(
+            "suspension-lift",
+            "POST",
+            s,
+            expect(s, SECURITY_OFFICE),
+            act("suspensions", make_order, "lift/", {"reason": "Fixed"}, idempotency=True),
+        )
+        for s in UNIT_SCOPES
+    ],
+    # incidents
+    Row("incident-list", "GET", "none", expect("none", ALL), get("/incidents/")),
+    *[
+        Row(
+            "incident-list",
+            "POST",
+            s,
+            expect(s, {"unit", "admin"}, sees=ALL),
+            create("/incidents/", incident_body, Incident),
+        )
+        for s in UNIT_SCOPES
+    ],
+    *[
+        Row(
+            "incident-detail",
+            "GET",
+            s,
+            expect(s, unit_roles(s) | OVERSIGHT),
+            detail("incidents", incident_in("reported")),
+        )
+        for s in UNIT_SCOPES
+    ],
+    *[
+        Row(
+            "incident-detail",
+            "PATCH",
+            s,
+            expect(s, CASE_STEERING),
+            act("incidents", incident_in("reported"), "", {"title": "Renamed"}, etag=etag_of),
+        )
+        for s in UNIT_SCOPES
+    ],
+    *[
+        Row(
+            f"incident-{verb}",
+            "POST",
+            s,
+            expect(s, CASE_STEERING),
+            act("incidents", incident_in(state), f"{verb}/", {"note": "Next step."}),
+        )
+        for verb, state in [
+            ("triage", "reported"),
+            ("investigate", "triaged"),
+            ("contain", "investigating"),
+            ("resolve", "contained"),
+            ("close", "resolved"),
+            ("reopen", "closed"),
+        ]
+        for s in UNIT_SCOPES
+    ],
+    *[
+        Row(
+            "incident-severity",
+            "POST",
+            s,
+            expect(s, CASE_STEERING),
+            act(
+                "incidents",
+                incident_in("reported"),
+                "severity/",
+                {"severity": "low", "reason": "Contained quickly"},
+            ),
+        )
+        for s in UNIT_SCOPES
+    ],
+    *[
+        Row(
+            f"incident-{sub}",
+            "GET",
+            s,
+            expect(s, unit_roles(s) | OVERSIGHT),
+            detail("incidents", incident_in("reported"), f"{sub}/"),
+        )
+        for sub in ("timeline", "measures")
+        for s in UNIT_SCOPES
+    ],
+    *[
+        Row(
+            "incident-timeline",
+            "POST",
+            s,
+            expect(s, CASE_STEERING),
+            act(
+                "incidents",
+                incident_in("reported"),
+                "timeline/",
+                {"text": "Called the vendor."},
+                extra=count_of(TimelineEntry),
+            ),
+        )
+        for s in UNIT_SCOPES
+    ],
+    *[
+        Row(
+            "incident-measures",
+            "POST",
+            s,
+            expect(s, CASE_STEERING),
+            act(
+                "incidents",
+                incident_in("reported"),
+                "measures/",
+                {"description": "Enforce MFA", "criteria": {"internet_facing": True}},
+                extra=count_of(RecurrenceMeasure),
+            ),
+        )
+        for s in UNIT_SCOPES
+    ],
+    *[Row("incident-rollout", "POST", s, expect(s, SECURITY_OFFICE), rollout) for s in UNIT_SCOPES],
+    # risks
+    Row("risk-list", "GET", "none", expect("none", ALL), get("/risks/")),
+    Row("risk-heatmap", "GET", "none", expect("none", ALL), get("/risks/heatmap/")),
+    *[
+        Row(
+            "risk-list",
+            "POST",
+            s,
+            expect(s, {"unit", "admin"}, sees=ALL),
+            create("/risks/", risk_body, Risk),
+        )
+        for s in UNIT_SCOPES
+    ],
+    *[
+        Row(
+            "risk-detail",
+            "GET",
+            s,
+            expect(s, unit_roles(s) | OVERSIGHT),
+            detail("risks", risk_in("identified")),
+        )
+        for s in UNIT_SCOPES
+    ],
+    *[
+        Row(
+            "risk-detail",
+            "PATCH",
+            s,
+            expect(s, CASE_STEERING),
+            act("risks", risk_in("identified"), "", {"title": "Renamed"}, etag=etag_of),
+        )
+        for s in UNIT_SCOPES
+    ],
+    *[
+        Row(
+            f"risk-{verb}",
+            "POST",
+            s,
+            expect(s, CASE_STEERING),
+            act("risks", risk_in(state, likelihood=1, impact=2), f"{verb}/"),
+        )
+        for verb, state in [
+            ("assess", "identified"),
+            ("treat", "assessed"),
+            ("monitor", "treating"),
+            ("retire", "monitored"),
+        ]
+        for s in UNIT_SCOPES
+    ],
+    *[
+        # retiring a risk above appetite is the owning CxO's call, or the chair's
+        Row(
+            "risk-retire",
+            "POST",
+            f"{s}-above-appetite",
+            expect(s, SECURITY_OFFICE),
+            lambda w, scope: act("risks", risk_in("monitored"), "retire/")(w, scope.split("-")[0]),
+        )
+        for s in UNIT_SCOPES
+    ],
+    # actions
+    Row("action-list", "GET", "none", expect("none", ALL), get("/actions/")),
+    *[
+        Row(
+            "action-list",
+            "POST",
+            s,
+            expect(s, {"unit", "ciso", "chair"}, sees=ALL),
+            create("/actions/", action_body, Action),
+        )
+        for s in UNIT_SCOPES
+    ],
+    *[
+        Row(
+            f"action-{sub}",
+            "GET",
+            s,
+            expect(s, unit_roles(s) | OVERSIGHT),
+            detail("actions", action_in("open"), suffix),
+        )
+        for sub, suffix in [("detail", ""), ("updates", "updates/")]
+        for s in UNIT_SCOPES
+    ],
+    *[
+        Row(
+            name,
+            "POST",
+            s,
+            expect(s, allowed),
+            act("actions", action_in(state), f"{verb}/", body, etag=action_services.etag),
+        )
+        for name, verb, state, allowed, body in [
+            ("action-start", "start", "open", {"unit"}, {}),
+            ("action-submit", "submit", "in_progress", {"unit"}, {}),
+            ("action-verify", "verify", "submitted", SECURITY_OFFICE, {}),
+            ("action-return-", "return", "submitted", SECURITY_OFFICE, {"note": "No evidence."}),
+            ("action-cancel", "cancel", "open", SECURITY_OFFICE, {"note": "Superseded."}),
+            (
+                "action-replan",
+                "replan",
+                "open",
+                SECURITY_OFFICE,
+                {"reason": "Vendor late", "due_on": future(60)},
+            ),
+            (
+                "action-updates",
+                "updates",
+                "in_progress",
+                {"unit"},
+                {"note": "Half done", "percent_done": 50},
+            ),
+        ]
+        for s in UNIT_SCOPES
+    ],
+    # directives (security: the CISO's, any: the chair's)
+    Row("directive-list", "GET", "none", expect("none", ALL), get("/directives/")),
+    *[
+        Row(
+            "directive-list",
+            "POST",
+            s,
+            expect(s, SECURITY_OFFICE, sees=ALL),
+            create("/directives/", directive_body, Directive),
+        )
+        for s in UNIT_SCOPES
+    ],
+    *[
+        Row(
+            "directive-detail",
+            "GET",
+            s,
+            expect(s, unit_roles(s) | OVERSIGHT),
+            detail("directives", lambda w, scope: make_directive(w, scope, issued=True)),
+        )
+        for s in UNIT_SCOPES
+    ],
+    *[
+        # a draft has tasked nobody yet: only oversight sees it
+        Row(
+            "directive-issue",
+            "POST",
+            s,
+            expect(s, SECURITY_OFFICE, sees=OVERSIGHT),
+            act(
+                "directives",
+                lambda w, scope: make_directive(w, scope, issued=False),
+                "issue/",
+                idempotency=True,
+                extra=count_of(Action),
+            ),
+        )
+        for s in UNIT_SCOPES
+    ],
+    *[
+        Row(
+            "directive-withdraw",
+            "POST",
+            s,
+            expect(s, SECURITY_OFFICE),
+            act(
+                "directives",
+                lambda w, scope: make_directive(w, scope, issued=True),
+                "withdraw/",
+                {"reason": "Superseded."},
+            ),
+        )
+        for s in UNIT_SCOPES
+    ],
+    # notifications: one person's own (bu_member's)
+    Row("notification-list", "GET", "none", expect("none", ALL), get("/notifications/")),
+    Row(
+        "notification-detail",
+        "GET",
+        "none",
+        expect("none", {"member"}, sees={"member"}),
+        detail("notifications", notification_of),
+    ),
+    Row(
+        "notification-read",
+        "POST",
+        "none",
+        expect("none", {"member"}, sees={"member"}),
+        act("notifications", notification_of, "read/"),
+    ),
+    # calendar feeds: one person's own (bu_member's)
+    Row("calendar-feed-token-list", "GET", "none", expect("none", ALL), get("/calendar-feeds/")),
+    Row(
+        "calendar-feed-token-list",
+        "POST",
+        "none",
+        expect("none", ALL),
+        lambda w, s: Req(API + "/calendar-feeds/", {}, {}, count_of(CalendarFeed)),
+    ),
+    Row(
+        "calendar-feed-token-detail",
+        "GET",
+        "none",
+        expect("none", {"member"}, sees={"member"}),
+        detail("calendar-feeds", feed_of),
+    ),
+    Row(
+        "calendar-feed-token-revoke",
+        "POST",
+        "none",
+        expect("none", {"member"}, sees={"member"}),
+        act("calendar-feeds", feed_of, "revoke/"),
+    ),
+    # committees
+    Row("committee-list", "GET", "none", expect("none", ALL), get("/committees/")),
+    Row("committee-detail", "GET", "none", expect("none", ALL), detail("committees", committee_of)),
+    Row(
+        "committee-exceptions",
+        "POST",
+        "none",
+        expect("none", SECRETARIAT),
+        act(
+            "committees",
+            committee_of,
+            "exceptions/",
+            {"occurrence_date": "2027-01-12", "kind": "skip", "reason": "Offsite"},
+            extra=count_of(CadenceException),
+        ),
+    ),
+    # meetings: anyone signed in sees that they exist; the secretariat runs them
+    Row("meeting-list", "GET", "none", expect("none", ALL), get("/meetings/")),
+    Row(
+        "meeting-detail",
+        "GET",
+        "none",
+        expect("none", ALL),
+        detail("meetings", meeting_in("scheduled")),
+    ),
+    Row(
+        "meeting-ical",
+        "GET",
+        "none",
+        expect("none", ALL),
+        detail("meetings", meeting_in("published"), "ical/"),
+    ),
+    Row(
+        "meeting-agenda",
+        "GET",
+        "none",
+        expect("none", ALL),
+        detail("meetings", meeting_in("published"), "agenda/"),
+    ),
+    Row(
+        "meeting-decisions",
+        "GET",
+        "none",
+        expect("none", ALL),
+        detail("meetings", meeting_in("quorate"), "decisions/"),
+    ),
+    Row(
+        "meeting-attendance",
+        "GET",
+        "none",
+        expect("none", OVERSIGHT, sees=OVERSIGHT),
+        detail("meetings", meeting_in("published"), "attendance/"),
+    ),
+    Row("meeting-minutes", "GET", "none", expect("none", OVERSIGHT, sees=OVERSIGHT), minutes_get),
+    Row(
+        "meeting-publish",
+        "POST",
+        "none",
+        expect("none", SECRETARIAT),
+        meeting_act("publish/", "scheduled"),
+    ),
+    Row(
+        "meeting-hold", "POST", "none", expect("none", SECRETARIAT), meeting_act("hold/", "quorate")
+    ),
+    Row(
+        "meeting-cancel",
+        "POST",
+        "none",
+        expect("none", SECRETARIAT),
+        meeting_act("cancel/", "scheduled", lambda w: {"reason": "No quorum expected"}),
+    ),
+    Row(
+        "meeting-reschedule",
+        "POST",
+        "none",
+        expect("none", SECRETARIAT),
+        meeting_act(
+            "reschedule/",
+            "scheduled",
+            lambda w: {
+                "starts_at": (timezone.now() + dt.timedelta(days=5)).isoformat(),
+                "reason": "Clash",
+            },
+        ),
+    ),
+    Row(
+        "meeting-agenda",
+        "POST",
+        "none",
+        expect("none", SECRETARIAT),
+        meeting_act("agenda/", "scheduled", lambda w: {"title": "Budget"}, count_of(AgendaItem)),
+    ),
+    Row(
+        "meeting-assemble",
+        "POST",
+        "none",
+        expect("none", SECRETARIAT),
+        meeting_act("agenda/assemble/", "scheduled", None, count_of(AgendaItem)),
+    ),
+    Row("meeting-reorder", "POST", "none", expect("none", SECRETARIAT), reorder),
+    # an item with no unit is invisible to a unit's people: 404 for them (DESIGN.md 3)
+    Row(
+        "meeting-remove-item",
+        "POST",
+        "none",
+        expect("none", SECRETARIAT, member=HIDDEN, head=HIDDEN, other=HIDDEN),
+        item_act("remove/", "scheduled", {"reason": "Duplicate"}),
+    ),
+    Row(
+        "meeting-discussed",
+        "POST",
+        "none",
+        expect("none", SECRETARIAT, member=HIDDEN, head=HIDDEN, other=HIDDEN),
+        item_act("discussed/", "quorate", {}),
+    ),
+    Row(
+        "meeting-attendance",
+        "POST",
+        "none",
+        expect("none", SECRETARIAT),
+        meeting_act(
+            "attendance/",
+            "published",
+            lambda w: {"person": "ciso", "status": "present"},
+            count_of(Attendance),
+        ),
+    ),
+    Row(
+        "meeting-add-attendee",
+        "POST",
+        "none",
+        expect("none", SECRETARIAT),
+        meeting_act(
+            "attendance/add/",
+            "published",
+            lambda w: {"person": "auditor", "kind": "observer", "reason": "Audit sample"},
+            count_of(Attendance),
+        ),
+    ),
+    Row(
+        # decisions are the chair's; the secretariat records them on the chair's behalf
+        "meeting-decisions",
+        "POST",
+        "none",
+        expect("none", {"chair", "secretary", "admin"}),
+        meeting_act(
+            "decisions/",
+            "quorate",
+            lambda w: {"outcome": "noted", "text": "Noted the SOC report."},
+            count_of(Decision),
+        ),
+    ),
+    Row("meeting-minutes", "PUT", "none", expect("none", SECRETARIAT), minutes_put),
+    Row(
+        "meeting-approve-minutes",
+        "POST",
+        "none",
+        expect("none", {"chair"}),
+        minutes_approve,
+    ),
+    Row(
+        "meeting-correct-minutes",
+        "POST",
+        "none",
+        expect("none", SECRETARIAT),
+        minutes_correct,
+    ),
+]
+
+# Routes a role may not reach for a reason that is not authorization: none yet.
+ROUTE_METHODS = {(row.name, row.method) for row in ROWS}
+
+
+def cases() -> list[tuple[Row, str]]:
+    return [(row, role) for row in ROWS for role in ROLES]
+
+
+def add_seat(committee: Committee, office: Office) -> CommitteeMember:
+    return CommitteeMember.objects.create(committee=committee, office=office)
