@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from django.utils.translation import gettext as _
 from rest_framework import pagination, serializers
 from rest_framework.exceptions import ValidationError
@@ -44,6 +45,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response({"detail": exc.message, "code": "stale"}, status=412)
     if isinstance(exc, PreconditionRequired):
         return Response({"detail": exc.message, "code": "if_match_required"}, status=428)
+    if isinstance(exc, DataError):
+        # A value Python accepts but the database cannot hold (a time zone offset past ±16 h,
+        # a year 5823): the request was wrong, not the server.
+        return Response(
+            {"detail": _("A value in the request is out of range."), "code": "out_of_range"},
+            status=400,
+        )
     if isinstance(exc, DjangoValidationError):
         if hasattr(exc, "error_dict"):
             exc = ValidationError(detail=exc.message_dict)

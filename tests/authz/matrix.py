@@ -348,10 +348,15 @@ def get(url: str) -> Setup:
     return lambda w, scope: Req(API + url)
 
 
-def detail(prefix: str, make: Callable[[World, str], Model], suffix: str = "") -> Setup:
+def detail(
+    prefix: str, make: Callable[[World, str], Model], suffix: str = "", *, key: str = "pk"
+) -> Setup:
+    """A record's URL by its lookup field (audit events are addressed by their sequence, which
+    matches the primary key only on a fresh database)."""
+
     def build(w: World, scope: str) -> Req:
         obj = make(w, scope)
-        return Req(f"{API}/{prefix}/{obj.pk}/{suffix}", snapshot=row_of(obj))
+        return Req(f"{API}/{prefix}/{getattr(obj, key)}/{suffix}", snapshot=row_of(obj))
 
     return build
 
@@ -577,7 +582,7 @@ ROWS: list[Row] = [
         "GET",
         "none",
         expect("none", AUDIT_READERS, sees=AUDIT_READERS),
-        detail("audit-events", audit_event),
+        detail("audit-events", audit_event, key="sequence"),
     ),
     # systems
     Row("system-list", "GET", "none", expect("none", ALL), get("/systems/")),
