@@ -42,6 +42,15 @@ def can_register_risk(user: Any, unit: BusinessUnit) -> bool:
     return can_report_incident(user, unit)
 
 
+def can_report_any_incident(user: Any) -> bool:
+    """Does the person belong to a unit they could report for (the report button)?"""
+    return any(can_report_incident(user, unit) for unit in accounts_policy.units_of(user))
+
+
+def can_register_any_risk(user: Any) -> bool:
+    return any(can_register_risk(user, unit) for unit in accounts_policy.units_of(user))
+
+
 def domain_office(user: Any, domain: str) -> str | None:
     """The office (the domain's CxO, or the chair) under which the user may steer a case."""
     office = DOMAIN_OFFICE.get(Domain(domain))

@@ -3,7 +3,7 @@ suspension and lifting orders, each shown back for confirmation before it is giv
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from accounts import selectors as accounts_selectors
-from accounts.models import User
+from config.api import actor_of
 from config.errors import Conflict, PreconditionFailed
 from config.pages import EXPORT_LIMIT, Column, export, export_links, paginate, refused
 from config.versioning import etag_of
@@ -22,10 +22,6 @@ from systems import policy, selectors, services
 from systems.filters import SystemRegisterFilter
 from systems.forms import EditSystemForm, LiftForm, RegisterSystemForm, SuspendForm
 from systems.models import SuspensionOrder, System
-
-
-def _actor(request: HttpRequest) -> User:
-    return cast(User, request.user)  # every page here is behind login (and MFA)
 
 
 def _yes_no(value: bool) -> str:
@@ -84,7 +80,7 @@ def register(request: HttpRequest) -> HttpResponse:
     form = RegisterSystemForm(request.POST or None, offered=offered, accepted=accepted)
     if request.method == "POST" and form.is_valid():
         try:
-            system = services.register_system(actor=_actor(request), **form.cleaned_data)
+            system = services.register_system(actor=actor_of(request), **form.cleaned_data)
         except ValidationError as exc:
             form.refusal_in_place(exc)
         except PermissionDenied as exc:
@@ -150,7 +146,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
         version = changes.pop("version")
         try:
             services.update_system(
-                actor=_actor(request), system=system, expected_version=version, **changes
+                actor=actor_of(request), system=system, expected_version=version, **changes
             )
         except ValidationError as exc:
             form.refusal_in_place(exc)
@@ -174,7 +170,7 @@ def suspend(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid() and form.confirmed:
         try:
             services.suspend_system(
-                actor=_actor(request),
+                actor=actor_of(request),
                 system=system,
                 reason=form.cleaned_data["reason"],
                 case_reference=form.cleaned_data["case"] or None,
@@ -220,7 +216,7 @@ def lift(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid() and form.confirmed:
         try:
             services.lift_suspension(
-                actor=_actor(request), order=order, reason=form.cleaned_data["reason"]
+                actor=actor_of(request), order=order, reason=form.cleaned_data["reason"]
             )
         except ValidationError as exc:
             form.refusal_in_place(exc)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy
 
-from accounts.models import User
 from cases.forms import (
     BootstrapForm,
 )
@@ -21,10 +20,6 @@ REFUSED = (PermissionDenied, Conflict, PreconditionFailed, PreconditionRequired)
 ROLL_OUT_REFUSED = gettext_lazy(
     "Only the office owning this domain, or the chair, rolls a fix out."
 )
-
-
-def _actor(request: HttpRequest) -> User:
-    return cast(User, request.user)  # every page that writes is behind login_required
 
 
 def _submit(

@@ -12,7 +12,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from accounts import policy as accounts_policy
 from actions import policy as actions_policy
 from actions import selectors as actions_selectors
 from actions.models import Directive
@@ -32,10 +31,10 @@ from cases.forms import (
 from cases.models import Incident, Severity, TimelineEntry
 from cases.views.common import (
     ROLL_OUT_REFUSED,
-    _actor,
     _refuse_form,
     _submit,
 )
+from config.api import actor_of
 from config.pages import Column, export, export_links, paginate, refused
 from config.versioning import etag_of
 from systems.models import System
@@ -66,10 +65,6 @@ def incident_columns() -> list[Column]:
     ]
 
 
-def _may_report(user: Any) -> bool:
-    return any(policy.can_report_incident(user, u) for u in accounts_policy.units_of(user))
-
-
 @login_required
 def incidents(request: HttpRequest) -> HttpResponse:
     """Incidents the reader may see, filtered, paged, and exported as CSV or Excel."""
@@ -87,7 +82,7 @@ def incidents(request: HttpRequest) -> HttpResponse:
             "filter": filterset,
             "page": paginate(request, rows),
             "exports": export_links(request),
-            "can_report": _may_report(request.user),
+            "can_report": policy.can_report_any_incident(request.user),
         },
     )
 
@@ -107,7 +102,7 @@ def incident_new(request: HttpRequest) -> HttpResponse:
     return _submit(
         request,
         form,
-        lambda data: services.report_incident(actor=_actor(request), **data),
+        lambda data: services.report_incident(actor=actor_of(request), **data),
         invalid=lambda: render(request, "cases/incident_form.html", {"form": form}, status=400),
         done=lambda incident: (
             _("Incident %(reference)s reported.") % {"reference": incident.reference},
@@ -247,7 +242,9 @@ def incident_transition(request: HttpRequest, pk: int) -> HttpResponse:
     return _submit(
         request,
         form,
-        lambda data: services.transition_incident(actor=_actor(request), incident=incident, **data),
+        lambda data: services.transition_incident(
+            actor=actor_of(request), incident=incident, **data
+        ),
         invalid=lambda: _refuse_form(request, form),
         done=lambda moved: _back_to(
             moved,
@@ -265,7 +262,9 @@ def incident_note(request: HttpRequest, pk: int) -> HttpResponse:
     return _submit(
         request,
         form,
-        lambda data: services.add_timeline_entry(actor=_actor(request), incident=incident, **data),
+        lambda data: services.add_timeline_entry(
+            actor=actor_of(request), incident=incident, **data
+        ),
         invalid=lambda: _incident_page(request, incident, status=400, note_form=form),
         done=lambda entry: _back_to(incident, _("Added to the timeline.")),
     )
@@ -279,7 +278,7 @@ def incident_severity(request: HttpRequest, pk: int) -> HttpResponse:
     return _submit(
         request,
         form,
-        lambda data: services.change_severity(actor=_actor(request), incident=incident, **data),
+        lambda data: services.change_severity(actor=actor_of(request), incident=incident, **data),
         invalid=lambda: _incident_page(request, incident, status=400, severity_form=form),
         done=lambda changed: _back_to(
             changed,
@@ -298,7 +297,7 @@ def incident_root_cause(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         form,
         lambda data: services.update_incident(
-            actor=_actor(request),
+            actor=actor_of(request),
             incident=incident,
             expected_version=data["version"],
             root_cause=data["root_cause"],
@@ -317,7 +316,7 @@ def incident_measure(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         form,
         lambda data: services.add_measure(
-            actor=_actor(request),
+            actor=actor_of(request),
             incident=incident,
             description=data["description"],
             criteria=form.criteria(),
@@ -360,7 +359,7 @@ def measure_rollout(request: HttpRequest, pk: int, measure: int) -> HttpResponse
     return _submit(
         request,
         form,
-        lambda data: services.roll_out_measure(actor=_actor(request), measure=chosen, **data),
+        lambda data: services.roll_out_measure(actor=actor_of(request), measure=chosen, **data),
         invalid=lambda: page(status=400),
         done=lambda directive: _back_to(
             incident,

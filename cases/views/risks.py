@@ -11,7 +11,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts import policy as accounts_policy
 from cases import charts, policy, selectors, services
 from cases.filters import RiskRegisterFilter
 from cases.forms import (
@@ -22,10 +21,10 @@ from cases.forms import (
 )
 from cases.models import Risk
 from cases.views.common import (
-    _actor,
     _refuse_form,
     _submit,
 )
+from config.api import actor_of
 from config.pages import Column, export, export_links, paginate, refused
 from config.versioning import etag_of
 
@@ -55,10 +54,6 @@ def risk_columns() -> list[Column]:
     ]
 
 
-def _may_register(user: Any) -> bool:
-    return any(policy.can_register_risk(user, u) for u in accounts_policy.units_of(user))
-
-
 @login_required
 def risks(request: HttpRequest) -> HttpResponse:
     """The risk register the reader may see, filtered (a heat-map cell too), paged, exported."""
@@ -76,7 +71,7 @@ def risks(request: HttpRequest) -> HttpResponse:
             "filter": filterset,
             "page": paginate(request, rows),
             "exports": export_links(request),
-            "can_register": _may_register(request.user),
+            "can_register": policy.can_register_any_risk(request.user),
         },
     )
 
@@ -95,7 +90,7 @@ def risk_new(request: HttpRequest) -> HttpResponse:
     return _submit(
         request,
         form,
-        lambda data: services.register_risk(actor=_actor(request), **data),
+        lambda data: services.register_risk(actor=actor_of(request), **data),
         invalid=lambda: render(request, "cases/risk_form.html", {"form": form}, status=400),
         done=lambda risk: (
             _("Risk %(reference)s registered.") % {"reference": risk.reference},
@@ -148,7 +143,7 @@ def risk_reassess(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         form,
         lambda data: services.reassess_risk(
-            actor=_actor(request),
+            actor=actor_of(request),
             risk=current,
             expected_version=data["version"],
             **form.changes(),
@@ -169,7 +164,7 @@ def risk_transition(request: HttpRequest, pk: int) -> HttpResponse:
     return _submit(
         request,
         form,
-        lambda data: services.transition_risk(actor=_actor(request), risk=current, **data),
+        lambda data: services.transition_risk(actor=actor_of(request), risk=current, **data),
         invalid=lambda: _refuse_form(request, form),
         done=lambda moved: (
             _("%(reference)s is now %(status)s.")

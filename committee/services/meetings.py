@@ -427,6 +427,12 @@ def send_notices(meeting_id: int) -> int:
     pending = MeetingNotice.objects.filter(meeting=meeting, sent_at__isnull=True).select_related(
         "recipient"
     )
+    # Only notices of the current SEQUENCE go out (older ones are stale): who had one before?
+    invited_before = set(
+        MeetingNotice.objects.filter(meeting=meeting, sequence__lt=meeting.sequence).values_list(
+            "recipient_id", flat=True
+        )
+    )
     sent = 0
     for notice in pending:
         claimed = MeetingNotice.objects.filter(pk=notice.pk, sent_at__isnull=True).update(
@@ -443,9 +449,7 @@ def send_notices(meeting_id: int) -> int:
         items = list(policy.visible_items(notice.recipient, meeting).order_by("position", "pk"))
         zone = meeting.committee.zone
         when = meeting.starts_at.astimezone(zone)
-        updated = MeetingNotice.objects.filter(
-            meeting=meeting, recipient=notice.recipient, sequence__lt=notice.sequence
-        ).exists()
+        updated = notice.recipient_id in invited_before  # this mail updates an earlier one
         context = {
             "updated": updated,
             "meeting": meeting,

@@ -20,7 +20,6 @@ from committee.forms import (
 )
 from committee.views.common import (
     REFUSALS,
-    _actor,
     _done,
     _item,
     _local,
@@ -28,6 +27,7 @@ from committee.views.common import (
     _meeting_page,
     agenda_rows,
 )
+from config.api import actor_of
 from config.pages import refused
 
 
@@ -60,7 +60,7 @@ def meeting_pack(request: HttpRequest, pk: int) -> HttpResponse:
 def assemble(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = _meeting(request, pk)
     try:
-        added = services.assemble_agenda(actor=_actor(request), meeting=meeting)
+        added = services.assemble_agenda(actor=actor_of(request), meeting=meeting)
     except REFUSALS as exc:
         return refused(request, exc)
     return _done(
@@ -76,7 +76,7 @@ def assemble(request: HttpRequest, pk: int) -> HttpResponse:
 def publish(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = _meeting(request, pk)
     try:
-        services.publish_agenda(actor=_actor(request), meeting=meeting)
+        services.publish_agenda(actor=actor_of(request), meeting=meeting)
     except REFUSALS as exc:
         return refused(request, exc)
     return _done(request, meeting, _("The agenda is published and the attendees are invited."))
@@ -87,7 +87,7 @@ def publish(request: HttpRequest, pk: int) -> HttpResponse:
 def hold(request: HttpRequest, pk: int) -> HttpResponse:
     meeting = _meeting(request, pk)
     try:
-        services.hold_meeting(actor=_actor(request), meeting=meeting)
+        services.hold_meeting(actor=actor_of(request), meeting=meeting)
     except REFUSALS as exc:
         return refused(request, exc)
     return _done(request, meeting, _("The meeting is marked as held; the minutes can follow."))
@@ -101,7 +101,9 @@ def add_item(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return _meeting_page(request, meeting, add_form=form, status=400)
     try:
-        item = services.add_agenda_item(actor=_actor(request), meeting=meeting, **form.cleaned_data)
+        item = services.add_agenda_item(
+            actor=actor_of(request), meeting=meeting, **form.cleaned_data
+        )
     except ValidationError as exc:
         form.refusal_in_place(exc)
         return _meeting_page(request, meeting, add_form=form, status=400)
@@ -120,7 +122,7 @@ def remove_item(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
         return _meeting_page(request, meeting, failed=(item.pk, form), status=400)
     try:
         services.remove_agenda_item(
-            actor=_actor(request), meeting=meeting, item=item, reason=form.cleaned_data["reason"]
+            actor=actor_of(request), meeting=meeting, item=item, reason=form.cleaned_data["reason"]
         )
     except REFUSALS as exc:
         return refused(request, exc)
@@ -140,7 +142,7 @@ def move_item(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
         return refused(request, ValidationError(_("Move an item up or down.")))
     try:
         services.reorder_agenda(
-            actor=_actor(request), meeting=meeting, order=form.order(items, item)
+            actor=actor_of(request), meeting=meeting, order=form.order(items, item)
         )
     except REFUSALS as exc:
         return refused(request, exc)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import cast
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -16,7 +15,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts import selectors as accounts_selectors
-from accounts.models import User
 from actions.models import Action
 from committee import policy, selectors
 from committee.forms import (
@@ -38,10 +36,6 @@ ESCALATION = {
     2: gettext_lazy("Owning office"),
     3: gettext_lazy("Committee"),
 }
-
-
-def _actor(request: HttpRequest) -> User:
-    return cast(User, request.user)  # every page that writes is behind login_required
 
 
 def _local(moment: dt.datetime, meeting: Meeting) -> dt.datetime:

@@ -14,10 +14,10 @@ from committee import ical, selectors, services
 from committee.filters import MeetingListFilter
 from committee.views.common import (
     REFUSALS,
-    _actor,
     _local,
     _meeting,
 )
+from config.api import actor_of
 from config.pages import Column, export, export_links, paginate, refused
 
 
@@ -62,7 +62,7 @@ def create_feed(request: HttpRequest) -> HttpResponse:
     """A new subscription. Its URL carries the only copy of the token, so it is shown on this
     response, once, and never stored or redirected through the session."""
     try:
-        feed, token = services.create_calendar_feed(actor=_actor(request))
+        feed, token = services.create_calendar_feed(actor=actor_of(request))
     except REFUSALS as exc:
         return refused(request, exc)
     url = request.build_absolute_uri(reverse("calendar-feed", kwargs={"token": token}))
@@ -76,7 +76,7 @@ def create_feed(request: HttpRequest) -> HttpResponse:
 def revoke_feed(request: HttpRequest, pk: int) -> HttpResponse:
     feed = get_object_or_404(selectors.calendar_feeds_of(request.user), pk=pk)
     try:
-        services.revoke_calendar_feed(actor=_actor(request), feed=feed)
+        services.revoke_calendar_feed(actor=actor_of(request), feed=feed)
     except REFUSALS as exc:
         return refused(request, exc)
     messages.success(request, _("The calendar subscription is revoked; its link no longer works."))

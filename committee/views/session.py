@@ -30,13 +30,13 @@ from committee.services.minutes import etag as minutes_etag
 from committee.views.common import (
     REFUSALS,
     AgendaRow,
-    _actor,
     _done,
     _item,
     _meeting,
     _quorum,
     facts_of,
 )
+from config.api import actor_of
 from config.errors import Conflict
 from config.pages import refused
 
@@ -58,7 +58,7 @@ def decide(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
         if form.is_valid() and formset.is_valid():
             try:
                 decision = services.record_decision(
-                    actor=_actor(request),
+                    actor=actor_of(request),
                     meeting=meeting,
                     item=item,
                     actions=formset.specs(),
@@ -132,7 +132,7 @@ def attendance(request: HttpRequest, pk: int) -> HttpResponse:
         if form.is_valid():
             try:
                 row = services.record_attendance(
-                    actor=_actor(request), meeting=meeting, **form.cleaned_data
+                    actor=actor_of(request), meeting=meeting, **form.cleaned_data
                 )
             except ValidationError as exc:
                 form.refusal_in_place(exc)
@@ -261,7 +261,7 @@ def draft_minutes(request: HttpRequest, pk: int) -> HttpResponse:
         return _minutes_page(request, meeting, draft_form=form, status=400)
     try:
         services.draft_minutes(
-            actor=_actor(request),
+            actor=actor_of(request),
             meeting=meeting,
             body=form.cleaned_data["body"],
             expected_version=form.cleaned_data["version"] or None,
@@ -281,7 +281,7 @@ def approve_minutes(request: HttpRequest, pk: int) -> HttpResponse:
         return refused(request, ValidationError(_("Approve the minutes from their page.")))
     try:
         services.approve_minutes(
-            actor=_actor(request), meeting=meeting, expected_version=form.cleaned_data["version"]
+            actor=actor_of(request), meeting=meeting, expected_version=form.cleaned_data["version"]
         )
     except REFUSALS as exc:
         return refused(request, exc)

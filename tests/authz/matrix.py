@@ -183,7 +183,6 @@ class Row:
     scope: str
     expected: dict[str, str]
     setup: Setup
-    findings: dict[str, str] = field(default_factory=dict)  # role -> DESIGN disagreement
 
     @property
     def id(self) -> str:
