@@ -35,7 +35,7 @@ check: $(VENV)/.dev
 	DEBUG=1 $(BIN)/mypy .
 	$(BIN)/lint-imports
 	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
-	$(BIN)/bandit -q -r accounts audit cases committee config systems actions quality -ll
+	$(BIN)/bandit -q -r accounts audit cases committee config systems actions quality outbox -ll
 
 ## messages: collect every translatable string into locale/ja (then translate the new ones)
 messages: $(VENV)/.dev

@@ -78,7 +78,7 @@ def _office_code(action: Action) -> str:
     return str(DOMAIN_OFFICE.get(action.domain, OfficeCode.CEO))  # type: ignore[call-overload]
 
 
-def _owning_offices(actions: list[Action]) -> dict[int, set[int]]:
+def owning_offices(actions: list[Action]) -> dict[int, set[int]]:
     """The holder of the office owning each action's domain, and anyone acting for it now."""
     codes = {_office_code(a) for a in actions}
     holders: dict[str, set[int]] = defaultdict(set)
@@ -105,7 +105,7 @@ def _committee(actions: list[Action]) -> dict[int, set[int]]:
 AUDIENCES = {
     "owner": _owners,
     "unit_head": _unit_heads,
-    "office": _owning_offices,
+    "office": owning_offices,
     "committee": _committee,
 }
 

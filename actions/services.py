@@ -34,9 +34,11 @@ from actions.models import (
     Evidence,
     Notification,
 )
+from actions.tasks import notify_submitted
 from audit import services as audit
 from config.errors import Conflict, PreconditionFailed
 from config.lifecycle import next_status
+from outbox import relay as outbox
 from systems import criteria as system_criteria
 from systems import selectors as systems_selectors
 from systems.models import System
@@ -207,6 +209,8 @@ def transition_action(
         target=action,
         details={"from": previous, "to": to, "note": note.strip()},
     )
+    if to == A.SUBMITTED:
+        outbox.enqueue(notify_submitted, action.pk)  # the verifying office hears of it
     if to in {A.VERIFIED, A.CANCELLED} and action.directive_id is not None:
         _complete_directive_if_done(action.directive_id)
     return action

@@ -1,10 +1,15 @@
-"""Thin Celery entry points for actions: the hourly chase."""
+"""Thin Celery entry points for actions: the hourly chase, and the mail of a submission."""
 
 from __future__ import annotations
 
 from celery import shared_task
+from django.conf import settings
+from django.core.mail import send_mail
+from django.template.loader import render_to_string
 
+from accounts.models import User
 from actions import chasing
+from actions.models import Action
 
 
 @shared_task
@@ -12,3 +17,27 @@ def chase_actions() -> dict[str, object]:
     """Beat, hourly. Each stage reaches each action once: a unique row, not luck."""
     result = chasing.chase_actions()
     return {"stages": dict(result.stages), "digests": result.digests}
+
+
+@shared_task
+def notify_submitted(action_id: int) -> int:
+    """Mail the office that verifies the action (its holder and anyone acting for it) that the
+    unit submitted it; returns how many people it went to."""
+    action = Action.objects.select_related("unit", "submitted_by").get(pk=action_id)
+    people = chasing.owning_offices([action])[action.pk]
+    recipients = sorted(
+        set(
+            User.objects.filter(pk__in=people, is_active=True)
+            .exclude(email="")
+            .values_list("email", flat=True)
+        )
+    )
+    if not recipients:
+        return 0
+    send_mail(
+        f"[RCC] {action.reference} submitted for verification by {action.unit.code}",
+        render_to_string("actions/mail/submitted.txt", {"action": action}),
+        settings.DEFAULT_FROM_EMAIL,
+        recipients,
+    )
+    return len(recipients)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -15,6 +14,7 @@ from accounts.services import grant_to_unit, revoke_from_unit
 from audit import services as audit
 from config.errors import Conflict
 from config.versioning import check_version
+from outbox import relay as outbox
 from systems import policy
 from systems.models import SuspensionOrder, System
 from systems.tasks import notify_suspension
@@ -171,7 +171,7 @@ def suspend_system(
         target=system,
         details={"order": order.pk, "reason": order.reason, "case": getattr(case, "pk", None)},
     )
-    transaction.on_commit(functools.partial(notify_suspension.delay, order.pk, "suspended"))
+    outbox.enqueue(notify_suspension, order.pk, "suspended")
     return order
 
 
@@ -211,7 +211,7 @@ def _lift(*, actor: User, office: str, order: SuspensionOrder, reason: str) -> S
         target=system,
         details={"order": order.pk, "reason": order.lift_reason},
     )
-    transaction.on_commit(functools.partial(notify_suspension.delay, order.pk, "lifted"))
+    outbox.enqueue(notify_suspension, order.pk, "lifted")
     return order
 
 

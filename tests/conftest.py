@@ -71,6 +71,16 @@ def _fast_password_hashing(settings) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _outbox_relay_finished() -> Iterator[None]:
+    """The outbox publishes from a background thread after commit; it finishes within the test
+    that caused it, so no thread touches the database after its test is over."""
+    yield
+    from outbox.relay import drain
+
+    drain()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache() -> Iterator[None]:
     """allauth keeps used TOTP codes and rate limits in the cache; each test starts clean."""
     from django.core.cache import cache

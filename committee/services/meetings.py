@@ -4,7 +4,6 @@ attendance, and the invitations each of those sends once."""
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import logging
 from collections.abc import Iterable
 
@@ -24,6 +23,7 @@ from committee import ical, policy
 from committee.models import Attendance, Committee, Meeting, MeetingNotice
 from config.errors import Conflict
 from config.lifecycle import next_status
+from outbox import relay as outbox
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def _queue_notices(meeting: Meeting, recipients: Iterable[int], method: str) -> 
     MeetingNotice.objects.bulk_create(rows, ignore_conflicts=True)
     from committee.tasks import send_meeting_notices  # tasks import services: resolve late
 
-    transaction.on_commit(functools.partial(send_meeting_notices.delay, meeting.pk))
+    outbox.enqueue(send_meeting_notices, meeting.pk)
     return len(rows)
 
 

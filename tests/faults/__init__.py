@@ -1,0 +1,1 @@
+"""Fault injection on the real services: a broker, a database or a process taken away mid-work."""
