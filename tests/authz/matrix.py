@@ -60,6 +60,7 @@ ROLES = (
     "cqo",
     "chair",
     "auditor",
+    "reviewer",  # a quality reviewer of Quality HQ: no authority over cases, systems or actions
     "admin",
 )
 OK, DENIED, HIDDEN, INVALID = "ok", "denied", "hidden", "invalid"
@@ -1082,14 +1083,14 @@ ROWS: list[Row] = [
         "meeting-remove-item",
         "POST",
         "none",
-        expect("none", SECRETARIAT, member=HIDDEN, head=HIDDEN, other=HIDDEN),
+        expect("none", SECRETARIAT, member=HIDDEN, head=HIDDEN, other=HIDDEN, reviewer=HIDDEN),
         item_act("remove/", "scheduled", {"reason": "Duplicate"}),
     ),
     Row(
         "meeting-discussed",
         "POST",
         "none",
-        expect("none", SECRETARIAT, member=HIDDEN, head=HIDDEN, other=HIDDEN),
+        expect("none", SECRETARIAT, member=HIDDEN, head=HIDDEN, other=HIDDEN, reviewer=HIDDEN),
         item_act("discussed/", "quorate", {}),
     ),
     Row(

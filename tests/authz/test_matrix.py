@@ -13,7 +13,7 @@ from accounts.models import Office
 from committee.models import CommitteeMember
 from tests.authz.matrix import OK, ROLES, ROUTE_METHODS, ROWS, STATUS_CLASSES, Row, World
 from tests.committee.conftest import build_committee
-from tests.factories import OfficeFactory, UserFactory
+from tests.factories import BusinessUnitFactory, MembershipFactory, OfficeFactory, UserFactory
 
 NAMED = ["member", "head", "other", "secretary", "ciso", "cqo", "chair", "auditor"]
 FIXTURE = {"member": "bu_member", "head": "bu_head", "other": "other_bu_member"}
@@ -33,6 +33,11 @@ def world(request, unit, other_unit) -> World:
     office.save()
     users["cfo"] = cfo
     users["admin"] = UserFactory.create(username="admin", is_superuser=True, is_staff=True)
+    # Quality HQ is a unit of its own: its reviewers belong to neither unit the matrix uses.
+    users["reviewer"] = UserFactory.create(username="reviewer", roles=["quality_reviewer"])
+    MembershipFactory.create(
+        user=users["reviewer"], unit=BusinessUnitFactory.create(code="QHQ", name="Quality HQ")
+    )
     committee = build_committee(users["secretary"])
     CommitteeMember.objects.create(committee=committee, office=Office.objects.get(code="CFO"))
     return World(users=users, unit=unit, other_unit=other_unit, committee=committee)
