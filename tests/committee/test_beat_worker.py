@@ -62,7 +62,7 @@ def celery_beat(broker_url: str, folder: Path) -> Iterator[tuple[subprocess.Pope
                 "config",
                 "beat",
                 "--scheduler",
-                "django_celery_beat.schedulers:DatabaseScheduler",
+                "config.beat:ResilientDatabaseScheduler",
                 "--schedule",
                 str(folder / "beat-schedule"),
                 "--max-interval",
