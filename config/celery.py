@@ -5,11 +5,24 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from celery.contrib.django.task import DjangoTask
+from django.db.utils import InterfaceError, OperationalError
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-# DjangoTask gives every task delay_on_commit()/apply_async_on_commit(), so a task queued
-# inside a service leaves only after the transaction that made its data commits.
-app = Celery("rcc", task_cls="celery.contrib.django.task:DjangoTask")
+
+class Task(DjangoTask):
+    """Every task of the product. DjangoTask gives delay_on_commit()/apply_async_on_commit();
+    a task that meets the database away (a restart, a failover) runs again with a growing
+    delay instead of failing, so a daily run is not lost to a minute's outage."""
+
+    autoretry_for = (OperationalError, InterfaceError)
+    retry_backoff = 2
+    retry_backoff_max = 300
+    retry_jitter = True
+    max_retries = 8
+
+
+app = Celery("rcc", task_cls=Task)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
