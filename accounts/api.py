@@ -48,10 +48,10 @@ class MeView(APIView):
 
 class BusinessUnitOut(serializers.ModelSerializer):
     parent: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(  # type: ignore[assignment]
-        slug_field="code", read_only=True
+        slug_field="code", read_only=True, allow_null=True
     )
     head: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
+        slug_field="username", read_only=True, allow_null=True
     )
 
     class Meta:
@@ -82,7 +82,7 @@ class DelegationOut(serializers.ModelSerializer):
 
 class OfficeOut(serializers.ModelSerializer):
     holder: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
+        slug_field="username", read_only=True, allow_null=True
     )
     acting = DelegationOut(source="active_delegations", many=True, read_only=True)
 

@@ -22,14 +22,15 @@ from actions.models import Action, ActionUpdate, Directive, Evidence, Notificati
 from config.api import StrictInput, actor_of
 from config.api import read_only_slug as _slug
 from config.idempotency import idempotent
+from config.schema import CONFLICT, IF_MATCH
 from config.versioning import if_match
 from config.viewsets import VersionedReadViewSet
 
 
 class ActionOut(serializers.ModelSerializer):
     unit = _slug("code")
-    assignee = _slug("username")
-    system = _slug("code")
+    assignee = _slug("username", allow_null=True)
+    system = _slug("code", allow_null=True)
     issued_by = _slug("username")
     origin_incident = serializers.SerializerMethodField()
     overdue = serializers.BooleanField(source="is_overdue", read_only=True)
@@ -108,6 +109,8 @@ class EvidenceOut(serializers.ModelSerializer):
 
 class UpdateOut(serializers.ModelSerializer):
     author = _slug("username")
+    # Blank when the update moved no status (a note, a percentage, evidence).
+    new_status = serializers.ChoiceField(Action.Status.choices, allow_blank=True, read_only=True)
     evidence = EvidenceOut(many=True, read_only=True)
 
     class Meta:
@@ -163,32 +166,32 @@ class ActionViewSet(VersionedReadViewSet):
         )
         return _with_etag(action)
 
-    @extend_schema(request=TransitionIn, responses=ActionOut)
+    @extend_schema(request=TransitionIn, responses=ActionOut, parameters=[IF_MATCH])
     @route(detail=True, methods=["post"])
     def start(self, request: Request, pk: str | None = None) -> Response:
         return self._transition(request, "start")
 
-    @extend_schema(request=TransitionIn, responses=ActionOut)
+    @extend_schema(request=TransitionIn, responses=ActionOut, parameters=[IF_MATCH])
     @route(detail=True, methods=["post"])
     def submit(self, request: Request, pk: str | None = None) -> Response:
         return self._transition(request, "submit")
 
-    @extend_schema(request=TransitionIn, responses=ActionOut)
+    @extend_schema(request=TransitionIn, responses=ActionOut, parameters=[IF_MATCH])
     @route(detail=True, methods=["post"])
     def verify(self, request: Request, pk: str | None = None) -> Response:
         return self._transition(request, "verify")
 
-    @extend_schema(request=TransitionIn, responses=ActionOut)
+    @extend_schema(request=TransitionIn, responses=ActionOut, parameters=[IF_MATCH])
     @route(detail=True, methods=["post"], url_path="return")
     def return_(self, request: Request, pk: str | None = None) -> Response:
         return self._transition(request, "return")
 
-    @extend_schema(request=TransitionIn, responses=ActionOut)
+    @extend_schema(request=TransitionIn, responses=ActionOut, parameters=[IF_MATCH])
     @route(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         return self._transition(request, "cancel")
 
-    @extend_schema(request=ReplanIn, responses=ActionOut)
+    @extend_schema(request=ReplanIn, responses=ActionOut, parameters=[IF_MATCH])
     @route(detail=True, methods=["post"])
     def replan(self, request: Request, pk: str | None = None) -> Response:
         action = self.get_object()
@@ -200,12 +203,15 @@ class ActionViewSet(VersionedReadViewSet):
         )
         return _with_etag(action)
 
-    @extend_schema(methods=["GET"], responses=UpdateOut(many=True))
-    @extend_schema(methods=["POST"], request=UpdateIn, responses={201: UpdateOut})
+    @extend_schema(methods=["GET"], responses=UpdateOut(many=True), filters=False)
+    @extend_schema(
+        methods=["POST"], request=UpdateIn, responses={201: UpdateOut}, parameters=[IF_MATCH]
+    )
     @route(
         detail=True,
         methods=["get", "post"],
         parser_classes=[JSONParser, MultiPartParser, FormParser],
+        pagination_class=None,  # the whole history, not paged
     )
     def updates(self, request: Request, pk: str | None = None) -> Response:
         action = self.get_object()
@@ -235,7 +241,7 @@ class ActionViewSet(VersionedReadViewSet):
 
 class DirectiveOut(serializers.ModelSerializer):
     units = _slug("code", many=True)
-    issued_by = _slug("username")
+    issued_by = _slug("username", allow_null=True)
     actions = serializers.SerializerMethodField()
 
     class Meta:
@@ -300,7 +306,7 @@ class DirectiveViewSet(viewsets.ReadOnlyModelViewSet):
         directive = services.draft_directive(actor=actor_of(request), **data.validated_data)
         return Response(DirectiveOut(directive).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=None, responses=DirectiveOut)
+    @extend_schema(request=None, responses={200: DirectiveOut, 409: CONFLICT})
     @route(detail=True, methods=["post"])
     @idempotent
     def issue(self, request: Request, pk: str | None = None) -> Response:
@@ -309,7 +315,7 @@ class DirectiveViewSet(viewsets.ReadOnlyModelViewSet):
             DirectiveOut(selectors.directives_for(request.user).get(pk=directive.pk)).data
         )
 
-    @extend_schema(request=WithdrawIn, responses=DirectiveOut)
+    @extend_schema(request=WithdrawIn, responses={200: DirectiveOut, 409: CONFLICT})
     @route(detail=True, methods=["post"])
     def withdraw(self, request: Request, pk: str | None = None) -> Response:
         directive = self.get_object()

@@ -18,6 +18,7 @@ from cases.models import Incident, RecurrenceMeasure, Risk, Severity, TimelineEn
 from config.api import StrictInput, actor_of
 from config.api import read_only_slug as _slug
 from config.idempotency import idempotent
+from config.schema import CONFLICT, IF_MATCH
 from config.versioning import etag_of, if_match
 from config.viewsets import VersionedReadViewSet
 from systems import policy as systems_policy
@@ -97,7 +98,7 @@ class SeverityIn(StrictInput):
 
 
 class TimelineEntryOut(serializers.ModelSerializer):
-    author = _slug("username")
+    author = _slug("username", allow_null=True)
 
     class Meta:
         model = TimelineEntry
@@ -157,7 +158,7 @@ class IncidentViewSet(VersionedReadViewSet):
         incident = services.report_incident(actor=actor_of(request), **data.validated_data)
         return Response(IncidentOut(incident).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=IncidentPatch, responses=IncidentOut)
+    @extend_schema(request=IncidentPatch, responses=IncidentOut, parameters=[IF_MATCH])
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         incident = self.get_object()
         expected = if_match(request)
@@ -221,9 +222,9 @@ class IncidentViewSet(VersionedReadViewSet):
         )
         return Response(IncidentOut(incident).data)
 
-    @extend_schema(methods=["GET"], responses=TimelineEntryOut(many=True))
+    @extend_schema(methods=["GET"], responses=TimelineEntryOut(many=True), filters=False)
     @extend_schema(methods=["POST"], request=TimelineEntryIn, responses={201: TimelineEntryOut})
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
     def timeline(self, request: Request, pk: str | None = None) -> Response:
         incident = self.get_object()
         if request.method == "POST":
@@ -235,9 +236,9 @@ class IncidentViewSet(VersionedReadViewSet):
             return Response(TimelineEntryOut(entry).data, status=status.HTTP_201_CREATED)
         return Response(TimelineEntryOut(selectors.timeline_of(incident), many=True).data)
 
-    @extend_schema(methods=["GET"], responses=MeasureOut(many=True))
+    @extend_schema(methods=["GET"], responses=MeasureOut(many=True), filters=False)
     @extend_schema(methods=["POST"], request=MeasureIn, responses={201: MeasureOut})
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
     def measures(self, request: Request, pk: str | None = None) -> Response:
         incident = self.get_object()
         if request.method == "POST":
@@ -256,7 +257,7 @@ class IncidentViewSet(VersionedReadViewSet):
             MeasureOut([m for m, _ in pairs], many=True, context={"matches": codes}).data
         )
 
-    @extend_schema(request=RolloutIn, responses={201: RolloutOut})
+    @extend_schema(request=RolloutIn, responses={201: RolloutOut, 409: CONFLICT})
     @action(detail=True, methods=["post"])
     @idempotent
     def rollout(self, request: Request, pk: str | None = None) -> Response:
@@ -362,7 +363,7 @@ class RiskViewSet(VersionedReadViewSet):
         risk = services.register_risk(actor=actor_of(request), **data.validated_data)
         return Response(RiskOut(risk).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=RiskPatch, responses=RiskOut)
+    @extend_schema(request=RiskPatch, responses=RiskOut, parameters=[IF_MATCH])
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         risk = self.get_object()
         expected = if_match(request)

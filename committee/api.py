@@ -9,7 +9,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
@@ -37,6 +37,7 @@ from committee.quorum import quorum_of
 from committee.services.minutes import etag as minutes_etag
 from config.api import StrictInput, actor_of, read_only_slug
 from config.idempotency import idempotent
+from config.schema import CONFLICT, IF_MATCH
 from config.versioning import if_match
 from config.viewsets import VersionedReadViewSet
 
@@ -56,6 +57,10 @@ class ICalendarRenderer(BaseRenderer):
     ) -> bytes:
         if isinstance(data, bytes):
             return data
+        # An error, negotiated as a calendar: its JSON must not be labelled text/calendar.
+        response = (renderer_context or {}).get("response")
+        if response is not None:
+            response["Content-Type"] = "application/json"
         return JSONRenderer().render(data)
 
 
@@ -63,8 +68,8 @@ class ICalendarRenderer(BaseRenderer):
 
 
 class CommitteeMemberOut(serializers.ModelSerializer):
-    office = read_only_slug("code")
-    person = read_only_slug("username")
+    office = read_only_slug("code", allow_null=True)
+    person = read_only_slug("username", allow_null=True)
 
     class Meta:
         model = CommitteeMember
@@ -121,7 +126,7 @@ class CommitteeViewSet(VersionedReadViewSet):
             "members__office", "members__person"
         )
 
-    @extend_schema(request=CadenceExceptionIn, responses={201: CadenceExceptionOut})
+    @extend_schema(request=CadenceExceptionIn, responses={201: CadenceExceptionOut, 409: CONFLICT})
     @action(detail=True, methods=["post"])
     def exceptions(self, request: Request, pk: str | None = None) -> Response:
         """Skip one meeting of the cadence, or move it (secretariat)."""
@@ -139,7 +144,7 @@ class CommitteeViewSet(VersionedReadViewSet):
 
 class MeetingOut(serializers.ModelSerializer):
     committee = read_only_slug("slug")
-    chair = read_only_slug("username")
+    chair = read_only_slug("username", allow_null=True)
     time_zone = serializers.CharField(source="committee.time_zone", read_only=True)
     local_start = serializers.SerializerMethodField()
 
@@ -170,12 +175,12 @@ class MeetingOut(serializers.ModelSerializer):
 
 
 class AgendaItemOut(serializers.ModelSerializer):
-    unit = read_only_slug("code")
-    incident = read_only_slug("reference")
-    risk = read_only_slug("reference")
-    action = read_only_slug("reference")
-    directive = read_only_slug("reference")
-    added_by = read_only_slug("username")
+    unit = read_only_slug("code", allow_null=True)
+    incident = read_only_slug("reference", allow_null=True)
+    risk = read_only_slug("reference", allow_null=True)
+    action = read_only_slug("reference", allow_null=True)
+    directive = read_only_slug("reference", allow_null=True)
+    added_by = read_only_slug("username", allow_null=True)
 
     class Meta:
         model = AgendaItem
@@ -216,7 +221,7 @@ class RemoveIn(StrictInput):
 
 class AttendanceOut(serializers.ModelSerializer):
     person = read_only_slug("username")
-    delegate = read_only_slug("username")
+    delegate = read_only_slug("username", allow_null=True)
 
     class Meta:
         model = Attendance
@@ -289,7 +294,7 @@ class DecisionIn(StrictInput):
 class DecisionOut(serializers.ModelSerializer):
     chair = read_only_slug("username")
     recorded_by = read_only_slug("username")
-    corrects = read_only_slug("reference")
+    corrects = read_only_slug("reference", allow_null=True)
     actions = read_only_slug("reference", many=True)
 
     class Meta:
@@ -314,7 +319,7 @@ class DecisionOut(serializers.ModelSerializer):
 
 class MinutesOut(serializers.ModelSerializer):
     drafted_by = read_only_slug("username")
-    approved_by = read_only_slug("username")
+    approved_by = read_only_slug("username", allow_null=True)
     corrections = serializers.SerializerMethodField()
 
     class Meta:
@@ -354,6 +359,16 @@ class ReasonIn(StrictInput):
 class RescheduleIn(StrictInput):
     starts_at = serializers.DateTimeField()
     reason = serializers.CharField(max_length=4000)
+
+
+# The first draft needs none; a rewrite names the version it read.
+IF_MATCH_TO_REWRITE = OpenApiParameter(
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    description="To rewrite an existing draft: the ETag you read (428 without it, 412 when the "
+    "minutes have changed since).",
+)
 
 
 def _quorum_data(meeting: Meeting, rows: list[Attendance]) -> dict[str, Any]:
@@ -415,7 +430,7 @@ class MeetingViewSet(VersionedReadViewSet):
         )
         return self._answer(meeting)
 
-    @extend_schema(request=RescheduleIn, responses=MeetingOut)
+    @extend_schema(request=RescheduleIn, responses={200: MeetingOut, 409: CONFLICT})
     @action(detail=True, methods=["post"])
     def reschedule(self, request: Request, pk: str | None = None) -> Response:
         data = RescheduleIn(data=request.data)
@@ -427,14 +442,14 @@ class MeetingViewSet(VersionedReadViewSet):
 
     # -- agenda --
 
-    @extend_schema(responses=AgendaItemOut(many=True))
-    @action(detail=True, methods=["get"])
+    @extend_schema(responses=AgendaItemOut(many=True), filters=False)
+    @action(detail=True, methods=["get"], pagination_class=None)
     def agenda(self, request: Request, pk: str | None = None) -> Response:
         """The agenda in order: every item for members, a unit's own items for a unit."""
         items = selectors.agenda_for(request.user, self.get_object())
         return Response(AgendaItemOut(items, many=True).data)
 
-    @extend_schema(request=AgendaItemIn, responses={201: AgendaItemOut})
+    @extend_schema(request=AgendaItemIn, responses={201: AgendaItemOut, 409: CONFLICT})
     @agenda.mapping.post
     def add_item(self, request: Request, pk: str | None = None) -> Response:
         data = AgendaItemIn(data=request.data)
@@ -451,8 +466,12 @@ class MeetingViewSet(VersionedReadViewSet):
         added = services.assemble_agenda(actor=actor_of(request), meeting=self.get_object())
         return Response({"added": added})
 
-    @extend_schema(request=ReorderIn, responses=AgendaItemOut(many=True))
-    @action(detail=True, methods=["post"], url_path="agenda/reorder")
+    @extend_schema(
+        request=ReorderIn,
+        responses={200: AgendaItemOut(many=True), 409: CONFLICT},
+        filters=False,
+    )
+    @action(detail=True, methods=["post"], url_path="agenda/reorder", pagination_class=None)
     def reorder(self, request: Request, pk: str | None = None) -> Response:
         data = ReorderIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -461,7 +480,7 @@ class MeetingViewSet(VersionedReadViewSet):
         )
         return Response(AgendaItemOut(items, many=True).data)
 
-    @extend_schema(request=RemoveIn, responses=AgendaItemOut)
+    @extend_schema(request=RemoveIn, responses={200: AgendaItemOut, 409: CONFLICT})
     @action(detail=True, methods=["post"], url_path=r"agenda/(?P<item_id>[0-9]+)/remove")
     def remove_item(self, request: Request, pk: str | None = None, item_id: str = "") -> Response:
         meeting = self.get_object()
@@ -475,7 +494,7 @@ class MeetingViewSet(VersionedReadViewSet):
         )
         return Response(AgendaItemOut(item).data)
 
-    @extend_schema(request=None, responses=AgendaItemOut)
+    @extend_schema(request=None, responses={200: AgendaItemOut, 409: CONFLICT})
     @action(detail=True, methods=["post"], url_path=r"agenda/(?P<item_id>[0-9]+)/discussed")
     def discussed(self, request: Request, pk: str | None = None, item_id: str = "") -> Response:
         meeting = self.get_object()
@@ -501,7 +520,7 @@ class MeetingViewSet(VersionedReadViewSet):
             }
         )
 
-    @extend_schema(request=AttendanceIn, responses=AttendanceOut)
+    @extend_schema(request=AttendanceIn, responses={200: AttendanceOut, 409: CONFLICT})
     @attendance.mapping.post
     def record_attendance(self, request: Request, pk: str | None = None) -> Response:
         data = AttendanceIn(data=request.data)
@@ -511,7 +530,7 @@ class MeetingViewSet(VersionedReadViewSet):
         )
         return Response(AttendanceOut(row).data)
 
-    @extend_schema(request=AttendeeIn, responses={201: AttendanceOut})
+    @extend_schema(request=AttendeeIn, responses={201: AttendanceOut, 409: CONFLICT})
     @action(detail=True, methods=["post"], url_path="attendance/add")
     def add_attendee(self, request: Request, pk: str | None = None) -> Response:
         """Change the roster after publication (recorded, with a reason)."""
@@ -524,13 +543,13 @@ class MeetingViewSet(VersionedReadViewSet):
 
     # -- decisions --
 
-    @extend_schema(responses=DecisionOut(many=True))
-    @action(detail=True, methods=["get"])
+    @extend_schema(responses=DecisionOut(many=True), filters=False)
+    @action(detail=True, methods=["get"], pagination_class=None)
     def decisions(self, request: Request, pk: str | None = None) -> Response:
         decisions = selectors.decisions_for(request.user, self.get_object())
         return Response(DecisionOut(decisions, many=True).data)
 
-    @extend_schema(request=DecisionIn, responses={201: DecisionOut})
+    @extend_schema(request=DecisionIn, responses={201: DecisionOut, 409: CONFLICT})
     @decisions.mapping.post
     @idempotent
     def record_decision(self, request: Request, pk: str | None = None) -> Response:
@@ -576,7 +595,11 @@ class MeetingViewSet(VersionedReadViewSet):
         minutes = self._minutes(self.get_object())
         return Response(MinutesOut(minutes).data, headers={"ETag": minutes_etag(minutes)})
 
-    @extend_schema(request=MinutesIn, responses=MinutesOut)
+    @extend_schema(
+        request=MinutesIn,
+        responses={200: MinutesOut, 409: CONFLICT},
+        parameters=[IF_MATCH_TO_REWRITE],
+    )
     @minutes.mapping.put
     def draft_minutes(self, request: Request, pk: str | None = None) -> Response:
         """Write the draft; rewriting an existing draft needs If-Match with its ETag."""
@@ -591,7 +614,7 @@ class MeetingViewSet(VersionedReadViewSet):
         )
         return Response(MinutesOut(minutes).data, headers={"ETag": minutes_etag(minutes)})
 
-    @extend_schema(request=None, responses=MinutesOut)
+    @extend_schema(request=None, responses={200: MinutesOut, 409: CONFLICT}, parameters=[IF_MATCH])
     @action(detail=True, methods=["post"], url_path="minutes/approve")
     def approve_minutes(self, request: Request, pk: str | None = None) -> Response:
         """Approve the minutes as read: If-Match with their ETag."""
@@ -600,7 +623,7 @@ class MeetingViewSet(VersionedReadViewSet):
         )
         return Response(MinutesOut(minutes).data, headers={"ETag": minutes_etag(minutes)})
 
-    @extend_schema(request=CorrectionIn, responses={201: MinutesOut})
+    @extend_schema(request=CorrectionIn, responses={201: MinutesOut, 409: CONFLICT})
     @action(detail=True, methods=["post"], url_path="minutes/corrections")
     def correct_minutes(self, request: Request, pk: str | None = None) -> Response:
         meeting = self.get_object()

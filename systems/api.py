@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from accounts.models import BusinessUnit
 from config.api import StrictInput, actor_of
 from config.idempotency import idempotent
+from config.schema import CONFLICT, IF_MATCH
 from config.versioning import etag_of, if_match
 from config.viewsets import VersionedReadViewSet
 from systems import selectors, services
@@ -84,13 +85,13 @@ class SuspensionOut(serializers.ModelSerializer):
         slug_field="code", read_only=True
     )
     case: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="reference", read_only=True
+        slug_field="reference", read_only=True, allow_null=True
     )
     issued_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="username", read_only=True
     )
     lifted_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
+        slug_field="username", read_only=True, allow_null=True
     )
 
     class Meta:
@@ -149,7 +150,7 @@ class SystemViewSet(VersionedReadViewSet):
             headers={"ETag": etag_of(system)},
         )
 
-    @extend_schema(request=SystemPatch, responses=SystemOut)
+    @extend_schema(request=SystemPatch, responses=SystemOut, parameters=[IF_MATCH])
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         system = self.get_object()
         expected = if_match(request)
@@ -160,7 +161,7 @@ class SystemViewSet(VersionedReadViewSet):
         )
         return Response(SystemOut(system).data, headers={"ETag": etag_of(system)})
 
-    @extend_schema(request=SuspendIn, responses={201: SuspensionOut})
+    @extend_schema(request=SuspendIn, responses={201: SuspensionOut, 409: CONFLICT})
     @action(detail=True, methods=["post"])
     @idempotent
     def suspend(self, request: Request, pk: str | None = None) -> Response:
@@ -175,7 +176,19 @@ class SystemViewSet(VersionedReadViewSet):
         )
         return Response(SuspensionOut(order).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=CriteriaIn, responses=SystemOut(many=True))
+    # Paged and ordered like the list, but not filtered: the criteria select.
+    @extend_schema(
+        request=CriteriaIn,
+        responses=SystemOut(many=True),
+        filters=False,
+        parameters=[
+            OpenApiParameter(
+                "ordering",
+                description="Which field to sort by: code, name, criticality, "
+                "updated_at (`-` first for descending).",
+            )
+        ],
+    )
     @action(detail=False, methods=["post"])
     def match(self, request: Request) -> Response:
         """The systems that criteria select today (of those you may see)."""
@@ -196,7 +209,7 @@ class SuspensionViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self) -> QuerySet[SuspensionOrder]:
         return selectors.suspensions_for(self.request.user).select_related("case")
 
-    @extend_schema(request=LiftIn, responses=SuspensionOut)
+    @extend_schema(request=LiftIn, responses={200: SuspensionOut, 409: CONFLICT})
     @action(detail=True, methods=["post"])
     @idempotent
     def lift(self, request: Request, pk: str | None = None) -> Response:

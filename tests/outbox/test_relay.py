@@ -32,7 +32,10 @@ def test_a_message_is_written_with_its_change_and_published_after_commit(unit, c
     order = _suspend(ciso, system)
     relay.drain()
     message = Message.objects.get()
-    assert (message.task, message.args) == ("systems.tasks.notify_suspension", [order.pk, "suspended"])
+    assert (message.task, message.args) == (
+        "systems.tasks.notify_suspension",
+        [order.pk, "suspended"],
+    )
     assert message.published_at is not None and message.publish_count == 1
     assert message.done_at is None  # published, not yet run: no worker in this test
 
@@ -77,7 +80,9 @@ def test_the_relay_publishes_what_is_owed_and_again_what_the_broker_lost(db):
     now = timezone.now()
     never = Message.objects.create(task="t", args=[1])
     lost = Message.objects.create(
-        task="t", published_at=now - relay.REPUBLISH_AFTER - dt.timedelta(minutes=1), publish_count=1
+        task="t",
+        published_at=now - relay.REPUBLISH_AFTER - dt.timedelta(minutes=1),
+        publish_count=1,
     )
     recent = Message.objects.create(task="t", published_at=now, publish_count=1)
     done = Message.objects.create(task="t", published_at=now - dt.timedelta(days=1), done_at=now)
@@ -86,7 +91,13 @@ def test_the_relay_publishes_what_is_owed_and_again_what_the_broker_lost(db):
     )
     assert relay_outbox.apply().get() == 2
     counts = dict(Message.objects.values_list("pk", "publish_count"))
-    assert counts == {never.pk: 1, lost.pk: 2, recent.pk: 1, done.pk: 0, stuck.pk: relay.MAX_PUBLISHES}
+    assert counts == {
+        never.pk: 1,
+        lost.pk: 2,
+        recent.pk: 1,
+        done.pk: 0,
+        stuck.pk: relay.MAX_PUBLISHES,
+    }
     assert relay_outbox.apply().get() == 0  # nothing owed now
 
 
