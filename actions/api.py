@@ -19,7 +19,7 @@ from accounts.models import BusinessUnit, Domain, User
 from actions import selectors, services
 from actions.filters import ActionFilter, DirectiveFilter
 from actions.models import Action, ActionUpdate, Directive, Evidence, Notification
-from config.api import StrictInput, actor_of
+from config.api import StrictInput, actor_of, refuse_body
 from config.api import read_only_slug as _slug
 from config.idempotency import idempotent
 from config.schema import CONFLICT, IF_MATCH
@@ -310,6 +310,7 @@ class DirectiveViewSet(viewsets.ReadOnlyModelViewSet):
     @route(detail=True, methods=["post"])
     @idempotent
     def issue(self, request: Request, pk: str | None = None) -> Response:
+        refuse_body(request)
         directive = services.issue_directive(actor=actor_of(request), directive=self.get_object())
         return Response(
             DirectiveOut(selectors.directives_for(request.user).get(pk=directive.pk)).data
@@ -354,6 +355,7 @@ class NotificationViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(request=None, responses=NotificationOut)
     @route(detail=True, methods=["post"])
     def read(self, request: Request, pk: str | None = None) -> Response:
+        refuse_body(request)
         notification = services.mark_notification_read(
             actor=actor_of(request), notification=self.get_object()
         )

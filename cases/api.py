@@ -15,7 +15,7 @@ from accounts.models import BusinessUnit, Domain, User
 from cases import selectors, services
 from cases.filters import IncidentFilter, RiskFilter
 from cases.models import Incident, RecurrenceMeasure, Risk, Severity, TimelineEntry
-from config.api import StrictInput, actor_of
+from config.api import StrictInput, actor_of, refuse_body
 from config.api import read_only_slug as _slug
 from config.idempotency import idempotent
 from config.schema import CONFLICT, IF_MATCH
@@ -381,21 +381,25 @@ class RiskViewSet(VersionedReadViewSet):
     @extend_schema(request=None, responses=RiskOut)
     @action(detail=True, methods=["post"])
     def assess(self, request: Request, pk: str | None = None) -> Response:
+        refuse_body(request)
         return self._transition(request, "assess")
 
     @extend_schema(request=None, responses=RiskOut)
     @action(detail=True, methods=["post"])
     def treat(self, request: Request, pk: str | None = None) -> Response:
+        refuse_body(request)
         return self._transition(request, "treat")
 
     @extend_schema(request=None, responses=RiskOut)
     @action(detail=True, methods=["post"])
     def monitor(self, request: Request, pk: str | None = None) -> Response:
+        refuse_body(request)
         return self._transition(request, "monitor")
 
     @extend_schema(request=None, responses=RiskOut)
     @action(detail=True, methods=["post"])
     def retire(self, request: Request, pk: str | None = None) -> Response:
+        refuse_body(request)
         return self._transition(request, "retire")
 
     @extend_schema(

@@ -35,7 +35,7 @@ from committee.models import (
 )
 from committee.quorum import quorum_of
 from committee.services.minutes import etag as minutes_etag
-from config.api import StrictInput, actor_of, read_only_slug
+from config.api import StrictInput, actor_of, read_only_slug, refuse_body
 from config.idempotency import idempotent
 from config.schema import CONFLICT, IF_MATCH
 from config.versioning import if_match
@@ -411,12 +411,14 @@ class MeetingViewSet(VersionedReadViewSet):
     @extend_schema(request=None, responses=MeetingOut)
     @action(detail=True, methods=["post"])
     def publish(self, request: Request, pk: str | None = None) -> Response:
+        refuse_body(request)
         meeting = services.publish_agenda(actor=actor_of(request), meeting=self.get_object())
         return self._answer(meeting)
 
     @extend_schema(request=None, responses=MeetingOut)
     @action(detail=True, methods=["post"])
     def hold(self, request: Request, pk: str | None = None) -> Response:
+        refuse_body(request)
         meeting = services.hold_meeting(actor=actor_of(request), meeting=self.get_object())
         return self._answer(meeting)
 
@@ -462,6 +464,7 @@ class MeetingViewSet(VersionedReadViewSet):
     @extend_schema(request=None, responses={200: OpenApiResponse(description="Items added")})
     @action(detail=True, methods=["post"], url_path="agenda/assemble")
     def assemble(self, request: Request, pk: str | None = None) -> Response:
+        refuse_body(request)
         """Bring the draft agenda up to date with the data now (secretariat)."""
         added = services.assemble_agenda(actor=actor_of(request), meeting=self.get_object())
         return Response({"added": added})
@@ -497,6 +500,7 @@ class MeetingViewSet(VersionedReadViewSet):
     @extend_schema(request=None, responses={200: AgendaItemOut, 409: CONFLICT})
     @action(detail=True, methods=["post"], url_path=r"agenda/(?P<item_id>[0-9]+)/discussed")
     def discussed(self, request: Request, pk: str | None = None, item_id: str = "") -> Response:
+        refuse_body(request)
         meeting = self.get_object()
         item = services.mark_discussed(
             actor=actor_of(request), meeting=meeting, item=self._item(meeting, item_id)
@@ -617,6 +621,7 @@ class MeetingViewSet(VersionedReadViewSet):
     @extend_schema(request=None, responses={200: MinutesOut, 409: CONFLICT}, parameters=[IF_MATCH])
     @action(detail=True, methods=["post"], url_path="minutes/approve")
     def approve_minutes(self, request: Request, pk: str | None = None) -> Response:
+        refuse_body(request)
         """Approve the minutes as read: If-Match with their ETag."""
         minutes = services.approve_minutes(
             actor=actor_of(request), meeting=self.get_object(), expected_version=if_match(request)
@@ -681,6 +686,7 @@ class CalendarFeedViewSet(
 
     @extend_schema(request=None, responses={201: CalendarFeedCreated})
     def create(self, request: Request) -> Response:
+        refuse_body(request)
         feed, token = services.create_calendar_feed(actor=actor_of(request))
         url = reverse("calendar-feed", kwargs={"token": token}, request=request)
         data = {**CalendarFeedOut(feed).data, "url": url}
@@ -689,5 +695,6 @@ class CalendarFeedViewSet(
     @extend_schema(request=None, responses=CalendarFeedOut)
     @action(detail=True, methods=["post"])
     def revoke(self, request: Request, pk: str | None = None) -> Response:
+        refuse_body(request)
         feed = services.revoke_calendar_feed(actor=actor_of(request), feed=self.get_object())
         return Response(CalendarFeedOut(feed).data)

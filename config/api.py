@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
+from django.views.defaults import page_not_found
 from rest_framework import pagination, serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import OrderingFilter
@@ -80,6 +83,26 @@ class StrictInput(serializers.Serializer):
                     }
                 )
         return super().to_internal_value(data)
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """The 404 of a URL that matches no route: JSON under /api/, Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": _("Not found.")}, status=404)  # as the API says it
+    return page_not_found(request, exception)
+
+
+def refuse_body(request: Any) -> None:
+    """An act that takes no body (publish, assess, issue...) refuses one, as StrictInput refuses
+    an unknown field: a client that sends `status` or `unit` there meant to set it, and must
+    hear that it cannot rather than get a 200 that ignored it."""
+    data = request.data
+    if not data:
+        return
+    names = sorted(data) if isinstance(data, Mapping) else ["non_field_errors"]
+    raise ValidationError(
+        {name: [_("This act takes no body; nothing can be set here.")] for name in names}
+    )
 
 
 def actor_of(request: Any) -> Any:

@@ -83,9 +83,6 @@ _IDEMPOTENT_CODE = idempotent(lambda *args, **kwargs: None).__code__  # type: ig
 _LENIENT_QUERY = {"cursor", "page_size", "ordering"}
 
 _JSON = "application/json"
-# An id that cannot be one (`1.5`, `a/b`) matches no route, so Django's own 404 page answers
-# before the API does.
-_UNROUTED = {"text/html": {"schema": {"type": "string"}}}
 _RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}}
 
 
@@ -148,8 +145,6 @@ def _document(responses: dict[str, Any], code: str, description: str, path: str)
         responses[code] = response
     else:  # declared on the view (CONFLICT): another reason for the same code
         response["description"] = f"{response['description']} Or: {description}"
-    if code == "404" and "{" in path:
-        response["content"] = {**response["content"], **_UNROUTED}
     if code in {"429", "503"}:
         response["headers"] = _RETRY_AFTER
 

@@ -14,6 +14,7 @@ from audit.api import AuditEventViewSet
 from cases.api import IncidentViewSet, RiskViewSet
 from committee import views as committee_views
 from committee.api import CalendarFeedViewSet, CommitteeViewSet, MeetingViewSet
+from config.api import not_found
 from config.health import healthz
 from systems.api import SuspensionViewSet, SystemViewSet
 
@@ -58,3 +59,7 @@ urlpatterns = [
     path("", include("actions.urls")),
     path("", include("audit.urls")),
 ]
+
+# An id that cannot be one (`/api/v1/systems/1.5/`) matches no route: a JSON 404 under /api/,
+# as the API's own 404s are, and Django's page elsewhere.
+handler404 = not_found

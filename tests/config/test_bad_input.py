@@ -99,3 +99,16 @@ def test_no_write_endpoint_answers_garbage_with_a_500(request, login_as, world):
         )
     )
     assert verbs <= {"auth.login", "auth.logout", "incident.triaged", "risk.assessed"}
+
+
+@pytest.mark.django_db
+def test_a_url_that_matches_no_api_route_is_a_json_404(login_as, ciso):
+    client = login_as(ciso)
+    for url in ("/api/v1/systems/1.5/", "/api/v1/systems/a/b/", "/api/v1/no-such-thing/"):
+        response = client.get(url, HTTP_ACCEPT="application/json")
+        assert response.status_code == 404, url
+        assert response["Content-Type"] == "application/json", url
+        assert response.json() == {"detail": "Not found."}, url
+    page = client.get("/no-such-page/")
+    assert page.status_code == 404
+    assert page["Content-Type"].startswith("text/html")
