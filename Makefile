@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
 
-.PHONY: run test check lint clean messages messages-compile
+.PHONY: run test check lint clean messages messages-compile audit
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || { echo "Could not create a virtualenv: on Debian/Ubuntu run 'apt-get install python3-venv'."; exit 1; }
@@ -36,6 +36,11 @@ check: $(VENV)/.dev
 	$(BIN)/lint-imports
 	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/bandit -q -r accounts audit cases committee config systems actions quality outbox -ll
+
+## audit: known vulnerabilities in the installed dependencies (needs PyPI's vulnerability API or OSV)
+audit: $(VENV)/.dev
+	$(BIN)/pip install --quiet pip-audit
+	$(BIN)/pip-audit --strict --skip-editable --progress-spinner off  # a package it cannot check fails it
 
 ## messages: collect every translatable string into locale/ja (then translate the new ones)
 messages: $(VENV)/.dev
