@@ -178,19 +178,21 @@ def enrol_totp(user: User) -> str:
     return secret
 
 
+def sign_in(client: Client, user: User) -> Client:
+    """Sign a person in on this client as if they had passed password and TOTP: the state after
+    a real sign-in (a fresh Client per thread where requests run concurrently)."""
+    enrol_totp(user)
+    client.force_login(user)
+    session = client.session
+    session[MFA_SESSION_KEY] = user.pk
+    session.save()
+    return client
+
+
 @pytest.fixture
 def login_as(client: Client) -> Callable[[User], Client]:
-    """Sign a person in as if they had passed password and TOTP: the state after a real sign-in."""
-
-    def _login(user: User) -> Client:
-        enrol_totp(user)
-        client.force_login(user)
-        session = client.session
-        session[MFA_SESSION_KEY] = user.pk
-        session.save()
-        return client
-
-    return _login
+    """Sign a person in on the test's client (see sign_in)."""
+    return lambda user: sign_in(client, user)
 
 
 @pytest.fixture

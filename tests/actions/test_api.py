@@ -13,12 +13,11 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts.receivers import MFA_SESSION_KEY
 from actions import services
 from actions.models import Action, Evidence
 from audit.models import AuditEvent
 from tests.actions.conftest import task
-from tests.conftest import enrol_totp
+from tests.conftest import enrol_totp, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -277,11 +276,7 @@ def test_fifty_writers_with_one_etag_one_wins(unit, bu_member, ciso):
 
     def write(n: int) -> None:
         try:
-            client = Client()
-            client.force_login(bu_member)
-            session = client.session
-            session[MFA_SESSION_KEY] = bu_member.pk
-            session.save()
+            client = sign_in(Client(), bu_member)
             barrier.wait()
             response = client.post(
                 f"/api/v1/actions/{action.pk}/updates/",

@@ -87,10 +87,11 @@ def celery_beat(broker_url: str, folder: Path) -> Iterator[tuple[subprocess.Pope
                 beat.wait()
 
 
-def _every_tick_on(queue: str) -> None:
-    """The committee's two beat entries, due every TICK on the test's queue; nothing else runs."""
+def _every_tick_on(queue: str, tasks: dict[str, str] = BEAT_TASKS) -> None:
+    """These beat entries (the committee's two unless told), due every TICK on the test's
+    queue; nothing else runs."""
     tick, _ = IntervalSchedule.objects.get_or_create(every=TICK, period=IntervalSchedule.SECONDS)
-    for name, task in BEAT_TASKS.items():
+    for name, task in tasks.items():
         PeriodicTask.objects.update_or_create(
             name=name,
             defaults={
@@ -103,7 +104,7 @@ def _every_tick_on(queue: str) -> None:
                 "total_run_count": 0,
             },
         )
-    PeriodicTask.objects.exclude(name__in=BEAT_TASKS).update(enabled=False)
+    PeriodicTask.objects.exclude(name__in=tasks).update(enabled=False)
     PeriodicTasks.update_changed()
 
 

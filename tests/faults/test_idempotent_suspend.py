@@ -15,14 +15,13 @@ from django.test import Client
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.receivers import MFA_SESSION_KEY
 from audit.models import AuditEvent, IdempotentRequest
 from config import idempotency
 from outbox.models import Message
 from systems import services
 from systems.models import SuspensionOrder, System
 from systems.tasks import notify_suspension
-from tests.conftest import enrol_totp
+from tests.conftest import enrol_totp, sign_in
 from tests.systems.conftest import register
 from tests.systems.test_api import suspend
 
@@ -80,11 +79,7 @@ def test_twenty_concurrent_copies_with_one_key_suspend_once_and_all_get_the_same
 
     def attempt() -> None:
         try:
-            client = Client()
-            client.force_login(ciso)
-            session = client.session
-            session[MFA_SESSION_KEY] = ciso.pk
-            session.save()
+            client = sign_in(Client(), ciso)
             barrier.wait()
             response = suspend(client, system, HTTP_IDEMPOTENCY_KEY=KEY)
             responses.append(

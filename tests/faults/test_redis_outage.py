@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django_celery_beat.models import IntervalSchedule, PeriodicTask, PeriodicTasks
 from knox.models import AuthToken
 
 from actions.models import Action
@@ -29,7 +28,7 @@ from outbox.models import Message
 from systems.models import SuspensionOrder
 from tests.actions.conftest import task
 from tests.actions.test_chasing_worker import _mails
-from tests.committee.test_beat_worker import celery_beat
+from tests.committee.test_beat_worker import _every_tick_on, celery_beat
 from tests.config.test_celery_worker import ROOT, celery_worker
 from tests.conftest import REQUIRE_SERVICES, database_url_for_subprocess
 from tests.systems.conftest import register
@@ -115,24 +114,6 @@ def _call(base: str, path: str, token: str, body: dict[str, Any], **headers: str
         return error.code, error.read().decode(), error.headers, time.monotonic() - started
 
 
-def _relay_every_second(queue: str) -> None:
-    """Beat's only entry for this test: the outbox relay, every second, on the worker's queue."""
-    tick, _ = IntervalSchedule.objects.get_or_create(every=1, period=IntervalSchedule.SECONDS)
-    PeriodicTask.objects.exclude(name="Relay the outbox").update(enabled=False)
-    PeriodicTask.objects.update_or_create(
-        name="Relay the outbox",
-        defaults={
-            "task": "outbox.tasks.relay_outbox",
-            "interval": tick,
-            "crontab": None,
-            "queue": queue,
-            "enabled": True,
-            "last_run_at": None,
-        },
-    )
-    PeriodicTasks.update_changed()
-
-
 def _until(predicate, timeout: float, *processes: subprocess.Popen[Any]) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -167,7 +148,7 @@ def test_with_redis_down_a_suspension_and_a_submission_succeed_and_mail_once_whe
         "RCC_VAR_DIR": str(tmp_path / "var"),
     }
     queue = "celery"  # the default queue: where deliver() goes
-    _relay_every_second(queue)
+    _every_tick_on(queue, {"Relay the outbox": "outbox.tasks.relay_outbox"})  # every second
 
     with (
         redis_server(redis_port) as redis,

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 from django.utils import timezone
-from django_celery_beat.models import IntervalSchedule, PeriodicTask, PeriodicTasks
 
 from actions.models import Action, ChaseNotice, Digest, Notification
 from audit.models import AuditEvent
@@ -38,27 +37,6 @@ CHASE = {"Chase actions": "actions.tasks.chase_actions"}  # the name migration 0
 TASKS = {**beat_worker.BEAT_TASKS, **CHASE}
 OVERDUE_ACTIONS = 5
 RUN_ON = 6 * TICK  # seconds both beats keep ticking once everything was done once
-
-
-def _every_tick_with_the_chase_on(queue: str) -> None:
-    """The committee's two entries (as the beat test sets them) and the hourly chase, all due
-    every TICK on the test's queue; every other entry off."""
-    beat_worker._every_tick_on(queue)
-    tick = IntervalSchedule.objects.get(every=TICK, period=IntervalSchedule.SECONDS)
-    for name, task in CHASE.items():
-        PeriodicTask.objects.update_or_create(
-            name=name,
-            defaults={
-                "task": task,
-                "interval": tick,
-                "crontab": None,
-                "queue": queue,
-                "enabled": True,
-                "last_run_at": None,
-                "total_run_count": 0,
-            },
-        )
-    PeriodicTasks.update_changed()
 
 
 def _read_aloud(worker: subprocess.Popen[str]) -> tuple[list[str], threading.Thread]:
@@ -102,7 +80,7 @@ def test_two_beats_and_two_workers_schedule_publish_chase_and_mail_everything_on
     # A week overdue: the owner's "overdue" and the unit head's "unit_head" stage for each.
     chasing.overdue(unit, ciso, bu_member, OVERDUE_ACTIONS, days=8)
     queue = f"beats-{uuid.uuid4().hex[:8]}"
-    _every_tick_with_the_chase_on(queue)
+    beat_worker._every_tick_on(queue, TASKS)
     mail_dir = tmp_path / "mail"
     # Invitations leave after commit on the default queue: both workers consume it too. A broker
     # folder of this test's own (when the broker is the filesystem), so no other test's leftovers

@@ -11,11 +11,10 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from accounts.receivers import MFA_SESSION_KEY
 from audit.models import AuditEvent
 from systems.models import SuspensionOrder, System
 from systems.tasks import notify_suspension
-from tests.conftest import enrol_totp
+from tests.conftest import enrol_totp, sign_in
 from tests.systems.conftest import register
 
 pytestmark = pytest.mark.django_db
@@ -137,11 +136,7 @@ def test_concurrent_suspensions_leave_exactly_one_active_order(unit, bu_member, 
 
     def attempt() -> None:
         try:
-            client = Client()
-            client.force_login(ciso)
-            session = client.session
-            session[MFA_SESSION_KEY] = ciso.pk
-            session.save()
+            client = sign_in(Client(), ciso)
             barrier.wait()
             results.append(suspend(client, system).status_code)
         finally:
@@ -374,11 +369,7 @@ def test_concurrent_retries_with_one_key_suspend_once_and_replay(unit, bu_member
 
     def attempt() -> None:
         try:
-            client = Client()
-            client.force_login(ciso)
-            session = client.session
-            session[MFA_SESSION_KEY] = ciso.pk
-            session.save()
+            client = sign_in(Client(), ciso)
             barrier.wait()
             response = suspend(client, system, HTTP_IDEMPOTENCY_KEY="retry-1")
             responses.append((response.status_code, response.json()))
