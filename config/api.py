@@ -97,8 +97,8 @@ def refuse_body(request: Any) -> None:
     an unknown field: a client that sends `status` or `unit` there meant to set it, and must
     hear that it cannot rather than get a 200 that ignored it."""
     data = request.data
-    if not data:
-        return
+    if data is None or (isinstance(data, Mapping) and not data):
+        return  # no body, or an empty object
     names = sorted(data) if isinstance(data, Mapping) else ["non_field_errors"]
     raise ValidationError(
         {name: [_("This act takes no body; nothing can be set here.")] for name in names}

@@ -18,14 +18,31 @@ from django.utils.translation import gettext as _
 
 logger = logging.getLogger(__name__)
 
-# What Django raises when it cannot reach the database, or loses it mid-request: refused or
-# reset connections, "the database system is shutting down / starting up", a killed backend.
-UNAVAILABLE = (OperationalError, InterfaceError)
 RETRY_AFTER_SECONDS = 5
 # During an outage every request fails the same way: one report (with the cause's traceback),
 # then one every LOG_EVERY seconds with how many were refused since, not one per request.
 LOG_EVERY = 30.0
 _MARK = "_rcc_database_unavailable"
+# SQLSTATEs of a database that is away: class 08 (the connection failed or was lost) and the
+# server shutting down or starting up (57P01 admin_shutdown, 57P02 crash_shutdown,
+# 57P03 cannot_connect_now).
+_AWAY_STATES = ("08", "57P01", "57P02", "57P03")
+
+
+def is_outage(exc: BaseException) -> bool:
+    """The database being away (refused, reset, restarting), as opposed to a query's own failure
+    (a deadlock, a statement timeout, a missing table), which stays a 500, logged as one."""
+    if isinstance(exc, InterfaceError):
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    cause = exc.__cause__
+    state = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+    if state:
+        return str(state).startswith(_AWAY_STATES)
+    if cause is not None and type(cause).__module__ == "sqlite3":
+        return "database is locked" in str(cause)  # another process holds it: a moment's wait
+    return True  # no SQLSTATE: the connection itself failed (refused, reset, timed out)
 
 
 class _OutageLog:
@@ -94,7 +111,7 @@ def _mark_unavailable(sender: Any, request: HttpRequest | None = None, **kwargs:
     """got_request_exception: note on the request that a middleware failed for want of the
     database, so the outer middleware can turn Django's 500 into a 503."""
     exc = sys.exc_info()[1]
-    if request is not None and isinstance(exc, UNAVAILABLE):
+    if request is not None and exc is not None and is_outage(exc):
         setattr(request, _MARK, exc)
 
 
@@ -134,7 +151,7 @@ class DatabaseAvailabilityMiddleware:
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if not isinstance(exception, UNAVAILABLE):
+        if not is_outage(exception):
             return None
         return self._unavailable(request, exception)
 

@@ -1,11 +1,12 @@
 """Django's Redis cache, made to keep the product up when Redis is down.
 
-The cache holds rate-limit counters and allauth's used TOTP codes, nothing the product cannot
-do without for a while. When Redis cannot be reached, reads miss and writes are dropped (so
-throttling and lockout pause, and a CISO's order still goes through), except `add`, which
-answers False: allauth asks it whether a TOTP code is fresh, and a code that cannot be proved
-fresh is refused, so no code can be replayed while the cache is away (sign-ins with MFA wait
-for Redis; signed-in sessions and API tokens carry on). Short socket timeouts bound the wait."""
+The cache holds rate-limit counters, allauth's locks and its used TOTP codes: nothing the
+product cannot do without for a while. When Redis cannot be reached, every call answers as an
+empty cache that takes every write: reads miss, writes are dropped and `add` succeeds. So
+throttling and lockout pause, sign-in (with MFA) keeps working, and a CISO's order goes
+through; the price is that a TOTP code could be used twice within its 30 seconds while Redis is
+away. A wrong password or ACL for Redis is a misconfiguration, not an outage: it raises.
+Short socket timeouts bound the wait."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import AuthenticationError, AuthorizationError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -34,6 +36,8 @@ def _or(fallback: Callable[..., Any]) -> Callable[[F], F]:
         def wrapper(self: ResilientRedisCache, *args: Any, **kwargs: Any) -> Any:
             try:
                 return method(self, *args, **kwargs)
+            except (AuthenticationError, AuthorizationError):
+                raise  # misconfigured, not away: say so
             except UNAVAILABLE as error:
                 now = time.monotonic()
                 if now - _last_warning[0] > WARN_EVERY:  # one line per spell, not per call
@@ -51,15 +55,15 @@ def _default(key: Any, default: Any = None, *args: Any, **kwargs: Any) -> Any:
 
 
 class ResilientRedisCache(RedisCache):
-    """RedisCache that answers as an empty cache (and refuses `add`) while Redis is down."""
+    """RedisCache that answers as an empty cache, taking every write, while Redis is down."""
 
     get = _or(_default)(RedisCache.get)
     get_many = _or(lambda *a, **k: {})(RedisCache.get_many)
     has_key = _or(lambda *a, **k: False)(RedisCache.has_key)
     set = _or(lambda *a, **k: None)(RedisCache.set)
-    set_many = _or(lambda *a, **k: [])(RedisCache.set_many)
+    set_many = _or(lambda data, *a, **k: list(data))(RedisCache.set_many)  # none were stored
     touch = _or(lambda *a, **k: False)(RedisCache.touch)
     delete = _or(lambda *a, **k: False)(RedisCache.delete)
     delete_many = _or(lambda *a, **k: None)(RedisCache.delete_many)
-    add = _or(lambda *a, **k: False)(RedisCache.add)
+    add = _or(lambda *a, **k: True)(RedisCache.add)  # allauth's locks and TOTP guard: go on
     clear = _or(lambda *a, **k: False)(RedisCache.clear)

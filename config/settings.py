@@ -127,9 +127,9 @@ CACHES = {"default": env.cache("CACHE_URL", "locmemcache://")}
 if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
     # Redis down must not take the product down: see config/cache.py for what fails open.
     CACHES["default"]["BACKEND"] = "config.cache.ResilientRedisCache"
-    CACHES["default"].setdefault("OPTIONS", {}).update(
-        {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
-    )
+    _options = CACHES["default"].setdefault("OPTIONS", {})
+    _options.setdefault("socket_connect_timeout", 0.5)
+    _options.setdefault("socket_timeout", 0.5)
 
 # --- Accounts, login and MFA ----------------------------------------------------------------
 
@@ -326,8 +326,12 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_CONNECTION_MAX_RETRIES = env.integer(
-    "CELERY_BROKER_CONNECTION_MAX_RETRIES", 10, minimum=0
+# A worker keeps trying to reach a broker that went away, however long it takes (None: for
+# ever), instead of exiting after a couple of minutes; a number bounds it.
+CELERY_BROKER_CONNECTION_MAX_RETRIES: int | None = (
+    env.integer("CELERY_BROKER_CONNECTION_MAX_RETRIES", 0, minimum=1)
+    if env.string("CELERY_BROKER_CONNECTION_MAX_RETRIES", "")
+    else None
 )
 CELERY_BROKER_CONNECTION_TIMEOUT = 5
 CELERY_TASK_SERIALIZER = "json"

@@ -9,8 +9,10 @@ from django.utils import timezone
 
 class Message(models.Model):
     """One side effect (a mail, a task) owed by a committed change. The relay hands it to the
-    broker; the worker runs it and marks it done under a row lock, so a message published twice
-    (a retry, a sweep after a broker restart) still runs once."""
+    broker; a worker claims it (a lease taken under a row lock), runs it outside any
+    transaction and marks it done, so a message published twice (a retry, a sweep after a broker
+    restart) runs once. Only a worker that dies between the side effect and marking it done
+    leaves it to run again when the lease runs out: at least once, never lost."""
 
     task = models.CharField(max_length=200, help_text="The Celery task to run, by name.")
     args = models.JSONField(default=list, blank=True)
@@ -21,6 +23,9 @@ class Message(models.Model):
     )
     publish_count = models.PositiveIntegerField(default=0)
     run_count = models.PositiveIntegerField(default=0, help_text="Attempts by a worker.")
+    claimed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a worker took it to run (a lease, not a lock)."
+    )
     done_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
 

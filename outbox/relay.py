@@ -13,6 +13,7 @@ import functools
 import logging
 import os
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
@@ -30,11 +31,18 @@ DELIVER = "outbox.tasks.deliver"
 # Published this long ago and still not run: the broker lost it (Redis keeps nothing on disk).
 REPUBLISH_AFTER = dt.timedelta(minutes=10)
 MAX_PUBLISHES = 20  # then it waits for an administrator ("Relay again" in the admin)
+# How long a worker's claim on a message holds: a worker that died mid-run leaves the message
+# to run again once the lease is out and the relay publishes it again.
+LEASE = dt.timedelta(minutes=5)
+# After the broker refused a publish, requests stop trying for this long and leave their
+# messages to the periodic relay, so an outage does not pile work onto the relay thread.
+BROKER_BACKOFF = 30.0  # seconds
 BATCH = 500
 
 _guard = threading.Lock()
 _pools: dict[int, ThreadPoolExecutor] = {}  # by process id
 _in_flight: set[Future[int]] = set()
+_broker_refused_at = [float("-inf")]  # monotonic time of the last refusal, in this process
 
 
 def enqueue(task: Task | str, *args: Any, **kwargs: Any) -> Message:
@@ -58,7 +66,10 @@ def _executor() -> ThreadPoolExecutor:
 
 
 def publish_soon(pk: int) -> None:
-    """After commit: publish this message off the request's thread."""
+    """After commit: publish this message off the request's thread (unless the broker refused
+    moments ago: then the periodic relay publishes it when the broker is back)."""
+    if time.monotonic() - _broker_refused_at[0] < BROKER_BACKOFF:
+        return
     future = _executor().submit(_publish_in_thread, [pk])
     with _guard:
         _in_flight.add(future)
@@ -123,6 +134,7 @@ def publish(pks: list[int] | None = None, *, limit: int = BATCH) -> int:
                 publish_count=F("publish_count") - 1,
                 last_error=f"publish: {error!r}"[:2000],
             )
+            _broker_refused_at[0] = time.monotonic()
             log.warning("Outbox: the broker refused message %s (%r); it stays owed", pk, error)
             return sent
     return len(claimed)

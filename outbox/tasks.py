@@ -6,7 +6,6 @@ import logging
 
 from celery import Task, shared_task
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from outbox import relay
@@ -17,30 +16,35 @@ log = logging.getLogger(__name__)
 
 @shared_task(bind=True, max_retries=5)
 def deliver(self: Task, message_id: int) -> str:
-    """Run the message's task under a lock on its row and mark it done in the same transaction:
-    a second copy (published again, or redelivered) waits for the first and then finds it done.
-    A failure rolls back, counts the attempt and retries with a growing delay."""
+    """Claim the message, run its task, mark it done. The claim is a short transaction on the
+    row (so a second copy waits, then sees the claim or the done mark and leaves it); the task
+    runs outside any transaction, so what it records as it goes (a notice marked sent before
+    its mail) stays recorded even if it fails half-way. A failure releases the claim, counts
+    the attempt and retries with a growing delay."""
+    now = timezone.now()
+    with transaction.atomic():
+        message = Message.objects.select_for_update().filter(pk=message_id).first()
+        if message is None:
+            return "no such message"
+        if message.done_at is not None:
+            return "already done"
+        if message.claimed_at is not None and message.claimed_at > now - relay.LEASE:
+            return "running elsewhere"  # the relay publishes it again if that worker died
+        message.claimed_at = now
+        message.run_count += 1
+        message.save(update_fields=["claimed_at", "run_count"])
     try:
-        with transaction.atomic():
-            message = Message.objects.select_for_update().filter(pk=message_id).first()
-            if message is None:
-                return "no such message"
-            if message.done_at is not None:
-                return "already done"
-            result = self.app.tasks[message.task](*message.args, **message.kwargs)
-            message.done_at = timezone.now()
-            message.run_count += 1
-            message.last_error = ""
-            message.save(update_fields=["done_at", "run_count", "last_error"])
+        result = self.app.tasks[message.task](*message.args, **message.kwargs)
     except Exception as error:
         Message.objects.filter(pk=message_id).update(
-            run_count=F("run_count") + 1, last_error=f"run: {error!r}"[:2000]
+            claimed_at=None, last_error=f"run: {error!r}"[:2000]
         )
         raise self.retry(exc=error, countdown=min(600, 15 * 2**self.request.retries)) from error
+    Message.objects.filter(pk=message_id).update(done_at=timezone.now(), last_error="")
     return f"{message.task}: {result!r}"  # for the worker's log
 
 
-@shared_task
+@shared_task(autoretry_for=())  # the next minute's run is the retry
 def relay_outbox() -> int:
     """Periodic: publish every message still owed (the broker was down, or lost it)."""
     return relay.publish()

@@ -443,45 +443,53 @@ def send_notices(meeting_id: int) -> int:
         stale = notice.sequence != meeting.sequence
         if stale:
             continue  # a later change superseded it; its own notice carries the news
-        cancel = notice.method == MeetingNotice.Method.CANCEL
-        # The mail lists the agenda as the recipient may read it: an observer from a unit sees
-        # their unit's items only, as in the API.
-        items = list(policy.visible_items(notice.recipient, meeting).order_by("position", "pk"))
-        zone = meeting.committee.zone
-        when = meeting.starts_at.astimezone(zone)
-        updated = notice.recipient_id in invited_before  # this mail updates an earlier one
-        context = {
-            "updated": updated,
-            "meeting": meeting,
-            "recipient": notice.recipient,
-            "items": items,
-            "when": f"{when:%A %d %B %Y, %H:%M} ({zone.key})",
-        }
-        body = render_to_string(
-            "committee/mail/cancellation.txt" if cancel else "committee/mail/invitation.txt",
-            context,
-        )
-        verb = "Cancelled" if cancel else ("Updated" if updated else "Invitation")
-        message = EmailMultiAlternatives(
-            subject=f"[RCC] {verb}: {meeting.title}, {when:%Y-%m-%d %H:%M} ({zone.key})",
-            body=body,
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            to=[notice.recipient.email],
-        )
-        message.attach(
-            "invite.ics",
-            ical.invitation(meeting, attendance, method=notice.method),
-            f"text/calendar; method={notice.method}",  # Django adds the charset
-        )
         try:
-            message.send()
+            _mail_notice(meeting, notice, attendance, invited_before)
         except Exception:
-            # Not sent after all: release the claim so the hourly sweep tries again.
+            # Not sent after all (a template, the mail server, the database): release the
+            # claim so the hourly sweep tries again; the others still go.
             MeetingNotice.objects.filter(pk=notice.pk).update(sent_at=None)
             log.exception("Could not mail notice %s of meeting %s", notice.pk, meeting.pk)
             continue
         sent += 1
     return sent
+
+
+def _mail_notice(
+    meeting: Meeting, notice: MeetingNotice, attendance: list[Attendance], invited_before: set[int]
+) -> None:
+    """One person's invitation (or cancellation) with its iCalendar attachment."""
+    cancel = notice.method == MeetingNotice.Method.CANCEL
+    # The mail lists the agenda as the recipient may read it: an observer from a unit sees
+    # their unit's items only, as in the API.
+    items = list(policy.visible_items(notice.recipient, meeting).order_by("position", "pk"))
+    zone = meeting.committee.zone
+    when = meeting.starts_at.astimezone(zone)
+    updated = notice.recipient_id in invited_before  # this mail updates an earlier one
+    context = {
+        "updated": updated,
+        "meeting": meeting,
+        "recipient": notice.recipient,
+        "items": items,
+        "when": f"{when:%A %d %B %Y, %H:%M} ({zone.key})",
+    }
+    body = render_to_string(
+        "committee/mail/cancellation.txt" if cancel else "committee/mail/invitation.txt",
+        context,
+    )
+    verb = "Cancelled" if cancel else ("Updated" if updated else "Invitation")
+    message = EmailMultiAlternatives(
+        subject=f"[RCC] {verb}: {meeting.title}, {when:%Y-%m-%d %H:%M} ({zone.key})",
+        body=body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[notice.recipient.email],
+    )
+    message.attach(
+        "invite.ics",
+        ical.invitation(meeting, attendance, method=notice.method),
+        f"text/calendar; method={notice.method}",  # Django adds the charset
+    )
+    message.send()
 
 
 def pending_notice_meetings(*, older_than: dt.timedelta = dt.timedelta(minutes=10)) -> list[int]:

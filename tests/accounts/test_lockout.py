@@ -88,3 +88,26 @@ def test_a_password_reset_does_not_get_past_the_second_factor(client, mailoutbox
     after = sign_in(client, "kenji", new)
     assert after.status_code == 302 and "/accounts/2fa/authenticate/" in after["Location"]
     assert client.get("/", follow=False).status_code == 302  # still no page without the code
+
+
+def test_with_the_cache_away_sign_in_goes_on_and_the_api_answers(client, settings, login_as):
+    """Redis (the shared cache) away: allauth's rate-limit lock and the API's throttle find an
+    empty cache that takes every write, so a person still signs in and a request still runs."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # free again when the block ends: nothing listens
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "config.cache.ResilientRedisCache",
+            "LOCATION": f"redis://127.0.0.1:{port}/0",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+    user = UserFactory.create(username="kenji")
+    response = sign_in(client, "kenji", PASSWORD)
+    assert response.status_code == 302  # signed in (on to enrol an authenticator), not a 429
+    assert client.session["_auth_user_id"] == str(user.pk)
+    me = login_as(user).get("/api/v1/me/", HTTP_ACCEPT="application/json")
+    assert me.status_code == 200

@@ -31,7 +31,9 @@ SEES = {"own": {"member", "head"} | OVERSIGHT, "other": {"other"} | OVERSIGHT}
 
 
 def _agenda_item(w: World, scope: str) -> Model:
-    meeting = w.__dict__.setdefault("_meeting", make_meeting(w, "published"))
+    if "_meeting" not in w.__dict__:
+        w.__dict__["_meeting"] = make_meeting(w, "published")
+    meeting = w.__dict__["_meeting"]
     return make_item(w, meeting, scope)
 
 

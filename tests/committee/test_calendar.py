@@ -19,7 +19,10 @@ from icalendar import Calendar, Component
 from accounts.models import Office, User
 from committee import services
 from committee.models import CalendarFeed, Committee, Meeting
+from committee.services import meetings
 from committee.services.meetings import send_notices
+from outbox.models import Message
+from outbox.tasks import deliver
 from tests.factories import UserFactory
 
 UTC = dt.UTC
@@ -495,3 +498,26 @@ def test_a_mail_that_fails_is_released_and_swept_up_later(tokyo_meeting, secreta
     assert send_notices(tokyo_meeting.pk) == 3
     assert pending_notice_meetings() == []
     assert len(mail.outbox) == 3
+
+
+def test_a_notice_that_fails_half_way_is_released_and_the_sweep_sends_it_alone(
+    published, chair, ciso, cqo, monkeypatch
+):
+    """A failure after a notice was claimed (here its template, on the second mail) releases
+    that notice, the others still go, and the hourly sweep mails only the one that failed:
+    nobody gets the invitation twice, nobody never."""
+    message = Message.objects.get(task="committee.tasks.send_meeting_notices")
+    real_render = meetings.render_to_string
+    calls: list[str] = []
+
+    def render_failing_once(template: str, context: dict) -> str:
+        calls.append(template)
+        if len(calls) == 2:
+            raise RuntimeError("the template failed")
+        return real_render(template, context)
+
+    monkeypatch.setattr(meetings, "render_to_string", render_failing_once)
+    assert deliver.apply(args=(message.pk,)).get() == "committee.tasks.send_meeting_notices: 2"
+    assert len(mail.outbox) == 2
+    assert send_notices(published.pk) == 1  # the sweep: the released one, alone
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([chair.email, ciso.email, cqo.email])

@@ -72,13 +72,11 @@ def test_healthz_reports_database_and_broker(client):
     assert response.json() == {"status": "ok", "database": "ok", "broker": "ok"}
 
 
-def test_healthz_names_a_broker_that_is_down(client, settings):
+def test_healthz_names_a_broker_that_is_down_and_keeps_the_node_in_service(client, settings):
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
     response = client.get("/healthz")
-    assert response.status_code == 503
-    body = response.json()
-    assert body["database"] == "ok"
-    assert body["broker"] == "error"
+    assert response.status_code == 200  # the web works without the broker (the outbox waits)
+    assert response.json() == {"status": "degraded", "database": "ok", "broker": "error"}
 
 
 def test_login_page_is_styled_and_served(client):

@@ -22,6 +22,10 @@ from rest_framework.views import APIView
 from config import availability
 from config.availability import DatabaseAvailabilityMiddleware
 
+# The middleware closes connections an outage left unusable: it may look at the test's own
+# connection (left open by an earlier test), which needs database access to be allowed.
+pytestmark = pytest.mark.django_db
+
 OUTAGE = (
     "connection failed: connection to server at 127.0.0.1, port 5432 failed: Connection refused"
 )
@@ -172,3 +176,38 @@ def test_it_sits_inside_the_security_headers_and_before_anything_that_reads_the_
     assert position > order.index("config.security.SecurityHeadersMiddleware")
     assert position < order.index("django.contrib.sessions.middleware.SessionMiddleware")
     assert position < order.index("django.contrib.auth.middleware.AuthenticationMiddleware")
+
+
+class _DriverError(Exception):
+    """Stands in for the driver's exception that Django wraps (psycopg's carries sqlstate)."""
+
+    def __init__(self, message: str, sqlstate: str | None) -> None:
+        super().__init__(message)
+        self.sqlstate = sqlstate
+
+
+def _wrapped(message: str, sqlstate: str | None) -> OperationalError:
+    error = OperationalError(message)
+    error.__cause__ = _DriverError(message, sqlstate)
+    return error
+
+
+@pytest.mark.parametrize(
+    ("message", "sqlstate", "away"),
+    [
+        ("connection refused", None, True),
+        ("server closed the connection unexpectedly", None, True),
+        ("terminating connection due to administrator command", "57P01", True),
+        ("the database system is starting up", "57P03", True),
+        ("could not connect to server", "08006", True),
+        ("deadlock detected", "40P01", False),
+        ("canceling statement due to statement timeout", "57014", False),
+        ("could not obtain lock on row", "55P03", False),
+    ],
+)
+def test_only_a_database_that_is_away_counts_as_an_outage(message, sqlstate, away) -> None:
+    """A deadlock or a timeout is the query's own failure: a 500, logged as one, not a 503 that
+    would hide a concurrency bug behind "try again"."""
+    assert availability.is_outage(_wrapped(message, sqlstate)) is away
+    assert availability.is_outage(InterfaceError("connection already closed")) is True
+    assert availability.is_outage(ValueError(message)) is False

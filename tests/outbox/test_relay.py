@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from celery import shared_task
 from django.contrib.admin.sites import site
 from django.core import mail
 from django.db import transaction
@@ -132,3 +133,37 @@ def test_submitting_an_action_mails_the_verifying_office(
     assert sent.to == [ciso.email]
     assert sent.subject == f"[RCC] {action.reference} submitted for verification by PUBSEC"
     assert action.title in sent.body
+
+
+@shared_task(name="tests.outbox.record_then_fail_once")
+def record_then_fail_once(marker: str) -> str:
+    """A task that records something, then fails on its first run."""
+    Message.objects.create(task=marker)
+    if Message.objects.filter(task=marker).count() == 1:
+        raise RuntimeError("failed after recording")
+    return "ran"
+
+
+@pytest.mark.django_db
+def test_what_a_failed_run_recorded_stays_and_the_retry_finishes_it(db):
+    """The task runs outside the outbox's own transaction: a failure half-way does not undo
+    what it already recorded (a notice marked sent before its mail), so a retry does not
+    repeat it."""
+    message = Message.objects.create(task=record_then_fail_once.name, args=["side-effect"])
+    assert deliver.apply(args=(message.pk,)).get() == "tests.outbox.record_then_fail_once: 'ran'"
+    assert Message.objects.filter(task="side-effect").count() == 2  # the first run's kept
+    message.refresh_from_db()
+    assert message.done_at is not None and message.run_count == 2 and message.claimed_at
+
+
+@pytest.mark.django_db
+def test_a_copy_that_finds_a_live_claim_leaves_it_and_an_expired_one_runs(db):
+    claimed = Message.objects.create(
+        task=record_then_fail_once.name, args=["x"], claimed_at=timezone.now()
+    )
+    assert deliver.apply(args=(claimed.pk,)).get() == "running elsewhere"
+    Message.objects.filter(pk=claimed.pk).update(
+        claimed_at=timezone.now() - relay.LEASE - dt.timedelta(seconds=1)  # that worker died
+    )
+    Message.objects.create(task="x")  # so the task does not fail
+    assert deliver.apply(args=(claimed.pk,)).get().endswith("'ran'")
