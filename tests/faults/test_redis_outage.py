@@ -31,6 +31,7 @@ from tests.actions.test_chasing_worker import _mails
 from tests.committee.test_beat_worker import _every_tick_on, celery_beat
 from tests.config.test_celery_worker import ROOT, celery_worker
 from tests.conftest import REQUIRE_SERVICES, database_url_for_subprocess
+from tests.faults.test_two_beats import _read_aloud
 from tests.systems.conftest import register
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -166,6 +167,7 @@ def test_with_redis_down_a_suspension_and_a_submission_succeed_and_mail_once_whe
         ) as worker,
         celery_beat(broker, tmp_path) as (beat, _beat_log),
     ):
+        worker_log, _reader = _read_aloud(worker)  # a worker blocked on a full pipe stalls
         # Warm the web process first (its first request loads the URL map and every app), so
         # the two timed requests below measure the outage, not a cold start.
         with urllib.request.urlopen(base + "/healthz", timeout=60) as warm:
@@ -228,4 +230,6 @@ def test_with_redis_down_a_suspension_and_a_submission_succeed_and_mail_once_whe
                 ]
             )
             done = list(Message.objects.values_list("done_at", "run_count"))
-            assert all(done_at is not None and runs == 1 for done_at, runs in done), done
+            assert all(done_at is not None and runs == 1 for done_at, runs in done), "".join(
+                worker_log
+            )

@@ -4,12 +4,14 @@ runs once however often it is delivered, and is published again when the broker 
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 
 import pytest
 from celery import shared_task
 from django.contrib.admin.sites import site
 from django.core import mail
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import RequestFactory
 from django.utils import timezone
 
@@ -167,3 +169,37 @@ def test_a_copy_that_finds_a_live_claim_leaves_it_and_an_expired_one_runs(db):
     )
     Message.objects.create(task="x")  # so the task does not fail
     assert deliver.apply(args=(claimed.pk,)).get().endswith("'ran'")
+
+
+@shared_task(name="tests.outbox.slow_once")
+def slow_once(marker: str) -> str:
+    """A task that takes a second and leaves a mark each time it runs."""
+    time.sleep(1)
+    Message.objects.create(task=marker)
+    return "ran"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_copies_delivered_at_the_same_moment_run_the_task_once(db):
+    """A message published twice (a sweep after a broker restart) reaches two workers at once:
+    the second waits for the first's claim, finds it, and leaves the message alone."""
+    message = Message.objects.create(task=slow_once.name, args=["slow-mark"])
+    barrier = threading.Barrier(2)
+    results: list[str] = []
+
+    def copy() -> None:
+        try:
+            barrier.wait()
+            results.append(deliver.apply(args=(message.pk,)).get())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=copy) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(results) == sorted(["running elsewhere", "tests.outbox.slow_once: 'ran'"])
+    assert Message.objects.filter(task="slow-mark").count() == 1
+    message.refresh_from_db()
+    assert message.done_at is not None and message.run_count == 1
