@@ -108,7 +108,7 @@ def _owed(pks: list[int] | None) -> Any:
     )
 
 
-def publish(pks: list[int] | None = None, *, limit: int = BATCH) -> int:
+def publish(pks: list[int] | None = None, *, limit: int | None = None) -> int:
     """Hand owed messages (these, or all that are owed) to the broker, oldest first, and return
     how many went. A short transaction claims the batch (`skip_locked`, so two relays share the
     work) and the broker is called after it, so no lock is held while the broker is slow; the
@@ -120,7 +120,7 @@ def publish(pks: list[int] | None = None, *, limit: int = BATCH) -> int:
             _owed(pks)
             .select_for_update(skip_locked=True)
             .order_by("pk")
-            .values_list("pk", flat=True)[:limit]
+            .values_list("pk", flat=True)[: limit or BATCH]
         )
         Message.objects.filter(pk__in=claimed).update(
             published_at=timezone.now(), publish_count=F("publish_count") + 1

@@ -46,5 +46,10 @@ def deliver(self: Task, message_id: int) -> str:
 
 @shared_task(autoretry_for=())  # the next minute's run is the retry
 def relay_outbox() -> int:
-    """Periodic: publish every message still owed (the broker was down, or lost it)."""
-    return relay.publish()
+    """Periodic: publish every message still owed (the broker was down, or lost it), batch by
+    batch until a batch comes back short (or the broker refuses)."""
+    sent = total = relay.publish()
+    while sent == relay.BATCH:
+        sent = relay.publish()
+        total += sent
+    return total

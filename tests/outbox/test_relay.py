@@ -203,3 +203,11 @@ def test_two_copies_delivered_at_the_same_moment_run_the_task_once(db):
     assert Message.objects.filter(task="slow-mark").count() == 1
     message.refresh_from_db()
     assert message.done_at is not None and message.run_count == 1
+
+
+@pytest.mark.django_db
+def test_the_relay_publishes_batch_after_batch_until_nothing_is_owed(monkeypatch):
+    monkeypatch.setattr(relay, "BATCH", 3)
+    Message.objects.bulk_create([Message(task="t", args=[n]) for n in range(7)])
+    assert relay_outbox.apply().get() == 7  # 3 + 3 + 1
+    assert not Message.objects.filter(published_at__isnull=True).exists()
