@@ -483,6 +483,11 @@ def test_web_worker_and_beat_ride_out_a_postgres_restart_under_load(
                 "worker": lambda: _succeeded(worker.since(), VERIFY, task_id),
                 "beat's task": lambda: _succeeded(worker.since(), BEAT_TASK),
                 "beat's schedule": lambda: "Sending due task fault: late" in beat.since(),
+                # Published while the database was down: retried (config.celery.Task) until
+                # it answers.
+                "the task met during the outage": lambda: _succeeded(
+                    worker.since(), VERIFY, during_id
+                ),
             },
             processes,
             since=up,
@@ -513,11 +518,7 @@ def test_web_worker_and_beat_ride_out_a_postgres_restart_under_load(
         "longest request during the outage": _fmt(max(o.seconds for o in during)),
         "longest request": _fmt(max(o.seconds for o in outcomes)),
         **{f"{name} recovered after the start": _fmt(t) for name, t in recovered.items()},
-        "task met during the outage": "ran"
-        if _succeeded(worker_log, VERIFY, during_id)
-        else "failed, not retried"
-        if f"[{during_id}] raised" in worker_log
-        else "not run",
+        "task met during the outage retried": f"[{during_id}] retry" in worker_log,
     }
     print("\npostgres restart under load:", json.dumps(figures, indent=2))
 
@@ -549,3 +550,5 @@ def test_web_worker_and_beat_ride_out_a_postgres_restart_under_load(
     # Beat kept sending its task and read a schedule change made after the restart.
     assert recovered["beat's task"] < 10 and recovered["beat's schedule"] < 10, figures
     assert "Sending due task fault: late" in beat_log, beat_log[-6000:]
+    # The task that met the outage was not lost: it ran once the database answered.
+    assert _succeeded(worker_log, VERIFY, during_id), worker_log[-6000:]
