@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
 from collections.abc import Callable, Iterator
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 import pytest
@@ -51,6 +53,16 @@ def require_service(name: str, reachable: bool) -> None:
     if REQUIRE_SERVICES:
         pytest.fail(message)
     pytest.skip(message)
+
+
+def stop(process: subprocess.Popen[Any], timeout: float = 20) -> None:
+    """Stop a process a test started: politely, then for good if it does not go."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def database_url_for_subprocess() -> str:

@@ -18,12 +18,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.receivers import MFA_SESSION_KEY
 from actions import api, charts, filters, policy, selectors, services
 from actions.models import Action, Directive, Evidence
 from audit.models import AuditEvent
 from tests.actions.conftest import task
-from tests.conftest import enrol_totp
+from tests.conftest import sign_in
 from tests.pages import assert_constant_queries, csv_rows, xlsx_rows
 from tests.systems.conftest import register
 
@@ -34,13 +33,7 @@ TOKYO = ZoneInfo("Asia/Tokyo")
 
 def signed_in(user: User) -> Client:
     """A separate browser per person, signed in with MFA done (as `login_as`, but several)."""
-    client = Client()
-    enrol_totp(user)
-    client.force_login(user)
-    session = client.session
-    session[MFA_SESSION_KEY] = user.pk
-    session.save()
-    return client
+    return sign_in(Client(), user)
 
 
 def page(pk: int) -> str:

@@ -29,7 +29,7 @@ from config.celery import app
 from tests.actions import test_chasing_worker as chasing
 from tests.cases.conftest import report
 from tests.config.test_celery_worker import ROOT, celery_worker
-from tests.conftest import database_url_for_subprocess
+from tests.conftest import database_url_for_subprocess, stop
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -79,12 +79,7 @@ def celery_beat(broker_url: str, folder: Path) -> Iterator[tuple[subprocess.Pope
         try:
             yield beat, log
         finally:
-            beat.terminate()
-            try:
-                beat.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                beat.kill()
-                beat.wait()
+            stop(beat)
 
 
 def _every_tick_on(queue: str, tasks: dict[str, str] = BEAT_TASKS) -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import socket
 import time
 
-import pytest
-
 from config.cache import ResilientRedisCache
 from tests.conftest import require_service, service_reachable
 
@@ -44,9 +42,7 @@ def test_with_redis_away_the_cache_answers_as_empty_and_takes_every_write(caplog
 def test_with_redis_up_it_is_an_ordinary_cache(settings):
     url = settings.CELERY_BROKER_URL  # in CI the broker is Redis; any database number will do
     if not url.startswith("redis"):
-        url = "redis://127.0.0.1:6379/0"
-        if not service_reachable(url, 6379):
-            pytest.skip("no Redis here (CI has one)")
+        url = "redis://127.0.0.1:6379/0"  # the quick start's broker is a folder: the usual Redis
     require_service("Redis", service_reachable(url, 6379))
     cache = _cache(url.rsplit("/", 1)[0] + "/11")
     cache.delete("rcc-test-key")

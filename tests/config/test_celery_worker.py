@@ -17,7 +17,12 @@ from kombu import Connection
 
 from audit.models import AuditEvent
 from audit.tasks import verify_audit_chain
-from tests.conftest import database_url_for_subprocess, require_service, service_reachable
+from tests.conftest import (
+    database_url_for_subprocess,
+    require_service,
+    service_reachable,
+    stop,
+)
 from tests.factories import UserFactory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,12 +66,7 @@ def celery_worker(queue: str, broker_url: str, **extra_env: str) -> Iterator[sub
     try:
         yield worker
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
+        stop(worker)
 
 
 def wait_for_event(verb: str, worker: subprocess.Popen[str], timeout: float = 60) -> AuditEvent:

@@ -30,7 +30,7 @@ from tests.actions.conftest import task
 from tests.actions.test_chasing_worker import _mails
 from tests.committee.test_beat_worker import _every_tick_on, celery_beat
 from tests.config.test_celery_worker import ROOT, celery_worker
-from tests.conftest import REQUIRE_SERVICES, database_url_for_subprocess
+from tests.conftest import database_url_for_subprocess, require_service, stop
 from tests.faults.test_two_beats import _read_aloud
 from tests.systems.conftest import register
 
@@ -71,12 +71,7 @@ def redis_server(port: int) -> Iterator[subprocess.Popen[bytes]]:
         _wait_for_port(port)
         yield server
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server, timeout=10)
 
 
 @contextmanager
@@ -94,12 +89,7 @@ def web(port: int, env: dict[str, str], log: Path) -> Iterator[str]:
             _wait_for_port(port, timeout=60)
             yield f"http://127.0.0.1:{port}"
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            stop(server)
 
 
 def _call(base: str, path: str, token: str, body: dict[str, Any], **headers: str):
@@ -137,10 +127,7 @@ def _until(predicate, timeout: float, *processes: subprocess.Popen[Any]) -> None
 def test_with_redis_down_a_suspension_and_a_submission_succeed_and_mail_once_when_it_is_back(
     tmp_path, unit, ciso, bu_member, bu_head
 ):
-    if REDIS is None:
-        if REQUIRE_SERVICES:
-            pytest.fail("redis-server is not installed")
-        pytest.skip("redis-server is not installed (CI has it)")
+    require_service("redis-server (to start a Redis of the test's own)", REDIS is not None)
     system = register(unit, "portal")
     action = task(unit, ciso, assignee=bu_member)
     Action.objects.filter(pk=action.pk).update(status=Action.Status.IN_PROGRESS)
