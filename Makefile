@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
 
-.PHONY: run test check lint clean messages messages-compile audit
+.PHONY: run test check lint clean messages messages-compile audit bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || { echo "Could not create a virtualenv: on Debian/Ubuntu run 'apt-get install python3-venv'."; exit 1; }
@@ -28,6 +28,11 @@ run: $(VENV)/.runtime
 test: $(VENV)/.dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+## bench: the benchmarks at company scale on PostgreSQL and Redis (docs/performance.md); BENCH_SCALE=0.01 for a quick run
+BENCH_SCALE ?= 1
+bench: $(VENV)/.dev
+	$(BIN)/python -m bench --scale $(BENCH_SCALE) $(BENCH_ARGS)
+
 ## check: lint, types, layering, migrations
 check: $(VENV)/.dev
 	$(BIN)/ruff check .
@@ -35,7 +40,7 @@ check: $(VENV)/.dev
 	DEBUG=1 $(BIN)/mypy .
 	$(BIN)/lint-imports
 	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
-	$(BIN)/bandit -q -r accounts audit cases committee config systems actions quality outbox -ll
+	$(BIN)/bandit -q -r accounts audit cases committee config systems actions quality outbox bench -ll
 
 ## audit: known vulnerabilities in the installed dependencies (needs PyPI's vulnerability API or OSV)
 audit: $(VENV)/.dev

@@ -1,0 +1,95 @@
+"""Timing side by side: both paths in the same run, interleaved, reported as medians and a ratio."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+
+@dataclass
+class Result:
+    """One row of the results table."""
+
+    key: str
+    what: str
+    ours: str
+    baseline: str
+    ratio: float | None
+    target: str
+    ok: bool  # the target holds
+    notes: list[str] = field(default_factory=list)
+    sound: bool = True  # what both sides did agrees (same rows, no errors): else the run is void
+
+
+def side_by_side(
+    ours: Callable[[], Any], bare: Callable[[], Any], *, runs: int, warmup: int = 2
+) -> tuple[float, float]:
+    """Median seconds of each, the two alternating so that a slow moment hits both alike."""
+    for _ in range(warmup):
+        ours()
+        bare()
+    mine: list[float] = []
+    theirs: list[float] = []
+    for turn in range(runs):
+        order = [(ours, mine), (bare, theirs)]
+        for call, times in order if turn % 2 == 0 else reversed(order):
+            started = time.perf_counter()
+            call()
+            times.append(time.perf_counter() - started)
+    return statistics.median(mine), statistics.median(theirs)
+
+
+def count_queries(call: Callable[[], Any]) -> tuple[int, list[str]]:
+    """How many queries one call runs, and their SQL."""
+    with CaptureQueriesContext(connection) as captured:
+        call()
+    return len(captured.captured_queries), [q["sql"] for q in captured.captured_queries]
+
+
+BIG_TABLES = {
+    "actions_action",
+    "actions_actiongroupobjectpermission",
+    "actions_actionuserobjectpermission",
+    "actions_historicalaction",
+    "actions_chasenotice",
+    "actions_notification",
+    "cases_incident",
+    "cases_risk",
+    "cases_incidentgroupobjectpermission",
+    "cases_riskgroupobjectpermission",
+    "systems_system",
+    "systems_systemgroupobjectpermission",
+    "audit_event",
+}
+
+
+def _scans(plan: dict[str, Any]) -> list[str]:
+    found = []
+    if plan.get("Node Type") == "Seq Scan" and plan.get("Relation Name") in BIG_TABLES:
+        found.append(plan["Relation Name"])
+    for child in plan.get("Plans", []):
+        found += _scans(child)
+    return found
+
+
+def sequential_scans(statements: list[str]) -> list[str]:
+    """The big tables any of these SELECTs reads with a sequential scan (EXPLAIN on PostgreSQL)."""
+    found: list[str] = []
+    with connection.cursor() as cursor:
+        for sql in statements:
+            if not sql.lstrip().upper().startswith("SELECT"):
+                continue
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}")
+            plan = cursor.fetchone()[0]
+            found += _scans(plan[0]["Plan"])
+    return sorted(set(found))
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
