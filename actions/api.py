@@ -5,9 +5,11 @@ Every write needs If-Match with the ETag last read (428 without it, 412 when sta
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action as route
@@ -127,6 +129,22 @@ class UpdateIn(StrictInput):
     )
 
 
+_DATE = serializers.DateField()
+_MOMENT = serializers.DateTimeField()
+_FINISHED = {Action.Status.VERIFIED, Action.Status.CANCELLED}
+
+
+def _list_row(row: dict[str, Any], today: dt.date) -> dict[str, Any]:
+    """One .values() row as ActionOut renders the action (same names, formats and order)."""
+    out = {name: row[column] for name, column in selectors.LIST_ROW.items()}
+    out["overdue"] = row["status"] not in _FINISHED and row["due_on"] < today
+    out["due_on"] = _DATE.to_representation(row["due_on"])
+    for name in ("submitted_at", "verified_at", "updated_at"):
+        if out[name] is not None:
+            out[name] = _MOMENT.to_representation(out[name])
+    return {name: out[name] for name in ActionOut.Meta.fields}
+
+
 def _with_etag(action: Action, code: int = 200) -> Response:
     return Response(ActionOut(action).data, status=code, headers={"ETag": services.etag(action)})
 
@@ -140,7 +158,15 @@ class ActionViewSet(VersionedReadViewSet):
     ordering = "due_on"
 
     def get_queryset(self) -> QuerySet[Action]:
+        if self.action == "list":
+            return selectors.action_rows_for(self.request.user)
         return selectors.actions_for(self.request.user)
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """A page of rows read with .values() and shaped like ActionOut."""
+        rows: list[Any] = self.paginate_queryset(self.filter_queryset(self.get_queryset())) or []
+        today = timezone.localdate()
+        return self.get_paginated_response([_list_row(row, today) for row in rows])
 
     def etag(self, instance: Action) -> str:
         return services.etag(instance)
@@ -228,11 +254,10 @@ class ActionViewSet(VersionedReadViewSet):
         update = services.add_update(
             actor=actor_of(request), action=action, expected_version=expected, **data.validated_data
         )
-        action.refresh_from_db()
         return Response(
             UpdateOut(update).data,
             status=status.HTTP_201_CREATED,
-            headers={"ETag": services.etag(action)},
+            headers={"ETag": services.etag(update.action)},  # the version the update wrote
         )
 
 

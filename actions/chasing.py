@@ -1,9 +1,11 @@
 """Chasing: reminders before the due date, notices when overdue, and escalation up to the committee.
 
-Set-based and idempotent. Each stage reaches each action once: the claim is a unique
-ChaseNotice row inserted under a row lock on the action (SELECT ... FOR UPDATE SKIP LOCKED on
-PostgreSQL), so a retry, a redelivery or two overlapping runs add nothing twice. People get one
-digest mail per run listing all their items, and the same items in-app.
+Set-based and idempotent. Each stage reaches each action once: a batch of actions is claimed by
+one INSERT ... SELECT of ChaseNotice rows (unique per action and stage, ON CONFLICT DO NOTHING,
+candidates locked with SKIP LOCKED on PostgreSQL), so a retry, a redelivery or two overlapping
+runs add nothing twice; the escalation and everyone's notifications for the batch are written
+by one statement each. People then get one digest mail per run listing all their items, and
+the same items in-app. The work grows with the actions chased, never one query per action.
 """
 
 from __future__ import annotations
@@ -11,18 +13,22 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
-from django.template.loader import render_to_string
+from django.db.models import CharField, F, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Cast, Concat, Substr
+from django.template.loader import get_template
 from django.utils import timezone
 
 from accounts.models import Delegation, Office, OfficeCode, Role, User
 from actions.models import Action, ChaseNotice, Digest, Notification
 from actions.policy import DOMAIN_OFFICE
+from config.sql import insert_select
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +40,7 @@ STAGE_TEXT = {
     "owning_office": "overdue two weeks: escalated to the owning office",
     "committee": "overdue a month: escalated to the Risk Compliance Committee",
 }
+DIGEST_BATCH = 500  # digests claimed, rendered and mailed together over one mail connection
 
 
 @dataclass
@@ -44,7 +51,7 @@ class ChaseResult:
     digests: int = 0
 
 
-def _due(spec: dict[str, Any], today: dt.date) -> Any:
+def _due(spec: dict[str, Any], today: dt.date) -> QuerySet[Action]:
     days = int(spec["days"])
     actions = Action.objects.open()
     if days < 0:  # a reminder: from `days` before the due date until the due date itself
@@ -55,154 +62,241 @@ def _due(spec: dict[str, Any], today: dt.date) -> Any:
     )
 
 
-def _owners(actions: list[Action]) -> dict[int, set[int]]:
-    """The assignee, or everyone in the owning unit when nobody is assigned."""
-    groups = {a.unit.group_id for a in actions if a.assignee_id is None and a.unit.group_id}
-    members: dict[int, set[int]] = defaultdict(set)
-    pairs = User.groups.through.objects.filter(group_id__in=groups).values_list(
-        "group_id", "user_id"
-    )
-    for group_id, user_id in pairs:
-        members[group_id].add(user_id)
-    return {
-        a.pk: {a.assignee_id} if a.assignee_id else set(members.get(a.unit.group_id or 0, ()))
-        for a in actions
-    }
+def _office_code(domain: str) -> str:
+    return str(DOMAIN_OFFICE.get(domain, OfficeCode.CEO))  # type: ignore[call-overload]
 
 
-def _unit_heads(actions: list[Action]) -> dict[int, set[int]]:
-    return {a.pk: {a.unit.head_id} for a in actions if a.unit.head_id}
-
-
-def _office_code(action: Action) -> str:
-    return str(DOMAIN_OFFICE.get(action.domain, OfficeCode.CEO))  # type: ignore[call-overload]
+def _office_people(codes: Iterable[str]) -> dict[str, set[int]]:
+    """The holder of each office and anyone acting for it now."""
+    people: dict[str, set[int]] = defaultdict(set)
+    for code, holder in Office.objects.filter(code__in=codes).values_list("code", "holder_id"):
+        if holder:
+            people[code].add(holder)
+    acting = Delegation.objects.active().filter(office__code__in=codes)
+    for code, delegate in acting.values_list("office__code", "delegate_id"):
+        people[code].add(delegate)
+    return people
 
 
 def owning_offices(actions: list[Action]) -> dict[int, set[int]]:
     """The holder of the office owning each action's domain, and anyone acting for it now."""
-    codes = {_office_code(a) for a in actions}
-    holders: dict[str, set[int]] = defaultdict(set)
-    for code, holder in Office.objects.filter(code__in=codes).values_list("code", "holder_id"):
-        if holder:
-            holders[code].add(holder)
-    acting = Delegation.objects.active().filter(office__code__in=codes)
-    for code, delegate in acting.values_list("office__code", "delegate_id"):
-        holders[code].add(delegate)
-    return {a.pk: holders[_office_code(a)] for a in actions}
+    people = _office_people({_office_code(a.domain) for a in actions})
+    return {a.pk: people[_office_code(a.domain)] for a in actions}
 
 
-def _committee(actions: list[Action]) -> dict[int, set[int]]:
+def _committee_people() -> set[int]:
     """The chair and the secretariat, who put it on the next agenda."""
     chair = Office.objects.filter(code=OfficeCode.CEO, holder__isnull=False)
-    people = set(chair.values_list("holder_id", flat=True)) | set(
-        User.objects.filter(groups__name=Role.SECRETARY, is_active=True).values_list(
-            "pk", flat=True
-        )
+    secretaries = User.objects.filter(groups__name=Role.SECRETARY, is_active=True)
+    return set(chair.values_list("holder_id", flat=True)) | set(
+        secretaries.values_list("pk", flat=True)
     )
-    return {a.pk: set(people) for a in actions}
 
 
-AUDIENCES = {
-    "owner": _owners,
-    "unit_head": _unit_heads,
-    "office": owning_offices,
-    "committee": _committee,
-}
+def _recipients(audience: str, batch: QuerySet[Action]) -> list[QuerySet[Action]]:
+    """Querysets of the batch's actions annotated with `recipient`: one per way of finding the
+    people to tell, so each becomes one INSERT ... SELECT however many actions it covers."""
+    if audience == "owner":
+        # The assignee; unassigned work goes to the unit head, whose job is to assign it (telling
+        # all forty people of a unit about every unassigned action is the noise we avoid).
+        return [
+            batch.filter(assignee__isnull=False).annotate(recipient=F("assignee_id")),
+            batch.filter(assignee__isnull=True, unit__head__isnull=False).annotate(
+                recipient=F("unit__head_id")
+            ),
+        ]
+    if audience == "unit_head":
+        return [batch.filter(unit__head__isnull=False).annotate(recipient=F("unit__head_id"))]
+    if audience == "office":
+        people = _office_people({_office_code(d) for d in DOMAIN_OFFICE} | {OfficeCode.CEO})
+        domains: dict[str, list[str]] = defaultdict(list)
+        for domain in {d for d, _label in Action._meta.get_field("domain").choices or ()}:
+            domains[_office_code(domain)].append(domain)
+        return [
+            batch.filter(domain__in=domains[code]).annotate(recipient=Value(person))
+            for code in sorted(domains)
+            for person in sorted(people.get(code, ()))
+        ]
+    if audience == "committee":
+        return [batch.annotate(recipient=Value(person)) for person in sorted(_committee_people())]
+    raise ValueError(f"Unknown chase audience {audience!r}")
 
 
-def _chase_batch(spec: dict[str, Any], today: dt.date) -> int:
+def _chase_batch(spec: dict[str, Any], today: dt.date, moment: dt.datetime) -> int:
     """Claim and notify one batch of actions for one stage; 0 when none are left."""
-    stage = spec["stage"]
+    stage = str(spec["stage"])
     with transaction.atomic():
-        candidates = _due(spec, today).exclude(chase_notices__stage=stage).order_by("pk")
-        ids = list(
-            candidates.select_for_update(skip_locked=True).values_list("pk", flat=True)[
-                : settings.CHASE_BATCH_SIZE
-            ]
-        )
-        if not ids:
-            return 0
-        # Re-read under the lock: a run that committed before we locked has already claimed some.
-        batch = list(
-            Action.objects.filter(pk__in=ids)
+        candidates = (
+            _due(spec, today)
             .exclude(chase_notices__stage=stage)
-            .select_related("unit")
+            .order_by("pk")
+            .select_for_update(skip_locked=True, of=("self",))
+            .annotate(claimed=F("pk"))
+            .values("claimed")[: settings.CHASE_BATCH_SIZE]
         )
-        if not batch:
+        claimed = insert_select(
+            ChaseNotice,
+            {"action_id": "claimed"},
+            candidates,
+            ignore_conflicts=True,
+            stage=stage,
+            created_at=moment,
+        )
+        if not claimed:
             return 0
-        ChaseNotice.objects.bulk_create([ChaseNotice(action=a, stage=stage) for a in batch])
+        batch = Action.objects.filter(pk__in=claimed)
         level = int(spec["level"])
         if level:
-            Action.objects.filter(pk__in=[a.pk for a in batch], escalation_level__lt=level).update(
-                escalation_level=level
-            )
-        who = AUDIENCES[spec["audience"]](batch)
-        text = STAGE_TEXT.get(stage, stage)
-        Notification.objects.bulk_create(
-            [
-                Notification(
-                    recipient_id=user_id,
-                    action=a,
-                    stage=stage,
-                    message=f"{a.reference} {a.title} ({a.unit.code}, due {a.due_on:%Y-%m-%d}): {text}"[
-                        :500
-                    ],
-                )
-                for a in batch
-                for user_id in sorted(who.get(a.pk, ()))
-            ],
-            ignore_conflicts=True,
+            batch.filter(escalation_level__lt=level).update(escalation_level=level)
+        message = Substr(
+            Concat(
+                "reference",
+                Value(" "),
+                "title",
+                Value(" ("),
+                "unit__code",
+                Value(", due "),
+                Cast("due_on", CharField()),
+                Value(f"): {STAGE_TEXT.get(stage, stage)}"),
+                output_field=CharField(),
+            ),
+            1,
+            500,
         )
-    return len(batch)
+        for told in _recipients(str(spec["audience"]), batch):
+            insert_select(
+                Notification,
+                {"recipient_id": "recipient", "action_id": "told_about", "message": "message"},
+                told.order_by()
+                .annotate(told_about=F("pk"), message=message)
+                .values("recipient", "told_about", "message"),
+                ignore_conflicts=True,
+                stage=stage,
+                created_at=moment,
+            )
+    return len(claimed)
 
 
-def send_digests(*, now: dt.datetime | None = None) -> int:
-    """Gather every notification not yet mailed into one digest per person and mail it. A digest
-    is claimed by a conditional update before it is sent, so a retry never mails it twice."""
+def chase_stages(*, today: dt.date, now: dt.datetime | None = None) -> Counter[str]:
+    """Every stage, batch after batch: the set-based part of a run."""
+    moment = now or timezone.now()
+    reached: Counter[str] = Counter()
+    for spec in settings.CHASE_STAGES:
+        while count := _chase_batch(spec, today, moment):
+            reached[str(spec["stage"])] += count
+    return reached
+
+
+def gather_digests(*, now: dt.datetime | None = None) -> list[int]:
+    """One digest per person for every notification not yet in one, in three statements;
+    returns the new digests' ids."""
     moment = now or timezone.now()
     with transaction.atomic():
-        recipients = list(
-            Notification.objects.filter(digest__isnull=True)
-            .order_by()
-            .values_list("recipient_id", flat=True)
-            .distinct()
+        waiting = Notification.objects.filter(digest__isnull=True)
+        recipients = (
+            waiting.order_by().annotate(person=F("recipient_id")).values("person").distinct()
         )
-        for recipient_id in recipients:
-            digest = Digest.objects.create(recipient_id=recipient_id)
-            Notification.objects.filter(digest__isnull=True, recipient_id=recipient_id).update(
-                digest=digest
+        created = insert_select(Digest, {"recipient_id": "person"}, recipients, created_at=moment)
+        if not created:
+            return []
+        ours = Digest.objects.filter(created_at=moment, sent_at__isnull=True)
+        # Each waiting notification joins its recipient's new digest. One written by an
+        # overlapping run after our INSERT has no digest of ours and waits for the next run.
+        waiting.filter(recipient_id__in=ours.values("recipient_id")).update(
+            digest=Subquery(ours.filter(recipient_id=OuterRef("recipient_id")).values("pk")[:1])
+        )
+    return created
+
+
+def _digest_mail(recipient: dict[str, Any], items: list[str], template: Any) -> EmailMessage:
+    count = len(items)
+    return EmailMessage(
+        f"[RCC] {count} action{'s' if count != 1 else ''} need your attention",
+        template.render({"recipient": recipient["name"], "items": [{"message": m} for m in items]}),
+        settings.DEFAULT_FROM_EMAIL,
+        [recipient["email"]],
+    )
+
+
+def send_digests(ids: list[int] | None = None, *, now: dt.datetime | None = None) -> int:
+    """Mail unsent digests (these, or all), a batch at a time over one mail connection. A digest
+    is claimed by a conditional update before it is sent, so a retry never mails it twice; one
+    that fails to send is released for the next run. Returns how many were mailed."""
+    moment = now or timezone.now()
+    unsent = Digest.objects.filter(sent_at__isnull=True)
+    if ids is not None:
+        unsent = unsent.filter(pk__in=ids)
+    template = get_template("actions/mail/digest.txt")
+    sent, after = 0, 0
+    while True:
+        # In order of id, each batch after the last: one that failed and was released waits
+        # for the next run instead of being tried again at once.
+        with transaction.atomic():
+            batch = list(
+                unsent.filter(pk__gt=after)
+                .select_for_update(skip_locked=True)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:DIGEST_BATCH]
             )
+            Digest.objects.filter(pk__in=batch).update(sent_at=moment)
+        if not batch:
+            return sent
+        after = batch[-1]
+        sent += _mail_batch(batch, template)
+
+
+def _mail_batch(batch: list[int], template: Any) -> int:
+    items: dict[int, list[str]] = defaultdict(list)
+    rows = (
+        Notification.objects.filter(digest_id__in=batch)
+        .order_by("digest_id", "action__due_on", "pk")
+        .values_list("digest_id", "message")
+    )
+    for digest_id, message in rows:
+        items[digest_id].append(message)
+    people = {}
+    for digest_id, display, first, last, username, email in Digest.objects.filter(
+        pk__in=batch
+    ).values_list(
+        "pk",
+        "recipient__display_name",
+        "recipient__first_name",
+        "recipient__last_name",
+        "recipient__username",
+        "recipient__email",
+    ):
+        name = display or f"{first} {last}".strip() or username  # as User.__str__ says it
+        people[digest_id] = {"name": name, "email": email}
+    mail = get_connection()
+    try:
+        mail.open()
+    except Exception:
+        Digest.objects.filter(pk__in=batch).update(sent_at=None)  # all back, for the next run
+        logger.exception("mail server unreachable; %s digests will be retried", len(batch))
+        return 0
     sent = 0
-    for digest in Digest.objects.filter(sent_at__isnull=True).select_related("recipient"):
-        if not Digest.objects.filter(pk=digest.pk, sent_at__isnull=True).update(sent_at=moment):
-            continue  # another run took it
-        items = list(digest.notifications.select_related("action").order_by("action__due_on"))
-        if not digest.recipient.email or not items:
-            continue
-        try:
-            send_mail(
-                f"[RCC] {len(items)} action{'s' if len(items) != 1 else ''} need your attention",
-                render_to_string(
-                    "actions/mail/digest.txt", {"recipient": digest.recipient, "items": items}
-                ),
-                settings.DEFAULT_FROM_EMAIL,
-                [digest.recipient.email],
-            )
-        except Exception:
-            # Release the claim: the next run sends it. Never lose a digest to a mail outage.
-            Digest.objects.filter(pk=digest.pk).update(sent_at=None)
-            logger.exception("digest %s not sent; will retry", digest.pk)
-            continue
-        sent += 1
+    try:
+        for digest_id in batch:
+            person = people[digest_id]
+            if not person["email"] or not items.get(digest_id):
+                continue
+            try:
+                mail.send_messages([_digest_mail(person, items[digest_id], template)])
+            except Exception:
+                # Release the claim: the next run sends it. Never lose a digest to a mail outage.
+                Digest.objects.filter(pk=digest_id).update(sent_at=None)
+                logger.exception("digest %s not sent; will retry", digest_id)
+                continue
+            sent += 1
+    finally:
+        mail.close()
     return sent
 
 
 def chase_actions(*, now: dt.datetime | None = None) -> ChaseResult:
     """One run of the chase: every stage, in batches, then the digests."""
-    today = timezone.localdate(now or timezone.now())
-    result = ChaseResult()
-    for spec in settings.CHASE_STAGES:
-        while count := _chase_batch(spec, today):
-            result.stages[str(spec["stage"])] += count
-    result.digests = send_digests(now=now)
+    moment = now or timezone.now()
+    result = ChaseResult(stages=chase_stages(today=timezone.localdate(moment), now=moment))
+    gather_digests(now=moment)
+    result.digests = send_digests(now=moment)
     return result

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from guardian.shortcuts import get_objects_for_user
 
 from accounts import policy as accounts_policy
 from accounts.models import BusinessUnit, Domain, OfficeCode
@@ -21,9 +20,7 @@ def visible_actions(user: Any) -> QuerySet[Action]:
         return Action.objects.none()
     if accounts_policy.reads_everything(user):
         return Action.objects.all()
-    return get_objects_for_user(
-        user, "actions.view_action", klass=Action, accept_global_perms=False
-    )
+    return accounts_policy.granted(user, Action)
 
 
 def owning_office(user: Any, domain: str) -> str | None:
@@ -51,7 +48,7 @@ def can_progress(user: Any, action: Action) -> bool:
         # Rank is not membership: an administrator runs the site, not the unit's work, and
         # has_perm would say yes to a superuser for every object.
         return accounts_policy.belongs_to(user, action.unit)
-    return bool(user.has_perm("actions.change_action", action))
+    return accounts_policy.holds_grant(user, action)
 
 
 def can_verify(user: Any, action: Action) -> bool:

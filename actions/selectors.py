@@ -17,6 +17,40 @@ def actions_for(user: Any) -> QuerySet[Action]:
     return policy.visible_actions(user).select_related("unit", "assignee", "system", "issued_by")
 
 
+# A row of a list of actions, read with .values(): output name -> column. actions.api.ActionOut
+# documents the same shape (a test keeps the two equal); a page of fifty built this way costs a
+# fraction of fifty model instances, each with four related ones, through a ModelSerializer.
+LIST_ROW = {
+    "id": "id",
+    "reference": "reference",
+    "title": "title",
+    "description": "description",
+    "domain": "domain",
+    "unit": "unit__code",
+    "assignee": "assignee__username",
+    "due_on": "due_on",
+    "priority": "priority",
+    "status": "status",
+    "escalation_level": "escalation_level",
+    "percent_done": "percent_done",
+    "system": "system__code",
+    "origin_incident": "origin_incident_id",
+    "issued_by": "issued_by__username",
+    "issued_office": "issued_office",
+    "submitted_at": "submitted_at",
+    "verified_at": "verified_at",
+    "cancel_reason": "cancel_reason",
+    "version": "version",
+    "updated_at": "updated_at",
+}
+
+
+def action_rows_for(user: Any) -> QuerySet[Action]:
+    """The reader's actions as rows for a list (dicts of LIST_ROW's columns, plus `due_on`
+    under its own name for the cursor)."""
+    return policy.visible_actions(user).values(*LIST_ROW.values())
+
+
 def action_details_for(user: Any) -> QuerySet[Action]:
     """Actions with everything their page shows: where they came from and who acted on them."""
     return actions_for(user).select_related(

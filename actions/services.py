@@ -18,10 +18,22 @@ from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.db.models import Count, QuerySet
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    F,
+    IntegerField,
+    QuerySet,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import Cast, Concat, LPad, RowNumber
+from django.db.models.lookups import GreaterThanOrEqual
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+from simple_history.utils import bulk_update_with_history
 
 from accounts.models import BusinessUnit, User
 from accounts.services import UNIT_GRANTS, grant_to_unit, revoke_from_unit, sync_unit_group
@@ -38,6 +50,7 @@ from actions.tasks import notify_submitted
 from audit import services as audit
 from config.errors import Conflict, PreconditionFailed
 from config.lifecycle import next_status
+from config.sql import insert_select
 from outbox import relay as outbox
 from systems import criteria as system_criteria
 from systems import selectors as systems_selectors
@@ -441,11 +454,107 @@ def _addressed_units(directive: Directive) -> QuerySet[BusinessUnit]:
     return directive.units.filter(is_active=True)
 
 
-def _targets(directive: Directive) -> list[tuple[BusinessUnit, System | None]]:
+def _targets(directive: Directive) -> QuerySet[Any]:
+    """One row a target, in a stable order: the unit to task, the system (if addressed by
+    criteria) and the action's title."""
     systems = _addressed_systems(directive)
     if systems is not None:
-        return [(s.unit, s) for s in systems.select_related("unit__group")]
-    return [(u, None) for u in _addressed_units(directive).select_related("group")]
+        return systems.order_by("pk").annotate(
+            target_unit=F("unit_id"),
+            target_system=F("pk"),
+            target_title=Concat(Value(f"{directive.title} — "), "code", output_field=CharField()),
+        )
+    return (
+        _addressed_units(directive)
+        .order_by("pk")
+        .annotate(
+            target_unit=F("pk"),
+            target_system=Value(None, output_field=IntegerField()),
+            target_title=Value(directive.title, output_field=CharField()),
+        )
+    )
+
+
+def _numbered(prefix: str, first: int) -> Any:
+    """The reference of each target row: `prefix`-NNNN from `first` up, in the rows' order, as
+    audit.reserve_references writes them (four digits at least)."""
+    number = Window(RowNumber(), order_by=F("pk").asc()) + Value(first - 1)
+    return Concat(
+        Value(prefix),
+        Case(
+            When(GreaterThanOrEqual(F("number"), 10000), then=Cast("number", CharField())),
+            default=LPad(Cast("number", CharField()), 4, Value("0")),
+        ),
+        output_field=CharField(),
+    ), number
+
+
+def _fan_out(*, directive: Directive, actor: User, office: str) -> int:
+    """Create the directive's actions, their history rows and their grants to the owning units'
+    groups: three INSERT ... SELECT statements (one more a grant) however many targets, the
+    rows never loaded into Python. Returns how many actions were created."""
+    targets = _targets(directive)
+    count = targets.count()
+    if not count:
+        raise ValidationError({"units": _("No unit or system matches; nothing would be tasked.")})
+    units = BusinessUnit.objects.filter(pk__in=targets.values("target_unit"), group__isnull=True)
+    for unit in units:
+        sync_unit_group(unit=unit)  # only units never set up; none in a running installation
+    first = int(audit.reserve_references("ACT", count)[0].rsplit("-", 1)[1])
+    year = timezone.localdate().year
+    reference, number = _numbered(f"ACT-{year}-", first)
+    now = timezone.now()
+    insert_select(
+        Action,
+        {"reference": "reference", "title": "target_title", "unit_id": "target_unit",
+         "system_id": "target_system"},
+        targets.annotate(number=number, reference=reference).values(
+            "reference", "target_title", "target_unit", "target_system"
+        ),
+        description=directive.body,
+        domain=directive.domain,
+        due_on=directive.deadline,
+        directive_id=directive.pk,
+        origin_measure_id=directive.origin_measure_id,
+        issued_by_id=actor.pk,
+        issued_office=office,
+        priority=Action.Priority.NORMAL,
+        status=Action.Status.OPEN,
+        cancel_reason="",
+        percent_done=0,
+        escalation_level=0,
+        version=1,
+        created_at=now,
+        updated_at=now,
+    )  # fmt: skip
+    created = Action.objects.filter(directive=directive)
+    history = Action.history.model
+    tracked = [
+        f.attname for f in history._meta.concrete_fields if not f.name.startswith("history_")
+    ]
+    insert_select(
+        history,
+        {name: f"h_{name}" for name in tracked},
+        created.order_by()
+        .annotate(**{f"h_{name}": F(name) for name in tracked})
+        .values(*(f"h_{name}" for name in tracked)),
+        history_date=now,
+        history_type="+",
+        history_user_id=actor.pk,
+    )
+    for permission in Permission.objects.filter(
+        content_type__app_label="actions",
+        codename__in=[f"{grant}_action" for grant in UNIT_GRANTS],
+    ):
+        insert_select(
+            ActionGroupObjectPermission,
+            {"content_object_id": "grant_object", "group_id": "grant_group"},
+            created.order_by()
+            .annotate(grant_object=F("pk"), grant_group=F("unit__group_id"))
+            .values("grant_object", "grant_group"),
+            permission_id=permission.pk,
+        )
+    return count
 
 
 @dataclass(frozen=True)
@@ -482,51 +591,7 @@ def issue_directive(*, actor: User, directive: Directive) -> Directive:
             _("This directive is already %(status)s.") % {"status": directive.status},
             code="already_issued",
         )
-    targets = _targets(directive)
-    if not targets:
-        raise ValidationError({"units": _("No unit or system matches; nothing would be tasked.")})
-    for unit in {u for u, _system in targets if u.group_id is None}:
-        sync_unit_group(unit=unit)  # only units never set up; none in a running installation
-    references = audit.reserve_references("ACT", len(targets))
-    actions = [
-        Action(
-            reference=reference,
-            title=directive.title if system is None else f"{directive.title} — {system.code}",
-            description=directive.body,
-            domain=directive.domain,
-            unit=unit,
-            due_on=directive.deadline,
-            system=system,
-            directive=directive,
-            origin_measure=directive.origin_measure,
-            issued_by=actor,
-            issued_office=office,
-        )
-        for reference, (unit, system) in zip(references, targets, strict=True)
-    ]
-    created = bulk_create_with_history(actions, Action, batch_size=2000, default_user=actor)
-    permissions = list(
-        Permission.objects.filter(
-            content_type__app_label="actions",
-            codename__in=[f"{grant}_action" for grant in UNIT_GRANTS],
-        )
-    )
-    # One query, after any group was created above: unit id -> the group the grants go to.
-    groups: dict[int, int] = dict(
-        BusinessUnit.objects.filter(pk__in={u.pk for u, _system in targets}).values_list(
-            "pk", "group_id"
-        )
-    )
-    ActionGroupObjectPermission.objects.bulk_create(
-        [
-            ActionGroupObjectPermission(
-                permission=permission, group_id=groups[action.unit_id], content_object=action
-            )
-            for action in created
-            for permission in permissions
-        ],
-        batch_size=4000,
-    )
+    count = _fan_out(directive=directive, actor=actor, office=office)
     directive.status = Directive.Status.ISSUED
     directive.issued_by, directive.issued_office, directive.issued_at = (
         actor,
@@ -541,7 +606,10 @@ def issue_directive(*, actor: User, directive: Directive) -> Directive:
         office=office,
         verb="directive.issued",
         target=directive,
-        details={"actions": len(created), "units": len(groups)},
+        details={
+            "actions": count,
+            "units": directive.actions.values("unit").distinct().count(),
+        },
     )
     return directive
 

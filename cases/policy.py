@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from guardian.shortcuts import get_objects_for_user
 
 from accounts import policy as accounts_policy
 from accounts.models import BusinessUnit, Domain, OfficeCode
@@ -20,9 +19,7 @@ def visible_incidents(user: Any) -> QuerySet[Incident]:
         return Incident.objects.none()
     if accounts_policy.reads_everything(user):
         return Incident.objects.all()
-    return get_objects_for_user(
-        user, "cases.view_incident", klass=Incident, accept_global_perms=False
-    )
+    return accounts_policy.granted(user, Incident)
 
 
 def visible_risks(user: Any) -> QuerySet[Risk]:
@@ -30,7 +27,7 @@ def visible_risks(user: Any) -> QuerySet[Risk]:
         return Risk.objects.none()
     if accounts_policy.reads_everything(user):
         return Risk.objects.all()
-    return get_objects_for_user(user, "cases.view_risk", klass=Risk, accept_global_perms=False)
+    return accounts_policy.granted(user, Risk)
 
 
 def can_report_incident(user: Any, unit: BusinessUnit) -> bool:
@@ -62,7 +59,7 @@ def can_change_incident(user: Any, incident: Incident) -> bool:
     """The owning unit (its group holds the grant), the domain's CxO, the chair, or an admin."""
     if not getattr(user, "is_authenticated", False):
         return False
-    if user.is_superuser or user.has_perm("cases.change_incident", incident):
+    if user.is_superuser or accounts_policy.holds_grant(user, incident):
         return True
     return domain_office(user, incident.domain) is not None
 
@@ -70,7 +67,7 @@ def can_change_incident(user: Any, incident: Incident) -> bool:
 def can_change_risk(user: Any, risk: Risk) -> bool:
     if not getattr(user, "is_authenticated", False):
         return False
-    if user.is_superuser or user.has_perm("cases.change_risk", risk):
+    if user.is_superuser or accounts_policy.holds_grant(user, risk):
         return True
     return domain_office(user, risk.domain) is not None
 

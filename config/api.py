@@ -35,8 +35,14 @@ class CursorPagination(pagination.CursorPagination):
         )
         ordering = getattr(view, "ordering", None)
         if ordering and not has_ordering_filter:
-            return (ordering,) if isinstance(ordering, str) else tuple(ordering)
-        return tuple(super().get_ordering(request, queryset, view))
+            chosen = (ordering,) if isinstance(ordering, str) else tuple(ordering)
+        else:
+            chosen = tuple(super().get_ordering(request, queryset, view))
+        # The cursor holds the first field's value and an offset among equal values: rows that
+        # tie must come in the same order on every page, or a page repeats or skips some.
+        if not {"pk", "-pk", "id", "-id"} & set(chosen):
+            chosen = (*chosen, "-pk" if chosen[0].startswith("-") else "pk")
+        return chosen
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from guardian.shortcuts import get_objects_for_user
 
 from accounts import policy as accounts_policy
 from accounts.models import BusinessUnit, OfficeCode
@@ -20,9 +19,7 @@ def visible_systems(user: Any) -> QuerySet[System]:
         return System.objects.none()
     if accounts_policy.reads_everything(user):
         return System.objects.all()
-    return get_objects_for_user(
-        user, "systems.view_system", klass=System, accept_global_perms=False
-    )
+    return accounts_policy.granted(user, System)
 
 
 def visible_suspensions(user: Any) -> QuerySet[SuspensionOrder]:
@@ -48,7 +45,7 @@ def can_change_system(user: Any, system: System) -> bool:
     """The owning unit (its group holds the change grant) or an admin."""
     if not getattr(user, "is_authenticated", False):
         return False
-    return bool(user.is_superuser or user.has_perm("systems.change_system", system))
+    return bool(user.is_superuser or accounts_policy.holds_grant(user, system))
 
 
 def suspending_office(user: Any) -> str | None:

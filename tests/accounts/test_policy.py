@@ -6,9 +6,11 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from accounts import policy
+from accounts.models import Role
 from tests.factories import DelegationFactory, OfficeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -149,3 +151,47 @@ def test_offices_held_reports_the_latest_end_of_overlapping_delegations(ciso):
     )
     [held] = policy.offices_held(deputy)
     assert held.until == late.ends_at
+
+
+ROLE_OF = {
+    "auditor": Role.AUDITOR,
+    "secretary": Role.SECRETARY,
+    "cxo": Role.CXO,
+    "member": Role.BU_MEMBER,
+}
+WINDOW = {  # delegation of the CISO office: start, end, revoked, in days from now
+    "acting": (-1, 1, None),
+    "expired": (-3, -1, None),
+    "revoked": (-1, 1, -0.1),
+    "future": (1, 3, None),
+}
+
+
+@pytest.mark.parametrize("setup", ["nothing", *ROLE_OF, "holder", "cfo", *WINDOW])
+def test_reads_everything_says_what_roles_offices_and_delegations_say(setup):
+    """reads_everything is one plain statement; it must agree with the roles, the offices held
+    and DelegationQuerySet.active in every case."""
+    person = UserFactory.create(username=f"p-{setup}")
+    now = timezone.now()
+    ciso, cfo = OfficeFactory.create(code="CISO"), OfficeFactory.create(code="CFO")
+    if setup in ROLE_OF:
+        person.groups.add(Group.objects.get_or_create(name=ROLE_OF[setup])[0])
+    elif setup in {"holder", "cfo"}:
+        office = ciso if setup == "holder" else cfo
+        office.holder = person
+        office.save()
+    elif setup in WINDOW:
+        starts, ends, revoked = WINDOW[setup]
+        DelegationFactory.create(
+            office=ciso,
+            delegate=person,
+            starts_at=now + timedelta(days=starts),
+            ends_at=now + timedelta(days=ends),
+            revoked_at=None if revoked is None else now + timedelta(days=revoked),
+        )
+    expected = bool(
+        set(person.groups.values_list("name", flat=True)) & set(policy.OVERSIGHT_ROLES)
+        or policy.acting_office(person, "CEO", "CISO", "CQO")
+    )
+    assert policy.reads_everything(person) is expected
+    assert expected is (setup in {"auditor", "secretary", "cxo", "holder", "acting"})

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.core.mail.backends.base import BaseEmailBackend
 from django.utils import timezone
 
 from actions import chasing, services
@@ -105,11 +106,8 @@ def test_a_measure_is_rolled_out_once(unit, other_unit, ciso, bu_member):
         roll_out_measure(actor=ciso, measure=measure, deadline=deadline)
 
 
-class BrokenBackend:
+class BrokenBackend(BaseEmailBackend):
     """A mail server that is down."""
-
-    def __init__(self, *args, **kwargs):
-        pass
 
     def send_messages(self, messages):
         raise ConnectionRefusedError("smtp down")
