@@ -170,6 +170,13 @@ class Action(models.Model):
             models.Index(fields=["unit", "status", "due_on"], name="action_unit_status_due_idx"),
             models.Index(fields=["status", "due_on"], name="action_status_due_idx"),
             models.Index(fields=["assignee", "status"], name="action_assignee_idx"),
+            # Unfinished work by due date: what chasing walks, batch after batch, and the
+            # overdue filter reads (a tenth of the table, not all of it).
+            models.Index(
+                fields=["due_on", "id"],
+                condition=~Q(status__in=["verified", "cancelled"]),
+                name="action_open_due_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -85,8 +85,9 @@ def record(
     target_label: str | None = None,
 ) -> AuditEvent:
     """Append one event to the chain. Inside a caller's transaction, the event commits (or rolls
-    back) with the change it describes; the head stays locked until then, so appends queue."""
-    with transaction.atomic():
+    back) with the change it describes; the head stays locked until then, so appends queue.
+    No savepoint of its own: an event that fails to append fails the change it describes."""
+    with transaction.atomic(savepoint=False):
         head = _locked_head()
         if actor is not None and not getattr(actor, "is_authenticated", False):
             actor = None  # an anonymous request is recorded as no actor

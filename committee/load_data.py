@@ -108,7 +108,7 @@ def _copy(model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequ
     return written
 
 
-def _grant(grant_model: type[models.Model], model: type[models.Model], only: str = "TRUE") -> int:
+def _grant(grant_model: type[models.Model], model: type[models.Model]) -> int:
     """View and change, to the owning unit's group, for every generated row: one INSERT ... SELECT
     (the same rows accounts.services.grant_to_unit writes one object at a time)."""
     permissions = list(
@@ -120,17 +120,14 @@ def _grant(grant_model: type[models.Model], model: type[models.Model], only: str
     grants = grant_model._meta.db_table
     table = model._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            INSERT INTO {grants} (permission_id, group_id, content_object_id)
-            SELECT p.id, u.group_id, t.id
-            FROM {table} t
-            JOIN accounts_businessunit u ON u.id = t.unit_id AND u.code LIKE %s
-            CROSS JOIN auth_permission p
-            WHERE p.id = ANY(%s) AND {only}
-            """,  # noqa: S608 - table names come from the models, not from input
-            [f"{UNIT_PREFIX}%", permissions],
+        # Table names come from the models, values are parameters.
+        statement = (
+            f"INSERT INTO {grants} (permission_id, group_id, content_object_id) "  # noqa: S608  # nosec B608
+            f"SELECT p.id, u.group_id, t.id FROM {table} t "
+            "JOIN accounts_businessunit u ON u.id = t.unit_id AND u.code LIKE %s "
+            "CROSS JOIN auth_permission p WHERE p.id = ANY(%s)"
         )
+        cursor.execute(statement, [f"{UNIT_PREFIX}%", permissions])
         return cursor.rowcount
 
 

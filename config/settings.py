@@ -356,7 +356,7 @@ CHASE_STAGES = [
     {"stage": "owning_office", "days": 14, "level": 2, "audience": "office"},
     {"stage": "committee", "days": 30, "level": 3, "audience": "committee"},
 ]
-CHASE_BATCH_SIZE = env.integer("CHASE_BATCH_SIZE", 500, minimum=1)
+CHASE_BATCH_SIZE = env.integer("CHASE_BATCH_SIZE", 2000, minimum=1)
 
 # Evidence attached to actions: what a unit may upload, and how large.
 EVIDENCE_MAX_BYTES = env.integer("EVIDENCE_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)

@@ -37,7 +37,7 @@ def insert_select(
     sources += "".join(", %s" for _ in filled)
     conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
     statement = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({targets}) "  # noqa: S608 - names from models
+        f"INSERT INTO {quote(model._meta.db_table)} ({targets}) "  # noqa: S608  # nosec B608 - names from models
         f"SELECT {sources} FROM ({sql}) chosen WHERE TRUE{conflict} "
         f"RETURNING {quote(next(iter(columns)))}"
     )

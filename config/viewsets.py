@@ -21,6 +21,13 @@ class VersionedReadViewSet(viewsets.ReadOnlyModelViewSet):
     def etag(self, instance: Any) -> str:
         return etag_of(instance)
 
+    def filter_queryset(self, queryset: Any) -> Any:
+        """Filters narrow lists. A record is found by its id alone (still within what the reader
+        may see): a list's query string on a record's URL changes nothing, and costs nothing."""
+        if self.action != "list":
+            return queryset
+        return super().filter_queryset(queryset)
+
     def retrieve(self, request: Any, *args: Any, **kwargs: Any) -> Response:
         instance = self.get_object()
         return Response(self.get_serializer(instance).data, headers={"ETag": self.etag(instance)})
