@@ -19,11 +19,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import (
+    BigIntegerField,
     Case,
     CharField,
     Count,
     F,
-    IntegerField,
     QuerySet,
     Value,
     When,
@@ -469,7 +469,8 @@ def _targets(directive: Directive) -> QuerySet[Any]:
         .order_by("pk")
         .annotate(
             target_unit=F("pk"),
-            target_system=Value(None, output_field=IntegerField()),
+            # Typed: a bare NULL is text to PostgreSQL, which a bigint column refuses.
+            target_system=Cast(Value(None), output_field=BigIntegerField()),
             target_title=Value(directive.title, output_field=CharField()),
         )
     )
