@@ -276,19 +276,10 @@ def _mail_batch(batch: list[int], template: Any) -> int:
     )
     for digest_id, message in rows:
         items[digest_id].append(message)
-    people = {}
-    for digest_id, display, first, last, username, email in Digest.objects.filter(
-        pk__in=batch
-    ).values_list(
-        "pk",
-        "recipient__display_name",
-        "recipient__first_name",
-        "recipient__last_name",
-        "recipient__username",
-        "recipient__email",
-    ):
-        name = display or f"{first} {last}".strip() or username  # as User.__str__ says it
-        people[digest_id] = {"name": name, "email": email}
+    people = {
+        digest.pk: {"name": str(digest.recipient), "email": digest.recipient.email}
+        for digest in Digest.objects.filter(pk__in=batch).select_related("recipient")
+    }
     mail = get_connection()
     try:
         mail.open()

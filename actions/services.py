@@ -501,8 +501,8 @@ def _fan_out(*, directive: Directive, actor: User, office: str) -> int:
     units = BusinessUnit.objects.filter(pk__in=targets.values("target_unit"), group__isnull=True)
     for unit in units:
         sync_unit_group(unit=unit)  # only units never set up; none in a running installation
-    first = int(audit.reserve_references("ACT", count)[0].rsplit("-", 1)[1])
     year = timezone.localdate().year
+    first = audit.reserve_block("ACT", count, year=year)
     reference, number = _numbered(f"ACT-{year}-", first)
     now = timezone.now()
     insert_select(

@@ -175,10 +175,9 @@ def next_reference(prefix: str, *, year: int | None = None) -> str:
     return f"{prefix}-{year}-{counter.last:04d}"
 
 
-def reserve_references(prefix: str, count: int, *, year: int | None = None) -> list[str]:
-    """A block of `count` consecutive references in one locked update (for set-based fan-out)."""
-    if count < 1:
-        return []
+def reserve_block(prefix: str, count: int, *, year: int | None = None) -> int:
+    """Move the counter past `count` consecutive numbers in one locked update, and return the
+    first: for writes that number their rows themselves (SQL fan-out, generated data)."""
     year = year or timezone.localdate().year
     with transaction.atomic():
         counter, _ = ReferenceCounter.objects.select_for_update().get_or_create(
@@ -187,4 +186,13 @@ def reserve_references(prefix: str, count: int, *, year: int | None = None) -> l
         first = counter.last + 1
         counter.last += count
         counter.save(update_fields=["last"])
+    return first
+
+
+def reserve_references(prefix: str, count: int, *, year: int | None = None) -> list[str]:
+    """A block of `count` consecutive references in one locked update (for set-based fan-out)."""
+    if count < 1:
+        return []
+    year = year or timezone.localdate().year
+    first = reserve_block(prefix, count, year=year)
     return [f"{prefix}-{year}-{n:04d}" for n in range(first, first + count)]

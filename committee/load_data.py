@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from accounts.models import BusinessUnit, Membership, Office, OfficeCode, Role, User
 from actions.models import Action, ActionGroupObjectPermission
-from audit.models import ReferenceCounter
+from audit.services import reserve_block
 from cases.models import (
     Incident,
     IncidentGroupObjectPermission,
@@ -129,17 +129,6 @@ def _grant(grant_model: type[models.Model], model: type[models.Model]) -> int:
         )
         cursor.execute(statement, [f"{UNIT_PREFIX}%", permissions])
         return cursor.rowcount
-
-
-def _reserve(prefix: str, count: int, year: int) -> int:
-    """Move a reference counter past `count` references; returns the first number."""
-    counter, _created = ReferenceCounter.objects.select_for_update().get_or_create(
-        prefix=prefix, year=year
-    )
-    first = counter.last + 1
-    counter.last += count
-    counter.save(update_fields=["last"])
-    return first
 
 
 class Generator:
@@ -324,7 +313,7 @@ class Generator:
     def incidents(self) -> None:
         rng = self.rng("incidents")
         n = self.sizes["incidents"]
-        first = _reserve("INC", n, self.year)
+        first = reserve_block("INC", n, year=self.year)
         categories = list(Incident.Category.values)
         statuses = list(Incident.Status.values)
 
@@ -379,7 +368,7 @@ class Generator:
     def risks(self) -> None:
         rng = self.rng("risks")
         n = self.sizes["risks"]
-        first = _reserve("RSK", n, self.year)
+        first = reserve_block("RSK", n, year=self.year)
         levels = {
             (cell.likelihood, cell.impact): cell.level for cell in RiskMatrixCell.objects.all()
         }
@@ -446,7 +435,7 @@ class Generator:
         year, most of it recently, so every chase stage has actions waiting for it."""
         rng = self.rng("actions")
         n, n_overdue = self.sizes["actions"], self.sizes["overdue"]
-        first = _reserve("ACT", n, self.year)
+        first = reserve_block("ACT", n, year=self.year)
         issuer = self.officers[OfficeCode.CISO].pk
         late = set(rng.sample(range(n), n_overdue))
         self.counts.overdue = n_overdue
