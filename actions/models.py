@@ -177,6 +177,12 @@ class Action(models.Model):
                 condition=~Q(status__in=["verified", "cancelled"]),
                 name="action_open_due_idx",
             ),
+            # Unfinished work chased up to the committee: what the agenda names, unit by unit.
+            models.Index(
+                fields=["unit", "due_on", "id"],
+                condition=Q(escalation_level__gte=3) & ~Q(status__in=["verified", "cancelled"]),
+                name="action_escalated_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

@@ -50,7 +50,7 @@ from actions.tasks import notify_submitted
 from audit import services as audit
 from config.errors import Conflict, PreconditionFailed
 from config.lifecycle import next_status
-from config.sql import insert_select
+from config.sql import insert_history, insert_select
 from outbox import relay as outbox
 from systems import criteria as system_criteria
 from systems import selectors as systems_selectors
@@ -529,20 +529,7 @@ def _fan_out(*, directive: Directive, actor: User, office: str) -> int:
         updated_at=now,
     )  # fmt: skip
     created = Action.objects.filter(directive=directive)
-    history = Action.history.model
-    tracked = [
-        f.attname for f in history._meta.concrete_fields if not f.name.startswith("history_")
-    ]
-    insert_select(
-        history,
-        {name: f"h_{name}" for name in tracked},
-        created.order_by()
-        .annotate(**{f"h_{name}": F(name) for name in tracked})
-        .values(*(f"h_{name}" for name in tracked)),
-        history_date=now,
-        history_type="+",
-        history_user_id=actor.pk,
-    )
+    insert_history(created, when=now, user_id=actor.pk)
     for permission in Permission.objects.filter(
         content_type__app_label="actions",
         codename__in=[f"{grant}_action" for grant in UNIT_GRANTS],

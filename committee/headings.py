@@ -7,6 +7,15 @@ from django.utils.translation import gettext as _
 from committee.models import AgendaItem
 
 
+def is_units_escalated(item: AgendaItem) -> bool:
+    """A unit's actions escalated to the committee, taken together (one item a unit)."""
+    return (
+        item.kind == AgendaItem.Kind.ESCALATED_ACTION
+        and item.action_id is None
+        and item.unit_id is not None
+    )
+
+
 def heading_of(item: AgendaItem) -> tuple[str, str]:
     """The item's heading and summary in the reader's language. Assembled items are stored with
     English text (for the mail and the API); the pages say the same from the linked record, and
@@ -18,6 +27,12 @@ def heading_of(item: AgendaItem) -> tuple[str, str]:
             "name": system.name,
         }
         return heading, item.suspension.reason
+    if is_units_escalated(item):
+        assert item.unit is not None
+        heading = _("%(unit)s: actions escalated to the committee") % {
+            "unit": f"{item.unit.code} {item.unit.name}"
+        }
+        return heading, item.summary  # counts and references, as assembled
     record = item.incident or item.risk or item.action or item.directive
     if record is not None:
         return f"{record.reference} {record.title}", ""

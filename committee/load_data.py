@@ -32,6 +32,7 @@ from cases.models import (
     Severity,
 )
 from committee.models import AgendaItem, Committee, CommitteeMember, Meeting
+from config.sql import the_rest
 from systems.models import System, SystemGroupObjectPermission
 
 UNIT_PREFIX = "LD"  # every generated unit's code starts with it: a second run is refused
@@ -80,24 +81,10 @@ def sizes(scale: float) -> dict[str, int]:
 def _copy(model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     """COPY rows into a model's table; ids come from its sequence, and every column a row does
     not give takes the model field's default (the database has none of Django's defaults)."""
-    now = timezone.now()
-    rest = [
-        field
-        for field in model._meta.concrete_fields
-        if not field.primary_key and field.column not in columns
-    ]
-    filler: list[Any] = []
-    for field in rest:
-        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-            filler.append(now)
-        elif field.has_default():
-            filler.append(field.get_default())
-        else:
-            filler.append(None if field.null else "")
+    rest = the_rest(model, columns)
+    filler = list(rest.values())
     table = connection.ops.quote_name(str(model._meta.db_table))
-    names = ", ".join(
-        connection.ops.quote_name(str(c)) for c in [*columns, *(f.column for f in rest)]
-    )
+    names = ", ".join(connection.ops.quote_name(str(c)) for c in [*columns, *rest])
     written = 0
     with connection.cursor() as cursor:
         raw = cursor.cursor  # psycopg 3's own cursor: Django's wrapper has no COPY

@@ -301,6 +301,12 @@ class Attendance(models.Model):
         return f"{self.person} at {self.meeting_id}: {self.status}"
 
 
+UNSEARCHED_LINKS = [
+    "meeting", "unit", "incident", "risk", "action", "suspension", "directive", "added_by",
+    "removed_by",
+]  # fmt: skip
+
+
 class AgendaItem(models.Model):
     """One item on a meeting's agenda: computed from the data (an incident, a risk, an escalated
     action, a suspension awaiting ratification, a directive, a decided action still open) or added
@@ -315,7 +321,13 @@ class AgendaItem(models.Model):
         CARRIED_ACTION = "carried_action", _("Decided action still open")
         OTHER = "other", _("Other business")
 
-    meeting = models.ForeignKey(Meeting, on_delete=models.PROTECT, related_name="items")
+    # Every read of items is one meeting's, which the unique (meeting, source_key) index serves;
+    # the links below are never searched from the other side (related_name "+"), so they carry
+    # no index of their own: an agenda of thousands of items is written in one statement, and
+    # each index would be one more write a row.
+    meeting = models.ForeignKey(
+        Meeting, on_delete=models.PROTECT, related_name="items", db_index=False
+    )
     position = models.PositiveIntegerField()
     kind = models.CharField(max_length=20, choices=Kind.choices)
     source_key = models.CharField(
@@ -329,16 +341,32 @@ class AgendaItem(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,
         help_text="The unit the item concerns; a unit sees only its own items.",
     )
     incident = models.ForeignKey(
-        "cases.Incident", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "cases.Incident",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     risk = models.ForeignKey(
-        "cases.Risk", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "cases.Risk",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     action = models.ForeignKey(
-        "actions.Action", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "actions.Action",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     suspension = models.ForeignKey(
         "systems.SuspensionOrder",
@@ -346,9 +374,15 @@ class AgendaItem(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,
     )
     directive = models.ForeignKey(
-        "actions.Directive", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "actions.Directive",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     added_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -356,6 +390,7 @@ class AgendaItem(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
+        db_index=False,
         help_text="Empty when assembled from the data.",
     )
     added_after_publication = models.BooleanField(default=False)
@@ -365,11 +400,16 @@ class AgendaItem(models.Model):
         help_text="Taken off the agenda; kept so assembly does not re-add it.",
     )
     removed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     discussed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    history = HistoricalRecords()
+    history = HistoricalRecords(no_db_index=UNSEARCHED_LINKS)  # read by item (id) and date
 
     class Meta:
         ordering = ["position", "pk"]

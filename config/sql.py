@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import connection, models
+from django.db.models import F
+from django.utils import timezone
+
+ROWS_A_STATEMENT = 1000  # under SQLite's 32,766 parameters for any table we write this way
 
 
 def insert_select(
@@ -44,3 +50,90 @@ def insert_select(
     with connection.cursor() as cursor:
         cursor.execute(statement, [*values, *params])  # the values come first in the text
         return [row[0] for row in cursor.fetchall()]
+
+
+def insert_history(
+    select: models.QuerySet[Any], *, when: dt.datetime, user_id: int | None, kind: str = "+"
+) -> list[Any]:
+    """The simple-history rows of `select`'s records as they stand (created, by default), in
+    one INSERT ... SELECT: what bulk_create_with_history writes, without loading the rows."""
+    history = select.model.history.model
+    tracked = [
+        f.attname for f in history._meta.concrete_fields if not f.name.startswith("history_")
+    ]
+    return insert_select(
+        history,
+        {name: f"h_{name}" for name in tracked},
+        select.order_by()
+        .annotate(**{f"h_{name}": F(name) for name in tracked})
+        .values(*(f"h_{name}" for name in tracked)),
+        history_date=when,
+        history_type=kind,
+        history_user_id=user_id,
+    )
+
+
+def the_rest(model: type[models.Model], columns: Sequence[str]) -> dict[str, Any]:
+    """Every other column of the model's table (but the id) with its field's default, as
+    Django would fill it: the database knows none of Django's defaults."""
+    now = timezone.now()
+    rest: dict[str, Any] = {}
+    for field in model._meta.concrete_fields:
+        column = str(field.column)
+        if field.primary_key or column in columns:
+            continue
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            rest[column] = now
+        elif field.has_default():
+            rest[column] = field.get_default()
+        else:
+            rest[column] = None if field.null else ""
+    return rest
+
+
+def insert_rows(
+    model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> int:
+    """INSERT INTO model's table (columns) many rows a statement, with no model instance a row.
+    Each value is prepared as its field saves it; the columns not given take their defaults.
+    On PostgreSQL the rows go as one array a column (UNNEST, as Django's bulk_create sends
+    them: a statement of thousands of parameters takes longer to plan than to run). Returns
+    how many rows were written."""
+    by_column = {field.column: field for field in model._meta.concrete_fields}
+    rest = the_rest(model, columns)
+    targets = [by_column[column] for column in [*columns, *rest]]
+    quote = connection.ops.quote_name
+    head = (
+        f"INSERT INTO {quote(model._meta.db_table)} "  # nosec B608 - names from models
+        f"({', '.join(quote(str(field.column)) for field in targets)}) "
+    )
+    given = targets[: len(columns)]
+    same = [  # the defaults, prepared once for every row
+        field.get_db_prep_save(value, connection)
+        for field, value in zip(targets[len(columns) :], rest.values(), strict=True)
+    ]
+    prepared = [
+        [
+            *(
+                field.get_db_prep_save(value, connection)
+                for field, value in zip(given, row, strict=True)
+            ),
+            *same,
+        ]
+        for row in rows
+    ]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and prepared:
+            types = [str(field.db_type(connection)).split("(")[0] for field in targets]
+            arrays = ", ".join(f"%s::{db_type}[]" for db_type in types)
+            columns_of_values = [list(column) for column in zip(*prepared, strict=True)]
+            statement = f"{head}SELECT * FROM UNNEST({arrays})"  # noqa: S608  # nosec B608
+            cursor.execute(statement, columns_of_values)
+            return len(prepared)
+        one = "(" + ", ".join("%s" for _ in targets) + ")"
+        for start in range(0, len(prepared), ROWS_A_STATEMENT):
+            batch = prepared[start : start + ROWS_A_STATEMENT]
+            cursor.execute(
+                f"{head}VALUES {', '.join(one for _ in batch)}", [v for row in batch for v in row]
+            )
+    return len(prepared)

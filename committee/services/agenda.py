@@ -6,13 +6,17 @@ import datetime as dt
 import logging
 import uuid
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, fields
+from operator import attrgetter
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Count, F, Max, Model, QuerySet, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+from simple_history.utils import bulk_update_with_history
 
 from accounts.models import BusinessUnit, User
 from actions.models import Action, Directive
@@ -21,6 +25,7 @@ from cases.models import Incident, Risk, Severity
 from committee import policy
 from committee.models import AgendaItem, Meeting
 from committee.services.meetings import locked, refuse_if_locked
+from config.sql import insert_history, insert_rows
 from systems.models import SuspensionOrder
 
 log = logging.getLogger(__name__)
@@ -28,6 +33,43 @@ log = logging.getLogger(__name__)
 K = AgendaItem.Kind
 EDITABLE = {Meeting.Status.SCHEDULED, Meeting.Status.PUBLISHED}
 ESCALATED_TO_COMMITTEE = 3  # actions.chasing: level 3 is the committee stage
+NAMED = 3  # a unit's escalated actions item names its oldest few
+
+
+@dataclass(frozen=True, slots=True)
+class Proposed:
+    """An item the data calls for, before it is on an agenda: what it says, and what it is
+    about (the unit, and at most one record)."""
+
+    kind: str
+    source_key: str
+    title: str
+    summary: str
+    unit_id: int | None = None
+    incident_id: int | None = None
+    risk_id: int | None = None
+    action_id: int | None = None
+    suspension_id: int | None = None
+    directive_id: int | None = None
+
+
+WRITTEN = [f.name for f in fields(Proposed)]  # the AgendaItem columns a Proposed fills
+written = attrgetter(*WRITTEN)
+
+
+class Labels:
+    """Choice labels in the current language, each translated once an assembly: rendering a
+    lazy label costs more than reading the row it describes."""
+
+    def __init__(self) -> None:
+        self._labels: dict[tuple[type[Model], str], dict[object, str]] = {}
+
+    def __call__(self, model: type[Model], field: str, value: object) -> str:
+        key = (model, field)
+        if key not in self._labels:
+            choices = model._meta.get_field(field).flatchoices  # type: ignore[union-attr]
+            self._labels[key] = {value: str(label) for value, label in choices}
+        return self._labels[key].get(value, str(value))
 
 
 def previous_cutoff(meeting: Meeting) -> dt.datetime | None:
@@ -53,71 +95,94 @@ def _day(moment: dt.datetime | dt.date | None) -> str:
     return moment.isoformat()
 
 
-def _suspensions() -> Iterator[AgendaItem]:
-    orders = SuspensionOrder.objects.filter(
-        ratification=SuspensionOrder.Ratification.PENDING
-    ).select_related("system__unit", "case")
-    for order in orders.order_by("issued_at", "pk"):
-        system = order.system
-        state = "still active" if order.status == SuspensionOrder.Status.ACTIVE else "lifted"
-        yield AgendaItem(
+def _suspensions() -> Iterator[Proposed]:
+    orders = SuspensionOrder.objects.filter(ratification=SuspensionOrder.Ratification.PENDING)
+    rows = orders.order_by("issued_at", "pk").values(
+        "pk", "status", "issued_office", "issued_at", "reason", "case__reference",
+        "system__code", "system__name", "system__unit_id",
+    )  # fmt: skip
+    for order in rows:
+        state = "still active" if order["status"] == SuspensionOrder.Status.ACTIVE else "lifted"
+        case = order["case__reference"]
+        yield Proposed(
             kind=K.SUSPENSION,
-            source_key=f"suspension:{order.pk}",
-            title=f"Ratify the suspension of {system.code} ({system.name})",
+            source_key=f"suspension:{order['pk']}",
+            title=f"Ratify the suspension of {order['system__code']} ({order['system__name']})",
             summary=(
-                f"Suspended by the {order.issued_office} on {_day(order.issued_at)} ({state}). "
-                f"Reason: {order.reason}"
-                + (f" Incident: {order.case.reference}." if order.case else "")
+                f"Suspended by the {order['issued_office']} on {_day(order['issued_at'])} "
+                f"({state}). Reason: {order['reason']}" + (f" Incident: {case}." if case else "")
             ),
-            unit=system.unit,
-            suspension=order,
+            unit_id=order["system__unit_id"],
+            suspension_id=order["pk"],
         )
 
 
-def _incidents(since: dt.datetime | None, until: dt.datetime) -> Iterator[AgendaItem]:
+def _incidents(since: dt.datetime | None, until: dt.datetime, label: Labels) -> Iterator[Proposed]:
     incidents = Incident.objects.filter(
         severity__in=[Severity.HIGH, Severity.CRITICAL], reported_at__lt=until
-    ).select_related("unit")
+    )
     if since is not None:
         incidents = incidents.filter(reported_at__gte=since)
-    for incident in incidents.order_by("reported_at", "pk"):
-        yield AgendaItem(
+    rows = incidents.order_by("reported_at", "pk").values(
+        "pk", "reference", "title", "severity", "category", "status", "reported_at",
+        "personal_data_involved", "unit_id", "unit__code",
+    )  # fmt: skip
+    for incident in rows:
+        yield Proposed(
             kind=K.INCIDENT,
-            source_key=f"incident:{incident.pk}",
-            title=f"{incident.reference} {incident.title}",
+            source_key=f"incident:{incident['pk']}",
+            title=f"{incident['reference']} {incident['title']}",
             summary=(
-                f"{incident.get_severity_display()} {incident.get_category_display().lower()} in "
-                f"{incident.unit.code}, reported {_day(incident.reported_at)}, now "
-                f"{incident.get_status_display().lower()}."
-                + (" Personal data involved." if incident.personal_data_involved else "")
+                f"{label(Incident, 'severity', incident['severity'])} "
+                f"{label(Incident, 'category', incident['category']).lower()} in "
+                f"{incident['unit__code']}, reported {_day(incident['reported_at'])}, now "
+                f"{label(Incident, 'status', incident['status']).lower()}."
+                + (" Personal data involved." if incident["personal_data_involved"] else "")
             ),
-            unit=incident.unit,
-            incident=incident,
+            unit_id=incident["unit_id"],
+            incident_id=incident["pk"],
         )
 
 
-def _escalated_actions(today: dt.date) -> Iterator[AgendaItem]:
-    actions = (
-        Action.objects.open()
-        .filter(escalation_level__gte=ESCALATED_TO_COMMITTEE, origin_decision__isnull=True)
-        .select_related("unit")
+def _escalated_actions(today: dt.date) -> Iterator[Proposed]:
+    """Actions chased up to the committee, one item a unit: the unit answers for them together,
+    and a committee cannot take thousands one by one. Each item says how many and how late,
+    and names the oldest few; units come in order of their oldest. One query, which reads only
+    the named rows."""
+    escalated = Action.objects.open().filter(
+        escalation_level__gte=ESCALATED_TO_COMMITTEE, origin_decision__isnull=True
     )
-    for action in actions.order_by("due_on", "pk"):
-        late = (today - action.due_on).days
-        yield AgendaItem(
+    rows = (
+        escalated.annotate(
+            escalated=Window(Count("pk"), partition_by=[F("unit_id")]),
+            rank=Window(RowNumber(), partition_by=[F("unit_id")], order_by=[F("due_on"), F("pk")]),
+        )
+        .filter(rank__lte=NAMED)
+        .order_by("due_on", "pk")
+        .values("unit_id", "unit__code", "unit__name", "reference", "due_on", "escalated")
+    )
+    units: dict[int, list[Any]] = {}
+    for row in rows:
+        units.setdefault(row["unit_id"], []).append(row)
+    for unit_id, named in units.items():
+        oldest, count = named[0], named[0]["escalated"]
+        references = ", ".join(row["reference"] for row in named)
+        more = f" and {count - len(named)} more" if count > len(named) else ""
+        yield Proposed(
             kind=K.ESCALATED_ACTION,
-            source_key=f"action:{action.pk}",
-            title=f"{action.reference} {action.title}",
+            source_key=f"escalated:{unit_id}",
+            title=f"{oldest['unit__code']} {oldest['unit__name']}: actions escalated to the "
+            "committee",
             summary=(
-                f"Owned by {action.unit.code}, due {_day(action.due_on)}, {late} days overdue, "
-                f"{action.get_status_display().lower()}, {action.percent_done}% done."
+                f"{count} action{'s' if count != 1 else ''} overdue a month or more; the oldest "
+                f"due {_day(oldest['due_on'])}, {(today - oldest['due_on']).days} days overdue. "
+                f"{references}{more}."
             ),
-            unit=action.unit,
-            action=action,
+            unit_id=unit_id,
         )
 
 
-def _carried_actions(meeting: Meeting, today: dt.date) -> Iterator[AgendaItem]:
+def _carried_actions(meeting: Meeting, today: dt.date, label: Labels) -> Iterator[Proposed]:
     """Actions decided at earlier meetings, carried forward until verified (or cancelled)."""
     actions = (
         Action.objects.open()
@@ -125,88 +190,102 @@ def _carried_actions(meeting: Meeting, today: dt.date) -> Iterator[AgendaItem]:
             origin_decision__isnull=False, origin_decision__meeting__starts_at__lt=meeting.starts_at
         )
         .filter(origin_decision__meeting__committee=meeting.committee_id)
-        .select_related("unit", "origin_decision")
     )
-    for action in actions.order_by("due_on", "pk"):
-        decision = action.origin_decision
-        assert decision is not None  # filtered above
-        overdue = f", {(today - action.due_on).days} days overdue" if action.due_on < today else ""
-        yield AgendaItem(
+    rows = actions.order_by("due_on", "pk").values(
+        "pk", "reference", "title", "due_on", "status", "unit_id", "unit__code",
+        "origin_decision__reference",
+    )  # fmt: skip
+    for action in rows:
+        due = action["due_on"]
+        overdue = f", {(today - due).days} days overdue" if due < today else ""
+        yield Proposed(
             kind=K.CARRIED_ACTION,
-            source_key=f"carried:{action.pk}",
-            title=f"{action.reference} {action.title}",
+            source_key=f"carried:{action['pk']}",
+            title=f"{action['reference']} {action['title']}",
             summary=(
-                f"Decided in {decision.reference}; owned by {action.unit.code}, "
-                f"due {_day(action.due_on)}{overdue}, {action.get_status_display().lower()}."
+                f"Decided in {action['origin_decision__reference']}; owned by "
+                f"{action['unit__code']}, due {_day(due)}{overdue}, "
+                f"{label(Action, 'status', action['status']).lower()}."
             ),
-            unit=action.unit,
-            action=action,
+            unit_id=action["unit_id"],
+            action_id=action["pk"],
         )
 
 
-def _risks() -> Iterator[AgendaItem]:
-    risks = (
-        Risk.objects.filter(above_appetite=True, acceptance_decision__isnull=True)
-        .exclude(status=Risk.Status.RETIRED)
-        .select_related("unit")
+def _risks(label: Labels) -> Iterator[Proposed]:
+    risks = Risk.objects.filter(above_appetite=True, acceptance_decision__isnull=True).exclude(
+        status=Risk.Status.RETIRED
     )
-    for risk in risks.order_by("-residual_score", "pk"):
-        yield AgendaItem(
+    rows = risks.order_by("-residual_score", "pk").values(
+        "pk", "reference", "title", "residual_score", "residual_level", "inherent_score",
+        "treatment", "status", "unit_id", "unit__code",
+    )  # fmt: skip
+    for risk in rows:
+        yield Proposed(
             kind=K.RISK,
-            source_key=f"risk:{risk.pk}",
-            title=f"{risk.reference} {risk.title}",
+            source_key=f"risk:{risk['pk']}",
+            title=f"{risk['reference']} {risk['title']}",
             summary=(
-                f"Residual {risk.residual_score} ({risk.get_residual_level_display().lower()}), "
-                f"inherent {risk.inherent_score}; {risk.unit.code}, "
-                f"{risk.get_treatment_display().lower()}, {risk.get_status_display().lower()}."
+                f"Residual {risk['residual_score']} "
+                f"({label(Risk, 'residual_level', risk['residual_level']).lower()}), "
+                f"inherent {risk['inherent_score']}; {risk['unit__code']}, "
+                f"{label(Risk, 'treatment', risk['treatment']).lower()}, "
+                f"{label(Risk, 'status', risk['status']).lower()}."
             ),
-            unit=risk.unit,
-            risk=risk,
+            unit_id=risk["unit_id"],
+            risk_id=risk["pk"],
         )
 
 
-def _directives(since: dt.datetime | None, until: dt.datetime) -> Iterator[AgendaItem]:
+def _directives(since: dt.datetime | None, until: dt.datetime, label: Labels) -> Iterator[Proposed]:
     directives = Directive.objects.filter(
         status__in=[Directive.Status.ISSUED, Directive.Status.COMPLETED], issued_at__lt=until
     )
     if since is not None:
         directives = directives.filter(issued_at__gte=since)
-    for directive in directives.order_by("issued_at", "pk"):
-        yield AgendaItem(
+    rows = directives.order_by("issued_at", "pk").values(
+        "pk", "reference", "title", "domain", "issued_office", "issued_at", "deadline", "status"
+    )
+    for directive in rows:
+        yield Proposed(
             kind=K.DIRECTIVE,
-            source_key=f"directive:{directive.pk}",
-            title=f"{directive.reference} {directive.title}",
+            source_key=f"directive:{directive['pk']}",
+            title=f"{directive['reference']} {directive['title']}",
             summary=(
-                f"{directive.get_domain_display()} directive from the {directive.issued_office}, "
-                f"issued {_day(directive.issued_at)}, deadline {_day(directive.deadline)}, "
-                f"{directive.get_status_display().lower()}."
+                f"{label(Directive, 'domain', directive['domain'])} directive from the "
+                f"{directive['issued_office']}, issued {_day(directive['issued_at'])}, "
+                f"deadline {_day(directive['deadline'])}, "
+                f"{label(Directive, 'status', directive['status']).lower()}."
             ),
-            directive=directive,
+            directive_id=directive["pk"],
         )
 
 
-def computed_items(meeting: Meeting, *, now: dt.datetime | None = None) -> list[AgendaItem]:
+def computed_items(meeting: Meeting, *, now: dt.datetime | None = None) -> list[Proposed]:
     """What the data puts on this meeting's agenda, in the order a committee takes it: orders to
-    ratify, new incidents, escalated and carried actions, risks, directives. One query a kind."""
+    ratify, new incidents, escalated and carried actions, risks, directives. One query a kind,
+    rows read as values: thousands of items cost milliseconds, not model instances."""
     moment = now or timezone.now()
     today = timezone.localdate(moment)
     since = previous_cutoff(meeting)
     until = min(moment, meeting.starts_at)
+    label = Labels()
     return [
         *_suspensions(),
-        *_incidents(since, until),
+        *_incidents(since, until, label),
         *_escalated_actions(today),
-        *_carried_actions(meeting, today),
-        *_risks(),
-        *_directives(since, until),
+        *_carried_actions(meeting, today, label),
+        *_risks(label),
+        *_directives(since, until, label),
     ]
 
 
 def assemble_agenda(
     *, actor: User | None, meeting: Meeting, now: dt.datetime | None = None, _locked: bool = False
 ) -> int:
-    """Add what the data says is new to a meeting's draft agenda, after the items already there.
-    Items the secretariat removed stay removed; their order is kept. Returns how many were added."""
+    """Add what the data says is new to a meeting's draft agenda, after the items already there,
+    and bring each unit's escalated actions item up to date. Items the secretariat removed stay
+    removed; their order is kept. Returns how many were added."""
     with transaction.atomic():
         if not _locked:
             meeting = locked(meeting)
@@ -218,15 +297,42 @@ def assemble_agenda(
             raise ValidationError(
                 {"status": _("Only a draft agenda is assembled; this one is already published.")}
             )
-        known = set(AgendaItem.objects.filter(meeting=meeting).values_list("source_key", flat=True))
-        last = AgendaItem.objects.filter(meeting=meeting).aggregate(last=Max("position"))["last"]
-        new = [item for item in computed_items(meeting, now=now) if item.source_key not in known]
-        for position, item in enumerate(new, start=(last or 0) + 1):
-            item.meeting = meeting
-            item.position = position
+        present = AgendaItem.objects.filter(meeting=meeting)
+        known = set(present.values_list("source_key", flat=True))
+        last = present.aggregate(last=Max("position"))["last"]
+        computed = computed_items(meeting, now=now)
+        _refresh_escalated(present, computed)
+        new = [item for item in computed if item.source_key not in known]
         if new:
-            bulk_create_with_history(new, AgendaItem)
+            # Written as rows, then their history in one INSERT ... SELECT of what was written.
+            insert_rows(
+                AgendaItem,
+                ["meeting_id", "position", *WRITTEN],
+                (
+                    (meeting.pk, position, *written(item))
+                    for position, item in enumerate(new, start=(last or 0) + 1)
+                ),
+            )
+            insert_history(
+                present.filter(position__gt=last or 0), when=timezone.now(), user_id=None
+            )
         return len(new)
+
+
+def _refresh_escalated(present: QuerySet[AgendaItem], computed: list[Proposed]) -> None:
+    """A unit's escalated actions item says what is true now, until the agenda is published:
+    more may have been escalated, or some finished, since it was added."""
+    fresh = {item.source_key: item for item in computed if item.kind == K.ESCALATED_ACTION}
+    changed = []
+    for item in present.filter(
+        kind=K.ESCALATED_ACTION, action__isnull=True, removed_at__isnull=True
+    ):
+        now = fresh.get(item.source_key)
+        if now is not None and (item.title, item.summary) != (now.title, now.summary):
+            item.title, item.summary = now.title, now.summary
+            changed.append(item)
+    if changed:
+        bulk_update_with_history(changed, AgendaItem, ["title", "summary"])
 
 
 def assemble_next_agendas(*, now: dt.datetime | None = None) -> int:

@@ -21,7 +21,7 @@ from committee.forms import (
     AgendaItemForm,
     RemoveItemForm,
 )
-from committee.headings import heading_of
+from committee.headings import heading_of, is_units_escalated
 from committee.models import AgendaItem, Attendance, Decision, Meeting
 from committee.quorum import Quorum, quorum_of
 from committee.services.agenda import EDITABLE
@@ -106,6 +106,10 @@ def facts_of(item: AgendaItem, today: dt.date) -> tuple[list[tuple[str, str]], b
             ),
             (_("Done"), f"{formats.localize(action.percent_done)}%"),
         ]
+    if is_units_escalated(item):
+        overdue = True  # a month or more, every one of them
+        assert item.unit is not None
+        facts.append((_("Unit"), f"{item.unit.code} — {item.unit.name}"))
     if item.suspension is not None:
         order = item.suspension
         system = order.system

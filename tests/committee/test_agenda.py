@@ -16,7 +16,7 @@ from actions.models import Action
 from cases.models import Incident
 from committee import services
 from committee.models import AgendaItem, Decision, Meeting
-from committee.services.agenda import computed_items
+from committee.services.agenda import assemble_next_agendas, computed_items
 from systems import services as systems_services
 from tests.actions.conftest import task
 from tests.cases.conftest import report, risk
@@ -44,12 +44,13 @@ def seed(
         assert above.above_appetite
         expected[K.RISK].add(f"risk:{above.pk}")
         risk(unit, bu_member, title=f"Printer toner {i}", likelihood=1, impact=1)
-        # An action chased up to the committee is on; one escalated to the unit head is not.
+        # Actions chased up to the committee are on, one item for their unit; one escalated
+        # to the unit head is not.
         escalated = task(unit, ciso, title=f"Rotate keys {i}")
         Action.objects.filter(pk=escalated.pk).update(
             escalation_level=3, due_on=timezone.localdate() - dt.timedelta(days=31)
         )
-        expected[K.ESCALATED_ACTION].add(f"action:{escalated.pk}")
+        expected[K.ESCALATED_ACTION].add(f"escalated:{unit.pk}")
         low = task(unit, ciso, title=f"Patch {i}")
         Action.objects.filter(pk=low.pk).update(escalation_level=1)
         # A suspension awaiting ratification.
@@ -84,7 +85,7 @@ def test_the_agenda_holds_exactly_the_expected_items(
     expected = seed(unit, other_unit, bu_member, other_bu_member, ciso, n=2)
     added = services.assemble_agenda(actor=secretary, meeting=meeting)
     items = list(meeting.items.order_by("position"))
-    assert added == len(items) == 2 * (2 + 1 + 1 + 1 + 1)
+    assert added == len(items) == 2 * (2 + 1 + 1 + 1) + 1  # both escalated actions: one item
     assert keys_by_kind(items) == expected
     # The order a committee takes them in: orders to ratify first, directives last.
     kinds = [item.kind for item in items]
@@ -104,7 +105,13 @@ def test_the_agenda_holds_exactly_the_expected_items(
     assert suspension.unit == other_unit
     assert "Suspended by the CISO" in suspension.summary
     escalated = next(i for i in items if i.kind == K.ESCALATED_ACTION)
+    assert escalated.unit == unit and escalated.action is None
+    assert escalated.summary.startswith("2 actions overdue a month or more")
     assert "31 days overdue" in escalated.summary
+    # Written with their history, as every other write of an item.
+    assert {h.source_key for h in AgendaItem.history.filter(meeting=meeting)} == {
+        i.source_key for i in items
+    }
 
 
 def test_assembling_again_adds_only_what_is_new_and_keeps_removals(
@@ -174,7 +181,7 @@ def test_assembly_runs_a_constant_number_of_queries(
         seed(unit, other_unit, bu_member, other_bu_member, ciso, n=n, batch=batch)
         with CaptureQueriesContext(connection) as queries:
             services.assemble_agenda(actor=secretary, meeting=meeting)
-        assert meeting.items.count() == {"a": 6, "b": 6 * 13}[batch]
+        assert meeting.items.count() == {"a": 6, "b": 5 * 13 + 1}[batch]
         # Out of the way, so the next meeting's window starts where this one's did.
         Meeting.objects.filter(pk=meeting.pk).update(status=Meeting.Status.CANCELLED)
         statements = [q["sql"] for q in queries]
@@ -277,3 +284,73 @@ def test_a_decided_action_escalated_by_chasing_is_listed_once(committee, quorate
     nxt = make_meeting(committee, days=40)
     services.assemble_agenda(actor=secretary, meeting=nxt)
     assert list(nxt.items.values_list("kind", flat=True)) == [K.CARRIED_ACTION]
+
+
+def escalate(action: Action, *, days_late: int) -> None:
+    Action.objects.filter(pk=action.pk).update(
+        escalation_level=3, due_on=timezone.localdate() - dt.timedelta(days=days_late)
+    )
+
+
+def test_escalated_actions_make_one_item_a_unit_naming_the_oldest(
+    committee, meeting, unit, other_unit, ciso, secretary
+):
+    mine = [task(unit, ciso, title=f"Rotate keys {n}") for n in range(5)]
+    for late, action in zip((40, 35, 90, 31, 33), mine, strict=True):
+        escalate(action, days_late=late)
+    theirs = task(other_unit, ciso, title="Patch the gateway")
+    escalate(theirs, days_late=60)
+    finished = task(other_unit, ciso, title="Done already")
+    escalate(finished, days_late=200)
+    Action.objects.filter(pk=finished.pk).update(status=Action.Status.VERIFIED)
+
+    services.assemble_agenda(actor=secretary, meeting=meeting)
+
+    first, second = meeting.items.filter(kind=K.ESCALATED_ACTION).order_by("position")
+    # Units in order of their oldest: unit's is 90 days late, other_unit's 60.
+    assert (first.unit, second.unit) == (unit, other_unit)
+    assert first.title == f"{unit.code} {unit.name}: actions escalated to the committee"
+    oldest = [mine[2], mine[0], mine[1]]  # 90, 40 and 35 days late
+    references = ", ".join(a.reference for a in oldest)
+    assert first.summary == (
+        f"5 actions overdue a month or more; the oldest due "
+        f"{(timezone.localdate() - dt.timedelta(days=90)).isoformat()}, 90 days overdue. "
+        f"{references} and 2 more."
+    )
+    assert second.summary.startswith("1 action overdue a month or more")
+    assert second.summary.endswith(f"60 days overdue. {theirs.reference}.")
+
+
+def test_a_units_item_stays_current_until_the_agenda_is_published(
+    committee, meeting, unit, ciso, secretary
+):
+    first = task(unit, ciso, title="Rotate keys")
+    escalate(first, days_late=31)
+    services.assemble_agenda(actor=secretary, meeting=meeting)
+    item = meeting.items.get(kind=K.ESCALATED_ACTION)
+    assert item.summary.startswith("1 action ")
+
+    escalate(task(unit, ciso, title="Patch"), days_late=45)
+    assert services.assemble_agenda(actor=secretary, meeting=meeting) == 0  # the same item
+    item.refresh_from_db()
+    assert item.summary.startswith("2 actions ") and "45 days overdue" in item.summary
+    assert item.history.count() == 2  # added, then brought up to date
+
+    services.publish_agenda(actor=secretary, meeting=meeting)
+    escalate(task(unit, ciso, title="Later"), days_late=50)
+    assemble_next_agendas()  # the hourly task no longer touches a published agenda
+    item.refresh_from_db()
+    assert item.summary.startswith("2 actions ")
+
+
+def test_a_units_item_the_secretariat_removed_stays_removed(
+    committee, meeting, unit, ciso, secretary
+):
+    escalate(task(unit, ciso, title="Rotate keys"), days_late=31)
+    services.assemble_agenda(actor=secretary, meeting=meeting)
+    item = meeting.items.get(kind=K.ESCALATED_ACTION)
+    services.remove_agenda_item(actor=secretary, meeting=meeting, item=item, reason="Known")
+    escalate(task(unit, ciso, title="Patch"), days_late=45)
+    assert services.assemble_agenda(actor=secretary, meeting=meeting) == 0
+    item.refresh_from_db()
+    assert item.removed_at is not None and item.summary.startswith("1 action ")

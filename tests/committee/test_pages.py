@@ -213,17 +213,19 @@ def test_the_chair_reviews_every_item_with_its_facts_and_a_link_to_its_record(
     for title in (
         JAPANESE_TITLE,
         "Stale admin accounts",
-        "Rotate cloud keys",
+        f"{records['action'].unit.code} {records['action'].unit.name}: actions escalated",
         "Ratify the suspension of share-tool",
         "Enforce MFA everywhere",
     ):
         assert title in page
     assert 'data-testid="item-overdue"' in page  # the escalated action is 20 days late
+    assert records["action"].reference in page  # named in its unit's item
     assert "Critical" in page and "25 (" in page  # incident severity, residual risk score
     for link in (
         reverse("cases:incident", args=[records["incident"].pk]),
         reverse("cases:risk", args=[records["risk"].pk]),
-        reverse("actions:action", args=[records["action"].pk]),
+        reverse("actions:actions")
+        + f"?unit={records['action'].unit.code}&amp;escalation_level_min=3&amp;overdue=true",
         reverse("systems:system", args=[records["system"].pk]),
         reverse("actions:directive", args=[records["directive"].pk]),
     ):
@@ -234,15 +236,24 @@ def test_the_chair_reviews_every_item_with_its_facts_and_a_link_to_its_record(
         assert f'data-testid="{control}"' not in page
 
 
+def test_a_units_escalated_actions_read_in_japanese(login_as, agenda, records, chair):
+    client = login_as(chair)
+    client.cookies["django_language"] = "ja"
+    page = html(client.get(url("meeting", agenda.pk)))
+    unit = records["action"].unit
+    assert f"{unit.code} {unit.name}：委員会にエスカレーションされたアクション" in page  # noqa: RUF001
+    assert "この部門のエスカレーションされたアクションを開く" in page
+
+
 def test_a_unit_member_reads_only_their_units_items(login_as, agenda, records, bu_member):
     client = login_as(bu_member)
     page = html(client.get(url("meeting", agenda.pk)))
     assert JAPANESE_TITLE in page and "Stale admin accounts" in page
-    assert "Rotate cloud keys" not in page and "share-tool" not in page
+    assert records["action"].reference not in page and "share-tool" not in page
     assert "Enforce MFA everywhere" not in page  # a directive is no unit's item
     assert 'data-testid="unit-scope"' in page
     assert 'data-testid="attendance-link"' not in page and 'data-testid="minutes-link"' not in page
-    other = item_of(agenda, action=records["action"])
+    other = item_of(agenda, kind=AgendaItem.Kind.ESCALATED_ACTION)
     assert client.get(url("decide", agenda.pk, other.pk)).status_code == 404
     assert client.get(url("attendance", agenda.pk)).status_code == 404
     assert client.get(url("minutes", agenda.pk)).status_code == 404
@@ -253,7 +264,7 @@ def test_a_unit_reads_the_decisions_on_its_own_items_only(
     login_as, session, records, secretary, bu_member
 ):
     mine = item_of(session, incident=records["incident"])
-    theirs = item_of(session, action=records["action"])
+    theirs = item_of(session, kind=AgendaItem.Kind.ESCALATED_ACTION)
     for item, text in ((mine, "Contain within a week."), (theirs, "Cloud keys by Friday.")):
         services.record_decision(
             actor=secretary, meeting=session, item=item, outcome="approved", text=text
@@ -399,7 +410,7 @@ def pdf_text(content: bytes) -> str:
     return "\n".join([*lines, line])
 
 
-def test_the_agenda_pack_is_a_pdf_with_japanese_text(login_as, agenda, chair):
+def test_the_agenda_pack_is_a_pdf_with_japanese_text(login_as, agenda, records, chair):
     response = login_as(chair).get(url("meeting-pack", agenda.pk))
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
@@ -409,7 +420,8 @@ def test_the_agenda_pack_is_a_pdf_with_japanese_text(login_as, agenda, chair):
     assert b"HeiseiKakuGo-W5" in response.content  # the CID font, not Helvetica's boxes
     text = pdf_text(response.content)
     assert JAPANESE_TITLE in text
-    assert "Rotate cloud keys" in text and "Enforce MFA everywhere" in text
+    assert "actions escalated to the committee" in text and "Enforce MFA everywhere" in text
+    assert records["action"].reference in text  # named in its unit's item
 
 
 def test_a_unit_members_agenda_pack_holds_only_their_items(login_as, agenda, bu_member):
@@ -560,7 +572,7 @@ def test_members_read_the_roster_without_forms(login_as, session, chair):
 def test_the_secretariat_records_a_decision_that_creates_an_action(
     login_as, session, records, secretary, other_unit
 ):
-    item = item_of(session, action=records["action"])
+    item = item_of(session, kind=AgendaItem.Kind.ESCALATED_ACTION)
     client = login_as(secretary)
     page = html(client.get(url("meeting", session.pk)))
     assert url("decide", session.pk, item.pk) in page
