@@ -40,6 +40,7 @@ STAGE_TEXT = {
     "owning_office": "overdue two weeks: escalated to the owning office",
     "committee": "overdue a month: escalated to the Risk Compliance Committee",
 }
+COMMITTEE_STAGE = "committee"  # the last rung: its notice puts the action on the agenda
 DIGEST_BATCH = 500  # digests claimed, rendered and mailed together over one mail connection
 
 

@@ -177,12 +177,6 @@ class Action(models.Model):
                 condition=~Q(status__in=["verified", "cancelled"]),
                 name="action_open_due_idx",
             ),
-            # Unfinished work chased up to the committee: what the agenda names, unit by unit.
-            models.Index(
-                fields=["unit", "due_on", "id"],
-                condition=Q(escalation_level__gte=3) & ~Q(status__in=["verified", "cancelled"]),
-                name="action_escalated_idx",
-            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -260,6 +254,14 @@ class ChaseNotice(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["action", "stage"], name="chase_stage_once_per_action")
+        ]
+        indexes = [
+            # The actions chased up to the committee, which its agenda names. An index here,
+            # on rows written once, rather than on the action's escalation level: indexing a
+            # column the chase updates would make every escalation rewrite the action's indexes.
+            models.Index(
+                fields=["action"], condition=Q(stage="committee"), name="chase_committee_idx"
+            )
         ]
 
     def __str__(self) -> str:

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
 
 from accounts.models import BusinessUnit, User
+from actions.chasing import COMMITTEE_STAGE
 from actions.models import Action, Directive
 from audit import services as audit
 from cases.models import Incident, Risk, Severity
@@ -32,7 +33,6 @@ log = logging.getLogger(__name__)
 
 K = AgendaItem.Kind
 EDITABLE = {Meeting.Status.SCHEDULED, Meeting.Status.PUBLISHED}
-ESCALATED_TO_COMMITTEE = 3  # actions.chasing: level 3 is the committee stage
 NAMED = 3  # a unit's escalated actions item names its oldest few
 
 
@@ -150,7 +150,7 @@ def _escalated_actions(today: dt.date) -> Iterator[Proposed]:
     and names the oldest few; units come in order of their oldest. One query, which reads only
     the named rows."""
     escalated = Action.objects.open().filter(
-        escalation_level__gte=ESCALATED_TO_COMMITTEE, origin_decision__isnull=True
+        chase_notices__stage=COMMITTEE_STAGE, origin_decision__isnull=True
     )
     rows = (
         escalated.annotate(

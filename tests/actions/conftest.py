@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from accounts.models import BusinessUnit, User
 from actions import services
-from actions.models import Action
+from actions.chasing import COMMITTEE_STAGE
+from actions.models import Action, ChaseNotice
 
 
 def task(unit: BusinessUnit, issuer: User, **fields: Any) -> Action:
@@ -19,6 +20,14 @@ def task(unit: BusinessUnit, issuer: User, **fields: Any) -> Action:
         "due_on": timezone.localdate() + timedelta(days=14),
     }
     return services.create_action(actor=issuer, unit=unit, **{**defaults, **fields})
+
+
+def escalate_to_committee(action: Action, *, days_late: int | None = None) -> None:
+    """What the chase's last rung leaves: the committee stage reached, level 3; `days_late`
+    moves the due date back that far."""
+    late = {} if days_late is None else {"due_on": timezone.localdate() - timedelta(days_late)}
+    Action.objects.filter(pk=action.pk).update(escalation_level=3, **late)
+    ChaseNotice.objects.create(action=action, stage=COMMITTEE_STAGE)
 
 
 @pytest.fixture

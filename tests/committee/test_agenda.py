@@ -18,7 +18,7 @@ from committee import services
 from committee.models import AgendaItem, Decision, Meeting
 from committee.services.agenda import assemble_next_agendas, computed_items
 from systems import services as systems_services
-from tests.actions.conftest import task
+from tests.actions.conftest import escalate_to_committee, task
 from tests.cases.conftest import report, risk
 from tests.committee.conftest import make_meeting, mark_present
 from tests.factories import UserFactory
@@ -47,12 +47,10 @@ def seed(
         # Actions chased up to the committee are on, one item for their unit; one escalated
         # to the unit head is not.
         escalated = task(unit, ciso, title=f"Rotate keys {i}")
-        Action.objects.filter(pk=escalated.pk).update(
-            escalation_level=3, due_on=timezone.localdate() - dt.timedelta(days=31)
-        )
+        escalate_to_committee(escalated, days_late=31)
         expected[K.ESCALATED_ACTION].add(f"escalated:{unit.pk}")
         low = task(unit, ciso, title=f"Patch {i}")
-        Action.objects.filter(pk=low.pk).update(escalation_level=1)
+        Action.objects.filter(pk=low.pk).update(escalation_level=1)  # no committee notice
         # A suspension awaiting ratification.
         system = systems_services.register_system(
             actor=registrar, unit=other_unit, code=f"share-{batch}{i}", name=f"Share {i}"
@@ -280,16 +278,10 @@ def test_a_decided_action_escalated_by_chasing_is_listed_once(committee, quorate
         effect=Decision.Effect.CREATE_ACTIONS,
         actions=[{"unit": unit.code, "title": "Do it", "due_on": "2099-01-31"}],
     )
-    Action.objects.filter(origin_decision=decision).update(escalation_level=3)
+    escalate_to_committee(Action.objects.get(origin_decision=decision))
     nxt = make_meeting(committee, days=40)
     services.assemble_agenda(actor=secretary, meeting=nxt)
     assert list(nxt.items.values_list("kind", flat=True)) == [K.CARRIED_ACTION]
-
-
-def escalate(action: Action, *, days_late: int) -> None:
-    Action.objects.filter(pk=action.pk).update(
-        escalation_level=3, due_on=timezone.localdate() - dt.timedelta(days=days_late)
-    )
 
 
 def test_escalated_actions_make_one_item_a_unit_naming_the_oldest(
@@ -297,11 +289,11 @@ def test_escalated_actions_make_one_item_a_unit_naming_the_oldest(
 ):
     mine = [task(unit, ciso, title=f"Rotate keys {n}") for n in range(5)]
     for late, action in zip((40, 35, 90, 31, 33), mine, strict=True):
-        escalate(action, days_late=late)
+        escalate_to_committee(action, days_late=late)
     theirs = task(other_unit, ciso, title="Patch the gateway")
-    escalate(theirs, days_late=60)
+    escalate_to_committee(theirs, days_late=60)
     finished = task(other_unit, ciso, title="Done already")
-    escalate(finished, days_late=200)
+    escalate_to_committee(finished, days_late=200)
     Action.objects.filter(pk=finished.pk).update(status=Action.Status.VERIFIED)
 
     services.assemble_agenda(actor=secretary, meeting=meeting)
@@ -325,19 +317,19 @@ def test_a_units_item_stays_current_until_the_agenda_is_published(
     committee, meeting, unit, ciso, secretary
 ):
     first = task(unit, ciso, title="Rotate keys")
-    escalate(first, days_late=31)
+    escalate_to_committee(first, days_late=31)
     services.assemble_agenda(actor=secretary, meeting=meeting)
     item = meeting.items.get(kind=K.ESCALATED_ACTION)
     assert item.summary.startswith("1 action ")
 
-    escalate(task(unit, ciso, title="Patch"), days_late=45)
+    escalate_to_committee(task(unit, ciso, title="Patch"), days_late=45)
     assert services.assemble_agenda(actor=secretary, meeting=meeting) == 0  # the same item
     item.refresh_from_db()
     assert item.summary.startswith("2 actions ") and "45 days overdue" in item.summary
     assert item.history.count() == 2  # added, then brought up to date
 
     services.publish_agenda(actor=secretary, meeting=meeting)
-    escalate(task(unit, ciso, title="Later"), days_late=50)
+    escalate_to_committee(task(unit, ciso, title="Later"), days_late=50)
     assemble_next_agendas()  # the hourly task no longer touches a published agenda
     item.refresh_from_db()
     assert item.summary.startswith("2 actions ")
@@ -346,11 +338,11 @@ def test_a_units_item_stays_current_until_the_agenda_is_published(
 def test_a_units_item_the_secretariat_removed_stays_removed(
     committee, meeting, unit, ciso, secretary
 ):
-    escalate(task(unit, ciso, title="Rotate keys"), days_late=31)
+    escalate_to_committee(task(unit, ciso, title="Rotate keys"), days_late=31)
     services.assemble_agenda(actor=secretary, meeting=meeting)
     item = meeting.items.get(kind=K.ESCALATED_ACTION)
     services.remove_agenda_item(actor=secretary, meeting=meeting, item=item, reason="Known")
-    escalate(task(unit, ciso, title="Patch"), days_late=45)
+    escalate_to_committee(task(unit, ciso, title="Patch"), days_late=45)
     assert services.assemble_agenda(actor=secretary, meeting=meeting) == 0
     item.refresh_from_db()
     assert item.removed_at is not None and item.summary.startswith("1 action ")

@@ -23,7 +23,7 @@ from committee import services
 from committee.models import AgendaItem, Attendance, CalendarFeed, Decision, Meeting, Minutes
 from committee.services.minutes import etag
 from systems import services as systems_services
-from tests.actions.conftest import task
+from tests.actions.conftest import escalate_to_committee, task
 from tests.cases.conftest import report, risk
 from tests.committee.conftest import make_meeting, mark_present
 from tests.factories import UserFactory
@@ -49,9 +49,7 @@ def seed_agenda(unit, other_unit, bu_member, other_bu_member, ciso) -> dict[str,
     incident = report(unit, bu_member, title=JAPANESE_TITLE, severity="critical")
     above = risk(unit, bu_member, title="Stale admin accounts", likelihood=5, impact=5)
     escalated = task(other_unit, ciso, title="Rotate cloud keys")
-    Action.objects.filter(pk=escalated.pk).update(
-        escalation_level=3, due_on=timezone.localdate() - dt.timedelta(days=20)
-    )
+    escalate_to_committee(escalated, days_late=20)
     system = systems_services.register_system(
         actor=registrar, unit=other_unit, code="share-tool", name="Project sharing tool"
     )
