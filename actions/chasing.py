@@ -3,9 +3,10 @@
 Set-based and idempotent. Each stage reaches each action once: a batch of actions is claimed by
 one INSERT ... SELECT of ChaseNotice rows (unique per action and stage, ON CONFLICT DO NOTHING,
 candidates locked with SKIP LOCKED on PostgreSQL), so a retry, a redelivery or two overlapping
-runs add nothing twice; the escalation and everyone's notifications for the batch are written
-by one statement each. People then get one digest mail per run listing all their items, and
-the same items in-app. The work grows with the actions chased, never one query per action.
+runs add nothing twice; the escalation, and for each audience the digests and notifications of
+the batch, are written by one statement each. People then get one digest mail per run listing
+all their items, and the same items in-app. The work grows with the actions chased, never one
+query per action.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
-from django.db import connection, transaction
-from django.db.models import CharField, F, QuerySet, Value
+from django.db import transaction
+from django.db.models import CharField, F, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Cast, Concat, Substr
 from django.template.loader import get_template
 from django.utils import timezone
@@ -172,17 +173,10 @@ def _chase_batch(
             1,
             500,
         )
-        for told in _recipients(str(spec["audience"]), batch):
-            insert_select(
-                Notification,
-                {"recipient_id": "recipient", "action_id": "told_about", "message": "message"},
-                told.order_by()
-                .annotate(told_about=F("pk"), message=message)
-                .values("recipient", "told_about", "message"),
-                ignore_conflicts=True,
-                stage=stage,
-                created_at=moment,
-            )
+        tells = _recipients(str(spec["audience"]), batch)
+        _open_digests(tells, moment)
+        for told in tells:
+            _tell(told, stage=stage, message=message, moment=moment)
     return len(claimed), last
 
 
@@ -200,35 +194,39 @@ def chase_stages(*, today: dt.date, now: dt.datetime | None = None) -> Counter[s
     return reached
 
 
-def gather_digests(*, now: dt.datetime | None = None) -> list[int]:
-    """One digest per person for every notification not yet in one, in three statements;
-    returns the new digests' ids."""
-    moment = now or timezone.now()
-    with transaction.atomic():
-        waiting = Notification.objects.filter(digest__isnull=True)
-        recipients = (
-            waiting.order_by().annotate(person=F("recipient_id")).values("person").distinct()
-        )
-        created = insert_select(Digest, {"recipient_id": "person"}, recipients, created_at=moment)
-        if not created:
-            return []
-        # Each waiting notification joins its recipient's new digest: one UPDATE ... FROM, a
-        # join (a correlated subquery per notification is minutes at a company's size). One
-        # written by an overlapping run after our INSERT has no digest of ours and waits.
-        quote = connection.ops.quote_name
-        notification, digest = quote(Notification._meta.db_table), quote(Digest._meta.db_table)
-        with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                # Tens of thousands of rows just written: without fresh statistics the planner
-                # takes both tables for empty and joins them row by row.
-                cursor.execute(f"ANALYZE {notification}, {digest}")
-            cursor.execute(
-                f"UPDATE {notification} SET digest_id = d.id FROM {digest} d "  # noqa: S608  # nosec B608
-                f"WHERE d.recipient_id = {notification}.recipient_id AND d.created_at = %s "
-                f"AND d.sent_at IS NULL AND {notification}.digest_id IS NULL",
-                [connection.ops.adapt_datetimefield_value(moment)],
-            )
-    return created
+def _open_digests(tells: list[QuerySet[Action]], moment: dt.datetime) -> None:
+    """A digest waiting to be mailed for everyone a batch tells, opened for whoever has none:
+    the people are read (a few thousand ids at most), the missing digests written at once.
+    What a run killed midway told people waits in their digest, and the next run adds to it:
+    one mail, not two."""
+    people: set[int] = set()
+    for told in tells:
+        found = told.order_by().annotate(person=F("recipient")).values("person").distinct()
+        people.update(row["person"] for row in found)
+    waiting = Digest.objects.filter(recipient__in=people, sent_at__isnull=True)
+    have = set(waiting.values_list("recipient_id", flat=True))
+    Digest.objects.bulk_create(
+        [Digest(recipient_id=person, created_at=moment) for person in sorted(people - have)]
+    )
+
+
+def _tell(told: QuerySet[Action], *, stage: str, message: Any, moment: dt.datetime) -> None:
+    """Tell each recipient of `told` about its actions, each notification written into the
+    recipient's waiting digest: one statement however many are told, no row rewritten later."""
+    waiting = Digest.objects.filter(recipient=OuterRef("recipient"), sent_at__isnull=True)
+    insert_select(
+        Notification,
+        {"recipient_id": "recipient", "action_id": "told_about", "message": "message",
+         "digest_id": "into"},
+        told.order_by().annotate(
+            told_about=F("pk"),
+            message=message,
+            into=Subquery(waiting.order_by("pk").values("pk")[:1]),
+        ).values("recipient", "told_about", "message", "into"),
+        ignore_conflicts=True,
+        stage=stage,
+        created_at=moment,
+    )  # fmt: skip
 
 
 def _digest_mail(recipient: dict[str, Any], items: list[str], template: Any) -> EmailMessage:
@@ -311,6 +309,5 @@ def chase_actions(*, now: dt.datetime | None = None) -> ChaseResult:
     """One run of the chase: every stage, in batches, then the digests."""
     moment = now or timezone.now()
     result = ChaseResult(stages=chase_stages(today=timezone.localdate(moment), now=moment))
-    gather_digests(now=moment)
     result.digests = send_digests(now=moment)
     return result

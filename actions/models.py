@@ -273,13 +273,21 @@ class Digest(models.Model):
     after commit, claimed by a conditional update so a retry does not send it twice)."""
 
     recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["sent_at"], name="digest_unsent_idx")]
+        indexes = [
+            models.Index(fields=["sent_at"], name="digest_unsent_idx"),
+            # A person's digest still to be mailed, which each new notification joins.
+            models.Index(
+                fields=["recipient"],
+                condition=Q(sent_at__isnull=True),
+                name="digest_unsent_recipient_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Digest for {self.recipient_id} ({'sent' if self.sent_at else 'pending'})"

@@ -12,7 +12,7 @@ from django.db import connection
 from django.utils import timezone
 
 from actions import chasing
-from actions.models import Action, ChaseNotice, Notification
+from actions.models import Action, ChaseNotice, Digest, Notification
 from tests.actions.conftest import task
 
 pytestmark = pytest.mark.django_db
@@ -97,6 +97,26 @@ def test_a_person_with_40_items_gets_one_mail(make, bu_member):
     assert len(mine) == 1
     assert mine[0].subject == "[RCC] 40 actions need your attention"
     assert mine[0].body.count("overdue") >= 40
+
+
+def test_notifications_join_the_digest_waiting_for_their_recipient(make, bu_member, settings):
+    settings.CHASE_BATCH_SIZE = 3  # several batches, one digest a person
+    for _ in range(7):
+        due_in(-2, make=make)
+    chasing.chase_stages(today=timezone.localdate())
+    told = Notification.objects.filter(recipient=bu_member)
+    assert told.count() == 7
+    assert told.filter(digest__isnull=True).count() == 0  # none left to link later
+    assert len({n.digest_id for n in told}) == 1
+    waiting = Digest.objects.get(notifications=told[0])
+    assert waiting.sent_at is None
+    # Mailed, the digest takes nothing more: the next stage's items open a new one.
+    assert chasing.send_digests() == 1
+    later = due_in(-8, make=make)  # overdue and a week late
+    chasing.chase_stages(today=timezone.localdate())
+    new = Notification.objects.filter(recipient=bu_member, action=later, stage="overdue").get()
+    assert new.digest_id != waiting.pk
+    assert Digest.objects.get(notifications=new).sent_at is None
 
 
 def test_finished_actions_are_not_chased(make, ciso, bu_member):
