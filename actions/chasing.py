@@ -173,10 +173,9 @@ def _chase_batch(
             1,
             500,
         )
-        tells = _recipients(str(spec["audience"]), batch)
-        _open_digests(tells, moment)
-        for told in tells:
+        for told in _recipients(str(spec["audience"]), batch):
             _tell(told, stage=stage, message=message, moment=moment)
+        _open_digests(moment)
     return len(claimed), last
 
 
@@ -194,26 +193,33 @@ def chase_stages(*, today: dt.date, now: dt.datetime | None = None) -> Counter[s
     return reached
 
 
-def _open_digests(tells: list[QuerySet[Action]], moment: dt.datetime) -> None:
-    """A digest waiting to be mailed for everyone a batch tells, opened for whoever has none:
-    the people are read (a few thousand ids at most), the missing digests written at once.
+def _open_digests(moment: dt.datetime) -> None:
+    """Digests for the people a batch told who had none waiting: opened, and the batch's
+    notifications to them put in. One INSERT and one UPDATE, over those notifications only
+    (each person's first of a run, at most); everyone else's went straight into theirs.
     What a run killed midway told people waits in their digest, and the next run adds to it:
     one mail, not two."""
-    people: set[int] = set()
-    for told in tells:
-        found = told.order_by().annotate(person=F("recipient")).values("person").distinct()
-        people.update(row["person"] for row in found)
-    waiting = Digest.objects.filter(recipient__in=people, sent_at__isnull=True)
-    have = set(waiting.values_list("recipient_id", flat=True))
-    Digest.objects.bulk_create(
-        [Digest(recipient_id=person, created_at=moment) for person in sorted(people - have)]
+    orphans = Notification.objects.filter(digest__isnull=True, created_at=moment)
+    insert_select(
+        Digest,
+        {"recipient_id": "person"},
+        orphans.order_by().annotate(person=F("recipient_id")).values("person").distinct(),
+        created_at=moment,
+    )
+    orphans.update(digest=Subquery(_waiting_digest().values("pk")[:1]))
+
+
+def _waiting_digest() -> QuerySet[Digest]:
+    """The digest still to be mailed to the recipient of the outer row (one a person)."""
+    return Digest.objects.filter(recipient=OuterRef("recipient"), sent_at__isnull=True).order_by(
+        "pk"
     )
 
 
 def _tell(told: QuerySet[Action], *, stage: str, message: Any, moment: dt.datetime) -> None:
     """Tell each recipient of `told` about its actions, each notification written into the
-    recipient's waiting digest: one statement however many are told, no row rewritten later."""
-    waiting = Digest.objects.filter(recipient=OuterRef("recipient"), sent_at__isnull=True)
+    recipient's waiting digest (if there is none yet, `_open_digests` opens it): one
+    statement however many are told."""
     insert_select(
         Notification,
         {"recipient_id": "recipient", "action_id": "told_about", "message": "message",
@@ -221,7 +227,7 @@ def _tell(told: QuerySet[Action], *, stage: str, message: Any, moment: dt.dateti
         told.order_by().annotate(
             told_about=F("pk"),
             message=message,
-            into=Subquery(waiting.order_by("pk").values("pk")[:1]),
+            into=Subquery(_waiting_digest().values("pk")[:1]),
         ).values("recipient", "told_about", "message", "into"),
         ignore_conflicts=True,
         stage=stage,

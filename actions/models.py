@@ -74,6 +74,14 @@ class ActionQuerySet(models.QuerySet["Action"]):
         return self.open().filter(due_on__lt=today or timezone.localdate())
 
 
+# Links most actions leave empty: indexed only where set (the rows each origin lists).
+SELDOM_SET_LINKS = ["system", "origin_incident", "origin_measure", "directive", "origin_decision"]
+UNSEARCHED_IN_HISTORY = [
+    "reference", "unit", "assignee", "system", "origin_incident", "origin_measure", "directive",
+    "origin_decision", "issued_by", "submitted_by", "verified_by",
+]  # fmt: skip
+
+
 class Action(models.Model):
     """A piece of owned work: a business unit must do it by a date and show evidence."""
 
@@ -100,8 +108,11 @@ class Action(models.Model):
         default=Domain.SECURITY,
         help_text="Decides which office verifies the action.",
     )
+    # Every index here is written by every insert and by every update that cannot stay on its
+    # page (an escalation, a transition): links led by a composite index below, or never
+    # searched, carry none of their own; links that are mostly empty are indexed where set.
     unit = models.ForeignKey(
-        "accounts.BusinessUnit", on_delete=models.PROTECT, related_name="actions"
+        "accounts.BusinessUnit", on_delete=models.PROTECT, related_name="actions", db_index=False
     )
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -109,16 +120,27 @@ class Action(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="assigned_actions",
+        db_index=False,
     )
     due_on = models.DateField()
     priority = models.CharField(max_length=16, choices=Priority.choices, default=Priority.NORMAL)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
     system = models.ForeignKey(
-        "systems.System", null=True, blank=True, on_delete=models.PROTECT, related_name="actions"
+        "systems.System",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="actions",
+        db_index=False,
     )
     # Why the action exists. actions sits below cases and committee: string foreign keys.
     origin_incident = models.ForeignKey(
-        "cases.Incident", null=True, blank=True, on_delete=models.PROTECT, related_name="actions"
+        "cases.Incident",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="actions",
+        db_index=False,
     )
     origin_measure = models.ForeignKey(
         "cases.RecurrenceMeasure",
@@ -126,9 +148,15 @@ class Action(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="actions",
+        db_index=False,
     )
     directive = models.ForeignKey(
-        Directive, null=True, blank=True, on_delete=models.PROTECT, related_name="actions"
+        Directive,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="actions",
+        db_index=False,
     )
     origin_decision = models.ForeignKey(
         "committee.Decision",
@@ -137,17 +165,29 @@ class Action(models.Model):
         on_delete=models.PROTECT,
         related_name="actions",
         help_text="The committee decision that created the action, if any.",
+        db_index=False,
     )
+    # Who issued, submitted and verified: shown on the action, never searched.
     issued_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False
     )
     issued_office = models.CharField(max_length=16, blank=True)
     submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     submitted_at = models.DateTimeField(null=True, blank=True)
     verified_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     verified_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.TextField(blank=True)
@@ -160,7 +200,9 @@ class Action(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords()
+    # History is read one action at a time (by id) or by date: its copies of the links need
+    # no index, and each history row is written with every change.
+    history = HistoricalRecords(no_db_index=UNSEARCHED_IN_HISTORY)
 
     objects = ActionQuerySet.as_manager()
 
@@ -176,6 +218,14 @@ class Action(models.Model):
                 fields=["due_on", "id"],
                 condition=~Q(status__in=["verified", "cancelled"]),
                 name="action_open_due_idx",
+            ),
+            *(
+                models.Index(
+                    fields=[link],
+                    condition=Q(**{f"{link}__isnull": False}),
+                    name=f"action_{link}_idx",
+                )
+                for link in SELDOM_SET_LINKS
             ),
         ]
         constraints = [
@@ -201,7 +251,9 @@ class ActionUpdate(models.Model):
     """An append-only line of progress from the owning unit: a note, a percentage, a new status."""
 
     action = models.ForeignKey(Action, on_delete=models.PROTECT, related_name="updates")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False
+    )  # shown, never searched
     at = models.DateTimeField(default=timezone.now)
     note = models.TextField(blank=True)
     percent_done = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -247,7 +299,10 @@ class ChaseNotice(models.Model):
     """One chasing stage reached by one action: the unique row that makes each stage happen once,
     however many times (or however concurrently) the chase runs."""
 
-    action = models.ForeignKey(Action, on_delete=models.PROTECT, related_name="chase_notices")
+    # Found by (action, stage), which the unique constraint indexes.
+    action = models.ForeignKey(
+        Action, on_delete=models.PROTECT, related_name="chase_notices", db_index=False
+    )
     stage = models.CharField(max_length=32)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -296,10 +351,17 @@ class Digest(models.Model):
 class Notification(models.Model):
     """An in-app message about an action: the same items the digest mails carry."""
 
+    # A person's inbox is read through the (recipient, read_at) index, a digest's items through
+    # the digest link's own; the action link is followed, never searched.
     recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        db_index=False,
     )
-    action = models.ForeignKey(Action, on_delete=models.PROTECT, related_name="notifications")
+    action = models.ForeignKey(
+        Action, on_delete=models.PROTECT, related_name="notifications", db_index=False
+    )
     stage = models.CharField(max_length=32)
     message = models.CharField(max_length=500)
     digest = models.ForeignKey(
@@ -312,7 +374,6 @@ class Notification(models.Model):
         ordering = ["-created_at", "-pk"]
         indexes = [
             models.Index(fields=["recipient", "read_at"], name="notification_inbox_idx"),
-            models.Index(fields=["digest"], name="notification_digest_idx"),
         ]
         constraints = [
             models.UniqueConstraint(
