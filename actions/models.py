@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
+from django.contrib.auth.models import Group, Permission
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -287,6 +288,11 @@ class ActionGroupObjectPermission(GroupObjectPermissionBase):
     """Direct-foreign-key grant on one action to a group (the owning unit's group)."""
 
     content_object = models.ForeignKey(Action, on_delete=models.CASCADE)
+    # Two grants an action, millions of rows: found by the object (its own index) or by the
+    # unique (group, permission, object), never by group or permission alone, so those carry
+    # no index of their own (guardian's base gives them one each).
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, db_index=False)
+    permission = models.ForeignKey(Permission, on_delete=models.CASCADE, db_index=False)
 
 
 class ActionUserObjectPermission(UserObjectPermissionBase):
