@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from actions import chasing, services
 from actions.api import ActionOut
-from actions.models import Action, ActionGroupObjectPermission, Notification
+from actions.models import Action, ActionGroupObjectPermission, ChaseNotice, Notification
 from audit.models import ReferenceCounter
 from tests.actions.conftest import task
 from tests.factories import UserFactory
@@ -130,3 +130,46 @@ def test_scoping_reads_the_grants_not_only_the_unit(unit, ciso, bu_member):
     kept, withdrawn = task(unit, ciso, title="kept"), task(unit, ciso, title="withdrawn")
     remove_perm("actions.view_action", unit.group, withdrawn)
     assert list(policy.visible_actions(bu_member)) == [kept]
+
+
+def indexed_columns(model) -> set[tuple[str, ...]]:
+    """The column lists the table's indexes cover (unique ones included, the primary key not)."""
+    with connection.cursor() as cursor:
+        found = connection.introspection.get_constraints(cursor, model._meta.db_table)
+    return {
+        tuple(info["columns"])
+        for info in found.values()
+        if (info["index"] or info["unique"]) and not info["primary_key"] and info["columns"]
+    }
+
+
+@pytest.mark.parametrize(
+    ("model", "expected"),
+    [
+        (
+            Action,
+            {
+                ("reference",),
+                ("unit_id", "status", "due_on"),
+                ("status", "due_on"),
+                ("assignee_id", "status"),
+                ("due_on", "id"),  # unfinished work, partial
+                ("system_id",),  # the seldom-set links, each partial
+                ("origin_incident_id",),
+                ("origin_measure_id",),
+                ("directive_id",),
+                ("origin_decision_id",),
+            },
+        ),
+        (Action.history.model, {("id",), ("history_date",), ("history_user_id",)}),
+        (Notification, {("recipient_id", "read_at"), ("recipient_id", "action_id", "stage"),
+                        ("digest_id",)}),
+        (ChaseNotice, {("action_id", "stage"), ("action_id",)}),  # the second: committee, partial
+        (ActionGroupObjectPermission, {("group_id", "permission_id", "content_object_id"),
+                                       ("content_object_id",)}),
+    ],
+)  # fmt: skip
+def test_the_busiest_tables_carry_only_the_indexes_something_reads(model, expected):
+    """Every index is written by every insert, and by every update that cannot stay on its page:
+    one added here should come with the query that reads it."""
+    assert indexed_columns(model) == expected

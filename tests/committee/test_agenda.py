@@ -19,6 +19,7 @@ from committee.models import AgendaItem, Decision, Meeting
 from committee.services.agenda import assemble_next_agendas, computed_items
 from systems import services as systems_services
 from tests.actions.conftest import escalate_to_committee, task
+from tests.actions.test_scale import indexed_columns
 from tests.cases.conftest import report, risk
 from tests.committee.conftest import make_meeting, mark_present
 from tests.factories import UserFactory
@@ -346,3 +347,14 @@ def test_a_units_item_the_secretariat_removed_stays_removed(
     assert services.assemble_agenda(actor=secretary, meeting=meeting) == 0
     item.refresh_from_db()
     assert item.removed_at is not None and item.summary.startswith("1 action ")
+
+
+@pytest.mark.django_db
+def test_agenda_items_carry_only_the_index_their_reads_use():
+    """Every read of items is one meeting's; thousands are written at once."""
+    assert indexed_columns(AgendaItem) == {("meeting_id", "source_key")}
+    assert indexed_columns(AgendaItem.history.model) == {
+        ("id",),
+        ("history_date",),
+        ("history_user_id",),
+    }
