@@ -29,7 +29,7 @@ from django.utils import timezone
 from accounts.models import Delegation, Office, OfficeCode, Role, User
 from actions.models import Action, ChaseNotice, Digest, Notification
 from actions.policy import DOMAIN_OFFICE
-from config.sql import insert_select
+from config.sql import hold_lock, insert_select
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +42,10 @@ STAGE_TEXT = {
     "committee": "overdue a month: escalated to the Risk Compliance Committee",
 }
 COMMITTEE_STAGE = "committee"  # the last rung: its notice puts the action on the agenda
+# Batches writing into waiting digests take this lock shared; claiming digests to mail takes
+# it alone, so a digest is never claimed while a batch is still writing items into it (those
+# items would be committed after the mail was read, and never sent).
+DIGESTS_FILLING = 0x52434344
 DIGEST_BATCH = 500  # digests claimed, rendered and mailed together over one mail connection
 
 
@@ -136,6 +140,7 @@ def _chase_batch(
         day, pk = after
         due = due.filter(due_on__gte=day).exclude(due_on=day, pk__lte=pk)
     with transaction.atomic():
+        hold_lock(DIGESTS_FILLING, shared=True)
         candidates = (
             due.exclude(chase_notices__stage=stage)
             .order_by("due_on", "pk")
@@ -259,6 +264,7 @@ def send_digests(ids: list[int] | None = None, *, now: dt.datetime | None = None
         # In order of id, each batch after the last: one that failed and was released waits
         # for the next run instead of being tried again at once.
         with transaction.atomic():
+            hold_lock(DIGESTS_FILLING)
             batch = list(
                 unsent.filter(pk__gt=after)
                 .select_for_update(skip_locked=True)

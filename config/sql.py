@@ -91,11 +91,20 @@ def the_rest(model: type[models.Model], columns: Sequence[str]) -> dict[str, Any
     return rest
 
 
+def _prepared(field: models.Field[Any, Any], value: Any) -> Any:
+    """A value as its field saves it. Ints, text, booleans and NULL go as they are: preparing
+    each of them costs more than the insert of thousands of rows does, for the same value."""
+    if value is None or type(value) in (int, str, bool):
+        return value
+    return field.get_db_prep_save(value, connection)
+
+
 def insert_rows(
     model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]
 ) -> int:
     """INSERT INTO model's table (columns) many rows a statement, with no model instance a row.
-    Each value is prepared as its field saves it; the columns not given take their defaults.
+    Each value is prepared as its field saves it (`_prepared`); the columns not given take
+    their defaults.
     On PostgreSQL the rows go as one array a column (UNNEST, as Django's bulk_create sends
     them: a statement of thousands of parameters takes longer to plan than to run). Returns
     how many rows were written."""
@@ -113,13 +122,7 @@ def insert_rows(
         for field, value in zip(targets[len(columns) :], rest.values(), strict=True)
     ]
     prepared = [
-        [
-            *(
-                field.get_db_prep_save(value, connection)
-                for field, value in zip(given, row, strict=True)
-            ),
-            *same,
-        ]
+        [*(_prepared(field, value) for field, value in zip(given, row, strict=True)), *same]
         for row in rows
     ]
     with connection.cursor() as cursor:
@@ -137,3 +140,14 @@ def insert_rows(
                 f"{head}VALUES {', '.join(one for _ in batch)}", [v for row in batch for v in row]
             )
     return len(prepared)
+
+
+def hold_lock(key: int, *, shared: bool = False) -> None:
+    """A PostgreSQL advisory lock held until the transaction ends: writers of one kind take it
+    shared and run side by side; the one that must not overlap any of them takes it alone and
+    waits for them. SQLite writes one transaction at a time already: nothing to do there."""
+    if connection.vendor != "postgresql":
+        return
+    take = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {take}(%s)", [key])

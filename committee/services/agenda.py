@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 K = AgendaItem.Kind
 EDITABLE = {Meeting.Status.SCHEDULED, Meeting.Status.PUBLISHED}
 NAMED = 3  # a unit's escalated actions item names its oldest few
+NONE_LEFT = "No action of this unit is escalated to the committee any more."
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,7 +315,9 @@ def assemble_agenda(
                 ),
             )
             insert_history(
-                present.filter(position__gt=last or 0), when=timezone.now(), user_id=None
+                present.filter(position__gt=last or 0),
+                when=timezone.now(),
+                user_id=actor.pk if actor is not None else None,
             )
         return len(new)
 
@@ -328,11 +331,12 @@ def _refresh_escalated(present: QuerySet[AgendaItem], computed: list[Proposed]) 
         kind=K.ESCALATED_ACTION, action__isnull=True, removed_at__isnull=True
     ):
         now = fresh.get(item.source_key)
-        if now is not None and (item.title, item.summary) != (now.title, now.summary):
-            item.title, item.summary = now.title, now.summary
+        summary = now.summary if now is not None else NONE_LEFT
+        if item.summary != summary:
+            item.summary = summary
             changed.append(item)
     if changed:
-        bulk_update_with_history(changed, AgendaItem, ["title", "summary"])
+        bulk_update_with_history(changed, AgendaItem, ["summary"])
 
 
 def assemble_next_agendas(*, now: dt.datetime | None = None) -> int:

@@ -24,7 +24,7 @@ from committee.forms import (
 from committee.headings import heading_of, is_units_escalated
 from committee.models import AgendaItem, Attendance, Decision, Meeting
 from committee.quorum import Quorum, quorum_of
-from committee.services.agenda import EDITABLE
+from committee.services.agenda import EDITABLE, NONE_LEFT
 from committee.services.meetings import IN_SESSION, MEETING_FLOW
 from config.errors import Conflict, PreconditionFailed, PreconditionRequired
 
@@ -107,7 +107,7 @@ def facts_of(item: AgendaItem, today: dt.date) -> tuple[list[tuple[str, str]], b
             (_("Done"), f"{formats.localize(action.percent_done)}%"),
         ]
     if is_units_escalated(item):
-        overdue = True  # a month or more, every one of them
+        overdue = item.summary != NONE_LEFT  # each one a month late or more
         assert item.unit is not None
         facts.append((_("Unit"), f"{item.unit.code} — {item.unit.name}"))
     if item.suspension is not None:

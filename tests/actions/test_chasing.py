@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
 import time_machine
 from django.core import mail
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from actions import chasing
 from actions.models import Action, ChaseNotice, Digest, Notification
+from config.sql import hold_lock
 from tests.actions.conftest import task
 
 pytestmark = pytest.mark.django_db
@@ -162,6 +164,50 @@ def test_two_runs_at_once_send_nothing_twice(unit, ciso, bu_member, bu_head):
     assert ChaseNotice.objects.count() == 60
     assert len([m for m in mail.outbox if m.to == [bu_member.email]]) == 1
     assert len([m for m in mail.outbox if m.to == [bu_head.email]]) == 1
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_digest_is_not_claimed_while_a_batch_still_writes_into_it(make, bu_member):
+    """Without the lock the mail would be read before the batch's item committed, and the item
+    would sit in a sent digest for good."""
+    first = due_in(-2, make=make)
+    chasing.chase_stages(today=timezone.localdate())  # a digest waits for bu_member
+    second = due_in(-2, make=make)
+    writing = threading.Event()
+    sent: list[int] = []
+
+    def batch() -> None:
+        try:
+            with transaction.atomic():
+                hold_lock(chasing.DIGESTS_FILLING, shared=True)
+                Notification.objects.create(
+                    recipient=bu_member,
+                    action=second,
+                    stage="overdue",
+                    message=f"{second.reference} the second item",
+                    digest=Digest.objects.get(recipient=bu_member, sent_at__isnull=True),
+                )
+                writing.set()
+                time.sleep(1.5)  # still writing when the send comes
+        finally:
+            connection.close()
+
+    def send() -> None:
+        try:
+            writing.wait(10)
+            sent.append(chasing.send_digests())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=batch), threading.Thread(target=send)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sent == [1]
+    (mine,) = [m for m in mail.outbox if m.to == [bu_member.email]]
+    assert first.reference in mine.body and "the second item" in mine.body
 
 
 def test_notifications_api_shows_only_mine(login_as, make, bu_member, bu_head):

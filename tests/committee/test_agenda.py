@@ -4,6 +4,7 @@ edits stick; a unit reads only its own items."""
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -16,7 +17,7 @@ from actions.models import Action
 from cases.models import Incident
 from committee import services
 from committee.models import AgendaItem, Decision, Meeting
-from committee.services.agenda import assemble_next_agendas, computed_items
+from committee.services.agenda import NONE_LEFT, assemble_next_agendas, computed_items
 from systems import services as systems_services
 from tests.actions.conftest import escalate_to_committee, task
 from tests.actions.test_scale import indexed_columns
@@ -107,10 +108,10 @@ def test_the_agenda_holds_exactly_the_expected_items(
     assert escalated.unit == unit and escalated.action is None
     assert escalated.summary.startswith("2 actions overdue a month or more")
     assert "31 days overdue" in escalated.summary
-    # Written with their history, as every other write of an item.
-    assert {h.source_key for h in AgendaItem.history.filter(meeting=meeting)} == {
-        i.source_key for i in items
-    }
+    # Written with their history, as every other write of an item, under who assembled it.
+    history = AgendaItem.history.filter(meeting=meeting)
+    assert {h.source_key for h in history} == {i.source_key for i in items}
+    assert {h.history_user for h in history} == {secretary}
 
 
 def test_assembling_again_adds_only_what_is_new_and_keeps_removals(
@@ -336,6 +337,18 @@ def test_a_units_item_stays_current_until_the_agenda_is_published(
     assert item.summary.startswith("2 actions ")
 
 
+def test_a_units_item_says_so_when_nothing_is_escalated_any_more(
+    committee, meeting, unit, ciso, secretary
+):
+    action = task(unit, ciso, title="Rotate keys")
+    escalate_to_committee(action, days_late=31)
+    services.assemble_agenda(actor=secretary, meeting=meeting)
+    Action.objects.filter(pk=action.pk).update(status=Action.Status.VERIFIED)
+    services.assemble_agenda(actor=secretary, meeting=meeting)
+    item = meeting.items.get(kind=K.ESCALATED_ACTION)
+    assert item.summary == NONE_LEFT
+
+
 def test_a_units_item_the_secretariat_removed_stays_removed(
     committee, meeting, unit, ciso, secretary
 ):
@@ -358,3 +371,29 @@ def test_agenda_items_carry_only_the_index_their_reads_use():
         ("history_date",),
         ("history_user_id",),
     }
+
+
+def test_drafts_drop_the_escalated_items_they_held_one_action_at_a_time(
+    committee, unit, ciso, secretary
+):
+    """The data migration to one item a unit: a draft's per-action items come off (kept, marked
+    removed); a published agenda keeps what it published."""
+    from django.apps import apps
+
+    migration = importlib.import_module("committee.migrations.0006_escalated_items_by_unit")
+    draft = make_meeting(committee, days=10)
+    published = make_meeting(committee, days=40, status=Meeting.Status.PUBLISHED)
+    action = task(unit, ciso, title="Rotate keys")
+    for meeting in (draft, published):
+        AgendaItem.objects.create(
+            meeting=meeting,
+            position=1,
+            kind=K.ESCALATED_ACTION,
+            source_key=f"action:{action.pk}",
+            title=action.reference,
+            unit=unit,
+            action=action,
+        )
+    migration.take_off_per_action_items(apps, None)
+    assert draft.items.get().removed_at is not None
+    assert published.items.get().removed_at is None
