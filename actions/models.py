@@ -76,10 +76,12 @@ class ActionQuerySet(models.QuerySet["Action"]):
 
 
 # Links most actions leave empty: indexed only where set (the rows each origin lists).
-SELDOM_SET_LINKS = ["system", "origin_incident", "origin_measure", "directive", "origin_decision"]
+SELDOM_SET_LINKS = [
+    "system", "origin_incident", "origin_measure", "directive", "origin_decision", "origin_project",
+]  # fmt: skip
 UNSEARCHED_IN_HISTORY = [
     "reference", "unit", "assignee", "system", "origin_incident", "origin_measure", "directive",
-    "origin_decision", "issued_by", "submitted_by", "verified_by",
+    "origin_decision", "origin_project", "issued_by", "submitted_by", "verified_by",
 ]  # fmt: skip
 
 
@@ -166,6 +168,15 @@ class Action(models.Model):
         on_delete=models.PROTECT,
         related_name="actions",
         help_text="The committee decision that created the action, if any.",
+        db_index=False,
+    )
+    origin_project = models.ForeignKey(
+        "quality.Project",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="actions",
+        help_text="The quality project whose review or release gate created the action, if any.",
         db_index=False,
     )
     # Who issued, submitted and verified: shown on the action, never searched.

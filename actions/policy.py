@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from accounts import policy as accounts_policy
-from accounts.models import BusinessUnit, Domain, OfficeCode
+from accounts.models import BusinessUnit, Domain, OfficeCode, Role
 from actions.models import Action, Directive
 
 # The office that owns a domain verifies its actions (DESIGN.md section 3); the chair always may.
@@ -30,14 +30,24 @@ def owning_office(user: Any, domain: str) -> str | None:
     return accounts_policy.acting_office(user, *codes)
 
 
-def can_create_action(user: Any, unit: BusinessUnit, domain: str, decision: Any = None) -> bool:
+def can_create_action(
+    user: Any, unit: BusinessUnit, domain: str, decision: Any = None, project: Any = None
+) -> bool:
     """The domain's office or the chair for any unit; a unit's own members for their unit; a
-    committee decision to create actions for any unit."""
+    committee decision to create actions for any unit; a quality reviewer, the findings of a
+    review for the reviewed project's unit (quality.policy.can_review decides the review)."""
     if decision is not None:
         return accounts_policy.decision_authorizes(decision, "create_actions")
     if not getattr(user, "is_authenticated", False):
         return False
-    return owning_office(user, domain) is not None or accounts_policy.belongs_to(user, unit)
+    if owning_office(user, domain) is not None or accounts_policy.belongs_to(user, unit):
+        return True
+    return bool(
+        project is not None
+        and domain == Domain.QUALITY
+        and project.unit_id == unit.pk
+        and accounts_policy.has_role(user, Role.QUALITY_REVIEWER)
+    )
 
 
 def can_progress(user: Any, action: Action) -> bool:

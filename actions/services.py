@@ -103,13 +103,16 @@ def create_action(
     origin_incident: Any | None = None,
     origin_measure: Any | None = None,
     origin_decision: Any | None = None,
+    origin_project: Any | None = None,
     decided_office: str = "",
 ) -> Action:
     """Give a unit a piece of work with a due date. The domain's office or the chair may task
     any unit; a unit may record work for itself. An approved committee decision tasks any unit:
     the decision is the authority, and the action is issued under the chair's office,
     `decided_office`."""
-    if not policy.can_create_action(actor, unit, domain, decision=origin_decision):
+    if not policy.can_create_action(
+        actor, unit, domain, decision=origin_decision, project=origin_project
+    ):
         raise PermissionDenied(
             _("Only the %(domain)s office, the chair or %(unit)s may task %(unit)s.")
             % {"domain": domain, "unit": unit.code}
@@ -133,6 +136,7 @@ def create_action(
         origin_incident=origin_incident,
         origin_measure=origin_measure,
         origin_decision=origin_decision,
+        origin_project=origin_project,
         issued_by=actor,
         issued_office=decided_office
         if origin_decision is not None
@@ -151,6 +155,7 @@ def create_action(
             "due_on": due_on.isoformat(),
             "domain": domain,
             "decision": getattr(origin_decision, "reference", None),
+            "project": getattr(origin_project, "reference", None),
         },
     )
     return action

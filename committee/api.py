@@ -180,6 +180,7 @@ class AgendaItemOut(serializers.ModelSerializer):
     risk = read_only_slug("reference", allow_null=True)
     action = read_only_slug("reference", allow_null=True)
     directive = read_only_slug("reference", allow_null=True)
+    project = read_only_slug("reference", allow_null=True)
     added_by = read_only_slug("username", allow_null=True)
 
     class Meta:
@@ -196,6 +197,7 @@ class AgendaItemOut(serializers.ModelSerializer):
             "action",
             "suspension",
             "directive",
+            "project",
             "added_by",
             "added_after_publication",
             "discussed_at",

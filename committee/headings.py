@@ -33,6 +33,11 @@ def heading_of(item: AgendaItem) -> tuple[str, str]:
             "unit": f"{item.unit.code} {item.unit.name}"
         }
         return heading, item.summary  # counts and references, as assembled
+    if item.project is not None:
+        heading = _("%(project)s: flagged by quality control") % {
+            "project": f"{item.project.reference} {item.project.name}"
+        }
+        return heading, item.summary  # what was red or falling, as assembled
     record = item.incident or item.risk or item.action or item.directive
     if record is not None:
         return f"{record.reference} {record.title}", ""

@@ -302,8 +302,8 @@ class Attendance(models.Model):
 
 
 UNSEARCHED_LINKS = [
-    "meeting", "unit", "incident", "risk", "action", "suspension", "directive", "added_by",
-    "removed_by",
+    "meeting", "unit", "incident", "risk", "action", "suspension", "directive", "project",
+    "added_by", "removed_by",
 ]  # fmt: skip
 
 
@@ -319,6 +319,7 @@ class AgendaItem(models.Model):
         SUSPENSION = "suspension", _("Suspension awaiting ratification")
         DIRECTIVE = "directive", _("Directive issued since the last meeting")
         CARRIED_ACTION = "carried_action", _("Decided action still open")
+        QUALITY_FLAG = "quality_flag", _("Project flagged by quality control")
         OTHER = "other", _("Other business")
 
     # Every read of items is one meeting's, which the unique (meeting, source_key) index serves;
@@ -383,6 +384,15 @@ class AgendaItem(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         db_index=False,
+    )
+    project = models.ForeignKey(
+        "quality.Project",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        help_text="The quality project a flag brought to the agenda.",
     )
     added_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

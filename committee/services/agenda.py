@@ -27,6 +27,7 @@ from committee import policy
 from committee.models import AgendaItem, Meeting
 from committee.services.meetings import locked, refuse_if_locked
 from config.sql import insert_history, insert_rows
+from quality.models import Project, QualityFlag
 from systems.models import SuspensionOrder
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ class Proposed:
     action_id: int | None = None
     suspension_id: int | None = None
     directive_id: int | None = None
+    project_id: int | None = None
 
 
 WRITTEN = [f.name for f in fields(Proposed)]  # the AgendaItem columns a Proposed fills
@@ -262,9 +264,46 @@ def _directives(since: dt.datetime | None, until: dt.datetime, label: Labels) ->
         )
 
 
+def _quality_flags(
+    since: dt.datetime | None, until: dt.datetime, label: Labels
+) -> Iterator[Proposed]:
+    """Projects quality control flagged since the last agenda: each flag comes to one agenda,
+    the one whose window it was raised in (a project stays flagged, and is not raised again,
+    until a healthy report clears it)."""
+    flags = QualityFlag.objects.filter(raised_at__lt=until)
+    if since is not None:
+        flags = flags.filter(raised_at__gte=since)
+    rows = flags.order_by("raised_at", "pk").values(
+        "pk", "red", "trending", "project_id", "project__reference", "project__name",
+        "project__phase", "project__unit_id", "project__unit__code", "report__period",
+        "report__spi", "report__cpi",
+    )  # fmt: skip
+    for flag in rows:
+        why = []
+        if flag["red"]:
+            why.append(f"rated red on {', '.join(flag['red'])}")
+        if flag["trending"]:
+            why.append(f"{' and '.join(flag['trending'])} falling three periods running")
+        yield Proposed(
+            kind=K.QUALITY_FLAG,
+            source_key=f"quality:{flag['pk']}",
+            title=f"{flag['project__reference']} {flag['project__name']}: flagged by quality "
+            "control",
+            summary=(
+                f"{flag['project__unit__code']}, "
+                f"{label(Project, 'phase', flag['project__phase']).lower()}; "
+                f"{'; '.join(why)} in the {flag['report__period']:%Y-%m} report "
+                f"(SPI {flag['report__spi'] if flag['report__spi'] is not None else '—'}, "
+                f"CPI {flag['report__cpi'] if flag['report__cpi'] is not None else '—'})."
+            ),
+            unit_id=flag["project__unit_id"],
+            project_id=flag["project_id"],
+        )
+
+
 def computed_items(meeting: Meeting, *, now: dt.datetime | None = None) -> list[Proposed]:
     """What the data puts on this meeting's agenda, in the order a committee takes it: orders to
-    ratify, new incidents, escalated and carried actions, risks, directives. One query a kind,
+    ratify, new incidents, escalated and carried actions, risks, flagged projects, directives. One query a kind,
     rows read as values: thousands of items cost milliseconds, not model instances."""
     moment = now or timezone.now()
     today = timezone.localdate(moment)
@@ -277,6 +316,7 @@ def computed_items(meeting: Meeting, *, now: dt.datetime | None = None) -> list[
         *_escalated_actions(today),
         *_carried_actions(meeting, today, label),
         *_risks(label),
+        *_quality_flags(since, until, label),
         *_directives(since, until, label),
     ]
 

@@ -120,6 +120,13 @@ def facts_of(item: AgendaItem, today: dt.date) -> tuple[list[tuple[str, str]], b
             (_("Ordered by"), order.issued_office),
             (_("Ordered on"), _date(order.issued_at)),
         ]
+    if item.project is not None:
+        project = item.project
+        facts += [
+            (_("Phase"), project.get_phase_display()),
+            (_("Rating"), project.get_rag_display()),
+            (_("Personal data"), _("Handled") if project.handles_personal_data else _("None")),
+        ]
     if item.directive is not None:
         directive = item.directive
         facts += [

@@ -1,0 +1,45 @@
+"""Mail the CQO when a project is flagged (after commit)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from accounts.models import Delegation, OfficeCode, User
+from quality.models import QualityFlag
+
+
+def cqo_addresses() -> list[str]:
+    """The CQO's holder and anyone acting for the office now."""
+    now = timezone.now()
+    acting = Delegation.objects.active(now).filter(office__code=OfficeCode.CQO)
+    people = User.objects.filter(is_active=True).exclude(email="")
+    found = people.filter(
+        Q(offices__code=OfficeCode.CQO) | Q(pk__in=acting.values("delegate_id"))
+    ).values_list("email", flat=True)
+    return sorted(set(found))
+
+
+@shared_task
+def notify_flag(flag_id: int) -> int:
+    """One mail to the CQO about a project turning red or trending there; returns how many
+    people it went to."""
+    flag = QualityFlag.objects.select_related("project", "project__unit", "report").get(pk=flag_id)
+    recipients = cqo_addresses()
+    if not recipients:
+        return 0
+    project = flag.project
+    send_mail(
+        f"[RCC] {project.reference} flagged {flag.report.get_rag_display().lower()}",
+        render_to_string(
+            "quality/mail/flag.txt",
+            {"flag": flag, "project": project, "report": flag.report},
+        ),
+        settings.DEFAULT_FROM_EMAIL,
+        recipients,
+    )
+    return len(recipients)

@@ -1,0 +1,110 @@
+"""Quality fixtures: projects registered and reported on through the services, and a quality
+reviewer who belongs to Quality HQ, a unit of their own."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import User
+from quality import services
+from quality.models import Project, QualityReport
+from tests.factories import BusinessUnitFactory, MembershipFactory, UserFactory
+from tests.systems.conftest import register
+
+CHECKLIST_YES = {
+    "personal_data_inventory": "yes",
+    "fail_safe_design": "yes",
+    "transaction_uniqueness": "yes",
+    "access_control": "yes",
+    "test_plan": "yes",
+    "release_criteria": "yes",
+}
+CONFORMANCE_YES = {
+    "follows_plan": "yes",
+    "fail_safe_design": "yes",
+    "transaction_uniqueness": "yes",
+    "deviations_recorded": "yes",
+}
+
+
+def month(offset: int) -> dt.date:
+    """The first day of the month `offset` months from this one (negative: earlier)."""
+    today = timezone.localdate().replace(day=1)
+    index = today.year * 12 + today.month - 1 + offset
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def report(project: Project, actor: User, period: dt.date, **figures: Any) -> QualityReport:
+    """A report with healthy defaults: on plan, on budget."""
+    values: dict[str, Any] = {
+        "planned_value": Decimal("100000"),
+        "earned_value": Decimal("100000"),
+        "actual_cost": Decimal("100000"),
+        "percent_complete": 10,
+    }
+    values.update(figures)
+    return services.submit_report(actor=actor, project=project, period=period, **values)
+
+
+def make_project(unit: Any, actor: User, system: Any, **fields: Any) -> Project:
+    values: dict[str, Any] = {
+        "name": "Certificate issuance renewal",
+        "planned_budget": Decimal("1000000"),
+        "planned_start": timezone.localdate() - dt.timedelta(days=200),
+        "planned_finish": timezone.localdate() + dt.timedelta(days=200),
+    }
+    values.update(fields)
+    return services.register_project(actor=actor, unit=unit, system=system, **values)
+
+
+@pytest.fixture
+def quality_hq(db):
+    return BusinessUnitFactory.create(code="QHQ", name="Quality HQ")
+
+
+@pytest.fixture
+def reviewer(quality_hq) -> User:
+    user = UserFactory.create(username="reviewer", roles=["quality_reviewer"])
+    MembershipFactory.create(user=user, unit=quality_hq)
+    return user
+
+
+@pytest.fixture
+def own_unit_reviewer(unit) -> User:
+    """A quality reviewer who belongs to the project's own unit: never independent of it."""
+    user = UserFactory.create(username="own_reviewer", roles=["quality_reviewer"])
+    MembershipFactory.create(user=user, unit=unit)
+    return user
+
+
+@pytest.fixture
+def system(unit, bu_head, bu_member):
+    return register(unit, "cert-issuance", internet_facing=True, handles_personal_data=True)
+
+
+@pytest.fixture
+def plain_system(unit, bu_head, bu_member):
+    return register(unit, "intranet-wiki")
+
+
+@pytest.fixture
+def project(unit, bu_member, system) -> Project:
+    """A project on a system with personal data: it needs independent reviews."""
+    return make_project(unit, bu_member, system)
+
+
+@pytest.fixture
+def plain_project(unit, bu_member, plain_system) -> Project:
+    """A project without personal data: no review stands in its way."""
+    return make_project(unit, bu_member, plain_system, name="Wiki upgrade")
+
+
+@pytest.fixture
+def other_project(other_unit, other_bu_member) -> Project:
+    other_system = register(other_unit, "cloud-console")
+    return make_project(other_unit, other_bu_member, other_system, name="Console rebuild")
