@@ -30,7 +30,13 @@ def meetings_for(user: Any) -> QuerySet[Meeting]:
 
 def agenda_for(user: Any, meeting: Meeting) -> QuerySet[AgendaItem]:
     return policy.visible_items(user, meeting).select_related(
-        "unit", "incident", "risk", "action", "suspension__system", "directive", "project",
+        "unit",
+        "incident",
+        "risk",
+        "action",
+        "suspension__system",
+        "directive",
+        "project",
         "added_by",
     )
 

@@ -16,6 +16,7 @@ from committee import views as committee_views
 from committee.api import CalendarFeedViewSet, CommitteeViewSet, MeetingViewSet
 from config.api import not_found
 from config.health import healthz
+from quality.api import ProjectViewSet, QualityThresholdViewSet
 from systems.api import SuspensionViewSet, SystemViewSet
 
 router = DefaultRouter()
@@ -32,6 +33,8 @@ router.register("suspensions", SuspensionViewSet, basename="suspension")
 router.register("committees", CommitteeViewSet, basename="committee")
 router.register("meetings", MeetingViewSet, basename="meeting")
 router.register("calendar-feeds", CalendarFeedViewSet, basename="calendar-feed-token")
+router.register("projects", ProjectViewSet, basename="project")
+router.register("quality-thresholds", QualityThresholdViewSet, basename="quality-threshold")
 
 admin.site.site_header = "Risk Compliance Committee — administration"
 admin.site.site_title = "RCC admin"
@@ -56,6 +59,7 @@ urlpatterns = [
     path("", include("committee.urls")),
     path("", include("cases.urls")),
     path("", include("systems.urls")),
+    path("", include("quality.urls")),
     path("", include("actions.urls")),
     path("", include("audit.urls")),
 ]

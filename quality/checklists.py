@@ -3,6 +3,8 @@ what was built follows the plan. Items are fixed by the review method, so they l
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -51,6 +53,6 @@ CONFORMANCE = [
 ]
 
 
-def checklist_for(phase: str) -> list[tuple[str, Promise]]:
+def checklist_for(phase: str) -> Sequence[tuple[str, Promise]]:
     """The planning-stage review's checklist at planning; the conformance check's after."""
     return PLANNING if phase == Phase.PLANNING else CONFORMANCE

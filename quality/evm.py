@@ -1,10 +1,10 @@
 """Earned Value and quality indicators from a report's figures, and their green/amber/red rating.
 
-The standard formulas (PMI, PMBOK Guide, 6th ed., 7.4): SV = EV − PV, CV = EV − AC,
-SPI = EV / PV, CPI = EV / AC, EAC = BAC / CPI, ETC = EAC − AC. Where a formula divides by
+The standard formulas (PMI, PMBOK Guide, 6th ed., 7.4): SV = EV - PV, CV = EV - AC,
+SPI = EV / PV, CPI = EV / AC, EAC = BAC / CPI, ETC = EAC - AC. Where a formula divides by
 zero it has no value (None) rather than an error: no planned value yet means no SPI; nothing
 spent means no CPI, and then the estimate assumes the rest costs what was budgeted
-(EAC = AC + BAC − EV); something spent and nothing earned leaves no estimate at all.
+(EAC = AC + BAC - EV); something spent and nothing earned leaves no estimate at all.
 Pure functions: no database, no side effects.
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from itertools import pairwise
 
 from quality.models import LOWER_IS_BETTER, RAG_ORDER, Indicator, Phase, Rag
 
@@ -94,9 +95,7 @@ def indicators(f: Figures) -> Indicators:
     )
 
 
-def rated_values(
-    found: Indicators, figures: Figures, phase: str
-) -> dict[str, Decimal | None]:
+def rated_values(found: Indicators, figures: Figures, phase: str) -> dict[str, Decimal | None]:
     """The value each rated indicator is judged on. SV and CV as a share of what they are
     variances of (planned and earned value), so one threshold fits a small project and a large
     one; the estimate as its overrun of the budget. Test density is judged once testing is
@@ -112,7 +111,9 @@ def rated_values(
         Indicator.SV: _percent(found.schedule_variance, figures.planned_value),
         Indicator.CV: _percent(found.cost_variance, figures.earned_value),
         Indicator.EAC: _percent(overrun, figures.budget_at_completion),
-        Indicator.TEST_DENSITY: found.test_density if phase in {Phase.TEST, Phase.RELEASE} else None,
+        Indicator.TEST_DENSITY: found.test_density
+        if phase in {Phase.TEST, Phase.RELEASE}
+        else None,
         Indicator.DEFECT_DETECTION: found.defect_detection_rate,
     }
 
@@ -155,7 +156,7 @@ def falling(series: Sequence[Decimal | None], run: int = TREND_RUN) -> bool:
     first, each lower than the one before)? A period without a value breaks the run."""
     if len(series) < run + 1:
         return False
-    tail = series[-(run + 1) :]
-    if any(value is None for value in tail):
+    tail = [value for value in series[-(run + 1) :] if value is not None]
+    if len(tail) < run + 1:
         return False
-    return all(later < earlier for earlier, later in zip(tail, tail[1:], strict=False))  # type: ignore[operator]
+    return all(later < earlier for earlier, later in pairwise(tail))

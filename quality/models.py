@@ -9,9 +9,6 @@ from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from simple_history.models import HistoricalRecords
 
-MONEY = {"max_digits": 16, "decimal_places": 2}
-RATIO = {"max_digits": 12, "decimal_places": 4}
-
 
 class Phase(models.TextChoices):
     """A project's lifecycle, in order (DESIGN.md 4)."""
@@ -83,7 +80,9 @@ class Project(models.Model):
         "review.",
     )
     planned_budget = models.DecimalField(
-        **MONEY, help_text="Budget at completion (BAC), in the group's currency."
+        max_digits=16,
+        decimal_places=2,
+        help_text="Budget at completion (BAC), in the group's currency.",
     )
     planned_start = models.DateField()
     planned_finish = models.DateField()
@@ -140,9 +139,9 @@ class QualityReport(models.Model):
     phase = models.CharField(
         max_length=16, choices=Phase.choices, help_text="The project's phase when reported."
     )
-    planned_value = models.DecimalField(**MONEY)
-    earned_value = models.DecimalField(**MONEY)
-    actual_cost = models.DecimalField(**MONEY)
+    planned_value = models.DecimalField(max_digits=16, decimal_places=2)
+    earned_value = models.DecimalField(max_digits=16, decimal_places=2)
+    actual_cost = models.DecimalField(max_digits=16, decimal_places=2)
     percent_complete = models.PositiveSmallIntegerField()
     tests_planned = models.PositiveIntegerField(default=0)
     tests_run = models.PositiveIntegerField(default=0)
@@ -158,17 +157,25 @@ class QualityReport(models.Model):
     )
     # Derived when submitted (quality.evm); empty where the formula has no value (no planned
     # value yet, nothing spent, nothing earned).
-    schedule_variance = models.DecimalField(**MONEY)
-    cost_variance = models.DecimalField(**MONEY)
-    spi = models.DecimalField(**RATIO, null=True, blank=True)
-    cpi = models.DecimalField(**RATIO, null=True, blank=True)
-    estimate_at_completion = models.DecimalField(**MONEY, null=True, blank=True)
-    estimate_to_complete = models.DecimalField(**MONEY, null=True, blank=True)
-    test_density = models.DecimalField(**RATIO, null=True, blank=True)
-    defect_detection_rate = models.DecimalField(**RATIO, null=True, blank=True)
+    schedule_variance = models.DecimalField(max_digits=16, decimal_places=2)
+    cost_variance = models.DecimalField(max_digits=16, decimal_places=2)
+    spi = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    cpi = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    estimate_at_completion = models.DecimalField(
+        max_digits=16, decimal_places=2, null=True, blank=True
+    )
+    estimate_to_complete = models.DecimalField(
+        max_digits=16, decimal_places=2, null=True, blank=True
+    )
+    test_density = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    defect_detection_rate = models.DecimalField(
+        max_digits=12, decimal_places=4, null=True, blank=True
+    )
     ratings = models.JSONField(
-        default=dict, blank=True, help_text="Indicator → green/amber/red, under the thresholds "
-        "in force when the report was submitted."
+        default=dict,
+        blank=True,
+        help_text="Indicator → green/amber/red, under the thresholds "
+        "in force when the report was submitted.",
     )
     rag = models.CharField(max_length=8, choices=Rag.choices, default=Rag.UNRATED, blank=True)
     trending = models.JSONField(
@@ -211,8 +218,8 @@ class Threshold(models.Model):
     lower (LOWER_IS_BETTER), green at `green` or below and red above `red`."""
 
     indicator = models.CharField(max_length=20, choices=Indicator.choices, unique=True)
-    green = models.DecimalField(**RATIO)
-    red = models.DecimalField(**RATIO)
+    green = models.DecimalField(max_digits=12, decimal_places=4)
+    red = models.DecimalField(max_digits=12, decimal_places=4)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

@@ -152,9 +152,7 @@ def _require_review(project: Project) -> None:
 
 
 @transaction.atomic
-def advance_phase(
-    *, actor: User, project: Project, expected_version: str | None = None
-) -> Project:
+def advance_phase(*, actor: User, project: Project, expected_version: str | None = None) -> Project:
     """The owning unit moves its project to the next phase: planning → design → build → test.
     Release is the CQO's gate (decide_release), not the unit's move."""
     if not policy.can_advance(actor, project):
@@ -246,9 +244,7 @@ def submit_report(
     report.rag = evm.overall(report.ratings)
     history = [*reversed(previous), report]
     report.trending = [
-        index
-        for index in ("spi", "cpi")
-        if evm.falling([getattr(r, index) for r in history])
+        index for index in ("spi", "cpi") if evm.falling([getattr(r, index) for r in history])
     ]
     report.full_clean(validate_unique=False)
     try:
@@ -309,9 +305,7 @@ def _flag_or_clear(*, actor: User, project: Project, report: QualityReport) -> N
 
 
 @transaction.atomic
-def set_threshold(
-    *, actor: User, indicator: str, green: Decimal, red: Decimal
-) -> Threshold:
+def set_threshold(*, actor: User, indicator: str, green: Decimal, red: Decimal) -> Threshold:
     """The CQO sets where an indicator turns amber and red. Reports already rated keep their
     ratings (they say what was true under the thresholds of their day)."""
     office = policy.threshold_office(actor)
@@ -340,14 +334,16 @@ def set_threshold(
         office=office,
         verb="quality.threshold_set",
         target=threshold,
-        details={"indicator": indicator, "from": before, "to": {"green": str(green), "red": str(red)}},
+        details={
+            "indicator": indicator,
+            "from": before,
+            "to": {"green": str(green), "red": str(red)},
+        },
     )
     return threshold
 
 
-def _create_work(
-    *, actor: User, project: Project, work: Sequence[Work], why: str
-) -> list[Action]:
+def _create_work(*, actor: User, project: Project, work: Sequence[Work], why: str) -> list[Action]:
     return [
         actions_services.create_action(
             actor=actor,
@@ -393,10 +389,7 @@ def record_review(
         raise PermissionDenied(_("Only a quality reviewer (Quality HQ) may review a project."))
     if not policy.can_review(actor, project):
         raise PermissionDenied(
-            _(
-                "A review must be independent: a reviewer from %(unit)s may not review its "
-                "project."
-            )
+            _("A review must be independent: a reviewer from %(unit)s may not review its project.")
             % {"unit": project.unit.code}
         )
     project = _locked(project)
@@ -491,8 +484,9 @@ def decide_release(
     if project.phase != Phase.TEST:
         raise ValidationError(
             {
-                "phase": _("Only a project in test comes to the release gate; this one is in "
-                "%(phase)s.")
+                "phase": _(
+                    "Only a project in test comes to the release gate; this one is in %(phase)s."
+                )
                 % {"phase": project.get_phase_display().lower()}
             }
         )

@@ -159,6 +159,7 @@ def indexed_columns(model) -> set[tuple[str, ...]]:
                 ("origin_measure_id",),
                 ("directive_id",),
                 ("origin_decision_id",),
+                ("origin_project_id",),  # a project page lists the work it created
             },
         ),
         (Action.history.model, {("id",), ("history_date",), ("history_user_id",)}),

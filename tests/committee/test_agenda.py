@@ -24,6 +24,8 @@ from tests.actions.test_scale import indexed_columns
 from tests.cases.conftest import report, risk
 from tests.committee.conftest import make_meeting, mark_present
 from tests.factories import UserFactory
+from tests.quality.conftest import make_project, month
+from tests.quality.conftest import report as quality_report
 
 K = AgendaItem.Kind
 
@@ -69,6 +71,15 @@ def seed(
         )
         actions_services.issue_directive(actor=ciso, directive=directive)
         expected[K.DIRECTIVE].add(f"directive:{directive.pk}")
+        # A project rated red is flagged; one in good health is not.
+        cert = systems_services.register_system(
+            actor=registrar, unit=unit, code=f"cert-{batch}{i}", name=f"Certificates {i}"
+        )
+        red = make_project(unit, bu_member, cert, name=f"Issuance rebuild {i}")
+        quality_report(red, bu_member, month(0), earned_value=50000)
+        expected[K.QUALITY_FLAG].add(f"quality:{red.flags.get().pk}")
+        healthy = make_project(unit, bu_member, cert, name=f"Issuance tidy-up {i}")
+        quality_report(healthy, bu_member, month(0))
     return expected
 
 
@@ -85,7 +96,7 @@ def test_the_agenda_holds_exactly_the_expected_items(
     expected = seed(unit, other_unit, bu_member, other_bu_member, ciso, n=2)
     added = services.assemble_agenda(actor=secretary, meeting=meeting)
     items = list(meeting.items.order_by("position"))
-    assert added == len(items) == 2 * (2 + 1 + 1 + 1) + 1  # both escalated actions: one item
+    assert added == len(items) == 2 * (2 + 1 + 1 + 1 + 1) + 1  # both escalated actions: one item
     assert keys_by_kind(items) == expected
     # The order a committee takes them in: orders to ratify first, directives last.
     kinds = [item.kind for item in items]
@@ -97,6 +108,7 @@ def test_the_agenda_holds_exactly_the_expected_items(
             K.ESCALATED_ACTION,
             K.CARRIED_ACTION,
             K.RISK,
+            K.QUALITY_FLAG,
             K.DIRECTIVE,
         ].index,
     )
@@ -181,7 +193,7 @@ def test_assembly_runs_a_constant_number_of_queries(
         seed(unit, other_unit, bu_member, other_bu_member, ciso, n=n, batch=batch)
         with CaptureQueriesContext(connection) as queries:
             services.assemble_agenda(actor=secretary, meeting=meeting)
-        assert meeting.items.count() == {"a": 6, "b": 5 * 13 + 1}[batch]
+        assert meeting.items.count() == {"a": 7, "b": 6 * 13 + 1}[batch]
         # Out of the way, so the next meeting's window starts where this one's did.
         Meeting.objects.filter(pk=meeting.pk).update(status=Meeting.Status.CANCELLED)
         statements = [q["sql"] for q in queries]
@@ -200,7 +212,34 @@ def test_computing_the_items_is_constant_in_queries(
         with CaptureQueriesContext(connection) as queries:
             computed_items(meeting)
         counts.append(len(queries))
-    assert counts[0] == counts[1] == 7  # the previous meeting, then one query per kind
+    assert counts[0] == counts[1] == 8  # the previous meeting, then one query per kind
+
+
+def test_a_project_trending_red_comes_to_the_next_agenda_exactly_once(
+    committee, unit, bu_member, secretary
+):
+    cert = systems_services.register_system(
+        actor=UserFactory.create(is_superuser=True), unit=unit, code="cert", name="Certificates"
+    )
+    project = make_project(unit, bu_member, cert)
+    first = make_meeting(committee, days=10)
+    # SPI and CPI fall three periods running (still green): flagged, and on the agenda.
+    for offset, earned in zip(range(-4, 0), [100000, 99000, 98000, 97000], strict=True):
+        quality_report(project, bu_member, month(offset), earned_value=earned)
+    assert services.assemble_agenda(actor=secretary, meeting=first) == 1
+    [item] = first.items.filter(kind=K.QUALITY_FLAG)
+    assert item.project == project and item.unit == unit
+    assert "spi and cpi falling three periods running" in item.summary
+    # Still falling next month: the flag stays open, nothing new comes to the agenda.
+    quality_report(project, bu_member, month(0), earned_value=96000)
+    assert services.assemble_agenda(actor=secretary, meeting=first) == 0
+    assert first.items.filter(kind=K.QUALITY_FLAG).count() == 1
+    # Nor to the meeting after: the flag was taken to the first one.
+    services.publish_agenda(actor=secretary, meeting=first)
+    second = make_meeting(committee, days=40)
+    services.assemble_agenda(actor=secretary, meeting=second)
+    assert not second.items.filter(kind=K.QUALITY_FLAG).exists()
+    assert AgendaItem.objects.filter(project=project).count() == 1
 
 
 def test_only_the_secretariat_edits_the_agenda(committee, meeting, ciso, chair, bu_head, secretary):

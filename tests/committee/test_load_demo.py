@@ -114,6 +114,17 @@ def test_the_demo_tells_the_scenario(settings):
         cases_policy.visible_incidents(pubsec_member).values_list("unit__code", flat=True)
     )
     assert visible == {"PUBSEC"}
+    from quality.models import Phase, Project
+
+    phases = dict(Project.objects.values_list("system__code", "phase"))
+    assert phases == {
+        "resident-cert": Phase.BUILD,  # reviewed at planning and design
+        "cloud-console": Phase.TEST,  # waiting at the release gate
+        "core-banking-batch": Phase.PLANNING,  # personal data: held until reviewed
+    }
+    flagged = Project.objects.get(system__code="resident-cert")
+    assert flagged.flags.get(cleared_at__isnull=True).trending == ["spi", "cpi"]
+    assert Action.objects.filter(origin_project=flagged).count() == 1  # the review's finding
 
 
 def test_the_demo_committee_has_three_meetings_and_a_real_agenda(settings):
@@ -135,6 +146,7 @@ def test_the_demo_committee_has_three_meetings_and_a_real_agenda(settings):
         assert (local.weekday(), local.hour, 8 <= local.day <= 14) == (1, 10, True)
         assert meeting.title in output
     kinds = set(meetings[0].items.values_list("kind", flat=True))
-    # The scenario's suspension, incidents, risk and directive are on the next agenda.
-    assert {"suspension", "incident", "risk", "directive"} <= kinds
+    # The scenario's suspension, incidents, risk, directive and the certificate project, falling
+    # behind, are on the next agenda.
+    assert {"suspension", "incident", "risk", "directive", "quality_flag"} <= kinds
     assert not meetings[1].items.exists()

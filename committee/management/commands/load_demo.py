@@ -12,13 +12,14 @@ from django.db import transaction
 from accounts import demo
 from cases.demo import seed_cases
 from committee.demo import seed_committee
+from quality.demo import seed_quality
 from systems.demo import seed_systems
 
 
 class Command(BaseCommand):
     help = (
-        "Load the demo organisation (users, offices, units, cases, the committee and its "
-        "meetings). Refused unless DEMO_MODE is on."
+        "Load the demo organisation (users, offices, units, systems, cases, quality projects, "
+        "the committee and its meetings). Refused unless DEMO_MODE is on."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -31,6 +32,7 @@ class Command(BaseCommand):
             logins = demo.seed_organisation()
             seed_systems()
             seed_cases()
+            seed_quality()
             committee = seed_committee()
         issuer = quote(settings.MFA_TOTP_ISSUER)
         self.stdout.write(self.style.SUCCESS(f"Demo organisation ready: {len(logins)} users."))

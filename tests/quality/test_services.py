@@ -1,0 +1,430 @@
+"""Quality services: segregation of reviews and gates, phases, reports, ratings and flags."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+
+from accounts.models import Domain
+from actions.models import Action
+from audit.models import AuditEvent
+from config.errors import Conflict, PreconditionFailed
+from config.versioning import etag_of
+from outbox.models import Message
+from quality import services
+from quality.models import Phase, Project, QualityFlag, Rag, ReleaseDecision, Review, Threshold
+from quality.services import Work
+from quality.tasks import notify_flag
+from tests.quality.conftest import CHECKLIST_YES, CONFORMANCE_YES, make_project, month, report
+
+pytestmark = pytest.mark.django_db
+
+IN_A_MONTH = timezone.localdate() + dt.timedelta(days=30)
+
+
+def _to_test(project: Project, actor, reviewer=None) -> Project:
+    """Move a project through to test; with a reviewer, each phase reviewed first."""
+    while project.phase != Phase.TEST:
+        if reviewer is not None:
+            answers = CHECKLIST_YES if project.phase == Phase.PLANNING else CONFORMANCE_YES
+            services.record_review(
+                actor=reviewer, project=project, checklist=answers, verdict="passed", summary="ok"
+            )
+        project = services.advance_phase(actor=actor, project=project)
+    return project
+
+
+# --- Registering ----------------------------------------------------------------------------
+
+
+def test_a_project_on_a_system_with_personal_data_handles_it_whatever_it_says(project, system):
+    assert system.handles_personal_data
+    assert project.handles_personal_data
+    assert project.phase == Phase.PLANNING
+    assert project.reference.startswith("PRJ-")
+    assert AuditEvent.objects.filter(verb="project.registered").exists()
+
+
+def test_another_unit_may_not_register_a_project_for_a_unit(unit, other_bu_member, system):
+    with pytest.raises(PermissionDenied):
+        make_project(unit, other_bu_member, system)
+
+
+def test_a_project_needs_a_system_its_unit_can_see(other_unit, other_bu_member, system):
+    with pytest.raises(ValidationError) as refused:
+        make_project(other_unit, other_bu_member, system)
+    assert "system" in refused.value.message_dict
+
+
+def test_a_project_finishes_after_it_starts(unit, bu_member, plain_system):
+    today = timezone.localdate()
+    with pytest.raises(ValidationError):
+        make_project(
+            unit,
+            bu_member,
+            plain_system,
+            planned_start=today,
+            planned_finish=today - dt.timedelta(days=1),
+        )
+
+
+# --- Phases and the independent review ----------------------------------------------------
+
+
+def test_a_project_with_personal_data_cannot_leave_planning_unreviewed(project, bu_member):
+    with pytest.raises(ValidationError) as refused:
+        services.advance_phase(actor=bu_member, project=project)
+    assert "planning-stage review" in str(refused.value)
+    project.refresh_from_db()
+    assert project.phase == Phase.PLANNING
+
+
+def test_a_failed_review_does_not_let_it_leave(project, bu_member, reviewer):
+    services.record_review(
+        actor=reviewer,
+        project=project,
+        checklist={**CHECKLIST_YES, "transaction_uniqueness": "no"},
+        verdict="failed",
+        summary="Certificates are issued without binding the request to one resident.",
+    )
+    with pytest.raises(ValidationError) as refused:
+        services.advance_phase(actor=bu_member, project=project)
+    assert "latest review failed" in str(refused.value)
+
+
+def test_a_passed_planning_review_lets_it_into_design_and_design_needs_its_own_check(
+    project, bu_member, reviewer
+):
+    services.record_review(
+        actor=reviewer, project=project, checklist=CHECKLIST_YES, verdict="passed", summary="ok"
+    )
+    project = services.advance_phase(actor=bu_member, project=project)
+    assert project.phase == Phase.DESIGN
+    with pytest.raises(ValidationError) as refused:
+        services.advance_phase(actor=bu_member, project=project)
+    assert "follows the plan" in str(refused.value)
+    services.record_review(
+        actor=reviewer, project=project, checklist=CONFORMANCE_YES, verdict="passed", summary="ok"
+    )
+    assert services.advance_phase(actor=bu_member, project=project).phase == Phase.BUILD
+    event = AuditEvent.objects.filter(verb="project.phase_advanced").latest("pk")
+    assert event.details == {"from": "design", "to": "build"}
+
+
+def test_a_project_without_personal_data_moves_freely_but_not_into_release(
+    plain_project, bu_member
+):
+    project = _to_test(plain_project, bu_member)
+    assert project.phase == Phase.TEST
+    with pytest.raises(ValidationError) as refused:
+        services.advance_phase(actor=bu_member, project=project)
+    assert "release gate" in str(refused.value)
+
+
+def test_only_the_owning_unit_moves_a_project(plain_project, other_bu_member, cqo):
+    for outsider in (other_bu_member, cqo):
+        with pytest.raises(PermissionDenied):
+            services.advance_phase(actor=outsider, project=plain_project)
+
+
+def test_a_stale_version_is_refused(plain_project, bu_member):
+    stale = etag_of(plain_project)
+    services.advance_phase(actor=bu_member, project=plain_project)
+    with pytest.raises(PreconditionFailed):
+        services.advance_phase(actor=bu_member, project=plain_project, expected_version=stale)
+
+
+def test_a_reviewer_from_the_projects_own_unit_is_refused(project, own_unit_reviewer):
+    with pytest.raises(PermissionDenied) as refused:
+        services.record_review(
+            actor=own_unit_reviewer,
+            project=project,
+            checklist=CHECKLIST_YES,
+            verdict="passed",
+            summary="ok",
+        )
+    assert "independent" in str(refused.value)
+    assert not Review.objects.exists()
+
+
+@pytest.mark.parametrize("who", ["cqo", "bu_member", "other_bu_member", "auditor"])
+def test_only_quality_reviewers_review(request, project, who):
+    with pytest.raises(PermissionDenied):
+        services.record_review(
+            actor=request.getfixturevalue(who),
+            project=project,
+            checklist=CHECKLIST_YES,
+            verdict="passed",
+            summary="ok",
+        )
+
+
+def test_every_checklist_item_is_answered(project, reviewer):
+    answers = dict(CHECKLIST_YES)
+    del answers["fail_safe_design"]
+    with pytest.raises(ValidationError) as refused:
+        services.record_review(
+            actor=reviewer, project=project, checklist=answers, verdict="passed", summary="ok"
+        )
+    assert "fail_safe_design" in str(refused.value.message_dict["checklist"])
+
+
+def test_an_item_answered_no_cannot_simply_pass(project, reviewer):
+    with pytest.raises(ValidationError) as refused:
+        services.record_review(
+            actor=reviewer,
+            project=project,
+            checklist={**CHECKLIST_YES, "fail_safe_design": "no"},
+            verdict="passed",
+            summary="ok",
+        )
+    assert "verdict" in refused.value.message_dict
+
+
+def test_findings_become_quality_actions_for_the_projects_unit(project, reviewer, unit, cqo):
+    review = services.record_review(
+        actor=reviewer,
+        project=project,
+        checklist={**CHECKLIST_YES, "fail_safe_design": "no"},
+        verdict="passed_with_findings",
+        summary="Issuing continues when the resident lookup fails.",
+        findings=[Work(title="Stop issuing when the resident lookup fails", due_on=IN_A_MONTH)],
+    )
+    [action] = Action.objects.filter(origin_project=project)
+    assert action.unit == unit
+    assert action.domain == Domain.QUALITY  # the CQO verifies it
+    assert action.system_id == project.system_id
+    assert action.issued_by == reviewer
+    event = AuditEvent.objects.get(verb="project.reviewed")
+    assert event.details["verdict"] == "passed_with_findings"
+    assert event.details["findings"] == [action.reference]
+    assert review.phase == Phase.PLANNING
+
+
+def test_passing_with_findings_needs_findings(project, reviewer):
+    with pytest.raises(ValidationError) as refused:
+        services.record_review(
+            actor=reviewer,
+            project=project,
+            checklist=CHECKLIST_YES,
+            verdict="passed_with_findings",
+            summary="ok",
+        )
+    assert "findings" in refused.value.message_dict
+
+
+# --- The release gate ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("who", ["bu_member", "bu_head", "ciso", "reviewer", "auditor"])
+def test_a_release_is_decided_by_the_cqo_or_chair_only(request, plain_project, bu_member, who):
+    project = _to_test(plain_project, bu_member)
+    with pytest.raises(PermissionDenied):
+        services.decide_release(
+            actor=request.getfixturevalue(who), project=project, outcome="approved", reason="ok"
+        )
+    project.refresh_from_db()
+    assert project.phase == Phase.TEST
+    assert not ReleaseDecision.objects.exists()
+
+
+def test_the_cqo_holds_and_then_approves(plain_project, bu_member, cqo):
+    project = _to_test(plain_project, bu_member)
+    held = services.decide_release(actor=cqo, project=project, outcome="held", reason="Not yet")
+    project.refresh_from_db()
+    assert project.phase == Phase.TEST
+    assert held.decided_office == "CQO"
+    services.decide_release(actor=cqo, project=project, outcome="approved", reason="Ready")
+    project.refresh_from_db()
+    assert project.phase == Phase.RELEASE
+    events = AuditEvent.objects.filter(verb="project.release_decided").order_by("pk")
+    assert [e.details["outcome"] for e in events] == ["held", "approved"]
+    assert {e.office for e in events} == {"CQO"}
+
+
+def test_the_chair_may_decide_a_release(plain_project, bu_member, chair):
+    project = _to_test(plain_project, bu_member)
+    decision = services.decide_release(
+        actor=chair, project=project, outcome="approved", reason="ok"
+    )
+    assert decision.decided_office == "CEO"
+
+
+def test_only_a_project_in_test_comes_to_the_gate(plain_project, cqo):
+    with pytest.raises(ValidationError) as refused:
+        services.decide_release(actor=cqo, project=plain_project, outcome="approved", reason="ok")
+    assert "phase" in refused.value.message_dict
+
+
+def test_a_red_project_is_released_only_with_an_override_reason(plain_project, bu_member, cqo):
+    project = _to_test(plain_project, bu_member)
+    report(project, bu_member, month(0), earned_value=Decimal("50000"))  # SPI 0.5: red
+    project.refresh_from_db()
+    assert project.rag == Rag.RED
+    with pytest.raises(ValidationError) as refused:
+        services.decide_release(actor=cqo, project=project, outcome="approved", reason="ok")
+    assert "override_reason" in refused.value.message_dict
+    services.decide_release(actor=cqo, project=project, outcome="held", reason="Red")  # no reason
+    decision = services.decide_release(
+        actor=cqo,
+        project=project,
+        outcome="approved",
+        reason="Statutory deadline",
+        override_reason="The law takes effect on the 1st; the late scope is off by default.",
+    )
+    assert decision.rag_at_decision == Rag.RED
+    assert decision.override_reason.startswith("The law")
+    event = AuditEvent.objects.filter(verb="project.release_decided").latest("pk")
+    assert event.details["override_reason"] == decision.override_reason
+
+
+def test_conditions_become_actions(plain_project, bu_member, cqo, unit):
+    project = _to_test(plain_project, bu_member)
+    services.decide_release(
+        actor=cqo,
+        project=project,
+        outcome="approved_with_conditions",
+        reason="Ship with a watch",
+        conditions=[
+            Work(title="Daily reconciliation of issued certificates", due_on=IN_A_MONTH),
+            Work(title="Re-run the load test after the first week", due_on=IN_A_MONTH),
+        ],
+    )
+    actions = Action.objects.filter(origin_project=project).order_by("pk")
+    assert [a.title for a in actions] == [
+        "Daily reconciliation of issued certificates",
+        "Re-run the load test after the first week",
+    ]
+    assert {a.unit_id for a in actions} == {unit.pk}
+    assert {a.issued_office for a in actions} == {"CQO"}
+
+
+def test_conditions_need_the_outcome_that_has_them(plain_project, bu_member, cqo):
+    project = _to_test(plain_project, bu_member)
+    with pytest.raises(ValidationError):
+        services.decide_release(
+            actor=cqo, project=project, outcome="approved_with_conditions", reason="ok"
+        )
+    with pytest.raises(ValidationError):
+        services.decide_release(
+            actor=cqo,
+            project=project,
+            outcome="approved",
+            reason="ok",
+            conditions=[Work(title="x", due_on=IN_A_MONTH)],
+        )
+
+
+def test_a_project_with_personal_data_is_released_only_after_its_test_check(
+    project, bu_member, reviewer, cqo
+):
+    project = _to_test(project, bu_member, reviewer=reviewer)
+    with pytest.raises(ValidationError):
+        services.decide_release(actor=cqo, project=project, outcome="approved", reason="ok")
+    services.record_review(
+        actor=reviewer, project=project, checklist=CONFORMANCE_YES, verdict="passed", summary="ok"
+    )
+    services.decide_release(actor=cqo, project=project, outcome="approved", reason="ok")
+    project.refresh_from_db()
+    assert project.phase == Phase.RELEASE
+
+
+# --- Reports, ratings and flags --------------------------------------------------------------
+
+
+def test_a_report_is_derived_and_rated_under_the_thresholds(plain_project, bu_member):
+    made = report(
+        plain_project,
+        bu_member,
+        month(0),
+        planned_value=Decimal("100000"),
+        earned_value=Decimal("90000"),
+        actual_cost=Decimal("100000"),
+    )
+    assert made.spi == Decimal("0.9000")
+    assert made.cpi == Decimal("0.9000")
+    assert made.ratings["spi"] == Rag.AMBER
+    assert made.ratings["cpi"] == Rag.AMBER
+    assert made.rag == Rag.AMBER
+    plain_project.refresh_from_db()
+    assert plain_project.rag == Rag.AMBER
+
+
+def test_the_cqo_sets_the_thresholds_and_new_reports_follow_them(plain_project, bu_member, cqo):
+    services.set_threshold(actor=cqo, indicator="spi", green=Decimal("0.9"), red=Decimal("0.8"))
+    made = report(plain_project, bu_member, month(0), earned_value=Decimal("90000"))
+    assert made.ratings["spi"] == Rag.GREEN
+    assert AuditEvent.objects.get(verb="quality.threshold_set").office == "CQO"
+
+
+def test_thresholds_are_the_cqos(bu_member, ciso):
+    for who in (bu_member, ciso):
+        with pytest.raises(PermissionDenied):
+            services.set_threshold(actor=who, indicator="spi", green=Decimal("1"), red=Decimal("0"))
+
+
+def test_thresholds_run_the_right_way(cqo):
+    with pytest.raises(ValidationError):
+        services.set_threshold(actor=cqo, indicator="spi", green=Decimal("0.8"), red=Decimal("0.9"))
+    with pytest.raises(ValidationError):
+        services.set_threshold(actor=cqo, indicator="eac", green=Decimal("20"), red=Decimal("10"))
+    assert Threshold.objects.get(indicator="eac").green == Decimal("5")
+
+
+def test_a_month_is_reported_once_and_in_order(plain_project, bu_member):
+    report(plain_project, bu_member, month(-1))
+    with pytest.raises(Conflict):
+        report(plain_project, bu_member, month(-1) + dt.timedelta(days=5))  # the same month
+    with pytest.raises(ValidationError):
+        report(plain_project, bu_member, month(-2))
+    with pytest.raises(ValidationError):
+        report(plain_project, bu_member, month(1))
+
+
+def test_only_the_owning_unit_reports(plain_project, other_bu_member, cqo):
+    for outsider in (other_bu_member, cqo):
+        with pytest.raises(PermissionDenied):
+            report(plain_project, outsider, month(0))
+
+
+def test_a_red_project_is_flagged_once_until_a_healthy_report_clears_it(
+    plain_project, bu_member, cqo
+):
+    report(plain_project, bu_member, month(-3), earned_value=Decimal("50000"))
+    [flag] = QualityFlag.objects.all()
+    assert flag.red == ["cpi", "cv", "eac", "spi", "sv"]  # half the work for the full cost
+    assert Message.objects.filter(task=notify_flag.name, args=[flag.pk]).exists()
+    report(plain_project, bu_member, month(-2), earned_value=Decimal("50000"))
+    assert QualityFlag.objects.count() == 1  # still red: not raised again
+    report(plain_project, bu_member, month(-1))  # healthy
+    flag.refresh_from_db()
+    assert flag.cleared_at is not None
+    report(plain_project, bu_member, month(0), earned_value=Decimal("50000"))
+    assert QualityFlag.objects.count() == 2  # in trouble again: a new flag
+    assert AuditEvent.objects.filter(verb="project.flagged").count() == 2
+    assert AuditEvent.objects.filter(verb="project.flag_cleared").count() == 1
+
+
+def test_a_project_trending_red_is_flagged_before_it_is_red(plain_project, bu_member):
+    for offset, earned in zip(range(-4, 0), ["100000", "99000", "98000", "97000"], strict=True):
+        made = report(plain_project, bu_member, month(offset), earned_value=Decimal(earned))
+    assert made.rag == Rag.GREEN  # still green
+    assert made.trending == ["spi", "cpi"]
+    [flag] = QualityFlag.objects.all()
+    assert flag.trending == ["spi", "cpi"]
+    assert flag.red == []
+
+
+def test_the_cqo_is_mailed_about_a_flag(plain_project, bu_member, cqo):
+    report(plain_project, bu_member, month(0), earned_value=Decimal("50000"))
+    flag = QualityFlag.objects.get()
+    assert notify_flag(flag.pk) == 1
+    [message] = mail.outbox
+    assert message.to == [cqo.email]
+    assert plain_project.reference in message.subject
+    assert "next agenda" in message.body
