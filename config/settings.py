@@ -301,6 +301,11 @@ SPECTACULAR_SETTINGS = {
         "SystemStatusEnum": "systems.models.System.Status",
         "SystemCriticalityEnum": "systems.models.System.Criticality",
         "SuspensionStatusEnum": "systems.models.SuspensionOrder.Status",
+        "DecisionOutcomeEnum": "committee.models.Decision.Outcome",
+        "ReleaseOutcomeEnum": "quality.models.ReleaseDecision.Outcome",
+        "RagEnum": "quality.models.Rag",
+        "ProjectPhaseEnum": "quality.models.Phase",
+        "ReviewVerdictEnum": "quality.models.Review.Verdict",
     },
 }
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.db.models import Exists, QuerySet
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status, viewsets
+from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -27,14 +27,7 @@ from config.viewsets import VersionedReadViewSet
 from quality import selectors, services
 from quality.checklists import ANSWERS
 from quality.filters import ProjectFilter, open_flags
-from quality.models import (
-    Project,
-    QualityReport,
-    Rag,
-    ReleaseDecision,
-    Review,
-    Threshold,
-)
+from quality.models import Project, QualityReport, Rag, ReleaseDecision, Review, Threshold
 from systems.models import System
 
 INT_MAX = 2_147_483_647  # what a PositiveIntegerField holds on every database we run on
@@ -370,7 +363,8 @@ class ProjectViewSet(VersionedReadViewSet):
     @action(detail=True, methods=["get"], url_path="release-decisions", pagination_class=None)
     def release_decisions(self, request: Request, pk: str | None = None) -> Response:
         """The project's release decisions, oldest first."""
-        decisions = selectors.release_decisions_for(request.user, self.get_object())
+        project = self.get_object()
+        decisions = selectors.release_decisions_for(request.user, project).select_related("project")
         return Response(ReleaseDecisionOut(decisions, many=True).data)
 
 
@@ -401,26 +395,30 @@ class ThresholdIn(StrictInput):
     red = serializers.DecimalField(max_digits=12, decimal_places=4)
 
 
-class QualityThresholdViewSet(viewsets.ReadOnlyModelViewSet):
+class QualityThresholdViewSet(VersionedReadViewSet):
     """Where each indicator turns amber and red: read by everyone signed in, set by the CQO
     (or the chair). One row an indicator, so the list is the whole set, not paged."""
 
     serializer_class = ThresholdOut
     lookup_field = "indicator"
-    lookup_value_regex = "[a-z_]+"
     pagination_class = None
+    filter_backends: list[Any] = []
 
     def get_queryset(self) -> QuerySet[Threshold]:
         return selectors.thresholds()
 
-    @extend_schema(request=ThresholdIn, responses=ThresholdOut)
+    @extend_schema(request=ThresholdIn, responses=ThresholdOut, parameters=[IF_MATCH])
     def update(self, request: Request, indicator: str | None = None) -> Response:
-        """Set where the indicator turns amber and red. Reports already rated keep their
-        ratings."""
+        """Set where the indicator turns amber and red (with the ETag read as If-Match).
+        Reports already rated keep their ratings."""
         threshold = self.get_object()
+        expected = if_match(request)
         data = ThresholdIn(data=request.data)
         data.is_valid(raise_exception=True)
         threshold = services.set_threshold(
-            actor=actor_of(request), indicator=threshold.indicator, **data.validated_data
+            actor=actor_of(request),
+            indicator=threshold.indicator,
+            expected_version=expected,
+            **data.validated_data,
         )
-        return Response(ThresholdOut(threshold).data)
+        return Response(ThresholdOut(threshold).data, headers={"ETag": etag_of(threshold)})

@@ -1,4 +1,4 @@
-"""A project's Earned Value chart drawn on the server as SVG: no script, prints, reads in any locale."""
+"""A project's Earned Value chart as server-side SVG: no script, prints, reads in any locale."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 WIDTH, HEIGHT = 680, 290
 LEFT, RIGHT, TOP, BOTTOM = 64, 16, 16, 84
 PLOT_W, PLOT_H = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-INSET = 14  # keeps the first and last points off the axes
+INSET = 44  # keeps the first and last points, and their period labels, inside the plot
 INK, GRID = "#495057", "#dee2e6"
 MAX_PERIOD_LABELS = 6  # more would overlap at this width
 TICKS = 4  # grid intervals on the y axis
@@ -227,7 +227,7 @@ def evm_chart_svg(
                 )
                 for p, (x, y) in zip(points, coordinates, strict=True)
             )
-            parts.append(format_html("</g>"))
+            parts.append(SafeString("</g>"))
         every = max(1, math.ceil(len(points) / MAX_PERIOD_LABELS))
         for index, p in enumerate(points):
             if (len(points) - 1 - index) % every == 0:  # the latest period is always labelled
@@ -284,26 +284,26 @@ def evm_chart_svg(
             axis_title,
         )
     )
-    slot = PLOT_W / 4
-    legend_y = HEIGHT - 14
+    # Two rows of two: room for the longest label in any language at this width.
+    column = PLOT_W / 2
     parts.append(format_html('<g data-testid="{}-legend">', chart_id))
     parts.extend(
         format_html(
             '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{}" stroke-width="2" '
             'stroke-dasharray="{}"/><text x="{}" y="{}" fill="{}">{}</text>',
-            _fixed(LEFT + index * slot),
-            legend_y - 4,
-            _fixed(LEFT + index * slot + 22),
-            legend_y - 4,
+            _fixed(LEFT + (index % 2) * column),
+            base + 50 + (index // 2) * 16,
+            _fixed(LEFT + (index % 2) * column + 22),
+            base + 50 + (index // 2) * 16,
             series.colour,
             series.dash or "none",
-            _fixed(LEFT + index * slot + 28),
-            legend_y,
+            _fixed(LEFT + (index % 2) * column + 28),
+            base + 54 + (index // 2) * 16,
             INK,
             labels[series.key],
         )
         for index, series in enumerate((PV, EV, AC, BAC))
     )
-    parts.append(format_html("</g></svg>"))
+    parts.append(SafeString("</g></svg>"))
     # Joined through format_html_join: safe parts stay as built, anything else is escaped.
     return format_html_join("", "{}", ((part,) for part in parts))

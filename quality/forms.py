@@ -11,8 +11,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
-from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
 from accounts import selectors as accounts_selectors
 from accounts.models import BusinessUnit
@@ -76,13 +76,20 @@ class ProjectListFilter(ProjectFilter):
 # --- Registering ------------------------------------------------------------------------------
 
 
+class SystemChoiceField(forms.ModelChoiceField):
+    """Systems by code and name."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.code} — {obj.name}"
+
+
 class RegisterProjectForm(PageForm):
     """A unit registers a project on one of the systems it can see."""
 
     unit = forms.ModelChoiceField(
         label=_("Business unit"), queryset=BusinessUnit.objects.none(), empty_label=None
     )
-    system = forms.ModelChoiceField(
+    system = SystemChoiceField(
         label=_("System"),
         queryset=System.objects.none(),
         help_text=_("The system the project builds or changes."),
@@ -127,7 +134,6 @@ class RegisterProjectForm(PageForm):
         system = self.fields["system"]
         assert isinstance(system, forms.ModelChoiceField)
         system.queryset = systems
-        system.label_from_instance = lambda s: f"{s.code} — {s.name}"
 
 
 # --- Moving on --------------------------------------------------------------------------------
@@ -142,7 +148,7 @@ class AdvanceForm(PageForm):
 # --- Reports ----------------------------------------------------------------------------------
 
 
-def _count(label: Promise) -> forms.IntegerField:
+def _count(label: StrOrPromise) -> forms.IntegerField:
     return forms.IntegerField(label=label, min_value=0, required=False, initial=0)
 
 
@@ -260,7 +266,7 @@ class ReviewForm(PageForm):
         self.items = checklist_for(phase)
         for key, label in self.items:
             self.fields[CHECK_PREFIX + key] = forms.ChoiceField(
-                label=label,
+                label=str(label),
                 choices=ANSWER_CHOICES,
                 widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
             )
@@ -305,7 +311,7 @@ class ReleaseForm(PageForm):
 # --- Thresholds -------------------------------------------------------------------------------
 
 
-def _ratio_field(label: Promise) -> forms.DecimalField:
+def _ratio_field(label: StrOrPromise) -> forms.DecimalField:
     return forms.DecimalField(label=label, max_digits=12, decimal_places=4)
 
 

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from simple_history.models import HistoricalRecords
 
@@ -48,10 +49,14 @@ class Indicator(models.TextChoices):
 
     SPI = "spi", _("Schedule performance index (SPI)")
     CPI = "cpi", _("Cost performance index (CPI)")
+    # xgettext:no-python-format
     SV = "sv", _("Schedule variance, % of planned value")
+    # xgettext:no-python-format
     CV = "cv", _("Cost variance, % of earned value")
+    # xgettext:no-python-format
     EAC = "eac", _("Estimate at completion, % over budget")
     TEST_DENSITY = "test_density", _("Test density (tests run per size unit)")
+    # xgettext:no-python-format
     DEFECT_DETECTION = "defect_detection", _("Defect detection rate, % found before release")
 
 
@@ -307,7 +312,7 @@ class ReleaseDecision(models.Model):
 
     class Outcome(models.TextChoices):
         APPROVED = "approved", _("Approved")
-        HELD = "held", _("Held")
+        HELD = "held", pgettext_lazy("release decision", "Held")
         APPROVED_WITH_CONDITIONS = "approved_with_conditions", _("Approved with conditions")
 
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="release_decisions")

@@ -6,6 +6,8 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from actions import policy as actions_policy
+from actions.models import Action
 from quality import policy
 from quality.models import Project, QualityFlag, QualityReport, ReleaseDecision, Review, Threshold
 
@@ -28,6 +30,20 @@ def reviews_for(user: Any, project: Project) -> QuerySet[Review]:
 def release_decisions_for(user: Any, project: Project) -> QuerySet[ReleaseDecision]:
     visible = policy.visible_projects(user).filter(pk=project.pk)
     return ReleaseDecision.objects.filter(project__in=visible).select_related("decided_by")
+
+
+def project_actions(user: Any, project: Project) -> tuple[QuerySet[Action], set[int]]:
+    """The work a project's reviews and release gate created, for anyone who sees the project
+    (a reviewer follows up their findings), and which of it the reader may open."""
+    created = Action.objects.filter(
+        origin_project__in=policy.visible_projects(user).filter(pk=project.pk)
+    )
+    openable = set(
+        actions_policy.visible_actions(user)
+        .filter(origin_project=project)
+        .values_list("pk", flat=True)
+    )
+    return created.select_related("unit").order_by("due_on", "pk"), openable
 
 
 def open_flag(project: Project) -> QualityFlag | None:

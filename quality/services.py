@@ -100,9 +100,9 @@ def register_project(
         size_unit=size_unit,
         registered_by=actor,
     )
-    project.full_clean()
     if planned_finish < planned_start:
         raise ValidationError({"planned_finish": _("The finish comes before the start.")})
+    project.full_clean()
     project.save()
     grant_to_unit(obj=project, unit=unit)
     audit.record(
@@ -217,6 +217,11 @@ def submit_report(
                 % {"period": previous[0].period.strftime("%Y-%m")}
             }
         )
+    planned, run = figures.get("tests_planned", 0), figures.get("tests_run", 0)
+    if planned and run > planned:
+        raise ValidationError(
+            {"tests_run": _("More tests run than planned: raise the tests planned first.")}
+        )
     report = QualityReport(
         project=project,
         period=period,
@@ -305,9 +310,17 @@ def _flag_or_clear(*, actor: User, project: Project, report: QualityReport) -> N
 
 
 @transaction.atomic
-def set_threshold(*, actor: User, indicator: str, green: Decimal, red: Decimal) -> Threshold:
+def set_threshold(
+    *,
+    actor: User,
+    indicator: str,
+    green: Decimal,
+    red: Decimal,
+    expected_version: str | None = None,
+) -> Threshold:
     """The CQO sets where an indicator turns amber and red. Reports already rated keep their
-    ratings (they say what was true under the thresholds of their day)."""
+    ratings (they say what was true under the thresholds of their day). With
+    `expected_version` (the ETag read), a change over someone else's newer one is refused."""
     office = policy.threshold_office(actor)
     if office is None:
         raise PermissionDenied(_("Only the CQO (or the chair) sets quality thresholds."))
@@ -316,6 +329,7 @@ def set_threshold(*, actor: User, indicator: str, green: Decimal, red: Decimal) 
         threshold = Threshold(indicator=indicator, green=green, red=red)
         before = None
     else:
+        check_version(threshold, expected_version)
         before = {"green": str(threshold.green), "red": str(threshold.red)}
         threshold.green, threshold.red = green, red
     threshold.full_clean(validate_unique=False)
@@ -441,7 +455,7 @@ def record_review(
         project=project,
         work=findings,
         why=_("Finding of the %(phase)s review of %(project)s.")
-        % {"phase": project.phase, "project": project.reference},
+        % {"phase": project.get_phase_display().lower(), "project": project.reference},
     )
     audit.record(
         actor=actor,

@@ -20,7 +20,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import selectors as accounts_selectors
-from actions import policy as actions_policy
 from config.api import actor_of
 from config.errors import Conflict, PreconditionFailed, PreconditionRequired
 from config.pages import EXPORT_LIMIT, Column, export, export_links, paginate, refused
@@ -260,12 +259,7 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
     reports = list(selectors.reports_for(user, project).order_by("period"))
     reviews = list(selectors.reviews_for(user, project).order_by("-recorded_at", "-pk"))
     decisions = selectors.release_decisions_for(user, project).order_by("-decided_at", "-pk")
-    created = (
-        actions_policy.visible_actions(user)
-        .filter(origin_project=project)
-        .select_related("unit")
-        .order_by("due_on", "pk")
-    )
+    created, openable = selectors.project_actions(user, project)
     flag = selectors.open_flag(project)
     phase = project.phase
     may_advance = phase in NEXT_PHASE and phase != Phase.TEST and policy.can_advance(user, project)
@@ -299,6 +293,7 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "review_rows": review_rows(reviews),
             "decisions": decisions,
             "created_actions": created,
+            "openable_actions": openable,
             "advance_form": AdvanceForm(initial={"version": etag_of(project)})
             if may_advance
             else None,
@@ -543,10 +538,10 @@ def threshold_rows(thresholds: Mapping[str, Any]) -> list[ThresholdRow]:
 
 def _threshold_table(
     rows: list[ThresholdRow], form: ThresholdsForm | None
-) -> list[tuple[ThresholdRow, Any, Any]]:
+) -> list[tuple[ThresholdRow, tuple[Any, ...]]]:
     """Each row with its green and red inputs when the reader may change them."""
     fields = {str(i): (green, red) for i, green, red in form.rows()} if form else {}
-    return [(row, *fields.get(row.indicator, (None, None))) for row in rows]
+    return [(row, fields.get(row.indicator, ())) for row in rows]
 
 
 @login_required

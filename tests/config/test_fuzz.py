@@ -78,6 +78,23 @@ def _system(people: People) -> Any:
     )
 
 
+def _project(people: People) -> dict[str, Any]:
+    from decimal import Decimal
+
+    from quality import services as quality_services
+
+    project = quality_services.register_project(
+        actor=people("bu_member"),
+        unit=people("unit"),
+        system=_system(people),
+        name="CRM rebuild",
+        planned_budget=Decimal("100000"),
+        planned_start=timezone.localdate(),
+        planned_finish=timezone.localdate() + dt.timedelta(days=90),
+    )
+    return {"id": project.pk}
+
+
 def _incident(people: People) -> Incident:
     incident = case_services.report_incident(
         actor=people("bu_member"),
@@ -209,6 +226,8 @@ RECORDS: dict[str, Callable[[People], dict[str, Any]]] = {
     "calendar-feeds": _calendar_feed,
     "committees": lambda people: {"id": _committee(people).pk},
     "meetings": _meeting,
+    "projects": _project,
+    "quality-thresholds": lambda people: {"indicator": "spi"},
 }
 
 

@@ -4,6 +4,7 @@ reviewer who belongs to Quality HQ, a unit of their own."""
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 from decimal import Decimal
 from typing import Any
 
@@ -12,7 +13,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from quality import services
-from quality.models import Project, QualityReport
+from quality.models import Project, QualityReport, Threshold
 from tests.factories import BusinessUnitFactory, MembershipFactory, UserFactory
 from tests.systems.conftest import register
 
@@ -30,6 +31,24 @@ CONFORMANCE_YES = {
     "transaction_uniqueness": "yes",
     "deviations_recorded": "yes",
 }
+
+
+DEFAULT_THRESHOLDS = importlib.import_module("quality.migrations.0002_default_thresholds").DEFAULTS
+
+
+def ensure_default_thresholds() -> None:
+    """The thresholds the migration ships. A transactional test (the browser's, the worker's)
+    empties every table when it ends, migration data included; the tests after it on the same
+    database put them back here, as a fresh database would have them."""
+    for indicator, (green, red) in DEFAULT_THRESHOLDS.items():
+        Threshold.objects.get_or_create(indicator=indicator, defaults={"green": green, "red": red})
+
+
+@pytest.fixture(autouse=True)
+def _default_thresholds(request) -> None:
+    if request.node.get_closest_marker("django_db") or "db" in request.fixturenames:
+        request.getfixturevalue("db")
+        ensure_default_thresholds()
 
 
 def month(offset: int) -> dt.date:
@@ -59,6 +78,7 @@ def make_project(unit: Any, actor: User, system: Any, **fields: Any) -> Project:
         "planned_finish": timezone.localdate() + dt.timedelta(days=200),
     }
     values.update(fields)
+    ensure_default_thresholds()
     return services.register_project(actor=actor, unit=unit, system=system, **values)
 
 

@@ -17,7 +17,7 @@ from actions.models import Action
 from audit.models import AuditEvent
 from quality import services
 from quality.models import Phase, Project, QualityReport, ReleaseDecision, Review, Threshold
-from tests.quality.conftest import CHECKLIST_YES, make_project, month, report
+from tests.quality.conftest import CHECKLIST_YES, CONFORMANCE_YES, make_project, month, report
 from tests.systems.conftest import register
 
 pytestmark = pytest.mark.django_db
@@ -34,6 +34,9 @@ def post(client: Client, path: str, body: Any = None, **headers: Any):
 
 
 def put(client: Client, path: str, body: Any, **headers: Any):
+    """A PUT with If-Match: the ETag of the record as read just before (none if unreadable)."""
+    read = client.get(path)
+    headers.setdefault("HTTP_IF_MATCH", read.headers.get("ETag", '"none"'))
     return client.put(path, body, content_type="application/json", **headers)
 
 
@@ -190,31 +193,18 @@ def test_bad_registrations_are_a_400_naming_the_field(
     assert not Project.objects.exists()
 
 
-def finish_before_start(client: Client):
-    return post(
-        client,
+def test_a_finish_before_the_start_is_a_400_naming_the_field(login_as, bu_member, plain_system):
+    response = post(
+        login_as(bu_member),
         "/api/v1/projects/",
         registration(
             planned_start=TODAY.isoformat(),
             planned_finish=(TODAY - dt.timedelta(days=1)).isoformat(),
         ),
     )
-
-
-def test_a_finish_before_the_start_is_a_400(login_as, bu_member, plain_system):
-    assert finish_before_start(login_as(bu_member)).status_code == 400
-    assert not Project.objects.exists()
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="services.register_project calls full_clean() before its own finish-before-start "
-    "check, so the model's CheckConstraint answers first: {'__all__': ['Constraint "
-    "“project_finishes_after_start” is violated.']} instead of a planned_finish error.",
-)
-def test_a_finish_before_the_start_names_the_field(login_as, bu_member, plain_system):
-    response = finish_before_start(login_as(bu_member))
+    assert response.status_code == 400
     assert response.json() == {"planned_finish": ["The finish comes before the start."]}
+    assert not Project.objects.exists()
 
 
 # --- Filters --------------------------------------------------------------------------------
@@ -380,6 +370,7 @@ def test_a_month_reported_twice_is_a_409(login_as, bu_member, plain_project):
         ({"actual_cost": "-5"}, "actual_cost"),
         ({"tests_run": -1}, "tests_run"),
         ({"tests_run": 10**12}, "tests_run"),
+        ({"tests_planned": 5, "tests_run": 6}, "tests_run"),
         ({"rag": "green"}, "rag"),
         ({"period": month(2).isoformat()}, "period"),  # a month still to come
     ],
@@ -627,6 +618,20 @@ def test_others_cannot_set_thresholds(request, login_as, role):
     assert Threshold.objects.get(indicator="spi").green == Decimal("0.95")
 
 
+def test_a_threshold_is_set_over_the_version_read_only(login_as, cqo, chair):
+    path = "/api/v1/quality-thresholds/spi/"
+    read = login_as(cqo).get(path)
+    body = {"green": "0.9", "red": "0.8"}
+    missing = login_as(cqo).put(path, body, content_type="application/json")
+    assert missing.status_code == 428
+    assert put(login_as(chair), path, {"green": "0.97", "red": "0.9"}).status_code == 200
+    stale = login_as(cqo).put(
+        path, body, content_type="application/json", HTTP_IF_MATCH=read.headers["ETag"]
+    )
+    assert stale.status_code == 412
+    assert Threshold.objects.get(indicator="spi").green == Decimal("0.97")  # the chair's stands
+
+
 @pytest.mark.parametrize(
     ("path", "body", "code", "field"),
     [
@@ -674,3 +679,27 @@ def test_project_list_runs_constant_queries(request, login_as, unit, bu_member, 
     results = client.get("/api/v1/projects/?page_size=100").json()["results"]
     assert len(results) == 12
     assert sum(p["flagged"] for p in results) == 6
+
+
+def test_a_projects_histories_run_constant_queries(
+    login_as, auditor, bu_member, reviewer, cqo, in_test
+):
+    def add(count: int, start: int) -> None:
+        for n in range(start, start + count):
+            report(in_test, bu_member, month(n - 12))
+            services.record_review(
+                actor=reviewer,
+                project=in_test,
+                checklist=CONFORMANCE_YES,
+                verdict="passed",
+                summary=f"Check {n}",
+            )
+            services.decide_release(actor=cqo, project=in_test, outcome="held", reason="Not yet")
+
+    client = login_as(auditor)
+    histories = ("reports", "reviews", "release-decisions")
+    add(2, 0)
+    few = {what: _queries(client, url(in_test, what)) for what in histories}
+    add(5, 2)
+    assert {what: _queries(client, url(in_test, what)) for what in histories} == few
+    assert [len(client.get(url(in_test, what)).json()) for what in histories] == [7, 7, 7]

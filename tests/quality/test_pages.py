@@ -39,6 +39,17 @@ def count_testid(response, name: str) -> int:
     return html(response).count(f'data-testid="{name}"')
 
 
+def count_testid_in(text: str, name: str) -> int:
+    return text.count(f'data-testid="{name}"')
+
+
+def version_on(text: str) -> str:
+    """The version the page's advance form carries (what a browser posts back)."""
+    found = re.search(r'name="version" value="([^"]+)"', text)
+    assert found, "the page carries no version"
+    return found.group(1).replace("&quot;", '"')
+
+
 def row_refs(response) -> list[str]:
     return re.findall(r'data-testid="project-row" data-reference="([^"]+)"', html(response))
 
@@ -258,7 +269,9 @@ def test_the_page_draws_the_three_series_over_several_reports(login_as, bu_membe
         group = re.search(rf'<g data-series="{series}">(.*?)</g>', text, flags=re.S)
         assert group, f"no {series} line"
         assert group.group(1).count("<circle") == 4
-        assert len(re.search(r'points="([^"]+)"', group.group(1)).group(1).split()) == 4
+        points = re.search(r'points="([^"]+)"', group.group(1))
+        assert points, f"no {series} polyline"
+        assert len(points.group(1).split()) == 4
     assert 'data-series="bac"' in text
     assert '<title id="evm-chart-title">' in text
     assert 'aria-labelledby="evm-chart-title evm-chart-desc"' in text
@@ -310,7 +323,8 @@ def test_bad_report_input_comes_back_into_the_form(login_as, bu_member, plain_pr
     assert "A month still to come cannot be reported." in html(response)
     response = client.post(url, report_data(month(0), tests_planned="5", tests_run="9"))
     assert response.status_code == 400
-    assert count_testid(response, "form-errors") == 1
+    assert count_testid(response, "error-tests_run") == 1
+    assert "More tests run than planned" in html(response)
     report(plain_project, bu_member, month(0))
     again = client.post(url, report_data(month(0)))
     assert again.status_code == 409
@@ -335,7 +349,7 @@ BUTTONS = {
     "bu_member": (True, True, False, False),
     "bu_head": (True, True, False, False),
     "reviewer": (False, False, True, False),
-    "own_unit_reviewer": (False, False, False, False),
+    "own_unit_reviewer": (True, True, False, False),  # a member of the unit, never its reviewer
     "cqo": (False, False, False, False),
     "auditor": (False, False, False, False),
 }
@@ -413,7 +427,9 @@ def test_after_a_passed_review_the_unit_moves_it_on(login_as, bu_member, reviewe
         actor=reviewer, project=project, checklist=CHECKLIST_YES, verdict="passed", summary="OK"
     )
     client = login_as(bu_member)
-    response = client.post(page(project, "advance/"), {"version": etag_of(project)})
+    shown = html(client.get(page(project)))
+    assert count_testid_in(shown, "advance-button") == 1
+    response = client.post(page(project, "advance/"), {"version": version_on(shown)})
     assert response.status_code == 302
     project.refresh_from_db()
     assert project.phase == "design"
@@ -435,7 +451,7 @@ def test_a_stale_page_is_told_and_does_not_move_the_project_twice(
         client.get(response["Location"])
     )
     missing = client.post(page(plain_project, "advance/"), {})
-    assert missing.status_code == 428
+    assert missing.status_code == 412  # no version read: refused, never applied blind
     plain_project.refresh_from_db()
     assert plain_project.phase == "design"
 
@@ -697,3 +713,28 @@ def test_the_agenda_links_to_the_project_page(login_as, cqo, project):
     """The committee agenda's link resolves to this page (quality:project takes one pk)."""
     assert reverse("quality:project", args=[project.pk]) == page(project)
     assert login_as(cqo).get(page(project)).status_code == 200
+
+
+def test_the_reviewer_follows_up_their_findings_on_the_project_page(
+    login_as, reviewer, project, bu_member
+):
+    services.record_review(
+        actor=reviewer,
+        project=project,
+        checklist={**CHECKLIST_YES, "fail_safe_design": "no"},
+        verdict="passed_with_findings",
+        summary="Issuing goes on when the lookup fails.",
+        findings=[
+            services.Work(
+                title="Stop issuing when the lookup fails",
+                due_on=timezone.localdate() + dt.timedelta(days=30),
+            )
+        ],
+    )
+    finding = Action.objects.get(origin_project=project)
+    seen = html(login_as(reviewer).get(page(project)))
+    assert f'data-reference="{finding.reference}"' in seen
+    # Listed for the reviewer, who sees every project, but not opened: the unit's action.
+    assert reverse("actions:action", args=[finding.pk]) not in seen
+    member_sees = html(login_as(bu_member).get(page(project)))
+    assert reverse("actions:action", args=[finding.pk]) in member_sees

@@ -428,3 +428,19 @@ def test_the_cqo_is_mailed_about_a_flag(plain_project, bu_member, cqo):
     assert message.to == [cqo.email]
     assert plain_project.reference in message.subject
     assert "next agenda" in message.body
+
+
+def test_bad_figures_are_named_by_field(plain_project, bu_member, unit, plain_system):
+    with pytest.raises(ValidationError) as refused:
+        report(plain_project, bu_member, month(0), tests_planned=5, tests_run=9)
+    assert "tests_run" in refused.value.message_dict
+    today = timezone.localdate()
+    with pytest.raises(ValidationError) as refused:
+        make_project(
+            unit,
+            bu_member,
+            plain_system,
+            planned_start=today,
+            planned_finish=today - dt.timedelta(days=1),
+        )
+    assert "planned_finish" in refused.value.message_dict
