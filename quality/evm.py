@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from itertools import pairwise
 
 from quality.models import LOWER_IS_BETTER, RAG_ORDER, Indicator, Phase, Rag
@@ -67,7 +67,13 @@ def _money(value: Decimal) -> Decimal:
 
 
 def indicators(f: Figures) -> Indicators:
-    """Every derived indicator of one report's figures."""
+    """Every derived indicator of one report's figures, computed with room to spare (figures
+    near the columns' limits give products past the default 28 digits)."""
+    with localcontext(Context(prec=60)):
+        return _indicators(f)
+
+
+def _indicators(f: Figures) -> Indicators:
     sv = f.earned_value - f.planned_value
     cv = f.earned_value - f.actual_cost
     spi = _ratio(f.earned_value, f.planned_value)

@@ -16,6 +16,7 @@ from django_stubs_ext import StrOrPromise
 
 from accounts import selectors as accounts_selectors
 from accounts.models import BusinessUnit
+from config.versioning import etag_of
 from quality.checklists import checklist_for
 from quality.filters import ProjectFilter
 from quality.models import Indicator, Project, ReleaseDecision, Review, Threshold
@@ -319,15 +320,21 @@ class ThresholdsForm(PageForm):
     """Green and red for every indicator, in one table; only the rows changed are set."""
 
     def __init__(self, *args: Any, thresholds: dict[str, Threshold], **kwargs: Any) -> None:
-        initial = {}
+        initial: dict[str, Any] = {}
         for indicator, threshold in thresholds.items():
             initial[f"{indicator}_green"] = plain(threshold.green)
             initial[f"{indicator}_red"] = plain(threshold.red)
+            initial[f"{indicator}_version"] = etag_of(threshold)
         super().__init__(*args, initial=initial, **kwargs)
         self.thresholds = thresholds
         for indicator in Indicator:
             self.fields[f"{indicator}_green"] = _ratio_field(_("Green"))
             self.fields[f"{indicator}_red"] = _ratio_field(_("Red"))
+            # The version each row was read at: a row someone else changed meanwhile is
+            # refused, not overwritten.
+            self.fields[f"{indicator}_version"] = forms.CharField(
+                required=False, widget=forms.HiddenInput
+            )
         # PageForm styled the fields it found at construction: style these too.
         for field in self.fields.values():
             field.widget.attrs["class"] = "form-control form-control-sm"
@@ -345,10 +352,16 @@ class ThresholdsForm(PageForm):
             field = f"{indicator}_{name}"
             self.add_error(field if field in self.fields else None, errors)
 
-    def changed_rows(self) -> list[tuple[str, Decimal, Decimal]]:
-        """(indicator, green, red) for each row whose green or red differs from what was read."""
+    def changed_rows(self) -> list[tuple[str, Decimal, Decimal, str | None]]:
+        """(indicator, green, red, version read) for each row whose green or red differs from
+        what is stored now."""
         return [
-            (str(indicator), self.cleaned_data[green.name], self.cleaned_data[red.name])
+            (
+                str(indicator),
+                self.cleaned_data[green.name],
+                self.cleaned_data[red.name],
+                self.cleaned_data.get(f"{indicator}_version") or None,
+            )
             for indicator, green, red in self.rows()
             if green.name in self.changed_data or red.name in self.changed_data
         ]

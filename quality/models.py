@@ -258,6 +258,7 @@ class QualityFlag(models.Model):
     cleared_by_report = models.ForeignKey(
         QualityReport, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["-raised_at", "-pk"]

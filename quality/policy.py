@@ -73,5 +73,15 @@ def threshold_office(user: Any) -> str | None:
 
 
 def can_review(user: Any, project: Project) -> bool:
-    """A quality reviewer, and independent: never a member or head of the project's own unit."""
-    return is_quality_reviewer(user) and not accounts_policy.belongs_to(user, project.unit)
+    """A quality reviewer, and independent: never a member or head of the project's unit or of
+    a unit above it, never who registered the project, never one granted it in person."""
+    if not is_quality_reviewer(user) or project.registered_by_id == user.pk:
+        return False
+    unit: BusinessUnit | None = project.unit
+    seen: set[int] = set()
+    while unit is not None and unit.pk not in seen:
+        if accounts_policy.belongs_to(user, unit):
+            return False
+        seen.add(unit.pk)
+        unit = unit.parent
+    return not accounts_policy.holds_grant(user, project)

@@ -120,7 +120,12 @@ def register_project(
 
 
 def _locked(project: Project) -> Project:
-    return Project.objects.select_for_update().select_related("unit", "system").get(pk=project.pk)
+    # Only the project's row: its unit and system go on being reported and changed meanwhile.
+    return (
+        Project.objects.select_for_update(of=("self",))
+        .select_related("unit", "system")
+        .get(pk=project.pk)
+    )
 
 
 def latest_review(project: Project, phase: str) -> Review | None:
@@ -130,8 +135,8 @@ def latest_review(project: Project, phase: str) -> Review | None:
 def _require_review(project: Project) -> None:
     """A project with personal data leaves a phase only after an independent review of it that
     passed (the planning-stage review at planning, a plan-conformance check after)."""
-    if not project.handles_personal_data:
-        return
+    if not (project.handles_personal_data or project.system.handles_personal_data):
+        return  # the system's flag too: it may have started handling personal data since
     review = latest_review(project, project.phase)
     if review is not None and review.passed:
         return
@@ -217,6 +222,18 @@ def submit_report(
                 % {"period": previous[0].period.strftime("%Y-%m")}
             }
         )
+    budget = project.planned_budget
+    for field in ("planned_value", "earned_value"):
+        if Decimal(figures.get(field, 0)) > budget:
+            raise ValidationError(
+                {
+                    field: _(
+                        "Cannot exceed the budget at completion (%(budget)s): value is planned "
+                        "and earned against the budget, never beyond it."
+                    )
+                    % {"budget": budget}
+                }
+            )
     planned, run = figures.get("tests_planned", 0), figures.get("tests_run", 0)
     if planned and run > planned:
         raise ValidationError(
@@ -244,10 +261,14 @@ def submit_report(
     )
     found = evm.indicators(figures_of)
     for field, value in vars(found).items():
+        if value is not None and not _fits(QualityReport, field, value):
+            raise ValidationError(
+                {"actual_cost": _("These figures give indicators too large to record: check them.")}
+            )
         setattr(report, field, value)
     report.ratings = evm.rate_all(evm.rated_values(found, figures_of, project.phase), _thresholds())
     report.rag = evm.overall(report.ratings)
-    history = [*reversed(previous), report]
+    history = _consecutive([*reversed(previous), report])
     report.trending = [
         index for index in ("spi", "cpi") if evm.falling([getattr(r, index) for r in history])
     ]
@@ -276,6 +297,24 @@ def submit_report(
     )
     _flag_or_clear(actor=actor, project=project, report=report)
     return report
+
+
+def _fits(model: type[Any], field: str, value: Decimal) -> bool:
+    """Does a derived value fit its column (max_digits, decimal_places)?"""
+    column = model._meta.get_field(field)
+    return abs(value) < Decimal(10) ** (column.max_digits - column.decimal_places)
+
+
+def _consecutive(reports: list[QualityReport]) -> list[QualityReport]:
+    """The latest reports that follow each other month by month: a trend runs over periods in a
+    row, and a gap in reporting starts it again."""
+    run = reports[-1:]
+    for earlier in reversed(reports[:-1]):
+        later = run[0].period
+        if (later.year * 12 + later.month) - (earlier.period.year * 12 + earlier.period.month) != 1:
+            break
+        run.insert(0, earlier)
+    return run
 
 
 def _flag_or_clear(*, actor: User, project: Project, report: QualityReport) -> None:
@@ -373,7 +412,12 @@ def _create_work(*, actor: User, project: Project, work: Sequence[Work], why: st
     ]
 
 
+MAX_WORK = 20  # findings or conditions at once: more is a plan, not a list
+
+
 def _check_work(work: Sequence[Work], field: str) -> None:
+    if len(work) > MAX_WORK:
+        raise ValidationError({field: _("At most %(n)s at once.") % {"n": MAX_WORK}})
     today = timezone.localdate()
     errors = []
     for index, item in enumerate(work, start=1):

@@ -34,7 +34,8 @@ def notify_flag(flag_id: int) -> int:
         return 0
     project = flag.project
     send_mail(
-        f"[RCC] {project.reference} flagged {flag.report.get_rag_display().lower()}",
+        f"[RCC] {project.reference} flagged: "
+        + ("rated red" if flag.red else "SPI or CPI falling three periods running"),
         render_to_string(
             "quality/mail/flag.txt",
             {"flag": flag, "project": project, "report": flag.report},

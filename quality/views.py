@@ -564,14 +564,28 @@ def thresholds(request: HttpRequest) -> HttpResponse:
             try:
                 with transaction.atomic():
                     failed = False
-                    for indicator, green, red in changed:
+                    for indicator, green, red, version in changed:
                         try:
                             services.set_threshold(
-                                actor=actor_of(request), indicator=indicator, green=green, red=red
+                                actor=actor_of(request),
+                                indicator=indicator,
+                                green=green,
+                                red=red,
+                                expected_version=version,
                             )
                         except ValidationError as exc:
                             form.refusal_in_row(indicator, exc)
                             failed = True
+                        except PreconditionFailed:
+                            form.add_error(
+                                None,
+                                _(
+                                    "Someone changed the thresholds while you were reading "
+                                    "them; nothing was saved. Reload to see them as they are now."
+                                ),
+                            )
+                            failed = True
+                            break
                     if failed:
                         transaction.set_rollback(True)
             except PermissionDenied as exc:
@@ -584,7 +598,11 @@ def thresholds(request: HttpRequest) -> HttpResponse:
                             "Thresholds changed: %(indicators)s. Reports already rated keep "
                             "their ratings."
                         )
-                        % {"indicators": ", ".join(_indicator_label(i) for i, _g, _r in changed)},
+                        % {
+                            "indicators": ", ".join(
+                                _indicator_label(i) for i, _g, _r, _v in changed
+                            )
+                        },
                     )
                 else:
                     messages.info(request, _("Nothing was changed."))

@@ -12,8 +12,19 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, F, Max, Model, QuerySet, Window
-from django.db.models.functions import RowNumber
+from django.db.models import (
+    CharField,
+    Count,
+    Exists,
+    F,
+    Max,
+    Model,
+    OuterRef,
+    QuerySet,
+    Value,
+    Window,
+)
+from django.db.models.functions import Cast, Concat, RowNumber
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
@@ -264,15 +275,17 @@ def _directives(since: dt.datetime | None, until: dt.datetime, label: Labels) ->
         )
 
 
-def _quality_flags(
-    since: dt.datetime | None, until: dt.datetime, label: Labels
-) -> Iterator[Proposed]:
-    """Projects quality control flagged since the last agenda: each flag comes to one agenda,
-    the one whose window it was raised in (a project stays flagged, and is not raised again,
-    until a healthy report clears it)."""
-    flags = QualityFlag.objects.filter(raised_at__lt=until)
-    if since is not None:
-        flags = flags.filter(raised_at__gte=since)
+def _quality_flags(meeting: Meeting, until: dt.datetime, label: Labels) -> Iterator[Proposed]:
+    """Projects quality control flagged that no agenda of this committee has taken yet (a
+    cancelled meeting's does not count): each flag comes to exactly one agenda, whenever its
+    report committed, even while the previous agenda was being published. A project stays
+    flagged, and is not raised again, until a healthy report clears it."""
+    taken = AgendaItem.objects.filter(
+        meeting__committee=meeting.committee_id,
+        kind=K.QUALITY_FLAG,
+        source_key=Concat(Value("quality:"), Cast(OuterRef("pk"), CharField())),
+    ).exclude(meeting__status=Meeting.Status.CANCELLED)
+    flags = QualityFlag.objects.filter(raised_at__lt=until).exclude(Exists(taken))
     rows = flags.order_by("raised_at", "pk").values(
         "pk", "red", "trending", "project_id", "project__reference", "project__name",
         "project__phase", "project__unit_id", "project__unit__code", "report__period",
@@ -316,7 +329,7 @@ def computed_items(meeting: Meeting, *, now: dt.datetime | None = None) -> list[
         *_escalated_actions(today),
         *_carried_actions(meeting, today, label),
         *_risks(label),
-        *_quality_flags(since, until, label),
+        *_quality_flags(meeting, until, label),
         *_directives(since, until, label),
     ]
 

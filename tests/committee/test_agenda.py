@@ -242,6 +242,28 @@ def test_a_project_trending_red_comes_to_the_next_agenda_exactly_once(
     assert AgendaItem.objects.filter(project=project).count() == 1
 
 
+def test_a_flag_committed_while_the_last_agenda_was_published_comes_to_the_next(
+    committee, unit, bu_member, secretary
+):
+    from quality.models import QualityFlag
+
+    cert = systems_services.register_system(
+        actor=UserFactory.create(is_superuser=True), unit=unit, code="cert", name="Certificates"
+    )
+    project = make_project(unit, bu_member, cert)
+    first = make_meeting(committee, days=10)
+    services.publish_agenda(actor=secretary, meeting=first)
+    quality_report(project, bu_member, month(0), earned_value=50000)
+    # Its report began before the publication and committed after: raised before the cutoff.
+    first.refresh_from_db()
+    assert first.published_at is not None
+    QualityFlag.objects.update(raised_at=first.published_at - dt.timedelta(seconds=1))
+    assert not first.items.filter(kind=K.QUALITY_FLAG).exists()
+    second = make_meeting(committee, days=40)
+    services.assemble_agenda(actor=secretary, meeting=second)
+    assert second.items.filter(kind=K.QUALITY_FLAG, project=project).count() == 1
+
+
 def test_only_the_secretariat_edits_the_agenda(committee, meeting, ciso, chair, bu_head, secretary):
     for person in (ciso, chair, bu_head):
         with pytest.raises(PermissionDenied):

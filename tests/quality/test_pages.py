@@ -664,6 +664,7 @@ def threshold_data(**changes: str) -> dict[str, str]:
     for threshold in Threshold.objects.all():
         data[f"{threshold.indicator}_green"] = str(threshold.green)
         data[f"{threshold.indicator}_red"] = str(threshold.red)
+        data[f"{threshold.indicator}_version"] = etag_of(threshold)
     data.update(changes)
     return data
 
@@ -700,6 +701,15 @@ def test_a_bad_row_saves_nothing_and_says_where(login_as, cqo):
     assert "higher is better: green must not be below red" in html(response)
     assert Threshold.objects.get(indicator="cpi").green == Decimal("0.95")  # rolled back too
     assert not AuditEvent.objects.filter(verb="quality.threshold_set").exists()
+
+
+def test_a_threshold_changed_meanwhile_is_not_overwritten(login_as, cqo, chair):
+    read = threshold_data(spi_green="0.9", spi_red="0.8")  # the CQO's table, as read
+    services.set_threshold(actor=chair, indicator="spi", green=Decimal("0.97"), red=Decimal("0.9"))
+    response = login_as(cqo).post(THRESHOLDS, read)
+    assert response.status_code == 400
+    assert "Someone changed the thresholds while you were reading them" in html(response)
+    assert Threshold.objects.get(indicator="spi").green == Decimal("0.97")  # the chair's stands
 
 
 def test_a_unit_member_may_not_set_thresholds(login_as, bu_member):

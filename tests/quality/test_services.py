@@ -426,7 +426,7 @@ def test_the_cqo_is_mailed_about_a_flag(plain_project, bu_member, cqo):
     assert notify_flag(flag.pk) == 1
     [message] = mail.outbox
     assert message.to == [cqo.email]
-    assert plain_project.reference in message.subject
+    assert message.subject == f"[RCC] {plain_project.reference} flagged: rated red"
     assert "next agenda" in message.body
 
 
@@ -444,3 +444,83 @@ def test_bad_figures_are_named_by_field(plain_project, bu_member, unit, plain_sy
             planned_finish=today - dt.timedelta(days=1),
         )
     assert "planned_finish" in refused.value.message_dict
+
+
+def test_figures_near_the_limits_are_refused_by_field_not_crashed(plain_project, bu_member):
+    with pytest.raises(ValidationError) as refused:
+        report(
+            plain_project,
+            bu_member,
+            month(0),
+            planned_value=Decimal("1000000"),
+            earned_value=Decimal("0.01"),
+            actual_cost=Decimal("99999999999999.99"),
+        )
+    assert "actual_cost" in refused.value.message_dict
+    with pytest.raises(ValidationError) as refused:
+        report(plain_project, bu_member, month(0), earned_value=Decimal("1000000.01"))
+    assert "earned_value" in refused.value.message_dict  # above the budget at completion
+
+
+def test_a_trend_runs_over_consecutive_months_only(plain_project, bu_member):
+    for offset, earned in zip([-6, -5, -2, -1], [100000, 99000, 98000, 97000], strict=True):
+        made = report(plain_project, bu_member, month(offset), earned_value=Decimal(earned))
+    assert made.trending == []  # a gap of two months: the run starts again
+    assert not QualityFlag.objects.exists()
+
+
+def test_a_system_that_came_to_hold_personal_data_holds_its_project_in_planning(
+    plain_project, bu_member, plain_system
+):
+    from systems import services as systems_services
+
+    assert not plain_project.handles_personal_data
+    systems_services.update_system(actor=bu_member, system=plain_system, handles_personal_data=True)
+    with pytest.raises(ValidationError):
+        services.advance_phase(actor=bu_member, project=plain_project)
+
+
+def test_a_reviewer_from_a_unit_above_the_projects_is_not_independent(project, reviewer, unit):
+    from tests.factories import BusinessUnitFactory, MembershipFactory, UserFactory
+
+    group = BusinessUnitFactory.create(code="PUBGRP", name="Public sector group")
+    unit.parent = group
+    unit.save()
+    above = UserFactory.create(username="group_reviewer", roles=["quality_reviewer"])
+    MembershipFactory.create(user=above, unit=group)
+    with pytest.raises(PermissionDenied):
+        services.record_review(
+            actor=above, project=project, checklist=CHECKLIST_YES, verdict="passed", summary="ok"
+        )
+
+
+def test_who_registered_a_project_may_not_review_it(unit, system):
+    from tests.factories import UserFactory
+
+    admin_reviewer = UserFactory.create(
+        username="admin_reviewer", roles=["quality_reviewer"], is_superuser=True
+    )
+    project = make_project(unit, admin_reviewer, system)
+    with pytest.raises(PermissionDenied):
+        services.record_review(
+            actor=admin_reviewer,
+            project=project,
+            checklist=CHECKLIST_YES,
+            verdict="passed",
+            summary="ok",
+        )
+
+
+def test_findings_come_a_reasonable_number_at_a_time(project, reviewer):
+    many = [Work(title=f"Finding {n}", due_on=IN_A_MONTH) for n in range(services.MAX_WORK + 1)]
+    with pytest.raises(ValidationError) as refused:
+        services.record_review(
+            actor=reviewer,
+            project=project,
+            checklist=CHECKLIST_YES,
+            verdict="passed_with_findings",
+            summary="ok",
+            findings=many,
+        )
+    assert "findings" in refused.value.message_dict
+    assert not Action.objects.exists()
