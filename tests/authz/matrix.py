@@ -20,6 +20,7 @@ import datetime as dt
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import Model
@@ -46,6 +47,8 @@ from committee.models import (
 )
 from committee.services.minutes import etag as minutes_etag
 from config.versioning import etag_of
+from quality import services as quality_services
+from quality.models import Project, QualityReport, ReleaseDecision, Review, Threshold
 from systems import services as system_services
 from systems.models import SuspensionOrder, System
 
@@ -339,6 +342,43 @@ def make_feed(w: World) -> CalendarFeed:
     return feed
 
 
+def make_project(w: World, scope: str, phase: str = "planning") -> Project:
+    """A project without personal data (no review stands in its way), moved to `phase`."""
+    today = timezone.localdate()
+    member = w.member_of(scope)
+    project = quality_services.register_project(
+        actor=member,
+        unit=w.unit_of(scope),
+        system=make_system(w, scope),
+        name="Console rebuild",
+        planned_budget=Decimal("100000"),
+        planned_start=today,
+        planned_finish=today + dt.timedelta(days=90),
+    )
+    while project.phase != phase:
+        project = quality_services.advance_phase(actor=member, project=project)
+    return project
+
+
+def project_in(phase: str) -> Callable[[World, str], Project]:
+    return lambda w, scope: make_project(w, scope, phase)
+
+
+def spi_threshold(w: World, scope: str) -> Threshold:
+    # A transactional test before this one may have emptied the migration's rows.
+    threshold, _created = Threshold.objects.get_or_create(
+        indicator="spi", defaults={"green": Decimal("0.95"), "red": Decimal("0.85")}
+    )
+    return threshold
+
+
+def threshold_put(w: World, scope: str) -> Req:
+    threshold = spi_threshold(w, scope)
+    body = {"green": "0.9", "red": "0.8"}
+    url = f"{API}/quality-thresholds/spi/"
+    return Req(url, body, {"If-Match": etag_of(threshold)}, row_of(threshold))
+
+
 # --- Request builders -----------------------------------------------------------------------
 
 API = "/api/v1"
@@ -511,6 +551,38 @@ def directive_body(w: World, scope: str) -> dict[str, Any]:
         "deadline": future(),
         "units": [w.unit_of(scope).code],
     }
+
+
+def project_body(w: World, scope: str) -> dict[str, Any]:
+    return {
+        "name": "New project",
+        "unit": w.unit_of(scope).code,
+        "system": make_system(w, scope).code,
+        "planned_budget": "100000",
+        "planned_start": timezone.localdate().isoformat(),
+        "planned_finish": future(90),
+    }
+
+
+REPORT_BODY = {
+    "period": timezone.localdate().strftime("%Y-%m"),
+    "planned_value": "10000",
+    "earned_value": "10000",
+    "actual_cost": "10000",
+    "percent_complete": 10,
+}
+REVIEW_BODY = {
+    "checklist": {
+        "personal_data_inventory": "yes",
+        "fail_safe_design": "yes",
+        "transaction_uniqueness": "yes",
+        "access_control": "yes",
+        "test_plan": "yes",
+        "release_criteria": "yes",
+    },
+    "verdict": "passed",
+    "summary": "The plan is sound.",
+}
 
 
 def incident_in(status: str) -> Callable[[World, str], Incident]:
@@ -1144,6 +1216,102 @@ ROWS: list[Row] = [
         "none",
         expect("none", SECRETARIAT),
         minutes_correct,
+    ),
+]
+
+
+# Quality control: a project is seen by its unit, oversight and the quality reviewers.
+PROJECT_SEERS = frozenset(OVERSIGHT | {"reviewer"})
+GATE = {"cqo", "chair"}
+ROWS += [
+    Row("project-list", "GET", "none", expect("none", ALL), get("/projects/")),
+    *[
+        Row(
+            "project-list",
+            "POST",
+            s,
+            expect(s, {"unit", "admin"}, sees=ALL),
+            create("/projects/", project_body, Project),
+        )
+        for s in UNIT_SCOPES
+    ],
+    *[
+        Row(
+            name,
+            "GET",
+            s,
+            expect(s, unit_roles(s) | PROJECT_SEERS, sees=unit_roles(s) | PROJECT_SEERS),
+            detail("projects", make_project, suffix),
+        )
+        for s in UNIT_SCOPES
+        for name, suffix in (
+            ("project-detail", ""),
+            ("project-reports", "reports/"),
+            ("project-reviews", "reviews/"),
+            ("project-release-decisions", "release-decisions/"),
+        )
+    ],
+    *[
+        Row(
+            "project-advance",
+            "POST",
+            s,
+            expect(s, {"unit"}, sees=unit_roles(s) | PROJECT_SEERS),
+            act("projects", make_project, "advance/", etag=etag_of),
+        )
+        for s in UNIT_SCOPES
+    ],
+    *[
+        Row(
+            "project-reports",
+            "POST",
+            s,
+            expect(s, {"unit"}, sees=unit_roles(s) | PROJECT_SEERS),
+            act("projects", make_project, "reports/", REPORT_BODY, extra=count_of(QualityReport)),
+        )
+        for s in UNIT_SCOPES
+    ],
+    *[
+        Row(
+            "project-reviews",
+            "POST",
+            s,
+            expect(s, {"reviewer"}, sees=unit_roles(s) | PROJECT_SEERS),
+            act("projects", make_project, "reviews/", REVIEW_BODY, extra=count_of(Review)),
+        )
+        for s in UNIT_SCOPES
+    ],
+    *[
+        Row(
+            "project-release",
+            "POST",
+            s,
+            expect(s, GATE, sees=unit_roles(s) | PROJECT_SEERS),
+            act(
+                "projects",
+                project_in("test"),
+                "release/",
+                {"outcome": "approved", "reason": "Ready."},
+                idempotency=True,
+                extra=count_of(ReleaseDecision),
+            ),
+        )
+        for s in UNIT_SCOPES
+    ],
+    Row("quality-threshold-list", "GET", "none", expect("none", ALL), get("/quality-thresholds/")),
+    Row(
+        "quality-threshold-detail",
+        "GET",
+        "none",
+        expect("none", ALL),
+        detail("quality-thresholds", spi_threshold, key="indicator"),
+    ),
+    Row(
+        "quality-threshold-detail",
+        "PUT",
+        "none",
+        expect("none", GATE),
+        threshold_put,
     ),
 ]
 
