@@ -1,0 +1,19 @@
+"""Every write of quality control: projects, reports and their flags, thresholds, reviews and
+release decisions. Policy first, one transaction, an audit event, mail after commit."""
+
+from quality.services.gates import MAX_WORK, decide_release, record_review
+from quality.services.projects import FIGURES, Work, advance_phase, latest_review, register_project
+from quality.services.reports import set_threshold, submit_report
+
+__all__ = [
+    "FIGURES",
+    "MAX_WORK",
+    "Work",
+    "advance_phase",
+    "decide_release",
+    "latest_review",
+    "record_review",
+    "register_project",
+    "set_threshold",
+    "submit_report",
+]

@@ -1,0 +1,235 @@
+"""Monthly reports, derived and rated under the CQO's thresholds, and the flags they raise."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from audit import services as audit
+from config.errors import Conflict
+from config.versioning import check_version
+from outbox import relay as outbox
+from quality import evm, policy
+from quality.models import Project, QualityFlag, QualityReport, Rag, Threshold
+from quality.services.projects import FIGURES, locked
+from quality.tasks import notify_flag
+
+
+def _month(period: dt.date) -> dt.date:
+    return period.replace(day=1)
+
+
+def _thresholds() -> dict[str, tuple[Decimal, Decimal]]:
+    return {t.indicator: (t.green, t.red) for t in Threshold.objects.all()}
+
+
+@transaction.atomic
+def submit_report(
+    *, actor: User, project: Project, period: dt.date, **figures: Any
+) -> QualityReport:
+    """The owning unit reports a month's figures. The indicators are derived and rated under
+    the CQO's thresholds; a project turning red, or with SPI or CPI falling three periods
+    running, is flagged to the CQO and so comes to the committee's next agenda, once: it stays
+    flagged, and is not raised again, until a healthy report clears it."""
+    if not policy.can_report(actor, project):
+        raise PermissionDenied(_("Only the owning unit may report on its project."))
+    unknown = set(figures) - set(FIGURES)
+    if unknown:
+        raise ValidationError({field: _("Not a figure of a report.") for field in unknown})
+    project = locked(project)
+    period = _month(period)
+    if period > _month(timezone.localdate()):
+        raise ValidationError({"period": _("A month still to come cannot be reported.")})
+    previous = list(project.reports.order_by("-period")[: evm.TREND_RUN])
+    if previous and previous[0].period == period:
+        raise Conflict(
+            _("%(period)s is already reported for this project.")
+            % {"period": period.strftime("%Y-%m")},
+            code="already_reported",
+        )
+    if previous and previous[0].period > period:
+        raise ValidationError(
+            {
+                "period": _("Reports come in order: the last one reported is %(period)s.")
+                % {"period": previous[0].period.strftime("%Y-%m")}
+            }
+        )
+    budget = project.planned_budget
+    for field in ("planned_value", "earned_value"):
+        if Decimal(figures.get(field, 0)) > budget:
+            raise ValidationError(
+                {
+                    field: _(
+                        "Cannot exceed the budget at completion (%(budget)s): value is planned "
+                        "and earned against the budget, never beyond it."
+                    )
+                    % {"budget": budget}
+                }
+            )
+    planned, run = figures.get("tests_planned", 0), figures.get("tests_run", 0)
+    if planned and run > planned:
+        raise ValidationError(
+            {"tests_run": _("More tests run than planned: raise the tests planned first.")}
+        )
+    report = QualityReport(
+        project=project,
+        period=period,
+        phase=project.phase,
+        submitted_by=actor,
+        submitted_at=timezone.now(),
+        **{field: figures.get(field, 0) for field in FIGURES},
+    )
+    figures_of = evm.Figures(
+        budget_at_completion=project.planned_budget,
+        planned_value=Decimal(report.planned_value),
+        earned_value=Decimal(report.earned_value),
+        actual_cost=Decimal(report.actual_cost),
+        tests_run=int(report.tests_run),
+        size=Decimal(report.size),
+        defects_before_release=sum(
+            int(getattr(report, f"defects_{phase}")) for phase in evm.PRE_RELEASE
+        ),
+        defects_after_release=int(report.defects_release),
+    )
+    found = evm.indicators(figures_of)
+    for field, value in vars(found).items():
+        if value is not None and not _fits(QualityReport, field, value):
+            raise ValidationError(
+                {"actual_cost": _("These figures give indicators too large to record: check them.")}
+            )
+        setattr(report, field, value)
+    report.ratings = evm.rate_all(evm.rated_values(found, figures_of, project.phase), _thresholds())
+    report.rag = evm.overall(report.ratings)
+    history = _consecutive([*reversed(previous), report])
+    report.trending = [
+        index for index in ("spi", "cpi") if evm.falling([getattr(r, index) for r in history])
+    ]
+    report.full_clean(validate_unique=False)
+    try:
+        with transaction.atomic():
+            report.save()
+    except IntegrityError:  # a concurrent submission of the same month won the race
+        raise Conflict(
+            _("%(period)s is already reported for this project.")
+            % {"period": period.strftime("%Y-%m")},
+            code="already_reported",
+        ) from None
+    project.rag = report.rag
+    project.save(update_fields=["rag", "updated_at"])
+    audit.record(
+        actor=actor,
+        verb="project.reported",
+        target=project,
+        details={
+            "period": period.strftime("%Y-%m"),
+            "rag": report.rag,
+            "ratings": report.ratings,
+            "trending": report.trending,
+        },
+    )
+    _flag_or_clear(actor=actor, project=project, report=report)
+    return report
+
+
+def _fits(model: type[Any], field: str, value: Decimal) -> bool:
+    """Does a derived value fit its column (max_digits, decimal_places)?"""
+    column = model._meta.get_field(field)
+    return abs(value) < Decimal(10) ** (column.max_digits - column.decimal_places)
+
+
+def _consecutive(reports: list[QualityReport]) -> list[QualityReport]:
+    """The latest reports that follow each other month by month: a trend runs over periods in a
+    row, and a gap in reporting starts it again."""
+    run = reports[-1:]
+    for earlier in reversed(reports[:-1]):
+        later = run[0].period
+        if (later.year * 12 + later.month) - (earlier.period.year * 12 + earlier.period.month) != 1:
+            break
+        run.insert(0, earlier)
+    return run
+
+
+def _flag_or_clear(*, actor: User, project: Project, report: QualityReport) -> None:
+    red = sorted(k for k, rating in report.ratings.items() if rating == Rag.RED)
+    troubled = bool(red or report.trending)
+    open_flag = project.flags.filter(cleared_at__isnull=True).select_for_update().first()
+    if troubled and open_flag is None:
+        flag = QualityFlag.objects.create(
+            project=project,
+            report=report,
+            red=red,
+            trending=report.trending,
+            raised_at=report.submitted_at,
+        )
+        audit.record(
+            actor=actor,
+            verb="project.flagged",
+            target=project,
+            details={"red": red, "trending": report.trending, "report": report.pk},
+        )
+        outbox.enqueue(notify_flag, flag.pk)
+    elif not troubled and open_flag is not None:
+        open_flag.cleared_at = report.submitted_at
+        open_flag.cleared_by_report = report
+        open_flag.save(update_fields=["cleared_at", "cleared_by_report"])
+        audit.record(
+            actor=actor,
+            verb="project.flag_cleared",
+            target=project,
+            details={"flag": open_flag.pk, "report": report.pk},
+        )
+
+
+@transaction.atomic
+def set_threshold(
+    *,
+    actor: User,
+    indicator: str,
+    green: Decimal,
+    red: Decimal,
+    expected_version: str | None = None,
+) -> Threshold:
+    """The CQO sets where an indicator turns amber and red. Reports already rated keep their
+    ratings (they say what was true under the thresholds of their day). With
+    `expected_version` (the ETag read), a change over someone else's newer one is refused."""
+    office = policy.threshold_office(actor)
+    if office is None:
+        raise PermissionDenied(_("Only the CQO (or the chair) sets quality thresholds."))
+    threshold = Threshold.objects.select_for_update().filter(indicator=indicator).first()
+    if threshold is None:
+        threshold = Threshold(indicator=indicator, green=green, red=red)
+        before = None
+    else:
+        check_version(threshold, expected_version)
+        before = {"green": str(threshold.green), "red": str(threshold.red)}
+        threshold.green, threshold.red = green, red
+    threshold.full_clean(validate_unique=False)
+    if threshold.lower_is_better and green > red:
+        raise ValidationError(
+            {"green": _("For this indicator lower is better: green must not be above red.")}
+        )
+    if not threshold.lower_is_better and green < red:
+        raise ValidationError(
+            {"green": _("For this indicator higher is better: green must not be below red.")}
+        )
+    threshold.updated_by = actor
+    threshold.save()
+    audit.record(
+        actor=actor,
+        office=office,
+        verb="quality.threshold_set",
+        target=threshold,
+        details={
+            "indicator": indicator,
+            "from": before,
+            "to": {"green": str(green), "red": str(red)},
+        },
+    )
+    return threshold
