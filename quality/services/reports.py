@@ -102,7 +102,11 @@ def submit_report(
     for field, value in vars(found).items():
         if value is not None and not _fits(QualityReport, field, value):
             raise ValidationError(
-                {"actual_cost": _("These figures give indicators too large to record: check them.")}
+                {
+                    DIVISOR_OF.get(field, "actual_cost"): _(
+                        "These figures give indicators too large to record: check them."
+                    )
+                }
             )
         setattr(report, field, value)
     report.ratings = evm.rate_all(evm.rated_values(found, figures_of, project.phase), _thresholds())
@@ -136,6 +140,16 @@ def submit_report(
     )
     _flag_or_clear(actor=actor, project=project, report=report)
     return report
+
+
+# The figure a derived value is divided by: the one to name when the result is out of range.
+DIVISOR_OF = {
+    "spi": "planned_value",
+    "cpi": "actual_cost",
+    "estimate_at_completion": "earned_value",
+    "estimate_to_complete": "earned_value",
+    "test_density": "size",
+}
 
 
 def _fits(model: type[Any], field: str, value: Decimal) -> bool:

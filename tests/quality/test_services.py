@@ -456,7 +456,17 @@ def test_figures_near_the_limits_are_refused_by_field_not_crashed(plain_project,
             earned_value=Decimal("0.01"),
             actual_cost=Decimal("99999999999999.99"),
         )
-    assert "actual_cost" in refused.value.message_dict
+    assert "earned_value" in refused.value.message_dict  # EAC = BAC * AC / EV, past 10^14
+    with pytest.raises(ValidationError) as refused:
+        report(
+            plain_project,
+            bu_member,
+            month(0),
+            tests_planned=2_000_000_000,
+            tests_run=2_000_000_000,
+            size=Decimal("0.01"),
+        )
+    assert "size" in refused.value.message_dict  # tests per KLOC past what a ratio holds
     with pytest.raises(ValidationError) as refused:
         report(plain_project, bu_member, month(0), earned_value=Decimal("1000000.01"))
     assert "earned_value" in refused.value.message_dict  # above the budget at completion
