@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
@@ -29,6 +31,19 @@ def offices_for(user: Any) -> QuerySet[Office]:
             to_attr="active_delegations",
         )
     )
+
+
+def office_people(codes: Iterable[str]) -> dict[str, set[int]]:
+    """The holder of each office and anyone acting for it now, by office code: whom an office's
+    mail goes to."""
+    people: dict[str, set[int]] = defaultdict(set)
+    for code, holder in Office.objects.filter(code__in=codes).values_list("code", "holder_id"):
+        if holder:
+            people[code].add(holder)
+    acting = Delegation.objects.active().filter(office__code__in=codes)
+    for code, delegate in acting.values_list("office__code", "delegate_id"):
+        people[code].add(delegate)
+    return people
 
 
 def memberships_of(user: Any) -> list[dict[str, str]]:

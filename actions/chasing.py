@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +25,8 @@ from django.db.models.functions import Cast, Concat, Substr
 from django.template.loader import get_template
 from django.utils import timezone
 
-from accounts.models import Delegation, Office, OfficeCode, Role, User
+from accounts.models import Office, OfficeCode, Role, User
+from accounts.selectors import office_people
 from actions.models import Action, ChaseNotice, Digest, Notification
 from actions.policy import DOMAIN_OFFICE
 from config.sql import hold_lock, insert_select
@@ -72,21 +72,9 @@ def _office_code(domain: str) -> str:
     return str(DOMAIN_OFFICE.get(domain, OfficeCode.CEO))  # type: ignore[call-overload]
 
 
-def _office_people(codes: Iterable[str]) -> dict[str, set[int]]:
-    """The holder of each office and anyone acting for it now."""
-    people: dict[str, set[int]] = defaultdict(set)
-    for code, holder in Office.objects.filter(code__in=codes).values_list("code", "holder_id"):
-        if holder:
-            people[code].add(holder)
-    acting = Delegation.objects.active().filter(office__code__in=codes)
-    for code, delegate in acting.values_list("office__code", "delegate_id"):
-        people[code].add(delegate)
-    return people
-
-
 def owning_offices(actions: list[Action]) -> dict[int, set[int]]:
     """The holder of the office owning each action's domain, and anyone acting for it now."""
-    people = _office_people({_office_code(a.domain) for a in actions})
+    people = office_people({_office_code(a.domain) for a in actions})
     return {a.pk: people[_office_code(a.domain)] for a in actions}
 
 
@@ -114,7 +102,7 @@ def _recipients(audience: str, batch: QuerySet[Action]) -> list[QuerySet[Action]
     if audience == "unit_head":
         return [batch.filter(unit__head__isnull=False).annotate(recipient=F("unit__head_id"))]
     if audience == "office":
-        people = _office_people({_office_code(d) for d in DOMAIN_OFFICE} | {OfficeCode.CEO})
+        people = office_people({_office_code(d) for d in DOMAIN_OFFICE} | {OfficeCode.CEO})
         domains: dict[str, list[str]] = defaultdict(list)
         for domain in {d for d, _label in Action._meta.get_field("domain").choices or ()}:
             domains[_office_code(domain)].append(domain)

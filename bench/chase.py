@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from accounts.selectors import office_people
 from actions import chasing
 from actions.models import Action, ChaseNotice, Digest, Notification
 from bench.harness import Result, ms
@@ -70,7 +71,7 @@ def _floor() -> int:
     # Who is told what, found as the chase finds them (every domain's office, the chair's for
     # a domain no office owns; the chair and the secretariat for the committee stage).
     domains = [domain for domain, _label in Action._meta.get_field("domain").choices or ()]
-    offices = chasing._office_people({chasing._office_code(d) for d in domains})
+    offices = office_people({chasing._office_code(d) for d in domains})
     committee = sorted(chasing._committee_people())
     by_domain = [
         (domain, person)

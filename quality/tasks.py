@@ -5,23 +5,18 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db.models import Q
 from django.template.loader import render_to_string
-from django.utils import timezone
 
-from accounts.models import Delegation, OfficeCode, User
+from accounts.models import OfficeCode, User
+from accounts.selectors import office_people
 from quality.models import QualityFlag
 
 
 def cqo_addresses() -> list[str]:
     """The CQO's holder and anyone acting for the office now."""
-    now = timezone.now()
-    acting = Delegation.objects.active(now).filter(office__code=OfficeCode.CQO)
-    people = User.objects.filter(is_active=True).exclude(email="")
-    found = people.filter(
-        Q(offices__code=OfficeCode.CQO) | Q(pk__in=acting.values("delegate_id"))
-    ).values_list("email", flat=True)
-    return sorted(set(found))
+    people = office_people([OfficeCode.CQO])[OfficeCode.CQO]
+    found = User.objects.filter(pk__in=people, is_active=True).exclude(email="")
+    return sorted(set(found.values_list("email", flat=True)))
 
 
 @shared_task
@@ -37,8 +32,7 @@ def notify_flag(flag_id: int) -> int:
         f"[RCC] {project.reference} flagged: "
         + ("rated red" if flag.red else "SPI or CPI falling three periods running"),
         render_to_string(
-            "quality/mail/flag.txt",
-            {"flag": flag, "project": project, "report": flag.report},
+            "quality/mail/flag.txt", {"flag": flag, "project": project, "report": flag.report}
         ),
         settings.DEFAULT_FROM_EMAIL,
         recipients,
