@@ -300,12 +300,14 @@ class ReleaseForm(PageForm):
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
-    def __init__(self, *args: Any, red: bool, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, caution: str | None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["override_reason"].help_text = (
-            _("Required to release: the project is rated red. Say why it is released all the same.")
-            if red
-            else _("Needed only to release a project rated red.")
+            _("Required to release this project (see above); holding it needs none.")
+            if caution
+            else _(
+                "Needed only to release a project rated red, not rated, or rated on old figures."
+            )
         )
 
 

@@ -309,7 +309,8 @@ class Review(models.Model):
 
 class ReleaseDecision(models.Model):
     """The release gate: the CQO (or the chair) approves, holds, or approves with conditions.
-    A red project is approved only with a recorded override reason; conditions become actions."""
+    A project rated red or not rated is approved only with a recorded override reason (so is one
+    rated on old figures: the service asks that); conditions become actions."""
 
     class Outcome(models.TextChoices):
         APPROVED = "approved", _("Approved")
@@ -320,7 +321,9 @@ class ReleaseDecision(models.Model):
     outcome = models.CharField(max_length=32, choices=Outcome.choices)
     reason = models.TextField()
     override_reason = models.TextField(
-        blank=True, help_text="Why a red project is released all the same."
+        blank=True,
+        help_text="Why a project rated red, not rated, or rated on old figures is released all "
+        "the same.",
     )
     rag_at_decision = models.CharField(max_length=8, choices=Rag.choices, blank=True)
     decided_by = models.ForeignKey(
@@ -334,8 +337,10 @@ class ReleaseDecision(models.Model):
         ordering = ["project", "decided_at", "pk"]
         constraints = [
             models.CheckConstraint(
-                condition=~Q(rag_at_decision="red") | Q(outcome="held") | ~Q(override_reason=""),
-                name="red_release_needs_override_reason",
+                condition=~Q(rag_at_decision__in=[Rag.RED, Rag.UNRATED])
+                | Q(outcome="held")
+                | ~Q(override_reason=""),
+                name="unproven_release_needs_override_reason",
             )
         ]
 

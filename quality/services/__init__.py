@@ -1,7 +1,7 @@
 """Every write of quality control: projects, reports and their flags, thresholds, reviews and
 release decisions. Policy first, one transaction, an audit event, mail after commit."""
 
-from quality.services.gates import MAX_WORK, decide_release, record_review
+from quality.services.gates import MAX_WORK, decide_release, record_review, release_caution
 from quality.services.projects import FIGURES, Work, advance_phase, latest_review, register_project
 from quality.services.reports import set_threshold, submit_report
 
@@ -14,6 +14,7 @@ __all__ = [
     "latest_review",
     "record_review",
     "register_project",
+    "release_caution",
     "set_threshold",
     "submit_report",
 ]

@@ -19,6 +19,7 @@ from quality import policy
 from quality.checklists import ANSWERS, checklist_for
 from quality.models import Phase, Project, Rag, ReleaseDecision, Review
 from quality.services.projects import Work, locked, require_review
+from quality.services.reports import month_of, months_between
 
 
 def _create_work(*, actor: User, project: Project, work: Sequence[Work], why: str) -> list[Action]:
@@ -140,6 +141,28 @@ def record_review(
     return review
 
 
+# A report comes once a month, so at a release the month before is the latest that can be in.
+FRESH_MONTHS = 1
+
+
+def release_caution(project: Project) -> str | None:
+    """Why releasing the project needs an override reason, or None: it is rated red, it has no
+    report to be rated on, or its latest report is older than last month's. A gate that asks
+    for a reason only when the figures are bad would wave through a project that stopped
+    reporting them."""
+    if project.rag == Rag.RED:
+        return _("The project is rated red: record why it is released all the same.")
+    latest = project.reports.order_by("-period").values_list("period", flat=True).first()
+    if latest is None:
+        return _("The project has no quality report: record why it is released without one.")
+    if months_between(latest, month_of(timezone.localdate())) > FRESH_MONTHS:
+        return _(
+            "The latest quality report is for %(period)s: record why the project is released "
+            "on figures that old."
+        ) % {"period": latest.strftime("%Y-%m")}
+    return None
+
+
 @transaction.atomic
 def decide_release(
     *,
@@ -151,8 +174,9 @@ def decide_release(
     conditions: Sequence[Work] = (),
 ) -> ReleaseDecision:
     """The release gate, the CQO's (or the chair's): approve, hold, or approve with
-    conditions, which become actions for the unit. A red project is released only with a
-    recorded override reason; approving releases the project."""
+    conditions, which become actions for the unit. A project rated red, or not rated on
+    last month's figures, is released only with a recorded override reason (release_caution);
+    approving releases the project."""
     office = policy.gate_office(actor)
     if office is None:
         raise PermissionDenied(_("Only the CQO (or the chair) decides a release."))
@@ -174,14 +198,9 @@ def decide_release(
             }
         )
     releases = outcome != ReleaseDecision.Outcome.HELD
-    if releases and project.rag == Rag.RED and not override_reason.strip():
-        raise ValidationError(
-            {
-                "override_reason": _(
-                    "The project is rated red: record why it is released all the same."
-                )
-            }
-        )
+    caution = release_caution(project) if releases else None
+    if caution is not None and not override_reason.strip():
+        raise ValidationError({"override_reason": caution})
     if outcome == ReleaseDecision.Outcome.APPROVED_WITH_CONDITIONS and not conditions:
         raise ValidationError({"conditions": _("Give the conditions of the release.")})
     if outcome != ReleaseDecision.Outcome.APPROVED_WITH_CONDITIONS and conditions:

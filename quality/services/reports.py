@@ -22,8 +22,14 @@ from quality.services.projects import FIGURES, locked
 from quality.tasks import notify_flag
 
 
-def _month(period: dt.date) -> dt.date:
-    return period.replace(day=1)
+def month_of(day: dt.date) -> dt.date:
+    """The period a day falls in: its month, as the month's first day."""
+    return day.replace(day=1)
+
+
+def months_between(earlier: dt.date, later: dt.date) -> int:
+    """How many months `later` is after `earlier`, by calendar month."""
+    return (later.year * 12 + later.month) - (earlier.year * 12 + earlier.month)
 
 
 def _thresholds() -> dict[str, tuple[Decimal, Decimal]]:
@@ -44,8 +50,8 @@ def submit_report(
     if unknown:
         raise ValidationError({field: _("Not a figure of a report.") for field in unknown})
     project = locked(project)
-    period = _month(period)
-    if period > _month(timezone.localdate()):
+    period = month_of(period)
+    if period > month_of(timezone.localdate()):
         raise ValidationError({"period": _("A month still to come cannot be reported.")})
     previous = list(project.reports.order_by("-period")[: evm.TREND_RUN])
     if previous and previous[0].period == period:
@@ -163,8 +169,7 @@ def _consecutive(reports: list[QualityReport]) -> list[QualityReport]:
     row, and a gap in reporting starts it again."""
     run = reports[-1:]
     for earlier in reversed(reports[:-1]):
-        later = run[0].period
-        if (later.year * 12 + later.month) - (earlier.period.year * 12 + earlier.period.month) != 1:
+        if months_between(earlier.period, run[0].period) != 1:
             break
         run.insert(0, earlier)
     return run

@@ -17,7 +17,6 @@ from config.errors import Conflict
 from config.pages import refused
 from quality import charts, policy, services
 from quality.forms import ReleaseForm, ReportForm, ReviewForm, WorkFormSet
-from quality.models import Rag
 from quality.views.common import visible_project
 
 # --- Reports ----------------------------------------------------------------------------------
@@ -138,15 +137,15 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def release(request: HttpRequest, pk: int) -> HttpResponse:
     """The CQO's (or the chair's) release gate: approve, hold, or approve with conditions; a
-    project rated red is released only with an override reason."""
+    project rated red or not on last month's figures is released only with an override reason."""
     project = visible_project(request, pk)
     if not policy.can_decide_release(request.user, project):
         return refused(
             request, PermissionDenied(_("Only the CQO (or the chair) decides a release."))
         )
     bound = request.method == "POST"
-    red = project.rag == Rag.RED
-    form = ReleaseForm(request.POST if bound else None, red=red)
+    caution = services.release_caution(project)
+    form = ReleaseForm(request.POST if bound else None, caution=caution)
     conditions = WorkFormSet(request.POST if bound else None, prefix="conditions")
     if bound and form.is_valid() and conditions.is_valid():
         try:
@@ -175,6 +174,6 @@ def release(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "quality/release_form.html",
-        {"project": project, "form": form, "conditions": conditions, "red": red},
+        {"project": project, "form": form, "conditions": conditions, "caution": caution},
         status=400 if bound else 200,
     )

@@ -64,7 +64,7 @@ def test_the_cqo_releases_a_red_project_only_with_an_override_reason(
     page.get_by_test_id("release-button").click()
     page.wait_for_url(re.compile(rf"/projects/{project.pk}/release/$"))
     shot(page, "quality-release-red")
-    page.get_by_test_id("red-warning").wait_for()
+    page.get_by_test_id("release-caution").wait_for()
     page.check("input[name=outcome][value=approved]")
     page.fill("textarea[name=reason]", "The statutory deadline.")
     page.get_by_test_id("release-submit").click()

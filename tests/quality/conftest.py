@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from quality import services
-from quality.models import Project, QualityReport, Threshold
+from quality.models import Phase, Project, QualityReport, Rag, Threshold
 from tests.factories import BusinessUnitFactory, MembershipFactory, UserFactory
 from tests.systems.conftest import register
 
@@ -68,6 +68,23 @@ def report(project: Project, actor: User, period: dt.date, **figures: Any) -> Qu
     }
     values.update(figures)
     return services.submit_report(actor=actor, project=project, period=period, **values)
+
+
+def to_test(project: Project, actor: User, reviewer: User | None = None) -> Project:
+    """Move a project on to test, where the release gate is, rated green on last month's
+    report; with a reviewer, each phase is reviewed first (a project with personal data needs
+    it)."""
+    while project.phase != Phase.TEST:
+        if reviewer is not None:
+            answers = CHECKLIST_YES if project.phase == Phase.PLANNING else CONFORMANCE_YES
+            services.record_review(
+                actor=reviewer, project=project, checklist=answers, verdict="passed", summary="ok"
+            )
+        project = services.advance_phase(actor=actor, project=project)
+    report(project, actor, month(-1), percent_complete=90)
+    project.refresh_from_db()
+    assert project.rag == Rag.GREEN
+    return project
 
 
 def make_project(unit: Any, actor: User, system: Any, **fields: Any) -> Project:

@@ -19,7 +19,14 @@ from config.versioning import etag_of
 from quality import charts, services
 from quality.models import Project, QualityReport, ReleaseDecision, Review, Threshold
 from tests.pages import csv_rows, queries_for
-from tests.quality.conftest import CHECKLIST_YES, CONFORMANCE_YES, make_project, month, report
+from tests.quality.conftest import (
+    CHECKLIST_YES,
+    CONFORMANCE_YES,
+    make_project,
+    month,
+    report,
+    to_test,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -97,13 +104,6 @@ def report_data(period: dt.date, **figures: Any) -> dict[str, Any]:
     }
     data.update(figures)
     return data
-
-
-def to_test(project: Project, actor) -> Project:
-    """A project without personal data moved on to test, where the release gate is."""
-    for _ in range(3):
-        project = services.advance_phase(actor=actor, project=project)
-    return project
 
 
 # --- The list --------------------------------------------------------------------------------
@@ -584,8 +584,9 @@ def test_a_red_project_is_released_only_with_an_override_reason(
     client = login_as(cqo)
     form = client.get(page(plain_project, "release/"))
     assert form.status_code == 200
-    assert count_testid(form, "red-warning") == 1
-    assert "Required to release: the project is rated red." in html(form)
+    assert count_testid(form, "release-caution") == 1
+    assert "Required to release this project" in html(form)
+    assert "The project is rated red: record why it is released all the same." in html(form)
     decision = {"outcome": "approved", "reason": "Fixes verified in staging."}
     response = client.post(page(plain_project, "release/"), {**decision, **work_rows("conditions")})
     assert response.status_code == 400
@@ -608,6 +609,24 @@ def test_a_red_project_is_released_only_with_an_override_reason(
     assert 'data-testid="release-decision" data-outcome="approved"' in html(shown)
     assert count_testid(shown, "override-reason") == 1
     assert count_testid(shown, "release-button") == 0  # released: the gate is behind it
+
+
+def test_the_gate_asks_an_override_reason_of_a_project_never_reported(
+    login_as, cqo, bu_member, plain_project
+):
+    for _ in range(3):
+        services.advance_phase(actor=bu_member, project=plain_project)
+    client = login_as(cqo)
+    form = client.get(page(plain_project, "release/"))
+    assert count_testid(form, "release-caution") == 1
+    assert "The project has no quality report" in html(form)
+    response = client.post(
+        page(plain_project, "release/"),
+        {"outcome": "approved", "reason": "Hotfix.", **work_rows("conditions")},
+    )
+    assert response.status_code == 400
+    assert count_testid(response, "error-override_reason") == 1
+    assert not ReleaseDecision.objects.exists()
 
 
 def test_conditions_of_a_release_become_actions(login_as, cqo, bu_member, plain_project):

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Domain
@@ -17,26 +18,21 @@ from config.errors import Conflict, PreconditionFailed
 from config.versioning import etag_of
 from outbox.models import Message
 from quality import services
-from quality.models import Phase, Project, QualityFlag, Rag, ReleaseDecision, Review, Threshold
+from quality.models import Phase, QualityFlag, Rag, ReleaseDecision, Review, Threshold
 from quality.services import Work
 from quality.tasks import notify_flag
-from tests.quality.conftest import CHECKLIST_YES, CONFORMANCE_YES, make_project, month, report
+from tests.quality.conftest import (
+    CHECKLIST_YES,
+    CONFORMANCE_YES,
+    make_project,
+    month,
+    report,
+    to_test,
+)
 
 pytestmark = pytest.mark.django_db
 
 IN_A_MONTH = timezone.localdate() + dt.timedelta(days=30)
-
-
-def _to_test(project: Project, actor, reviewer=None) -> Project:
-    """Move a project through to test; with a reviewer, each phase reviewed first."""
-    while project.phase != Phase.TEST:
-        if reviewer is not None:
-            answers = CHECKLIST_YES if project.phase == Phase.PLANNING else CONFORMANCE_YES
-            services.record_review(
-                actor=reviewer, project=project, checklist=answers, verdict="passed", summary="ok"
-            )
-        project = services.advance_phase(actor=actor, project=project)
-    return project
 
 
 # --- Registering ----------------------------------------------------------------------------
@@ -119,7 +115,7 @@ def test_a_passed_planning_review_lets_it_into_design_and_design_needs_its_own_c
 def test_a_project_without_personal_data_moves_freely_but_not_into_release(
     plain_project, bu_member
 ):
-    project = _to_test(plain_project, bu_member)
+    project = to_test(plain_project, bu_member)
     assert project.phase == Phase.TEST
     with pytest.raises(ValidationError) as refused:
         services.advance_phase(actor=bu_member, project=project)
@@ -223,7 +219,7 @@ def test_passing_with_findings_needs_findings(project, reviewer):
 
 @pytest.mark.parametrize("who", ["bu_member", "bu_head", "ciso", "reviewer", "auditor"])
 def test_a_release_is_decided_by_the_cqo_or_chair_only(request, plain_project, bu_member, who):
-    project = _to_test(plain_project, bu_member)
+    project = to_test(plain_project, bu_member)
     with pytest.raises(PermissionDenied):
         services.decide_release(
             actor=request.getfixturevalue(who), project=project, outcome="approved", reason="ok"
@@ -234,7 +230,7 @@ def test_a_release_is_decided_by_the_cqo_or_chair_only(request, plain_project, b
 
 
 def test_the_cqo_holds_and_then_approves(plain_project, bu_member, cqo):
-    project = _to_test(plain_project, bu_member)
+    project = to_test(plain_project, bu_member)
     held = services.decide_release(actor=cqo, project=project, outcome="held", reason="Not yet")
     project.refresh_from_db()
     assert project.phase == Phase.TEST
@@ -248,7 +244,7 @@ def test_the_cqo_holds_and_then_approves(plain_project, bu_member, cqo):
 
 
 def test_the_chair_may_decide_a_release(plain_project, bu_member, chair):
-    project = _to_test(plain_project, bu_member)
+    project = to_test(plain_project, bu_member)
     decision = services.decide_release(
         actor=chair, project=project, outcome="approved", reason="ok"
     )
@@ -262,7 +258,7 @@ def test_only_a_project_in_test_comes_to_the_gate(plain_project, cqo):
 
 
 def test_a_red_project_is_released_only_with_an_override_reason(plain_project, bu_member, cqo):
-    project = _to_test(plain_project, bu_member)
+    project = to_test(plain_project, bu_member)
     report(project, bu_member, month(0), earned_value=Decimal("50000"))  # SPI 0.5: red
     project.refresh_from_db()
     assert project.rag == Rag.RED
@@ -283,8 +279,60 @@ def test_a_red_project_is_released_only_with_an_override_reason(plain_project, b
     assert event.details["override_reason"] == decision.override_reason
 
 
+@pytest.mark.parametrize(
+    ("reported", "why"),
+    [
+        ([], "no quality report"),
+        ([-3, -2], f"latest quality report is for {month(-2):%Y-%m}"),
+    ],
+    ids=["never-reported", "reported-two-months-ago"],
+)
+def test_a_project_not_rated_on_last_months_figures_is_released_only_with_an_override_reason(
+    plain_project, bu_member, cqo, reported, why
+):
+    project = plain_project
+    while project.phase != Phase.TEST:
+        project = services.advance_phase(actor=bu_member, project=project)
+    for offset in reported:
+        report(project, bu_member, month(offset))  # green, but old
+    project.refresh_from_db()
+    assert services.release_caution(project) is not None
+    with pytest.raises(ValidationError) as refused:
+        services.decide_release(actor=cqo, project=project, outcome="approved", reason="ok")
+    assert why in refused.value.message_dict["override_reason"][0]
+    services.decide_release(actor=cqo, project=project, outcome="held", reason="Report first")
+    decision = services.decide_release(
+        actor=cqo,
+        project=project,
+        outcome="approved",
+        reason="Emergency fix",
+        override_reason="The fix closes an exposed endpoint; figures follow next month.",
+    )
+    assert decision.rag_at_decision == project.rag
+    project.refresh_from_db()
+    assert project.phase == Phase.RELEASE
+
+
+def test_a_release_without_a_rating_and_no_override_reason_cannot_be_stored(plain_project, cqo):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ReleaseDecision.objects.create(
+            project=plain_project,
+            outcome="approved",
+            reason="ok",
+            rag_at_decision=Rag.UNRATED,
+            decided_by=cqo,
+            decided_office="CQO",
+            decided_at=timezone.now(),
+        )
+
+
+def test_a_project_rated_green_on_last_months_report_needs_no_override(plain_project, bu_member):
+    project = to_test(plain_project, bu_member)
+    assert services.release_caution(project) is None
+
+
 def test_conditions_become_actions(plain_project, bu_member, cqo, unit):
-    project = _to_test(plain_project, bu_member)
+    project = to_test(plain_project, bu_member)
     services.decide_release(
         actor=cqo,
         project=project,
@@ -305,7 +353,7 @@ def test_conditions_become_actions(plain_project, bu_member, cqo, unit):
 
 
 def test_conditions_need_the_outcome_that_has_them(plain_project, bu_member, cqo):
-    project = _to_test(plain_project, bu_member)
+    project = to_test(plain_project, bu_member)
     with pytest.raises(ValidationError):
         services.decide_release(
             actor=cqo, project=project, outcome="approved_with_conditions", reason="ok"
@@ -323,7 +371,7 @@ def test_conditions_need_the_outcome_that_has_them(plain_project, bu_member, cqo
 def test_a_project_with_personal_data_is_released_only_after_its_test_check(
     project, bu_member, reviewer, cqo
 ):
-    project = _to_test(project, bu_member, reviewer=reviewer)
+    project = to_test(project, bu_member, reviewer=reviewer)
     with pytest.raises(ValidationError):
         services.decide_release(actor=cqo, project=project, outcome="approved", reason="ok")
     services.record_review(
