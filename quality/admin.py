@@ -138,7 +138,16 @@ class ThresholdAdmin(SimpleHistoryAdmin):
 
 @admin.register(QualityReport)
 class QualityReportAdmin(RecordAdmin):
-    list_display = ["project", "period", "phase", "spi", "cpi", "rag", "submitted_by"]
+    list_display = [
+        "project",
+        "period",
+        "phase",
+        "spi",
+        "cpi",
+        "rag",
+        "submitted_by",
+        "corrected_at",
+    ]
     list_filter = ["rag", "phase"]
     search_fields = ["project__reference", "project__name"]
     list_select_related = ["project", "submitted_by"]

@@ -1,8 +1,8 @@
 """API for quality control: projects, their monthly reports, reviews, release gates, thresholds.
 
 Thin, as everywhere: reads through the selectors, each write through one service. Moving a
-project on needs If-Match with the ETag last read (428 without it, 412 when stale); a release
-decision honours an Idempotency-Key.
+project on or correcting a report needs If-Match with the ETag last read (428 without it, 412
+when stale); a release decision honours an Idempotency-Key.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Exists, QuerySet
+from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
@@ -108,6 +109,7 @@ def _with_etag(project: Project, code: int = status.HTTP_200_OK) -> Response:
 
 class ReportOut(serializers.ModelSerializer):
     submitted_by = _slug("username")
+    corrected_by = _slug("username")
     ratings = serializers.DictField(
         child=serializers.ChoiceField(RATED),
         read_only=True,
@@ -140,15 +142,15 @@ class ReportOut(serializers.ModelSerializer):
             "trending",
             "submitted_by",
             "submitted_at",
+            "corrected_by",
+            "corrected_at",
         ]
         read_only_fields = fields
 
 
-class ReportIn(StrictInput):
-    period = serializers.DateField(
-        input_formats=["iso-8601", "%Y-%m"],
-        help_text="The month reported on: YYYY-MM, or any day of it as YYYY-MM-DD.",
-    )
+class ReportFiguresIn(StrictInput):
+    """A month's figures; one left out is 0."""
+
     planned_value = _money()
     earned_value = _money()
     actual_cost = _money()
@@ -163,6 +165,23 @@ class ReportIn(StrictInput):
     defects_build = _count(default=0)
     defects_test = _count(default=0)
     defects_release = _count(default=0, help_text="Found after release, in service.")
+
+
+class ReportIn(ReportFiguresIn):
+    period = serializers.DateField(
+        input_formats=["iso-8601", "%Y-%m"],
+        help_text="The month reported on: YYYY-MM, or any day of it as YYYY-MM-DD.",
+    )
+
+
+class ReportCorrectionIn(ReportFiguresIn):
+    """The month's figures in full, as they should have been reported, and why."""
+
+    reason = serializers.CharField(max_length=10_000, help_text="What was wrong with the figures.")
+
+
+def _report_with_etag(report: QualityReport) -> Response:
+    return Response(ReportOut(report).data, headers={"ETag": etag_of(report)})
 
 
 # --- Reviews and release decisions ----------------------------------------------------------
@@ -306,6 +325,40 @@ class ProjectViewSet(VersionedReadViewSet):
             actor=actor_of(request), project=project, **data.validated_data
         )
         return Response(ReportOut(report).data, status=status.HTTP_201_CREATED)
+
+    def _report(self, request: Request, period: str) -> QualityReport:
+        report = selectors.report_of(request.user, self.get_object(), period)
+        if report is None:
+            raise Http404
+        return report
+
+    @extend_schema(responses=ReportOut, filters=False)
+    @action(
+        detail=True,
+        methods=["get"],
+        # Any segment, so that a request without credentials is a 401 whatever it names; a
+        # period that is no month is a 404.
+        url_path=r"reports/(?P<period>[^/.]+)",
+        pagination_class=None,
+    )
+    def report(self, request: Request, pk: str | None = None, period: str = "") -> Response:
+        """One month's report (YYYY-MM), with its ETag for a correction."""
+        return _report_with_etag(self._report(request, period))
+
+    @extend_schema(request=ReportCorrectionIn, responses={200: ReportOut}, parameters=[IF_MATCH])
+    @report.mapping.put
+    def correct_report(self, request: Request, pk: str | None = None, period: str = "") -> Response:
+        """The owning unit corrects its latest report with If-Match (428 without it, 412 when
+        stale): the figures in full and why; they are rated again, the history keeps the
+        first."""
+        report = self._report(request, period)
+        expected = if_match(request)
+        data = ReportCorrectionIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        report = services.correct_report(
+            actor=actor_of(request), report=report, expected_version=expected, **data.validated_data
+        )
+        return _report_with_etag(report)
 
     @extend_schema(responses=ReviewOut(many=True), filters=False)
     @action(detail=True, methods=["get"], pagination_class=None)

@@ -19,7 +19,7 @@ from accounts.models import BusinessUnit
 from config.versioning import etag_of
 from quality.checklists import checklist_for
 from quality.filters import ProjectFilter
-from quality.models import Indicator, Project, ReleaseDecision, Review, Threshold
+from quality.models import Indicator, Project, QualityReport, ReleaseDecision, Review, Threshold
 from quality.services import FIGURES, Work
 from systems.forms import PageForm as SystemsPageForm
 from systems.models import System
@@ -153,14 +153,9 @@ def _count(label: StrOrPromise) -> forms.IntegerField:
     return forms.IntegerField(label=label, min_value=0, required=False, initial=0)
 
 
-class ReportForm(PageForm):
+class MonthlyFiguresForm(PageForm):
     """A month's figures; the indicators and their ratings are the service's to derive."""
 
-    period = forms.DateField(
-        label=_("Month reported on"),
-        input_formats=["%Y-%m", "%Y-%m-%d"],
-        widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"),
-    )
     planned_value = forms.DecimalField(label=_("Planned value (PV), to date"), **MONEY_FIELD)
     earned_value = forms.DecimalField(label=_("Earned value (EV), to date"), **MONEY_FIELD)
     actual_cost = forms.DecimalField(label=_("Actual cost (AC), to date"), **MONEY_FIELD)
@@ -181,10 +176,6 @@ class ReportForm(PageForm):
     defects_test = _count(_("Defects found in test"))
     defects_release = _count(_("Defects found after release"))
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("initial", {"period": timezone.localdate().replace(day=1)})
-        super().__init__(*args, **kwargs)
-
     def figures(self) -> dict[str, Any]:
         """The figures given; a blank optional one is left to the service's default (0)."""
         return {
@@ -192,6 +183,41 @@ class ReportForm(PageForm):
             for name in FIGURES
             if self.cleaned_data.get(name) is not None
         }
+
+
+class ReportForm(MonthlyFiguresForm):
+    """A new month's figures, for the month named (this one unless said otherwise)."""
+
+    field_order = ["period"]
+
+    period = forms.DateField(
+        label=_("Month reported on"),
+        input_formats=["%Y-%m", "%Y-%m-%d"],
+        widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("initial", {"period": timezone.localdate().replace(day=1)})
+        super().__init__(*args, **kwargs)
+
+
+class ReportCorrectionForm(MonthlyFiguresForm):
+    """The latest report's figures in full, as they should have been, with why they were wrong
+    and the version read (a correction over someone else's newer one is refused)."""
+
+    reason = forms.CharField(
+        label=_("What was wrong with the figures"),
+        max_length=10_000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    version = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def __init__(self, *args: Any, report: QualityReport, **kwargs: Any) -> None:
+        initial: dict[str, Any] = {"version": etag_of(report)}
+        for name in FIGURES:
+            value = getattr(report, name)
+            initial[name] = plain(value) if isinstance(value, Decimal) else value
+        super().__init__(*args, initial=initial, **kwargs)
 
 
 # --- Findings and conditions ------------------------------------------------------------------

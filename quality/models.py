@@ -180,7 +180,7 @@ class QualityReport(models.Model):
         default=dict,
         blank=True,
         help_text="Indicator → green/amber/red, under the thresholds "
-        "in force when the report was submitted.",
+        "in force when the report was submitted (or last corrected).",
     )
     rag = models.CharField(max_length=8, choices=Rag.choices, default=Rag.UNRATED, blank=True)
     trending = models.JSONField(
@@ -190,6 +190,17 @@ class QualityReport(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     submitted_at = models.DateTimeField()
+    # The latest report may be corrected by its unit (services.correct_report): the figures
+    # are replaced and rated again; the history keeps what was first reported.
+    corrected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    corrected_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()
 
     class Meta:

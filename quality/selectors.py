@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.db.models import QuerySet
@@ -19,7 +20,19 @@ def projects_for(user: Any) -> QuerySet[Project]:
 def reports_for(user: Any, project: Project) -> QuerySet[QualityReport]:
     """A project's reports, oldest first (the order of the EVM chart), for one who sees it."""
     visible = policy.visible_projects(user).filter(pk=project.pk)
-    return QualityReport.objects.filter(project__in=visible).select_related("submitted_by")
+    return QualityReport.objects.filter(project__in=visible).select_related(
+        "submitted_by", "corrected_by"
+    )
+
+
+def report_of(user: Any, project: Project, period: str) -> QualityReport | None:
+    """The report of the month a URL names as YYYY-MM, for one who sees the project; None for
+    anything else."""
+    try:
+        month = dt.datetime.strptime(period, "%Y-%m").date()
+    except ValueError:
+        return None
+    return reports_for(user, project).filter(period=month).first()
 
 
 def reviews_for(user: Any, project: Project) -> QuerySet[Review]:

@@ -36,40 +36,19 @@ def _thresholds() -> dict[str, tuple[Decimal, Decimal]]:
     return {t.indicator: (t.green, t.red) for t in Threshold.objects.all()}
 
 
-@transaction.atomic
-def submit_report(
-    *, actor: User, project: Project, period: dt.date, **figures: Any
-) -> QualityReport:
-    """The owning unit reports a month's figures. The indicators are derived and rated under
-    the CQO's thresholds; a project turning red, or with SPI or CPI falling three periods
-    running, is flagged to the CQO and so comes to the committee's next agenda, once: it stays
-    flagged, and is not raised again, until a healthy report clears it."""
-    if not policy.can_report(actor, project):
-        raise PermissionDenied(_("Only the owning unit may report on its project."))
+def _check_figures(figures: dict[str, Any]) -> None:
     unknown = set(figures) - set(FIGURES)
     if unknown:
         raise ValidationError({field: _("Not a figure of a report.") for field in unknown})
-    project = locked(project)
-    period = month_of(period)
-    if period > month_of(timezone.localdate()):
-        raise ValidationError({"period": _("A month still to come cannot be reported.")})
-    previous = list(project.reports.order_by("-period")[: evm.TREND_RUN])
-    if previous and previous[0].period == period:
-        raise Conflict(
-            _("%(period)s is already reported for this project.")
-            % {"period": period.strftime("%Y-%m")},
-            code="already_reported",
-        )
-    if previous and previous[0].period > period:
-        raise ValidationError(
-            {
-                "period": _("Reports come in order: the last one reported is %(period)s.")
-                % {"period": previous[0].period.strftime("%Y-%m")}
-            }
-        )
+
+
+def _rate(report: QualityReport, project: Project, earlier: list[QualityReport]) -> None:
+    """Check the report's figures against the project, derive its indicators and rate them
+    under the CQO's thresholds now; `earlier` are the reports before it, newest first, for the
+    trend."""
     budget = project.planned_budget
     for field in ("planned_value", "earned_value"):
-        if Decimal(figures.get(field, 0)) > budget:
+        if Decimal(getattr(report, field)) > budget:
             raise ValidationError(
                 {
                     field: _(
@@ -79,19 +58,10 @@ def submit_report(
                     % {"budget": budget}
                 }
             )
-    planned, run = figures.get("tests_planned", 0), figures.get("tests_run", 0)
-    if planned and run > planned:
+    if report.tests_planned and report.tests_run > report.tests_planned:
         raise ValidationError(
             {"tests_run": _("More tests run than planned: raise the tests planned first.")}
         )
-    report = QualityReport(
-        project=project,
-        period=period,
-        phase=project.phase,
-        submitted_by=actor,
-        submitted_at=timezone.now(),
-        **{field: figures.get(field, 0) for field in FIGURES},
-    )
     figures_of = evm.Figures(
         budget_at_completion=project.planned_budget,
         planned_value=Decimal(report.planned_value),
@@ -115,22 +85,62 @@ def submit_report(
                 }
             )
         setattr(report, field, value)
-    report.ratings = evm.rate_all(evm.rated_values(found, figures_of, project.phase), _thresholds())
+    report.ratings = evm.rate_all(evm.rated_values(found, figures_of, report.phase), _thresholds())
     report.rag = evm.overall(report.ratings)
-    history = _consecutive([*reversed(previous), report])
+    history = _consecutive([*reversed(earlier), report])
     report.trending = [
         index for index in ("spi", "cpi") if evm.falling([getattr(r, index) for r in history])
     ]
     report.full_clean(validate_unique=False)
+
+
+def _already_reported(period: dt.date) -> Conflict:
+    return Conflict(
+        _("%(period)s is already reported for this project.")
+        % {"period": period.strftime("%Y-%m")},
+        code="already_reported",
+    )
+
+
+@transaction.atomic
+def submit_report(
+    *, actor: User, project: Project, period: dt.date, **figures: Any
+) -> QualityReport:
+    """The owning unit reports a month's figures. The indicators are derived and rated under
+    the CQO's thresholds; a project turning red, or with SPI or CPI falling three periods
+    running, is flagged to the CQO and so comes to the committee's next agenda, once: it stays
+    flagged, and is not raised again, until a healthy report clears it."""
+    if not policy.can_report(actor, project):
+        raise PermissionDenied(_("Only the owning unit may report on its project."))
+    _check_figures(figures)
+    project = locked(project)
+    period = month_of(period)
+    if period > month_of(timezone.localdate()):
+        raise ValidationError({"period": _("A month still to come cannot be reported.")})
+    previous = list(project.reports.order_by("-period")[: evm.TREND_RUN])
+    if previous and previous[0].period == period:
+        raise _already_reported(period)
+    if previous and previous[0].period > period:
+        raise ValidationError(
+            {
+                "period": _("Reports come in order: the last one reported is %(period)s.")
+                % {"period": previous[0].period.strftime("%Y-%m")}
+            }
+        )
+    report = QualityReport(
+        project=project,
+        period=period,
+        phase=project.phase,
+        submitted_by=actor,
+        submitted_at=timezone.now(),
+        **{field: figures.get(field, 0) for field in FIGURES},
+    )
+    _rate(report, project, previous)
     try:
         with transaction.atomic():
             report.save()
     except IntegrityError:  # a concurrent submission of the same month won the race
-        raise Conflict(
-            _("%(period)s is already reported for this project.")
-            % {"period": period.strftime("%Y-%m")},
-            code="already_reported",
-        ) from None
+        raise _already_reported(period) from None
     project.rag = report.rag
     project.save(update_fields=["rag", "updated_at"])
     audit.record(
@@ -144,7 +154,81 @@ def submit_report(
             "trending": report.trending,
         },
     )
-    _flag_or_clear(actor=actor, project=project, report=report)
+    _flag_or_clear(actor=actor, project=project, report=report, at=report.submitted_at)
+    return report
+
+
+def not_correctable(report: QualityReport) -> str | None:
+    """Why the report cannot be corrected, or None: only the latest report can be, since the
+    trend of every later month was read from it."""
+    latest = report.project.reports.order_by("-period").values_list("pk", "period").first()
+    if latest is None or latest[0] == report.pk:
+        return None
+    return _(
+        "Only the latest report (%(latest)s) can be corrected: the later months were rated on "
+        "this one."
+    ) % {"latest": latest[1].strftime("%Y-%m")}
+
+
+@transaction.atomic
+def correct_report(
+    *,
+    actor: User,
+    report: QualityReport,
+    reason: str,
+    expected_version: str | None = None,
+    **figures: Any,
+) -> QualityReport:
+    """The owning unit corrects its latest report: the figures given replace the month's (a
+    figure left out is 0, as when reported), are derived and rated again under the thresholds
+    in force now, and the project's rating and flag follow. Only the latest report: the
+    trend of every later month was read from it. The history keeps what was first reported,
+    the audit event says what changed and why. With `expected_version` (the ETag read), a
+    correction over someone else's newer one is refused."""
+    project = report.project
+    if not policy.can_report(actor, project):
+        raise PermissionDenied(_("Only the owning unit may correct its project's reports."))
+    _check_figures(figures)
+    if not reason.strip():
+        raise ValidationError({"reason": _("Say what was wrong with the figures reported.")})
+    project = locked(project)
+    report = QualityReport.objects.select_for_update().get(pk=report.pk)
+    check_version(report, expected_version)
+    refusal = not_correctable(report)
+    if refusal is not None:
+        raise ValidationError({"period": refusal})
+    previous = list(project.reports.order_by("-period")[: evm.TREND_RUN + 1])
+    before = {field: _figure(report, field) for field in FIGURES}
+    rag_before = report.rag
+    for field in FIGURES:
+        setattr(report, field, figures.get(field, 0))
+    _rate(report, project, previous[1:])
+    changed = {
+        field: [before[field], _figure(report, field)]
+        for field in FIGURES
+        if before[field] != _figure(report, field)
+    }
+    if not changed:
+        raise ValidationError({"__all__": _("These are the figures already reported.")})
+    report.corrected_by = actor
+    report.corrected_at = timezone.now()
+    report.save()
+    project.rag = report.rag
+    project.save(update_fields=["rag", "updated_at"])
+    audit.record(
+        actor=actor,
+        verb="project.report_corrected",
+        target=project,
+        details={
+            "period": report.period.strftime("%Y-%m"),
+            "reason": reason.strip(),
+            "changed": changed,
+            "rag": [rag_before, report.rag],
+            "ratings": report.ratings,
+            "trending": report.trending,
+        },
+    )
+    _flag_or_clear(actor=actor, project=project, report=report, at=report.corrected_at)
     return report
 
 
@@ -156,6 +240,14 @@ DIVISOR_OF = {
     "estimate_to_complete": "earned_value",
     "test_density": "size",
 }
+
+
+def _figure(report: QualityReport, field: str) -> str:
+    """A figure as the database keeps it (money to the cent), for the audit trail."""
+    column = QualityReport._meta.get_field(field)
+    value = getattr(report, field)
+    places = getattr(column, "decimal_places", None)
+    return f"{Decimal(value):.{places}f}" if places is not None else str(int(value))
 
 
 def _fits(model: type[Any], field: str, value: Decimal) -> bool:
@@ -175,7 +267,11 @@ def _consecutive(reports: list[QualityReport]) -> list[QualityReport]:
     return run
 
 
-def _flag_or_clear(*, actor: User, project: Project, report: QualityReport) -> None:
+def _flag_or_clear(
+    *, actor: User, project: Project, report: QualityReport, at: dt.datetime
+) -> None:
+    """Raise a flag on a troubled report when none is open; clear the open one on a healthy
+    report. `at` is when the report was submitted or corrected."""
     red = sorted(k for k, rating in report.ratings.items() if rating == Rag.RED)
     troubled = bool(red or report.trending)
     open_flag = project.flags.filter(cleared_at__isnull=True).select_for_update().first()
@@ -185,7 +281,7 @@ def _flag_or_clear(*, actor: User, project: Project, report: QualityReport) -> N
             report=report,
             red=red,
             trending=report.trending,
-            raised_at=report.submitted_at,
+            raised_at=at,
         )
         audit.record(
             actor=actor,
@@ -195,7 +291,7 @@ def _flag_or_clear(*, actor: User, project: Project, report: QualityReport) -> N
         )
         outbox.enqueue(notify_flag, flag.pk)
     elif not troubled and open_flag is not None:
-        open_flag.cleared_at = report.submitted_at
+        open_flag.cleared_at = at
         open_flag.cleared_by_report = report
         open_flag.save(update_fields=["cleared_at", "cleared_by_report"])
         audit.record(

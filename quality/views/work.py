@@ -7,16 +7,16 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from config.api import actor_of
-from config.errors import Conflict
+from config.errors import Conflict, PreconditionFailed, PreconditionRequired
 from config.pages import refused
-from quality import charts, policy, services
-from quality.forms import ReleaseForm, ReportForm, ReviewForm, WorkFormSet
+from quality import charts, policy, selectors, services
+from quality.forms import ReleaseForm, ReportCorrectionForm, ReportForm, ReviewForm, WorkFormSet
 from quality.views.common import visible_project
 
 # --- Reports ----------------------------------------------------------------------------------
@@ -60,6 +60,66 @@ def report(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("quality:project", pk=project.pk)
     return render(
         request, "quality/report_form.html", {"project": project, "form": form}, status=status
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def correct_report(request: HttpRequest, pk: int, period: str) -> HttpResponse:
+    """The owning unit corrects its latest report: the figures are replaced and rated again
+    under today's thresholds, against the version read, with the reason why."""
+    project = visible_project(request, pk)
+    wrong = selectors.report_of(request.user, project, period)
+    if wrong is None:
+        raise Http404
+    if not policy.can_report(request.user, project):
+        return refused(
+            request, PermissionDenied(_("Only the owning unit may correct its project's reports."))
+        )
+    refusal = services.not_correctable(wrong)
+    if refusal is not None:  # asked again by the service; said now, before a form is filled in
+        return refused(request, ValidationError(refusal))
+    form = ReportCorrectionForm(request.POST or None, report=wrong)
+    status = 400 if form.is_bound else 200
+    if form.is_bound and "version" in form.errors:
+        return refused(request, PreconditionRequired())  # never corrected blind
+    if request.method == "POST" and form.is_valid():
+        try:
+            corrected = services.correct_report(
+                actor=actor_of(request),
+                report=wrong,
+                reason=form.cleaned_data["reason"],
+                expected_version=form.cleaned_data["version"],
+                **form.figures(),
+            )
+        except ValidationError as exc:
+            form.refusal_in_place(exc)
+        except PreconditionFailed:
+            form.add_error(
+                None,
+                _(
+                    "Someone changed this report while you were reading it; nothing was saved. "
+                    "Reload to see it as it is now."
+                ),
+            )
+            status = 412
+        except PermissionDenied as exc:
+            return refused(request, exc)
+        else:
+            messages.success(
+                request,
+                _("The report for %(period)s is corrected and rated %(rag)s.")
+                % {
+                    "period": charts.month_label(corrected.period),
+                    "rag": corrected.get_rag_display().lower(),
+                },
+            )
+            return redirect("quality:project", pk=project.pk)
+    return render(
+        request,
+        "quality/report_correct.html",
+        {"project": project, "report": wrong, "form": form},
+        status=status,
     )
 
 

@@ -364,6 +364,36 @@ def project_in(phase: str) -> Callable[[World, str], Project]:
     return lambda w, scope: make_project(w, scope, phase)
 
 
+def reported_project(w: World, scope: str) -> QualityReport:
+    """A project with this month's report, the latest, so its unit may correct it."""
+    project = make_project(w, scope)
+    return quality_services.submit_report(
+        actor=w.member_of(scope),
+        project=project,
+        period=timezone.localdate(),
+        planned_value=Decimal("10000"),
+        earned_value=Decimal("10000"),
+        actual_cost=Decimal("10000"),
+        percent_complete=10,
+    )
+
+
+def report_url(report: QualityReport) -> str:
+    return f"{API}/projects/{report.project_id}/reports/{report.period:%Y-%m}/"
+
+
+def report_get(w: World, scope: str) -> Req:
+    report = reported_project(w, scope)
+    return Req(report_url(report), snapshot=row_of(report))
+
+
+def report_put(w: World, scope: str) -> Req:
+    report = reported_project(w, scope)
+    body = {**REPORT_BODY, "earned_value": "9000", "reason": "EV was mistyped."}
+    del body["period"]
+    return Req(report_url(report), body, {"If-Match": etag_of(report)}, row_of(report))
+
+
 def spi_threshold(w: World, scope: str) -> Threshold:
     # A transactional test before this one may have emptied the migration's rows.
     threshold, _created = Threshold.objects.get_or_create(
@@ -1273,6 +1303,26 @@ ROWS += [
     ],
     *[
         Row(
+            "project-report",
+            "GET",
+            s,
+            expect(s, unit_roles(s) | PROJECT_SEERS, sees=unit_roles(s) | PROJECT_SEERS),
+            report_get,
+        )
+        for s in UNIT_SCOPES
+    ],
+    *[
+        Row(
+            "project-report",
+            "PUT",
+            s,
+            expect(s, {"unit"}, sees=unit_roles(s) | PROJECT_SEERS),
+            report_put,
+        )
+        for s in UNIT_SCOPES
+    ],
+    *[
+        Row(
             "project-reviews",
             "POST",
             s,
@@ -1291,7 +1341,7 @@ ROWS += [
                 "projects",
                 project_in("test"),
                 "release/",
-                {"outcome": "approved", "reason": "Ready."},
+                {"outcome": "approved", "reason": "Ready.", "override_reason": "Not yet rated."},
                 idempotency=True,
                 extra=count_of(ReleaseDecision),
             ),

@@ -388,6 +388,49 @@ def test_only_the_owning_unit_reports(login_as, cqo, plain_project):
     assert not QualityReport.objects.exists()
 
 
+def test_the_unit_corrects_its_latest_report_with_if_match(login_as, bu_member, plain_project):
+    report(plain_project, bu_member, month(-1))
+    report(plain_project, bu_member, month(0), **RED)
+    client = login_as(bu_member)
+    path = url(plain_project, f"reports/{month(0):%Y-%m}")
+    read = client.get(path)
+    assert read.status_code == 200
+    assert (read.json()["rag"], read.json()["corrected_by"]) == ("red", None)
+    body = {**figures("", earned_value="100000"), "reason": "EV was typed as 80,000."}
+    del body["period"]
+    assert client.put(path, body, content_type="application/json").status_code == 428
+    stale = {"HTTP_IF_MATCH": read.headers["ETag"]}
+    response = client.put(path, body, content_type="application/json", **stale)
+    assert response.status_code == 200, response.json()
+    assert (response.json()["rag"], response.json()["earned_value"]) == ("green", "100000.00")
+    assert response.json()["corrected_by"] == bu_member.username
+    assert response.headers["ETag"] != read.headers["ETag"]
+    again = client.put(path, {**body, "tests_planned": 5}, content_type="application/json", **stale)
+    assert again.status_code == 412
+    earlier = put(client, url(plain_project, f"reports/{month(-1):%Y-%m}"), body)
+    assert earlier.status_code == 400
+    assert "period" in earlier.json()
+    assert client.get(url(plain_project, "reports/2026-13")).status_code == 404
+    assert client.get(url(plain_project, f"reports/{month(1):%Y-%m}")).status_code == 404
+    plain_project.refresh_from_db()
+    assert plain_project.rag == "green"
+
+
+def test_a_correction_needs_its_reason_and_every_figure_is_checked(
+    login_as, bu_member, plain_project
+):
+    report(plain_project, bu_member, month(0))
+    path = url(plain_project, f"reports/{month(0):%Y-%m}")
+    body = figures("")
+    del body["period"]
+    client = login_as(bu_member)
+    assert set(put(client, path, body).json()) == {"reason"}
+    for wrong, field in (({"earned_value": "-1"}, "earned_value"), ({"extra": 1}, "extra")):
+        response = put(client, path, {**body, "reason": "x", **wrong})
+        assert (response.status_code, set(response.json())) == (400, {field})
+    assert QualityReport.objects.get().corrected_at is None
+
+
 # --- Reviews --------------------------------------------------------------------------------
 
 

@@ -344,6 +344,157 @@ def test_only_the_owning_unit_reports(request, login_as, plain_project, role):
     assert not QualityReport.objects.exists()
 
 
+def correction_data(version: str, **figures: Any) -> dict[str, Any]:
+    """The correction form as posted: every figure (the healthy defaults), a reason, and the
+    version the page was read at."""
+    data = report_data(month(0), reason="Earned value was counted twice.", version=version)
+    del data["period"]
+    data.update(figures)
+    return data
+
+
+def correct_page(project: Project, period: dt.date) -> str:
+    return page(project, f"reports/{period:%Y-%m}/correct/")
+
+
+def test_the_unit_corrects_its_latest_report(login_as, bu_member, plain_project):
+    report(plain_project, bu_member, month(-1))
+    latest = report(plain_project, bu_member, month(0))
+    client = login_as(bu_member)
+    shown = client.get(page(plain_project))
+    assert count_testid(shown, "correct-report") == 1
+    assert count_testid(shown, "corrected") == 0
+    assert f'href="{correct_page(plain_project, month(0))}"' in html(shown)
+    form = client.get(correct_page(plain_project, month(0)))
+    assert form.status_code == 200
+    assert count_testid(form, "correct-form") == 1
+    assert count_testid(form, "correct-submit") == 1
+    assert charts.month_label(month(0)) in html(form)
+    assert 'name="earned_value" value="100000"' in html(form)  # the figures as reported
+    response = client.post(
+        correct_page(plain_project, month(0)),
+        correction_data(version_on(html(form)), earned_value="80000", actual_cost="80000"),
+    )
+    assert response.status_code == 302
+    assert response["Location"] == page(plain_project)
+    latest.refresh_from_db()
+    assert (latest.earned_value, latest.spi, latest.rag) == (
+        Decimal("80000"),
+        Decimal("0.8000"),
+        "red",
+    )
+    assert latest.corrected_by == bu_member
+    plain_project.refresh_from_db()
+    assert plain_project.rag == "red"
+    after = client.get(response["Location"])
+    text = html(after)
+    assert "is corrected and rated red" in text
+    assert f'data-testid="report-row" data-period="{month(0):%Y-%m}" data-rag="red"' in text
+    assert count_testid(after, "corrected") == 1
+    marker = re.search(r'data-testid="corrected">([^<]*)<', text)
+    assert marker and marker.group(1).startswith("Corrected ")
+    assert marker.group(1).endswith(f" by {bu_member}")
+    event = AuditEvent.objects.get(verb="project.report_corrected")
+    assert event.details["reason"] == "Earned value was counted twice."
+    assert [Decimal(v) for v in event.details["changed"]["earned_value"]] == [100000, 80000]
+
+
+def test_only_the_latest_report_is_corrected(login_as, bu_member, plain_project):
+    earlier = report(plain_project, bu_member, month(-1))
+    report(plain_project, bu_member, month(0))
+    client = login_as(bu_member)
+    shown = html(client.get(page(plain_project)))
+    assert count_testid_in(shown, "correct-report") == 1
+    assert correct_page(plain_project, month(-1)) not in shown
+    refused = client.get(correct_page(plain_project, month(-1)))
+    assert refused.status_code == 400
+    assert f"Only the latest report ({month(0):%Y-%m}) can be corrected" in html(refused)
+    posted = client.post(
+        correct_page(plain_project, month(-1)),
+        correction_data(etag_of(earlier), earned_value="80000"),
+    )
+    assert posted.status_code == 400
+    earlier.refresh_from_db()
+    assert (earlier.earned_value, earlier.corrected_at) == (Decimal("100000"), None)
+    for period in ("2024-13", "last-month", f"{month(-5):%Y-%m}"):
+        assert client.get(page(plain_project, f"reports/{period}/correct/")).status_code == 404
+    assert not AuditEvent.objects.filter(verb="project.report_corrected").exists()
+
+
+@pytest.mark.parametrize("role", ["cqo", "reviewer"])
+def test_only_the_owning_unit_corrects(request, login_as, bu_member, plain_project, role):
+    """The CQO and a reviewer of Quality HQ (another unit) see the project, not correct it."""
+    latest = report(plain_project, bu_member, month(0))
+    client = login_as(request.getfixturevalue(role))
+    assert count_testid(client.get(page(plain_project)), "correct-report") == 0
+    assert client.get(correct_page(plain_project, month(0))).status_code == 403
+    response = client.post(
+        correct_page(plain_project, month(0)), correction_data(etag_of(latest), earned_value="1")
+    )
+    assert response.status_code == 403
+    assert count_testid(response, "refusal") == 1
+    assert "Only the owning unit may correct its project&#x27;s reports." in html(response)
+    latest.refresh_from_db()
+    assert (latest.earned_value, latest.corrected_at) == (Decimal("100000"), None)
+    assert not AuditEvent.objects.filter(verb="project.report_corrected").exists()
+
+
+def test_another_unit_that_cannot_see_the_project_finds_no_correction_page(
+    login_as, bu_member, other_bu_member, plain_project
+):
+    latest = report(plain_project, bu_member, month(0))
+    client = login_as(other_bu_member)
+    assert client.get(correct_page(plain_project, month(0))).status_code == 404
+    response = client.post(correct_page(plain_project, month(0)), correction_data(etag_of(latest)))
+    assert response.status_code == 404
+    latest.refresh_from_db()
+    assert latest.corrected_at is None
+
+
+def test_a_correction_over_a_newer_one_is_refused(login_as, bu_member, bu_head, plain_project):
+    latest = report(plain_project, bu_member, month(0))
+    client = login_as(bu_member)
+    stale = version_on(html(client.get(correct_page(plain_project, month(0)))))
+    services.correct_report(
+        actor=bu_head,
+        report=latest,
+        reason="Actual cost left out the licences.",
+        planned_value=Decimal("100000"),
+        earned_value=Decimal("100000"),
+        actual_cost=Decimal("120000"),
+        percent_complete=10,
+    )
+    response = client.post(
+        correct_page(plain_project, month(0)), correction_data(stale, earned_value="80000")
+    )
+    assert response.status_code == 412
+    assert count_testid(response, "form-errors") == 1
+    assert "Someone changed this report while you were reading it" in html(response)
+    blind = client.post(correct_page(plain_project, month(0)), correction_data(""))
+    assert blind.status_code == 412  # no version read: refused, never applied blind
+    latest.refresh_from_db()
+    assert (latest.earned_value, latest.actual_cost) == (Decimal("100000"), Decimal("120000"))
+    assert latest.corrected_by == bu_head
+    assert AuditEvent.objects.filter(verb="project.report_corrected").count() == 1
+
+
+def test_a_correction_without_a_reason_or_a_change_comes_back_into_the_form(
+    login_as, bu_member, plain_project
+):
+    latest = report(plain_project, bu_member, month(0))
+    client = login_as(bu_member)
+    url = correct_page(plain_project, month(0))
+    blank = client.post(url, correction_data(etag_of(latest), earned_value="80000", reason=" "))
+    assert blank.status_code == 400
+    assert count_testid(blank, "error-reason") == 1
+    unchanged = client.post(url, correction_data(etag_of(latest)))
+    assert unchanged.status_code == 400
+    assert "These are the figures already reported." in html(unchanged)
+    latest.refresh_from_db()
+    assert (latest.earned_value, latest.corrected_at) == (Decimal("100000"), None)
+    assert not AuditEvent.objects.filter(verb="project.report_corrected").exists()
+
+
 BUTTONS = {
     # role: (report, advance, review, release) on a project in planning
     "bu_member": (True, True, False, False),
@@ -392,7 +543,16 @@ def test_the_project_page_costs_the_same_queries_for_2_and_8_reports(
         report(plain_project, bu_member, month(offset))
     few = queries_for(client, page(plain_project))
     for offset in range(-7, -1):
-        report(plain_project, bu_member, month(offset), earned_value=Decimal("50000"))
+        latest = report(plain_project, bu_member, month(offset), earned_value=Decimal("50000"))
+    services.correct_report(  # a corrected row names who corrected it
+        actor=bu_member,
+        report=latest,
+        reason="EV was understated.",
+        planned_value=Decimal("100000"),
+        earned_value=Decimal("60000"),
+        actual_cost=Decimal("100000"),
+        percent_complete=10,
+    )
     services.record_review(
         actor=reviewer,
         project=plain_project,

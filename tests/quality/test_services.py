@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.core import mail
@@ -456,6 +457,112 @@ def test_a_red_project_is_flagged_once_until_a_healthy_report_clears_it(
     assert QualityFlag.objects.count() == 2  # in trouble again: a new flag
     assert AuditEvent.objects.filter(verb="project.flagged").count() == 2
     assert AuditEvent.objects.filter(verb="project.flag_cleared").count() == 1
+
+
+# --- Correcting a report ----------------------------------------------------------------------
+
+HEALTHY: dict[str, Any] = {
+    "planned_value": Decimal("100000"),
+    "earned_value": Decimal("100000"),
+    "actual_cost": Decimal("100000"),
+    "percent_complete": 10,
+}
+
+
+def test_the_unit_corrects_its_latest_report_and_the_flag_it_raised_clears(
+    plain_project, bu_member
+):
+    wrong = report(plain_project, bu_member, month(0), earned_value=Decimal("50000"))  # a typo
+    [flag] = QualityFlag.objects.all()
+    corrected = services.correct_report(
+        actor=bu_member,
+        report=wrong,
+        reason="EV was typed as 50,000 instead of 100,000.",
+        expected_version=etag_of(wrong),
+        **HEALTHY,
+    )
+    assert (corrected.pk, corrected.earned_value, corrected.rag) == (
+        wrong.pk,
+        Decimal("100000"),
+        Rag.GREEN,
+    )
+    assert corrected.spi == Decimal("1.0000")
+    assert (corrected.corrected_by, corrected.submitted_by) == (bu_member, bu_member)
+    plain_project.refresh_from_db()
+    assert plain_project.rag == Rag.GREEN
+    flag.refresh_from_db()
+    assert (flag.cleared_at, flag.cleared_by_report) == (corrected.corrected_at, corrected)
+    event = AuditEvent.objects.get(verb="project.report_corrected")
+    assert event.details["changed"] == {"earned_value": ["50000.00", "100000.00"]}
+    assert event.details["rag"] == [Rag.RED, Rag.GREEN]
+    assert event.details["reason"].startswith("EV was typed")
+    first = corrected.history.earliest()
+    assert first.earned_value == Decimal("50000")  # what was first reported is kept
+
+
+def test_a_correction_that_turns_a_report_red_flags_the_project(plain_project, bu_member):
+    made = report(plain_project, bu_member, month(0))
+    assert not QualityFlag.objects.exists()
+    services.correct_report(
+        actor=bu_member,
+        report=made,
+        reason="Cost was under-reported.",
+        **HEALTHY | {"actual_cost": Decimal("200000")},
+    )
+    [flag] = QualityFlag.objects.all()
+    assert flag.report_id == made.pk
+    assert "cpi" in flag.red
+    assert Message.objects.filter(task=notify_flag.name, args=[flag.pk]).exists()
+
+
+def test_only_the_latest_report_is_corrected(plain_project, bu_member):
+    earlier = report(plain_project, bu_member, month(-1))
+    report(plain_project, bu_member, month(0))
+    with pytest.raises(ValidationError) as refused:
+        services.correct_report(actor=bu_member, report=earlier, reason="x", **HEALTHY)
+    assert f"latest report ({month(0):%Y-%m})" in refused.value.message_dict["period"][0]
+
+
+def test_a_correction_is_the_units_with_a_reason_a_change_and_the_current_version(
+    plain_project, bu_member, other_bu_member, cqo
+):
+    made = report(plain_project, bu_member, month(0))
+    for outsider in (other_bu_member, cqo):
+        with pytest.raises(PermissionDenied):
+            services.correct_report(actor=outsider, report=made, reason="x", **HEALTHY)
+    with pytest.raises(ValidationError) as refused:
+        services.correct_report(actor=bu_member, report=made, reason=" ", **HEALTHY)
+    assert "reason" in refused.value.message_dict
+    with pytest.raises(ValidationError) as refused:
+        services.correct_report(actor=bu_member, report=made, reason="Same", **HEALTHY)
+    assert "__all__" in refused.value.message_dict
+    stale = etag_of(made)
+    services.correct_report(
+        actor=bu_member,
+        report=made,
+        reason="Tests",
+        expected_version=stale,
+        **HEALTHY | {"tests_planned": 10},
+    )
+    with pytest.raises(PreconditionFailed):
+        services.correct_report(
+            actor=bu_member, report=made, reason="Again", expected_version=stale, **HEALTHY
+        )
+    made.refresh_from_db()
+    assert made.tests_planned == 10
+    assert AuditEvent.objects.filter(verb="project.report_corrected").count() == 1
+
+
+def test_a_corrected_report_is_rated_on_the_same_trend(plain_project, bu_member):
+    for offset, earned in zip(range(-4, -1), ["100000", "99000", "98000"], strict=True):
+        report(plain_project, bu_member, month(offset), earned_value=Decimal(earned))
+    last = report(plain_project, bu_member, month(-1), earned_value=Decimal("99500"))
+    assert last.trending == []
+    corrected = services.correct_report(
+        actor=bu_member, report=last, reason="EV", **HEALTHY | {"earned_value": Decimal("97000")}
+    )
+    assert corrected.trending == ["spi", "cpi"]
+    assert QualityFlag.objects.get().trending == ["spi", "cpi"]
 
 
 def test_a_project_trending_red_is_flagged_before_it_is_red(plain_project, bu_member):
