@@ -1,6 +1,6 @@
 """Quality control in Debian's chromium: an independent reviewer records a planning-stage
-review whose finding becomes the unit's action, and the CQO releases a red project only once an
-override reason is given."""
+review whose finding becomes the unit's action, the CQO releases a red project only once an
+override reason is given, and a unit corrects a mistyped report."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from actions.models import Action
 from quality import services
-from quality.models import Phase, ReleaseDecision
+from quality.models import Phase, QualityFlag, ReleaseDecision
 from tests.browser.test_workflows import csp_violations, shot, signed_in
 from tests.quality.conftest import CHECKLIST_YES, make_project, month, quality_hq, report, reviewer
 from tests.systems.conftest import register
@@ -78,4 +78,28 @@ def test_the_cqo_releases_a_red_project_only_with_an_override_reason(
     project.refresh_from_db()
     assert project.phase == Phase.RELEASE
     assert ReleaseDecision.objects.get().override_reason == "The law takes effect on the 1st."
+    assert csp_violations(page) == []
+
+
+def test_a_unit_corrects_a_mistyped_report_and_the_flag_it_raised_clears(
+    browser, live_server, unit, bu_member
+):
+    system = register(unit, "intranet-wiki")
+    project = make_project(unit, bu_member, system)
+    report(project, bu_member, month(0), earned_value=Decimal("10000"))  # a zero too few
+    assert QualityFlag.objects.get().cleared_at is None
+    page = signed_in(browser, live_server, bu_member)
+    page.goto(f"/projects/{project.pk}/")
+    page.get_by_test_id("correct-report").click()
+    page.get_by_test_id("correct-form").wait_for()
+    assert page.input_value("input[name=earned_value]") == "10000"  # the figures as reported
+    page.fill("input[name=earned_value]", "100000")
+    page.fill("textarea[name=reason]", "EV was typed with a zero too few.")
+    shot(page, "quality-correct-report")
+    page.get_by_test_id("correct-submit").click()
+    page.wait_for_url(re.compile(rf"/projects/{project.pk}/$"))
+    page.get_by_test_id("corrected").wait_for()
+    row = page.locator("[data-testid=report-row]").first
+    assert row.get_attribute("data-rag") == "green"
+    assert QualityFlag.objects.get().cleared_at is not None
     assert csp_violations(page) == []
