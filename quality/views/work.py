@@ -17,9 +17,20 @@ from config.errors import Conflict, PreconditionFailed, PreconditionRequired
 from config.pages import refused
 from quality import charts, policy, selectors, services
 from quality.forms import ReleaseForm, ReportCorrectionForm, ReportForm, ReviewForm, WorkFormSet
+from quality.models import QualityReport
 from quality.views.common import visible_project
 
 # --- Reports ----------------------------------------------------------------------------------
+
+
+def _rated(request: HttpRequest, report: QualityReport, said: str) -> HttpResponse:
+    """Back to the project, saying the month and how it was rated."""
+    messages.success(
+        request,
+        said
+        % {"period": charts.month_label(report.period), "rag": report.get_rag_display().lower()},
+    )
+    return redirect("quality:project", pk=report.project_id)
 
 
 @login_required
@@ -49,15 +60,9 @@ def report(request: HttpRequest, pk: int) -> HttpResponse:
         except PermissionDenied as exc:
             return refused(request, exc)
         else:
-            messages.success(
-                request,
-                _("The report for %(period)s is recorded and rated %(rag)s.")
-                % {
-                    "period": charts.month_label(submitted.period),
-                    "rag": submitted.get_rag_display().lower(),
-                },
+            return _rated(
+                request, submitted, _("The report for %(period)s is recorded and rated %(rag)s.")
             )
-            return redirect("quality:project", pk=project.pk)
     return render(
         request, "quality/report_form.html", {"project": project, "form": form}, status=status
     )
@@ -106,15 +111,9 @@ def correct_report(request: HttpRequest, pk: int, period: str) -> HttpResponse:
         except PermissionDenied as exc:
             return refused(request, exc)
         else:
-            messages.success(
-                request,
-                _("The report for %(period)s is corrected and rated %(rag)s.")
-                % {
-                    "period": charts.month_label(corrected.period),
-                    "rag": corrected.get_rag_display().lower(),
-                },
+            return _rated(
+                request, corrected, _("The report for %(period)s is corrected and rated %(rag)s.")
             )
-            return redirect("quality:project", pk=project.pk)
     return render(
         request,
         "quality/report_correct.html",
