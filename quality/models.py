@@ -256,7 +256,8 @@ class Threshold(models.Model):
 class QualityFlag(models.Model):
     """A project turned red, or trending there, brought to the CQO and to the committee's next
     agenda. One open flag a project: it stays open while the project stays in trouble, so a
-    project is raised once, not every month; a healthy report clears it."""
+    project is raised once, not every month; a healthy report clears it. A flag cleared by its
+    own report (corrected to healthy) is withdrawn: it was a mistake and comes to no agenda."""
 
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="flags")
     report = models.ForeignKey(QualityReport, on_delete=models.PROTECT, related_name="+")

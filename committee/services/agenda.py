@@ -285,7 +285,12 @@ def _quality_flags(meeting: Meeting, until: dt.datetime, label: Labels) -> Itera
         kind=K.QUALITY_FLAG,
         source_key=Concat(Value("quality:"), Cast(OuterRef("pk"), CharField())),
     ).exclude(meeting__status=Meeting.Status.CANCELLED)
-    flags = QualityFlag.objects.filter(raised_at__lt=until).exclude(Exists(taken))
+    # A flag withdrawn by a correction of its own report (cleared by it) was a mistake.
+    flags = (
+        QualityFlag.objects.filter(raised_at__lt=until)
+        .exclude(cleared_by_report=F("report"))
+        .exclude(Exists(taken))
+    )
     rows = flags.order_by("raised_at", "pk").values(
         "pk", "red", "trending", "project_id", "project__reference", "project__name",
         "project__phase", "project__unit_id", "project__unit__code", "report__period",

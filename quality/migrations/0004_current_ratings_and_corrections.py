@@ -6,6 +6,18 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+# Before this migration the gate released an unrated project without a reason; the constraint
+# below asks one of every such release, so those already made say where theirs went.
+LEGACY_REASON = "Released unrated before the gate asked a reason of that (noted by migration 0004)."
+
+
+def note_unrated_releases(apps, schema_editor):
+    ReleaseDecision = apps.get_model("quality", "ReleaseDecision")
+    ReleaseDecision.objects.filter(rag_at_decision="", override_reason="").exclude(
+        outcome="held"
+    ).update(override_reason=LEGACY_REASON)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -69,6 +81,7 @@ class Migration(migrations.Migration):
             name='override_reason',
             field=models.TextField(blank=True, help_text='Why a project rated red, not rated, or rated on old figures is released all the same.'),
         ),
+        migrations.RunPython(note_unrated_releases, migrations.RunPython.noop),
         migrations.AddConstraint(
             model_name='releasedecision',
             constraint=models.CheckConstraint(condition=models.Q(models.Q(('rag_at_decision__in', ['red', '']), _negated=True), ('outcome', 'held'), models.Q(('override_reason', ''), _negated=True), _connector='OR'), name='unproven_release_needs_override_reason'),

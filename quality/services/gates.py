@@ -147,7 +147,7 @@ FRESH_MONTHS = 1
 
 def release_caution(project: Project) -> str | None:
     """Why releasing the project needs an override reason, or None: it is rated red, it has no
-    report to be rated on, or its latest report is older than last month's. A gate that asks
+    report or no rating, or its latest report is older than last month's. A gate that asks
     for a reason only when the figures are bad would wave through a project that stopped
     reporting them."""
     if project.rag == Rag.RED:
@@ -155,6 +155,10 @@ def release_caution(project: Project) -> str | None:
     latest = project.reports.order_by("-period").values_list("period", flat=True).first()
     if latest is None:
         return _("The project has no quality report: record why it is released without one.")
+    if project.rag == Rag.UNRATED:
+        return _(
+            "The project's latest report rates nothing: record why it is released without a rating."
+        )
     if months_between(latest, month_of(timezone.localdate())) > FRESH_MONTHS:
         return _(
             "The latest quality report is for %(period)s: record why the project is released "

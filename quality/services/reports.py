@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from decimal import Decimal
 from typing import Any
@@ -159,15 +160,26 @@ def submit_report(
 
 
 def not_correctable(report: QualityReport) -> str | None:
-    """Why the report cannot be corrected, or None: only the latest report can be, since the
-    trend of every later month was read from it."""
+    """Why the report cannot be corrected, or None. Only the latest report can be, since the
+    trend of every later month was read from it; and not one a release decision was taken on,
+    since the decision stands on the figures it saw."""
     latest = report.project.reports.order_by("-period").values_list("pk", "period").first()
-    if latest is None or latest[0] == report.pk:
-        return None
-    return _(
-        "Only the latest report (%(latest)s) can be corrected: the later months were rated on "
-        "this one."
-    ) % {"latest": latest[1].strftime("%Y-%m")}
+    if latest is not None and latest[0] != report.pk:
+        return _(
+            "Only the latest report (%(latest)s) can be corrected: the later months were rated "
+            "on this one."
+        ) % {"latest": latest[1].strftime("%Y-%m")}
+    decided = (
+        report.project.release_decisions.filter(decided_at__gte=report.submitted_at)
+        .values_list("decided_at", flat=True)
+        .first()
+    )
+    if decided is not None:
+        return _(
+            "A release decision was taken on this report (%(day)s): it stays as reported. "
+            "Report the right figures next month."
+        ) % {"day": timezone.localdate(decided).isoformat()}
+    return None
 
 
 @transaction.atomic
@@ -212,7 +224,18 @@ def correct_report(
         raise ValidationError({"__all__": _("These are the figures already reported.")})
     report.corrected_by = actor
     report.corrected_at = timezone.now()
-    report.save()
+    report.save(
+        update_fields=[
+            *FIGURES,
+            *DERIVED,
+            "ratings",
+            "rag",
+            "trending",
+            "corrected_by",
+            "corrected_at",
+            "updated_at",
+        ]
+    )
     project.rag = report.rag
     project.save(update_fields=["rag", "updated_at"])
     audit.record(
@@ -231,6 +254,9 @@ def correct_report(
     _flag_or_clear(actor=actor, project=project, report=report, at=report.corrected_at)
     return report
 
+
+# What a report derives from its figures, written again when it is corrected.
+DERIVED = tuple(field.name for field in dataclasses.fields(evm.Indicators))
 
 # The figure a derived value is divided by: the one to name when the result is out of range.
 DIVISOR_OF = {
@@ -271,11 +297,29 @@ def _flag_or_clear(
     *, actor: User, project: Project, report: QualityReport, at: dt.datetime
 ) -> None:
     """Raise a flag on a troubled report when none is open; clear the open one on a healthy
-    report. `at` is when the report was submitted or corrected."""
+    report. `at` is when the report was submitted or corrected.
+
+    A corrected report settles what it did before. A flag it raised is restated, or withdrawn
+    when the report turns out healthy: cleared by its own report, it comes to no agenda. A flag
+    it cleared (or withdrew) is reopened when the report turns out troubled after all, rather
+    than a second one raised: the project was in trouble all along."""
     red = sorted(k for k, rating in report.ratings.items() if rating == Rag.RED)
     troubled = bool(red or report.trending)
-    open_flag = project.flags.filter(cleared_at__isnull=True).select_for_update().first()
+    flags = project.flags.select_for_update()
+    open_flag = flags.filter(cleared_at__isnull=True).first()
     if troubled and open_flag is None:
+        flag = flags.filter(cleared_by_report=report).first()
+        if flag is not None:
+            flag.cleared_at = flag.cleared_by_report = None
+            _restate(flag, report, red)
+            flag.save(update_fields=["cleared_at", "cleared_by_report", "red", "trending"])
+            audit.record(
+                actor=actor,
+                verb="project.flag_reopened",
+                target=project,
+                details={"flag": flag.pk, "report": report.pk},
+            )
+            return
         flag = QualityFlag.objects.create(
             project=project,
             report=report,
@@ -290,16 +334,34 @@ def _flag_or_clear(
             details={"red": red, "trending": report.trending, "report": report.pk},
         )
         outbox.enqueue(notify_flag, flag.pk)
+    elif troubled and open_flag is not None and _restate(open_flag, report, red):
+        open_flag.save(update_fields=["red", "trending"])
+        audit.record(
+            actor=actor,
+            verb="project.flag_restated",
+            target=project,
+            details={"flag": open_flag.pk, "red": red, "trending": report.trending},
+        )
     elif not troubled and open_flag is not None:
+        withdrawn = open_flag.report_id == report.pk
         open_flag.cleared_at = at
         open_flag.cleared_by_report = report
         open_flag.save(update_fields=["cleared_at", "cleared_by_report"])
         audit.record(
             actor=actor,
-            verb="project.flag_cleared",
+            verb="project.flag_withdrawn" if withdrawn else "project.flag_cleared",
             target=project,
             details={"flag": open_flag.pk, "report": report.pk},
         )
+
+
+def _restate(flag: QualityFlag, report: QualityReport, red: list[str]) -> bool:
+    """A flag raised by this report says what the report, as corrected, says. Whether it
+    changed."""
+    if flag.report_id != report.pk or (flag.red, flag.trending) == (red, report.trending):
+        return False
+    flag.red, flag.trending = red, report.trending
+    return True
 
 
 @transaction.atomic

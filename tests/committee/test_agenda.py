@@ -264,6 +264,42 @@ def test_a_flag_committed_while_the_last_agenda_was_published_comes_to_the_next(
     assert second.items.filter(kind=K.QUALITY_FLAG, project=project).count() == 1
 
 
+def test_a_flag_withdrawn_by_correcting_its_report_comes_to_no_agenda(
+    committee, unit, bu_member, secretary
+):
+    from quality import services as quality_services
+
+    cert = systems_services.register_system(
+        actor=UserFactory.create(is_superuser=True), unit=unit, code="cert", name="Certificates"
+    )
+    project = make_project(unit, bu_member, cert)
+    mistyped = quality_report(project, bu_member, month(0), earned_value=50000)
+    quality_services.correct_report(
+        actor=bu_member,
+        report=mistyped,
+        reason="EV lost a zero.",
+        planned_value=100000,
+        earned_value=100000,
+        actual_cost=100000,
+        percent_complete=10,
+    )
+    meeting = make_meeting(committee, days=10)
+    services.assemble_agenda(actor=secretary, meeting=meeting)
+    assert not meeting.items.filter(kind=K.QUALITY_FLAG).exists()
+    # Corrected back to red: the same flag, reopened, comes to the agenda after all.
+    quality_services.correct_report(
+        actor=bu_member,
+        report=mistyped,
+        reason="The zero was right.",
+        planned_value=100000,
+        earned_value=50000,
+        actual_cost=100000,
+        percent_complete=10,
+    )
+    assert services.assemble_agenda(actor=secretary, meeting=meeting) == 1
+    assert project.flags.count() == 1
+
+
 def test_only_the_secretariat_edits_the_agenda(committee, meeting, ciso, chair, bu_head, secretary):
     for person in (ciso, chair, bu_head):
         with pytest.raises(PermissionDenied):

@@ -19,7 +19,7 @@ from config.errors import Conflict, PreconditionFailed
 from config.versioning import etag_of
 from outbox.models import Message
 from quality import services
-from quality.models import Phase, QualityFlag, Rag, ReleaseDecision, Review, Threshold
+from quality.models import Phase, Project, QualityFlag, Rag, ReleaseDecision, Review, Threshold
 from quality.services import Work
 from quality.tasks import notify_flag
 from tests.quality.conftest import (
@@ -553,6 +553,59 @@ def test_a_correction_is_the_units_with_a_reason_a_change_and_the_current_versio
     assert AuditEvent.objects.filter(verb="project.report_corrected").count() == 1
 
 
+def test_a_correction_to_red_of_the_report_that_cleared_a_flag_reopens_it(plain_project, bu_member):
+    report(plain_project, bu_member, month(-1), earned_value=Decimal("50000"))
+    healthy = report(plain_project, bu_member, month(0))
+    [flag] = QualityFlag.objects.all()
+    assert flag.cleared_by_report == healthy
+    mails = Message.objects.filter(task=notify_flag.name).count()
+    services.correct_report(
+        actor=bu_member,
+        report=healthy,
+        reason="Cost was missed.",
+        **HEALTHY | {"actual_cost": Decimal("200000")},
+    )
+    [flag] = QualityFlag.objects.all()  # the same flag, not a second one
+    assert (flag.cleared_at, flag.cleared_by_report) == (None, None)
+    assert Message.objects.filter(task=notify_flag.name).count() == mails  # no second mail
+    assert AuditEvent.objects.filter(verb="project.flag_reopened").count() == 1
+
+
+def test_a_flag_raised_by_a_corrected_report_says_what_it_says_now(plain_project, bu_member):
+    made = report(plain_project, bu_member, month(0), earned_value=Decimal("50000"))
+    [flag] = QualityFlag.objects.all()
+    assert flag.red == ["cpi", "cv", "eac", "spi", "sv"]
+    services.correct_report(
+        actor=bu_member,
+        report=made,
+        reason="EV was right; PV was not.",
+        **HEALTHY | {"planned_value": Decimal("200000"), "actual_cost": Decimal("100000")},
+    )
+    flag.refresh_from_db()
+    assert flag.red == ["spi", "sv"]  # on schedule's side only now
+    assert flag.cleared_at is None
+    assert AuditEvent.objects.filter(verb="project.flag_restated").count() == 1
+
+
+def test_a_report_a_release_decision_was_taken_on_stays_as_reported(plain_project, bu_member, cqo):
+    project = to_test(plain_project, bu_member)
+    latest = project.reports.get()
+    services.decide_release(actor=cqo, project=project, outcome="held", reason="Wait")
+    assert "release decision was taken" in (services.not_correctable(latest) or "")
+    with pytest.raises(ValidationError) as refused:
+        services.correct_report(actor=bu_member, report=latest, reason="x", **HEALTHY)
+    assert "period" in refused.value.message_dict
+
+
+def test_a_project_whose_latest_report_rates_nothing_needs_an_override_to_release(
+    plain_project, bu_member
+):
+    project = to_test(plain_project, bu_member)
+    Project.objects.filter(pk=project.pk).update(rag=Rag.UNRATED)  # no threshold rated it
+    project.refresh_from_db()
+    assert "rates nothing" in (services.release_caution(project) or "")
+
+
 def test_a_corrected_report_is_rated_on_the_same_trend(plain_project, bu_member):
     for offset, earned in zip(range(-4, -1), ["100000", "99000", "98000"], strict=True):
         report(plain_project, bu_member, month(offset), earned_value=Decimal(earned))
@@ -689,3 +742,29 @@ def test_findings_come_a_reasonable_number_at_a_time(project, reviewer):
         )
     assert "findings" in refused.value.message_dict
     assert not Action.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_releases_made_unrated_before_the_gate_asked_a_reason_are_noted_by_the_migration(
+    plain_project, cqo
+):
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before, after = (
+        [("quality", "0003_flag_history")],
+        [("quality", "0004_current_ratings_and_corrections")],
+    )
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps.get_model("quality", "ReleaseDecision")
+    fields = {"project_id": plain_project.pk, "reason": "ok", "decided_by_id": cqo.pk}
+    fields |= {"decided_office": "CQO", "decided_at": timezone.now()}
+    unrated = old.objects.create(outcome="approved", rag_at_decision="", **fields)
+    held = old.objects.create(outcome="held", rag_at_decision="", **fields)
+    green = old.objects.create(outcome="approved", rag_at_decision="green", **fields)
+    executor = MigrationExecutor(connection)
+    executor.migrate(after)
+    reasons = dict(ReleaseDecision.objects.values_list("pk", "override_reason"))
+    assert reasons[unrated.pk].startswith("Released unrated before the gate asked")
+    assert (reasons[held.pk], reasons[green.pk]) == ("", "")
