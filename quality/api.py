@@ -12,7 +12,7 @@ from typing import Any
 
 from django.db.models import Exists, QuerySet
 from django.http import Http404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -180,6 +180,14 @@ class ReportCorrectionIn(ReportFiguresIn):
     reason = serializers.CharField(max_length=10_000, help_text="What was wrong with the figures.")
 
 
+PERIOD = OpenApiParameter(
+    "period",
+    str,
+    OpenApiParameter.PATH,
+    description="The month of the report: YYYY-MM (anything else is a 404).",
+)
+
+
 def _report_with_etag(report: QualityReport) -> Response:
     return Response(ReportOut(report).data, headers={"ETag": etag_of(report)})
 
@@ -332,7 +340,7 @@ class ProjectViewSet(VersionedReadViewSet):
             raise Http404
         return report
 
-    @extend_schema(responses=ReportOut, filters=False)
+    @extend_schema(responses=ReportOut, filters=False, parameters=[PERIOD])
     @action(
         detail=True,
         methods=["get"],
@@ -345,7 +353,9 @@ class ProjectViewSet(VersionedReadViewSet):
         """One month's report (YYYY-MM), with its ETag for a correction."""
         return _report_with_etag(self._report(request, period))
 
-    @extend_schema(request=ReportCorrectionIn, responses={200: ReportOut}, parameters=[IF_MATCH])
+    @extend_schema(
+        request=ReportCorrectionIn, responses={200: ReportOut}, parameters=[PERIOD, IF_MATCH]
+    )
     @report.mapping.put
     def correct_report(self, request: Request, pk: str | None = None, period: str = "") -> Response:
         """The owning unit corrects its latest report with If-Match (428 without it, 412 when
