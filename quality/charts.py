@@ -13,6 +13,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
+from quality.evm import months_between
+
 WIDTH, HEIGHT = 680, 290
 LEFT, RIGHT, TOP, BOTTOM = 64, 16, 16, 84
 PLOT_W, PLOT_H = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
@@ -91,10 +93,6 @@ def _scale(top: float) -> int:
     while top / divisor >= 10_000 and divisor < 1000**4:
         divisor *= 1000
     return divisor
-
-
-def _month_index(day: dt.date) -> int:
-    return day.year * 12 + day.month - 1
 
 
 def _description(points: Sequence[EvmPoint], budget: Decimal) -> str:
@@ -192,13 +190,13 @@ def evm_chart_svg(
         )
 
     if points:
-        first = _month_index(points[0].period)
-        span = _month_index(points[-1].period) - first
+        first = points[0].period
+        span = months_between(first, points[-1].period)
 
         def x_of(day: dt.date) -> float:
             if span == 0:
                 return LEFT + PLOT_W / 2
-            return LEFT + INSET + (PLOT_W - 2 * INSET) * (_month_index(day) - first) / span
+            return LEFT + INSET + (PLOT_W - 2 * INSET) * months_between(first, day) / span
 
         for series, field in ((PV, "planned_value"), (EV, "earned_value"), (AC, "actual_cost")):
             coordinates = [(x_of(p.period), y_of(float(getattr(p, field)))) for p in points]

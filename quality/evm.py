@@ -10,6 +10,7 @@ Pure functions: no database, no side effects.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
@@ -22,6 +23,16 @@ CENTS = Decimal("0.01")
 HUNDRED = Decimal(100)
 TREND_RUN = 3  # falls in a row that make a trend
 PRE_RELEASE = (Phase.PLANNING, Phase.DESIGN, Phase.BUILD, Phase.TEST)  # defects caught in time
+
+
+def month_of(day: dt.date) -> dt.date:
+    """The period a day falls in: its month, as the month's first day."""
+    return day.replace(day=1)
+
+
+def months_between(earlier: dt.date, later: dt.date) -> int:
+    """How many months `later` is after `earlier`, by calendar month."""
+    return (later.year * 12 + later.month) - (earlier.year * 12 + earlier.month)
 
 
 @dataclass(frozen=True)

@@ -287,6 +287,10 @@ class QualityFlag(models.Model):
         return f"{self.project.reference} flagged {self.raised_at:%Y-%m-%d}"
 
 
+# A flag cleared by its own report, corrected to healthy: withdrawn, it was a mistake.
+WITHDRAWN = Q(cleared_by_report=models.F("report"))
+
+
 class Review(models.Model):
     """An independent review by a quality reviewer from another unit: at planning, the
     planning-stage review of the plan; at each later phase, a check that what was built follows

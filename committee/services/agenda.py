@@ -38,7 +38,7 @@ from committee import policy
 from committee.models import AgendaItem, Meeting
 from committee.services.meetings import locked, refuse_if_locked
 from config.sql import insert_history, insert_rows
-from quality.models import Project, QualityFlag
+from quality.models import WITHDRAWN, Project, QualityFlag
 from systems.models import SuspensionOrder
 
 log = logging.getLogger(__name__)
@@ -285,11 +285,8 @@ def _quality_flags(meeting: Meeting, until: dt.datetime, label: Labels) -> Itera
         kind=K.QUALITY_FLAG,
         source_key=Concat(Value("quality:"), Cast(OuterRef("pk"), CharField())),
     ).exclude(meeting__status=Meeting.Status.CANCELLED)
-    # A flag withdrawn by a correction of its own report (cleared by it) was a mistake.
     flags = (
-        QualityFlag.objects.filter(raised_at__lt=until)
-        .exclude(cleared_by_report=F("report"))
-        .exclude(Exists(taken))
+        QualityFlag.objects.filter(raised_at__lt=until).exclude(WITHDRAWN).exclude(Exists(taken))
     )
     rows = flags.order_by("raised_at", "pk").values(
         "pk", "red", "trending", "project_id", "project__reference", "project__name",

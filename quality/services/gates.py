@@ -15,11 +15,10 @@ from accounts.models import Domain, User
 from actions import services as actions_services
 from actions.models import Action
 from audit import services as audit
-from quality import policy
+from quality import evm, policy
 from quality.checklists import ANSWERS, checklist_for
 from quality.models import Phase, Project, Rag, ReleaseDecision, Review
 from quality.services.projects import Work, locked, require_review
-from quality.services.reports import month_of, months_between
 
 
 def _create_work(*, actor: User, project: Project, work: Sequence[Work], why: str) -> list[Action]:
@@ -159,7 +158,7 @@ def release_caution(project: Project) -> str | None:
         return _(
             "The project's latest report rates nothing: record why it is released without a rating."
         )
-    if months_between(latest, month_of(timezone.localdate())) > FRESH_MONTHS:
+    if evm.months_between(latest, evm.month_of(timezone.localdate())) > FRESH_MONTHS:
         return _(
             "The latest quality report is for %(period)s: record why the project is released "
             "on figures that old."

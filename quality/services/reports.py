@@ -23,16 +23,6 @@ from quality.services.projects import FIGURES, locked
 from quality.tasks import notify_flag
 
 
-def month_of(day: dt.date) -> dt.date:
-    """The period a day falls in: its month, as the month's first day."""
-    return day.replace(day=1)
-
-
-def months_between(earlier: dt.date, later: dt.date) -> int:
-    """How many months `later` is after `earlier`, by calendar month."""
-    return (later.year * 12 + later.month) - (earlier.year * 12 + earlier.month)
-
-
 def _thresholds() -> dict[str, tuple[Decimal, Decimal]]:
     return {t.indicator: (t.green, t.red) for t in Threshold.objects.all()}
 
@@ -115,8 +105,8 @@ def submit_report(
         raise PermissionDenied(_("Only the owning unit may report on its project."))
     _check_figures(figures)
     project = locked(project)
-    period = month_of(period)
-    if period > month_of(timezone.localdate()):
+    period = evm.month_of(period)
+    if period > evm.month_of(timezone.localdate()):
         raise ValidationError({"period": _("A month still to come cannot be reported.")})
     previous = list(project.reports.order_by("-period")[: evm.TREND_RUN])
     if previous and previous[0].period == period:
@@ -287,7 +277,7 @@ def _consecutive(reports: list[QualityReport]) -> list[QualityReport]:
     row, and a gap in reporting starts it again."""
     run = reports[-1:]
     for earlier in reversed(reports[:-1]):
-        if months_between(earlier.period, run[0].period) != 1:
+        if evm.months_between(earlier.period, run[0].period) != 1:
             break
         run.insert(0, earlier)
     return run
