@@ -3,7 +3,8 @@
 Set-based and idempotent. Each stage reaches each action once: a batch of actions is claimed by
 one INSERT ... SELECT of ChaseNotice rows (unique per action and stage, ON CONFLICT DO NOTHING,
 candidates locked with SKIP LOCKED on PostgreSQL), so a retry, a redelivery or two overlapping
-runs add nothing twice; the escalation, and for each audience the digests and notifications of
+runs add nothing twice (and a run that finds another under way leaves the chase to it, so
+nobody's items are split over two mails); the escalation, and for each audience the digests and notifications of
 the batch, are written by one statement each. People then get one digest mail per run listing
 all their items, and the same items in-app. The work grows with the actions chased, never one
 query per action.
@@ -29,7 +30,7 @@ from accounts.models import Office, OfficeCode, Role, User
 from accounts.selectors import office_people
 from actions.models import Action, ChaseNotice, Digest, Notification
 from actions.policy import DOMAIN_OFFICE
-from config.sql import hold_lock, insert_select
+from config.sql import hold_lock, insert_select, run_alone
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ COMMITTEE_STAGE = "committee"  # the last rung: its notice puts the action on th
 # it alone, so a digest is never claimed while a batch is still writing items into it (those
 # items would be committed after the mail was read, and never sent).
 DIGESTS_FILLING = 0x52434344
+CHASING = 0x52434343  # one run of the chase at a time: held for the whole run
 DIGEST_BATCH = 500  # digests claimed, rendered and mailed together over one mail connection
 
 
@@ -306,8 +308,15 @@ def _mail_batch(batch: list[int], template: Any) -> int:
 
 
 def chase_actions(*, now: dt.datetime | None = None) -> ChaseResult:
-    """One run of the chase: every stage, in batches, then the digests."""
+    """One run of the chase: every stage, in batches, then the digests. A run that starts while
+    another is under way does nothing: the other one chases everything due, and two would each
+    mail a person a digest of what each claimed (the hourly beat, a redelivery or an admin's
+    run-now can overlap). What it leaves is due again at the next run."""
     moment = now or timezone.now()
-    result = ChaseResult(stages=chase_stages(today=timezone.localdate(moment), now=moment))
-    result.digests = send_digests(now=moment)
+    with run_alone(CHASING) as alone:
+        if not alone:
+            logger.info("another chase is under way; this run leaves it to that one")
+            return ChaseResult()
+        result = ChaseResult(stages=chase_stages(today=timezone.localdate(moment), now=moment))
+        result.digests = send_digests(now=moment)
     return result

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
-from django.db import connection, models
+from django.db import DatabaseError, connection, models
 from django.db.models import F
 from django.utils import timezone
 
@@ -151,3 +153,39 @@ def hold_lock(key: int, *, shared: bool = False) -> None:
     take = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {take}(%s)", [key])
+
+
+_ALONE_HERE: dict[int, threading.Lock] = {}
+_ALONE_GUARD = threading.Lock()
+
+
+@contextmanager
+def run_alone(key: int) -> Iterator[bool]:
+    """Whether this is the only run of its kind now, held across the run's many transactions.
+
+    On PostgreSQL a session advisory lock, taken without waiting: a second run is told False at
+    once rather than queued, and a run whose worker dies loses the lock with its connection.
+    SQLite serves one process (the demo, with tasks run in it), so a lock in the process is
+    the same promise there."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+            alone = bool(cursor.fetchone()[0])
+        try:
+            yield alone
+        finally:
+            if alone:
+                try:
+                    with connection.cursor() as cursor:
+                        cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+                except DatabaseError:
+                    connection.close()  # the session, and with it the lock, ends here
+        return
+    with _ALONE_GUARD:
+        here = _ALONE_HERE.setdefault(key, threading.Lock())
+    alone = here.acquire(blocking=False)
+    try:
+        yield alone
+    finally:
+        if alone:
+            here.release()

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from actions import chasing
 from actions.models import Action, ChaseNotice, Digest, Notification
-from config.sql import hold_lock
+from config.sql import hold_lock, run_alone
 from tests.actions.conftest import task
 
 pytestmark = pytest.mark.django_db
@@ -164,6 +164,37 @@ def test_two_runs_at_once_send_nothing_twice(unit, ciso, bu_member, bu_head):
     assert ChaseNotice.objects.count() == 60
     assert len([m for m in mail.outbox if m.to == [bu_member.email]]) == 1
     assert len([m for m in mail.outbox if m.to == [bu_head.email]]) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_that_finds_another_under_way_leaves_the_chase_to_it(make, bu_member):
+    action = due_in(-8, make=make)
+    holding, done = threading.Event(), threading.Event()
+
+    def other_run() -> None:
+        try:
+            with run_alone(chasing.CHASING) as alone:
+                assert alone
+                holding.set()
+                done.wait(30)
+        finally:
+            connection.close()
+
+    other = threading.Thread(target=other_run)
+    other.start()
+    try:
+        assert holding.wait(30)
+        result = chasing.chase_actions()
+    finally:
+        done.set()
+        other.join(30)
+    assert (sum(result.stages.values()), result.digests) == (0, 0)
+    assert not action.chase_notices.exists()
+    assert mail.outbox == []
+    result = chasing.chase_actions()  # the other run has ended: this one chases
+    assert sorted(action.chase_notices.values_list("stage", flat=True)) == ["overdue", "unit_head"]
+    assert result.digests == len(mail.outbox) >= 1
+    assert [bu_member.email] in [m.to for m in mail.outbox]
 
 
 @pytest.mark.postgres_only

@@ -59,3 +59,35 @@ def test_history_rows_copy_what_was_written(meeting):
         ("Item 1", "+", when),
         ("Item 2", "+", when),
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_alone_is_alone_until_it_ends():
+    """The second run of a kind is told at once that another is under way, from another
+    connection as from this process; when the first ends, the next may run."""
+    import threading
+
+    from django.db import connections
+
+    seen: list[bool] = []
+    holding, done = threading.Event(), threading.Event()
+
+    def first() -> None:
+        try:
+            with sql.run_alone(0x52430001) as alone:
+                seen.append(alone)
+                holding.set()
+                done.wait(30)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    assert holding.wait(30)
+    with sql.run_alone(0x52430001) as alone:
+        seen.append(alone)
+    done.set()
+    thread.join(30)
+    with sql.run_alone(0x52430001) as alone:
+        seen.append(alone)
+    assert seen == [True, False, True]

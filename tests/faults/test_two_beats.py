@@ -196,8 +196,8 @@ def test_two_beats_and_two_workers_schedule_publish_chase_and_mail_everything_on
         [("bu_member", "overdue"), ("bu_head", "unit_head")] * OVERDUE_ACTIONS
     )
     assert not Notification.objects.filter(digest__isnull=True).exists()
-    # (On PostgreSQL two overlapping runs may each open a digest and the loser's stays empty;
-    # it is claimed and skipped, never mailed. The digests that carry items are one a person.)
+    # (Two runs do not overlap: one that finds another under way leaves the chase to it. Even
+    # so, the digests that carry items are one a person: an empty one is never mailed.)
     carrying = Digest.objects.filter(pk__in=Notification.objects.values("digest"))
     assert sorted(carrying.values_list("recipient__username", flat=True)) == [
         "bu_head",
