@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import QuerySet
@@ -17,12 +18,28 @@ def projects_for(user: Any) -> QuerySet[Project]:
     return policy.visible_projects(user).select_related("unit", "system")
 
 
-def reports_for(user: Any, project: Project) -> QuerySet[QualityReport]:
-    """A project's reports, oldest first (the order of the EVM chart), for one who sees it."""
-    visible = policy.visible_projects(user).filter(pk=project.pk)
-    return QualityReport.objects.filter(project__in=visible).select_related(
+def _seen(user: Any, project: Project) -> QuerySet[Project]:
+    """The project, if the reader sees it: the scope every read of its records goes through."""
+    return policy.visible_projects(user).filter(pk=project.pk)
+
+
+def _reports(seen: QuerySet[Project]) -> QuerySet[QualityReport]:
+    return QualityReport.objects.filter(project__in=seen).select_related(
         "submitted_by", "corrected_by"
     )
+
+
+def _reviews(seen: QuerySet[Project]) -> QuerySet[Review]:
+    return Review.objects.filter(project__in=seen).select_related("reviewer")
+
+
+def _decisions(seen: QuerySet[Project]) -> QuerySet[ReleaseDecision]:
+    return ReleaseDecision.objects.filter(project__in=seen).select_related("decided_by")
+
+
+def reports_for(user: Any, project: Project) -> QuerySet[QualityReport]:
+    """A project's reports, for one who sees it."""
+    return _reports(_seen(user, project))
 
 
 def report_of(user: Any, project: Project, period: str) -> QualityReport | None:
@@ -36,27 +53,45 @@ def report_of(user: Any, project: Project, period: str) -> QualityReport | None:
 
 
 def reviews_for(user: Any, project: Project) -> QuerySet[Review]:
-    visible = policy.visible_projects(user).filter(pk=project.pk)
-    return Review.objects.filter(project__in=visible).select_related("reviewer")
+    return _reviews(_seen(user, project))
 
 
 def release_decisions_for(user: Any, project: Project) -> QuerySet[ReleaseDecision]:
-    visible = policy.visible_projects(user).filter(pk=project.pk)
-    return ReleaseDecision.objects.filter(project__in=visible).select_related("decided_by")
+    return _decisions(_seen(user, project))
 
 
-def project_actions(user: Any, project: Project) -> tuple[QuerySet[Action], set[int]]:
-    """The work a project's reviews and release gate created, for anyone who sees the project
-    (a reviewer follows up their findings), and which of it the reader may open."""
-    created = Action.objects.filter(
-        origin_project__in=policy.visible_projects(user).filter(pk=project.pk)
+@dataclass(frozen=True)
+class ProjectRecord:
+    """What a project's page shows of it, read under one check of who sees the project."""
+
+    reports: list[QualityReport]  # oldest first, the order of the Earned Value chart
+    reviews: list[Review]  # newest first
+    decisions: list[ReleaseDecision]  # newest first
+    actions: list[Action]  # the work its reviews and release gate created, soonest due first
+    openable: set[int]  # which of those actions the reader may open
+    flag: QualityFlag | None
+
+
+def project_record(user: Any, project: Project) -> ProjectRecord:
+    """A project's reports, reviews, release decisions, the actions they created (a reviewer
+    follows up their findings, so anyone who sees the project sees them) and its open flag."""
+    seen = _seen(user, project)
+    return ProjectRecord(
+        reports=list(_reports(seen).order_by("period")),
+        reviews=list(_reviews(seen).order_by("-recorded_at", "-pk")),
+        decisions=list(_decisions(seen).order_by("-decided_at", "-pk")),
+        actions=list(
+            Action.objects.filter(origin_project__in=seen)
+            .select_related("unit")
+            .order_by("due_on", "pk")
+        ),
+        openable=set(
+            actions_policy.visible_actions(user)
+            .filter(origin_project=project)
+            .values_list("pk", flat=True)
+        ),
+        flag=open_flag(project),
     )
-    openable = set(
-        actions_policy.visible_actions(user)
-        .filter(origin_project=project)
-        .values_list("pk", flat=True)
-    )
-    return created.select_related("unit").order_by("due_on", "pk"), openable
 
 
 def open_flag(project: Project) -> QualityFlag | None:

@@ -224,13 +224,12 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
     buttons come from the policy; the services decide when pressed)."""
     user = request.user
     project = visible_project(request, pk)
-    reports = list(selectors.reports_for(user, project).order_by("period"))
-    reviews = list(selectors.reviews_for(user, project).order_by("-recorded_at", "-pk"))
-    decisions = selectors.release_decisions_for(user, project).order_by("-decided_at", "-pk")
-    created, openable = selectors.project_actions(user, project)
-    flag = selectors.open_flag(project)
+    record = selectors.project_record(user, project)
+    reports, flag = record.reports, record.flag
     phase = project.phase
-    may_advance = phase in NEXT_PHASE and phase != Phase.TEST and policy.can_advance(user, project)
+    may_report = policy.can_report(user, project)
+    # The unit that reports on its project moves it on (policy.can_advance is can_report).
+    may_advance = phase in NEXT_PHASE and phase != Phase.TEST and may_report
     chart = charts.evm_chart_svg(
         [
             charts.EvmPoint(r.period, r.planned_value, r.earned_value, r.actual_cost)
@@ -258,14 +257,14 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 )
                 for r in reversed(reports)  # the table reads newest first
             ],
-            "review_rows": review_rows(reviews),
-            "decisions": decisions,
-            "created_actions": created,
-            "openable_actions": openable,
+            "review_rows": review_rows(record.reviews),
+            "decisions": record.decisions,
+            "created_actions": record.actions,
+            "openable_actions": record.openable,
             "advance_form": AdvanceForm(initial={"version": etag_of(project)})
             if may_advance
             else None,
-            "may_report": policy.can_report(user, project),
+            "may_report": may_report,
             "may_review": phase != Phase.RELEASE and policy.can_review(user, project),
             "may_decide": phase == Phase.TEST and policy.can_decide_release(user, project),
         },
