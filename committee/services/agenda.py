@@ -288,32 +288,76 @@ def _quality_flags(meeting: Meeting, until: dt.datetime, label: Labels) -> Itera
     flags = (
         QualityFlag.objects.filter(raised_at__lt=until).exclude(WITHDRAWN).exclude(Exists(taken))
     )
-    rows = flags.order_by("raised_at", "pk").values(
-        "pk", "red", "trending", "project_id", "project__reference", "project__name",
-        "project__phase", "project__unit_id", "project__unit__code", "report__period",
-        "report__spi", "report__cpi",
-    )  # fmt: skip
-    for flag in rows:
-        why = []
-        if flag["red"]:
-            why.append(f"rated red on {', '.join(flag['red'])}")
-        if flag["trending"]:
-            why.append(f"{' and '.join(flag['trending'])} falling three periods running")
+    for flag in flags.order_by("raised_at", "pk").values(*FLAG_FACTS):
         yield Proposed(
             kind=K.QUALITY_FLAG,
             source_key=f"quality:{flag['pk']}",
             title=f"{flag['project__reference']} {flag['project__name']}: flagged by quality "
             "control",
-            summary=(
-                f"{flag['project__unit__code']}, "
-                f"{label(Project, 'phase', flag['project__phase']).lower()}; "
-                f"{'; '.join(why)} in the {flag['report__period']:%Y-%m} report "
-                f"(SPI {flag['report__spi'] if flag['report__spi'] is not None else '—'}, "
-                f"CPI {flag['report__cpi'] if flag['report__cpi'] is not None else '—'})."
-            ),
+            summary=_flag_summary(flag, label),
             unit_id=flag["project__unit_id"],
             project_id=flag["project_id"],
         )
+
+
+FLAG_FACTS = (
+    "pk", "red", "trending", "project_id", "project__reference", "project__name",
+    "project__phase", "project__unit_id", "project__unit__code", "report_id", "report__period",
+    "report__spi", "report__cpi", "cleared_by_report_id", "cleared_by_report__period",
+)  # fmt: skip
+
+
+def _flag_summary(flag: dict[str, Any], label: Labels) -> str:
+    """Why a project is flagged, from its flag and report as they stand now (a correction
+    restates them), and whether the flag has been withdrawn or cleared since."""
+    head = (
+        f"{flag['project__unit__code']}, "
+        f"{label(Project, 'phase', flag['project__phase']).lower()}; "
+    )
+    if (
+        flag["cleared_by_report_id"] is not None
+        and flag["cleared_by_report_id"] == flag["report_id"]
+    ):
+        return head + (
+            f"flag withdrawn: the {flag['report__period']:%Y-%m} report that raised it was "
+            "corrected and rates the project healthy."
+        )
+    why = []
+    if flag["red"]:
+        why.append(f"rated red on {', '.join(flag['red'])}")
+    if flag["trending"]:
+        why.append(f"{' and '.join(flag['trending'])} falling three periods running")
+    summary = head + (
+        f"{'; '.join(why)} in the {flag['report__period']:%Y-%m} report "
+        f"(SPI {flag['report__spi'] if flag['report__spi'] is not None else '—'}, "
+        f"CPI {flag['report__cpi'] if flag['report__cpi'] is not None else '—'})."
+    )
+    if flag["cleared_by_report_id"] is not None:
+        summary += f" Cleared since by the {flag['cleared_by_report__period']:%Y-%m} report."
+    return summary
+
+
+def _refresh_quality_flags(present: QuerySet[AgendaItem]) -> None:
+    """A flagged project's item says what is true of its flag now, until the agenda is
+    published: a correction may have restated the flag or withdrawn it (the secretariat then
+    removes the item, or keeps it to note the mistake), a healthy report may have cleared it."""
+    items = list(present.filter(kind=K.QUALITY_FLAG, removed_at__isnull=True))
+    if not items:
+        return
+    keys = {item.source_key.removeprefix("quality:") for item in items}
+    flags = QualityFlag.objects.filter(pk__in=[int(key) for key in keys if key.isdigit()])
+    label = Labels()
+    now = {
+        f"quality:{flag['pk']}": _flag_summary(flag, label) for flag in flags.values(*FLAG_FACTS)
+    }
+    changed = []
+    for item in items:
+        summary = now.get(item.source_key)
+        if summary is not None and item.summary != summary:
+            item.summary = summary
+            changed.append(item)
+    if changed:
+        bulk_update_with_history(changed, AgendaItem, ["summary"])
 
 
 def computed_items(meeting: Meeting, *, now: dt.datetime | None = None) -> list[Proposed]:
@@ -341,7 +385,8 @@ def assemble_agenda(
 ) -> int:
     """Add what the data says is new to a meeting's draft agenda, after the items already there,
     and bring each unit's escalated actions item up to date. Items the secretariat removed stay
-    removed; their order is kept. Returns how many were added."""
+    removed; their order is kept. Items about escalated actions and flagged projects say what is
+    true of them now. Returns how many were added."""
     with transaction.atomic():
         if not _locked:
             meeting = locked(meeting)
@@ -358,6 +403,7 @@ def assemble_agenda(
         last = present.aggregate(last=Max("position"))["last"]
         computed = computed_items(meeting, now=now)
         _refresh_escalated(present, computed)
+        _refresh_quality_flags(present)
         new = [item for item in computed if item.source_key not in known]
         if new:
             # Written as rows, then their history in one INSERT ... SELECT of what was written.

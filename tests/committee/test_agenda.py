@@ -18,6 +18,7 @@ from cases.models import Incident
 from committee import services
 from committee.models import AgendaItem, Decision, Meeting
 from committee.services.agenda import NONE_LEFT, assemble_next_agendas, computed_items
+from quality.models import QualityReport
 from systems import services as systems_services
 from tests.actions.conftest import escalate_to_committee, task
 from tests.actions.test_scale import indexed_columns
@@ -298,6 +299,65 @@ def test_a_flag_withdrawn_by_correcting_its_report_comes_to_no_agenda(
     )
     assert services.assemble_agenda(actor=secretary, meeting=meeting) == 1
     assert project.flags.count() == 1
+
+
+def test_a_flagged_projects_item_says_what_is_true_of_its_flag_until_published(
+    committee, unit, bu_member, secretary
+):
+    from quality import services as quality_services
+
+    cert = systems_services.register_system(
+        actor=UserFactory.create(is_superuser=True), unit=unit, code="cert", name="Certificates"
+    )
+    project = make_project(unit, bu_member, cert)
+    mistyped = quality_report(project, bu_member, month(-1), earned_value=50000)
+    meeting = make_meeting(committee, days=10)
+    assert services.assemble_agenda(actor=secretary, meeting=meeting) == 1
+    [item] = meeting.items.filter(kind=K.QUALITY_FLAG)
+    assert "rated red on" in item.summary and "SPI 0.50" in item.summary
+
+    def corrected(earned: int) -> str:
+        quality_services.correct_report(
+            actor=bu_member,
+            report=QualityReport.objects.get(pk=mistyped.pk),
+            reason="Retyped.",
+            planned_value=100000,
+            earned_value=earned,
+            actual_cost=100000,
+            percent_complete=10,
+        )
+        assert services.assemble_agenda(actor=secretary, meeting=meeting) == 0
+        item.refresh_from_db()
+        return item.summary
+
+    # Restated: still red, on what the corrected figures say.
+    assert "SPI 0.70" in corrected(70000)
+    # Withdrawn: the committee is told it was a mistake, not shown the first figures.
+    withdrawn = corrected(100000)
+    assert "flag withdrawn" in withdrawn and "SPI" not in withdrawn
+    # Reopened, then cleared by next month's healthy report: it says so.
+    assert "SPI 0.50" in corrected(50000)
+    quality_report(project, bu_member, month(0))
+    services.assemble_agenda(actor=secretary, meeting=meeting)
+    item.refresh_from_db()
+    assert item.summary.endswith(f"Cleared since by the {month(0):%Y-%m} report.")
+    assert meeting.items.filter(kind=K.QUALITY_FLAG).count() == 1
+    # Published: the item stays as the members were sent it.
+    services.publish_agenda(actor=secretary, meeting=meeting)
+    sent = item.summary
+    quality_services.correct_report(  # the report that cleared it turns out red: reopened
+        actor=bu_member,
+        report=QualityReport.objects.get(period=month(0)),
+        reason="Retyped.",
+        planned_value=100000,
+        earned_value=50000,
+        actual_cost=100000,
+        percent_complete=10,
+    )
+    assert project.flags.get().cleared_at is None
+    assemble_next_agendas()
+    item.refresh_from_db()
+    assert item.summary == sent
 
 
 def test_only_the_secretariat_edits_the_agenda(committee, meeting, ciso, chair, bu_head, secretary):
