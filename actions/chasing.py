@@ -3,11 +3,11 @@
 Set-based and idempotent. Each stage reaches each action once: a batch of actions is claimed by
 one INSERT ... SELECT of ChaseNotice rows (unique per action and stage, ON CONFLICT DO NOTHING,
 candidates locked with SKIP LOCKED on PostgreSQL), so a retry, a redelivery or two overlapping
-runs add nothing twice (and a run that finds another under way leaves the chase to it, so
-nobody's items are split over two mails); the escalation, and for each audience the digests and notifications of
-the batch, are written by one statement each. People then get one digest mail per run listing
-all their items, and the same items in-app. The work grows with the actions chased, never one
-query per action.
+batches add nothing twice; a run that finds another under way leaves the chase to it, so
+nobody's items are split over two mails. The escalation, and for each audience the digests and
+notifications of the batch, are written by one statement each. People then get one digest mail
+per run listing all their items, and the same items in-app. The work grows with the actions
+chased, never one query per action.
 """
 
 from __future__ import annotations
@@ -53,10 +53,12 @@ DIGEST_BATCH = 500  # digests claimed, rendered and mailed together over one mai
 
 @dataclass
 class ChaseResult:
-    """What one run did: stages reached per stage name, and digests mailed."""
+    """What one run did: stages reached per stage name, and digests mailed; or that it found
+    another run under way and left the chase to it."""
 
     stages: Counter[str] = field(default_factory=Counter)
     digests: int = 0
+    skipped: bool = False
 
 
 def _due(spec: dict[str, Any], today: dt.date) -> QuerySet[Action]:
@@ -315,8 +317,9 @@ def chase_actions(*, now: dt.datetime | None = None) -> ChaseResult:
     moment = now or timezone.now()
     with run_alone(CHASING) as alone:
         if not alone:
-            logger.info("another chase is under way; this run leaves it to that one")
-            return ChaseResult()
+            # A warning, not a note: runs skipped hour after hour mean one is stuck.
+            logger.warning("another chase is under way; this run leaves it to that one")
+            return ChaseResult(skipped=True)
         result = ChaseResult(stages=chase_stages(today=timezone.localdate(moment), now=moment))
         result.digests = send_digests(now=moment)
     return result

@@ -1,16 +1,22 @@
-"""INSERT ... SELECT from a queryset: set-based writes whose rows never pass through Python."""
+"""Set-based SQL (INSERT ... SELECT from a queryset, rows in few statements) and the locks that
+keep writers, and runs, of one kind apart."""
 
 from __future__ import annotations
 
 import datetime as dt
-import threading
+import fcntl
+import logging
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db import DatabaseError, connection, models
 from django.db.models import F
 from django.utils import timezone
+
+logger = logging.getLogger(__name__)
 
 ROWS_A_STATEMENT = 1000  # under SQLite's 32,766 parameters for any table we write this way
 
@@ -155,18 +161,16 @@ def hold_lock(key: int, *, shared: bool = False) -> None:
         cursor.execute(f"SELECT {take}(%s)", [key])
 
 
-_ALONE_HERE: dict[int, threading.Lock] = {}
-_ALONE_GUARD = threading.Lock()
-
-
 @contextmanager
 def run_alone(key: int) -> Iterator[bool]:
-    """Whether this is the only run of its kind now, held across the run's many transactions.
+    """Whether this is the only run of its kind now, held across the run's many transactions
+    and taken without waiting: a second run is told False at once rather than queued.
 
-    On PostgreSQL a session advisory lock, taken without waiting: a second run is told False at
-    once rather than queued, and a run whose worker dies loses the lock with its connection.
-    SQLite serves one process (the demo, with tasks run in it), so a lock in the process is
-    the same promise there."""
+    On PostgreSQL a session advisory lock: a run whose worker dies loses it with its connection
+    (so the worker's connections must be direct or session-pooled, not PgBouncer's transaction
+    pooling, which could hand the unlock to another server connection). On SQLite, whose
+    processes share one file, an exclusive lock on a file beside it, which the operating system
+    drops with the process that held it."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
@@ -175,17 +179,39 @@ def run_alone(key: int) -> Iterator[bool]:
             yield alone
         finally:
             if alone:
-                try:
-                    with connection.cursor() as cursor:
-                        cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
-                except DatabaseError:
-                    connection.close()  # the session, and with it the lock, ends here
+                _advisory_unlock(key)
         return
-    with _ALONE_GUARD:
-        here = _ALONE_HERE.setdefault(key, threading.Lock())
-    alone = here.acquire(blocking=False)
+    with open(_lock_file(key), "a") as held:
+        try:
+            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(held, fcntl.LOCK_UN)
+
+
+def _lock_file(key: int) -> Path:
+    """Beside the database file, so runs against one database exclude each other and runs
+    against another (a test worker's) do not; in VAR_DIR for a database in memory."""
+    name = str(connection.settings_dict["NAME"])
+    if name.startswith("file:") or ":memory:" in name or "mode=memory" in name:
+        return Path(settings.VAR_DIR) / f"run-alone-{key:x}.lock"
+    return Path(f"{name}.run-alone-{key:x}.lock")
+
+
+def _advisory_unlock(key: int) -> None:
     try:
-        yield alone
-    finally:
-        if alone:
-            here.release()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+            released = bool(cursor.fetchone()[0])
+    except DatabaseError:
+        # The connection broke (or its transaction was aborted): drop it, so the session that
+        # holds the lock ends with it instead of going back for reuse.
+        logger.warning("could not release run lock %x; closing the connection", key)
+        connection.close()
+        return
+    if not released:
+        logger.warning("run lock %x was not held by this session at its end", key)

@@ -90,7 +90,7 @@ def project_record(user: Any, project: Project) -> ProjectRecord:
             .filter(origin_project=project)
             .values_list("pk", flat=True)
         ),
-        flag=open_flag(project),
+        flag=QualityFlag.objects.filter(project__in=seen, cleared_at__isnull=True).first(),
     )
 
 

@@ -227,9 +227,7 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
     record = selectors.project_record(user, project)
     reports, flag = record.reports, record.flag
     phase = project.phase
-    may_report = policy.can_report(user, project)
-    # The unit that reports on its project moves it on (policy.can_advance is can_report).
-    may_advance = phase in NEXT_PHASE and phase != Phase.TEST and may_report
+    may_advance = phase in NEXT_PHASE and phase != Phase.TEST and policy.can_advance(user, project)
     chart = charts.evm_chart_svg(
         [
             charts.EvmPoint(r.period, r.planned_value, r.earned_value, r.actual_cost)
@@ -264,7 +262,7 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "advance_form": AdvanceForm(initial={"version": etag_of(project)})
             if may_advance
             else None,
-            "may_report": may_report,
+            "may_report": policy.can_report(user, project),
             "may_review": phase != Phase.RELEASE and policy.can_review(user, project),
             "may_decide": phase == Phase.TEST and policy.can_decide_release(user, project),
         },

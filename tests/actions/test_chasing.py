@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from datetime import timedelta
@@ -166,6 +167,45 @@ def test_two_runs_at_once_send_nothing_twice(unit, ciso, bu_member, bu_head):
     assert len([m for m in mail.outbox if m.to == [bu_head.email]]) == 1
 
 
+def test_a_hung_chase_is_stopped_before_the_next_hours_run():
+    """A run holds the chase alone, so one that hangs must end (and let go) within the hour."""
+    from actions.tasks import chase_actions as hourly
+
+    assert hourly.soft_time_limit is not None and hourly.time_limit is not None
+    assert hourly.soft_time_limit < hourly.time_limit < 60 * 60
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_overlapping_chases_of_the_stages_claim_nothing_twice(unit, ciso, bu_member, bu_head):
+    """Below the one-run-at-a-time lock, batches claim: two at once still tell nobody twice."""
+    for _ in range(30):
+        action = task(unit, ciso, assignee=bu_member)
+        Action.objects.filter(pk=action.pk).update(due_on=timezone.localdate() - timedelta(days=8))
+    reached = []
+    barrier = threading.Barrier(2)
+
+    def stages() -> None:
+        try:
+            barrier.wait()
+            reached.append(chasing.chase_stages(today=timezone.localdate()))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=stages) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert sum(sum(r.values()) for r in reached) == 60
+    told = Notification.objects.values_list("recipient", "action", "stage")
+    assert len(told) == len(set(told)) == 60
+    chasing.send_digests()
+    assert len([m for m in mail.outbox if m.to == [bu_member.email]]) >= 1
+    mailed = "".join(str(m.body) for m in mail.outbox if m.to == [bu_member.email])
+    for action in Action.objects.all():
+        assert len(re.findall(rf"\b{re.escape(action.reference)}\b", mailed)) == 1
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_run_that_finds_another_under_way_leaves_the_chase_to_it(make, bu_member):
     action = due_in(-8, make=make)
@@ -188,7 +228,7 @@ def test_a_run_that_finds_another_under_way_leaves_the_chase_to_it(make, bu_memb
     finally:
         done.set()
         other.join(30)
-    assert (sum(result.stages.values()), result.digests) == (0, 0)
+    assert (result.skipped, sum(result.stages.values()), result.digests) == (True, 0, 0)
     assert not action.chase_notices.exists()
     assert mail.outbox == []
     result = chasing.chase_actions()  # the other run has ended: this one chases

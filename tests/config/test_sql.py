@@ -61,33 +61,49 @@ def test_history_rows_copy_what_was_written(meeting):
     ]
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_run_alone_is_alone_until_it_ends():
-    """The second run of a kind is told at once that another is under way, from another
-    connection as from this process; when the first ends, the next may run."""
+def _held_elsewhere(key: int):
+    """A thread that holds `key` (on its own connection) until told to let go."""
     import threading
 
     from django.db import connections
 
-    seen: list[bool] = []
     holding, done = threading.Event(), threading.Event()
 
-    def first() -> None:
+    def hold() -> None:
         try:
-            with sql.run_alone(0x52430001) as alone:
-                seen.append(alone)
+            with sql.run_alone(key) as alone:
+                assert alone
                 holding.set()
                 done.wait(30)
         finally:
             connections.close_all()
 
-    thread = threading.Thread(target=first)
+    thread = threading.Thread(target=hold)
     thread.start()
     assert holding.wait(30)
+    return done, thread
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_alone_is_alone_until_it_ends():
+    """The second run of a kind is told at once that another is under way (another connection,
+    another open file); when the first ends, the next may run."""
+    done, thread = _held_elsewhere(0x52430001)
+    try:
+        with sql.run_alone(0x52430001) as alone:
+            assert alone is False
+    finally:
+        done.set()
+        thread.join(30)
     with sql.run_alone(0x52430001) as alone:
-        seen.append(alone)
+        assert alone is True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_that_fails_lets_the_next_one_run():
+    with pytest.raises(RuntimeError), sql.run_alone(0x52430002) as alone:
+        assert alone
+        raise RuntimeError("the run broke")
+    done, thread = _held_elsewhere(0x52430002)  # taken again, from elsewhere: it was let go
     done.set()
     thread.join(30)
-    with sql.run_alone(0x52430001) as alone:
-        seen.append(alone)
-    assert seen == [True, False, True]
