@@ -22,6 +22,15 @@ def task(unit: BusinessUnit, issuer: User, **fields: Any) -> Action:
     return services.create_action(actor=issuer, unit=unit, **{**defaults, **fields})
 
 
+def overdue(unit: BusinessUnit, issuer: User, assignee: User, count: int, days: int) -> None:
+    """`count` of the unit's actions for `assignee`, each `days` past its due date."""
+    for _ in range(count):
+        action = task(unit, issuer, assignee=assignee)
+        Action.objects.filter(pk=action.pk).update(
+            due_on=timezone.localdate() - timedelta(days=days)
+        )
+
+
 def escalate_to_committee(action: Action, *, days_late: int | None = None) -> None:
     """What the chase's last rung leaves: the committee stage reached, level 3; `days_late`
     moves the due date back that far."""

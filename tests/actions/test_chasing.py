@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
+from typing import TypeVar
 
 import pytest
 import time_machine
@@ -15,10 +17,12 @@ from django.utils import timezone
 
 from actions import chasing
 from actions.models import Action, ChaseNotice, Digest, Notification
-from config.sql import hold_lock, run_alone
-from tests.actions.conftest import task
+from config.sql import hold_lock
+from tests.actions.conftest import overdue, task
+from tests.config.test_sql import held_elsewhere
 
 pytestmark = pytest.mark.django_db
+T = TypeVar("T")
 
 
 def due_in(days: int, **fields):
@@ -140,18 +144,15 @@ def test_the_next_stage_comes_when_its_day_does(make):
     ]
 
 
-@pytest.mark.django_db(transaction=True)
-def test_two_runs_at_once_send_nothing_twice(unit, ciso, bu_member, bu_head):
-    for _ in range(30):
-        action = task(unit, ciso, assignee=bu_member)
-        Action.objects.filter(pk=action.pk).update(due_on=timezone.localdate() - timedelta(days=8))
-    results = []
+def at_once(work: Callable[[], T]) -> list[T]:
+    """What `work` returned in two threads released together, each on its own connection."""
+    results: list[T] = []
     barrier = threading.Barrier(2)
 
     def run() -> None:
         try:
             barrier.wait()
-            results.append(chasing.chase_actions())
+            results.append(work())
         finally:
             connection.close()
 
@@ -160,6 +161,13 @@ def test_two_runs_at_once_send_nothing_twice(unit, ciso, bu_member, bu_head):
         t.start()
     for t in threads:
         t.join(timeout=120)
+    return results
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_at_once_send_nothing_twice(unit, ciso, bu_member, bu_head):
+    overdue(unit, ciso, bu_member, 30, days=8)  # overdue + unit head
+    results = at_once(chasing.chase_actions)
     total = sum(sum(r.stages.values()) for r in results)
     assert total == 60  # 30 actions x (overdue, unit_head), once each
     assert ChaseNotice.objects.count() == 60
@@ -178,29 +186,12 @@ def test_a_hung_chase_is_stopped_before_the_next_hours_run():
 @pytest.mark.django_db(transaction=True)
 def test_two_overlapping_chases_of_the_stages_claim_nothing_twice(unit, ciso, bu_member, bu_head):
     """Below the one-run-at-a-time lock, batches claim: two at once still tell nobody twice."""
-    for _ in range(30):
-        action = task(unit, ciso, assignee=bu_member)
-        Action.objects.filter(pk=action.pk).update(due_on=timezone.localdate() - timedelta(days=8))
-    reached = []
-    barrier = threading.Barrier(2)
-
-    def stages() -> None:
-        try:
-            barrier.wait()
-            reached.append(chasing.chase_stages(today=timezone.localdate()))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=stages) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    overdue(unit, ciso, bu_member, 30, days=8)  # overdue + unit head
+    reached = at_once(lambda: chasing.chase_stages(today=timezone.localdate()))
     assert sum(sum(r.values()) for r in reached) == 60
     told = Notification.objects.values_list("recipient", "action", "stage")
     assert len(told) == len(set(told)) == 60
     chasing.send_digests()
-    assert len([m for m in mail.outbox if m.to == [bu_member.email]]) >= 1
     mailed = "".join(str(m.body) for m in mail.outbox if m.to == [bu_member.email])
     for action in Action.objects.all():
         assert len(re.findall(rf"\b{re.escape(action.reference)}\b", mailed)) == 1
@@ -209,25 +200,8 @@ def test_two_overlapping_chases_of_the_stages_claim_nothing_twice(unit, ciso, bu
 @pytest.mark.django_db(transaction=True)
 def test_a_run_that_finds_another_under_way_leaves_the_chase_to_it(make, bu_member):
     action = due_in(-8, make=make)
-    holding, done = threading.Event(), threading.Event()
-
-    def other_run() -> None:
-        try:
-            with run_alone(chasing.CHASING) as alone:
-                assert alone
-                holding.set()
-                done.wait(30)
-        finally:
-            connection.close()
-
-    other = threading.Thread(target=other_run)
-    other.start()
-    try:
-        assert holding.wait(30)
+    with held_elsewhere(chasing.CHASING):
         result = chasing.chase_actions()
-    finally:
-        done.set()
-        other.join(30)
     assert (result.skipped, sum(result.stages.values()), result.digests) == (True, 0, 0)
     assert not action.chase_notices.exists()
     assert mail.outbox == []

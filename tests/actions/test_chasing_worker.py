@@ -6,17 +6,15 @@ import os
 import signal
 import time
 import uuid
-from datetime import timedelta
 from email import message_from_string
 from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.utils import timezone
 
-from actions.models import Action, ChaseNotice
+from actions.models import ChaseNotice
 from actions.tasks import chase_actions
-from tests.actions.conftest import task
+from tests.actions.conftest import overdue
 from tests.config.test_celery_worker import celery_worker
 from tests.conftest import require_service, service_reachable
 
@@ -51,14 +49,6 @@ def broker():
     if not url.startswith("filesystem"):
         require_service("the Celery broker", service_reachable(url, 6379))
     return url
-
-
-def overdue(unit, issuer, assignee, count: int, days: int) -> None:
-    for _ in range(count):
-        action = task(unit, issuer, assignee=assignee)
-        Action.objects.filter(pk=action.pk).update(
-            due_on=timezone.localdate() - timedelta(days=days)
-        )
 
 
 def test_worker_chases_each_stage_once_and_mails_one_digest(

@@ -4,9 +4,12 @@ history included."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -61,12 +64,9 @@ def test_history_rows_copy_what_was_written(meeting):
     ]
 
 
-def _held_elsewhere(key: int):
-    """A thread that holds `key` (on its own connection) until told to let go."""
-    import threading
-
-    from django.db import connections
-
+@contextmanager
+def held_elsewhere(key: int) -> Iterator[None]:
+    """`run_alone(key)` held by another thread, on its own connection, for the block."""
     holding, done = threading.Event(), threading.Event()
 
     def hold() -> None:
@@ -80,21 +80,20 @@ def _held_elsewhere(key: int):
 
     thread = threading.Thread(target=hold)
     thread.start()
-    assert holding.wait(30)
-    return done, thread
+    try:
+        assert holding.wait(30)
+        yield
+    finally:
+        done.set()
+        thread.join(30)
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_run_alone_is_alone_until_it_ends():
     """The second run of a kind is told at once that another is under way (another connection,
     another open file); when the first ends, the next may run."""
-    done, thread = _held_elsewhere(0x52430001)
-    try:
-        with sql.run_alone(0x52430001) as alone:
-            assert alone is False
-    finally:
-        done.set()
-        thread.join(30)
+    with held_elsewhere(0x52430001), sql.run_alone(0x52430001) as alone:
+        assert alone is False
     with sql.run_alone(0x52430001) as alone:
         assert alone is True
 
@@ -104,6 +103,5 @@ def test_a_run_that_fails_lets_the_next_one_run():
     with pytest.raises(RuntimeError), sql.run_alone(0x52430002) as alone:
         assert alone
         raise RuntimeError("the run broke")
-    done, thread = _held_elsewhere(0x52430002)  # taken again, from elsewhere: it was let go
-    done.set()
-    thread.join(30)
+    with held_elsewhere(0x52430002):  # taken again, from elsewhere: it was let go
+        pass

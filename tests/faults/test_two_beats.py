@@ -22,6 +22,7 @@ from committee.models import AgendaItem, Meeting, MeetingNotice
 from committee.services.scheduling import HORIZON, occurrences
 from config.celery import app
 from tests.actions import test_chasing_worker as chasing
+from tests.actions.conftest import overdue
 from tests.cases.conftest import report
 from tests.committee import conftest as committee_fixtures
 from tests.committee import test_beat_worker as beat_worker
@@ -78,7 +79,7 @@ def test_two_beats_and_two_workers_schedule_publish_chase_and_mail_everything_on
     planned = occurrences(committee, now, now + HORIZON)
     assert len(planned) >= 12 and planned[0].date() == first
     # A week overdue: the owner's "overdue" and the unit head's "unit_head" stage for each.
-    chasing.overdue(unit, ciso, bu_member, OVERDUE_ACTIONS, days=8)
+    overdue(unit, ciso, bu_member, OVERDUE_ACTIONS, days=8)
     queue = f"beats-{uuid.uuid4().hex[:8]}"
     beat_worker._every_tick_on(queue, TASKS)
     mail_dir = tmp_path / "mail"
