@@ -86,6 +86,15 @@ def test_a_unit_corrects_a_mistyped_report_and_the_flag_it_raised_clears(
 ):
     system = register(unit, "intranet-wiki")
     project = make_project(unit, bu_member, system)
+    for offset in (-3, -2, -1):  # on plan, then
+        report(
+            project,
+            bu_member,
+            month(offset),
+            planned_value=Decimal(25000 * (offset + 4)),
+            earned_value=Decimal(25000 * (offset + 4)),
+            actual_cost=Decimal(24000 * (offset + 4)),
+        )
     report(project, bu_member, month(0), earned_value=Decimal("10000"))  # a zero too few
     assert QualityFlag.objects.get().cleared_at is None
     page = signed_in(browser, live_server, bu_member)
@@ -102,4 +111,6 @@ def test_a_unit_corrects_a_mistyped_report_and_the_flag_it_raised_clears(
     row = page.locator("[data-testid=report-row]").first
     assert row.get_attribute("data-rag") == "green"
     assert QualityFlag.objects.get().cleared_at is not None
+    assert page.locator("[data-testid=report-row]").count() == 4
+    shot(page, "quality-project")
     assert csp_violations(page) == []
