@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import BusinessUnit
+from actions.models import Action
 from config.api import StrictInput, actor_of, refuse_body
 from config.api import read_only_slug as _slug
 from config.idempotency import idempotent
@@ -209,15 +210,31 @@ def _work(items: list[dict[str, Any]]) -> list[services.Work]:
     return [services.Work(**item) for item in items]
 
 
+class ActionMadeOut(serializers.ModelSerializer):
+    """An action a review's finding or a release's condition became (at /api/v1/actions/{id}/
+    for those who may open it)."""
+
+    class Meta:
+        model = Action
+        fields = ["id", "reference", "title", "due_on", "status"]
+        read_only_fields = fields
+
+
 class ReviewOut(serializers.ModelSerializer):
     reviewer = _slug("username")
     checklist = serializers.DictField(
         child=serializers.ChoiceField(ANSWERS), read_only=True, help_text="Item → yes, no or n/a."
     )
 
+    findings = ActionMadeOut(
+        many=True, read_only=True, help_text="The actions its findings became, soonest due first."
+    )
+
     class Meta:
         model = Review
-        fields = ["id", "phase", "reviewer", "checklist", "verdict", "summary", "recorded_at"]
+        fields = [
+            "id", "phase", "reviewer", "checklist", "verdict", "summary", "recorded_at", "findings",
+        ]  # fmt: skip
         read_only_fields = fields
 
 
@@ -238,6 +255,9 @@ class ReviewIn(StrictInput):
 class ReleaseDecisionOut(serializers.ModelSerializer):
     project = _slug("reference")
     decided_by = _slug("username")
+    conditions = ActionMadeOut(
+        many=True, read_only=True, help_text="The actions its conditions became, soonest due first."
+    )
 
     class Meta:
         model = ReleaseDecision
@@ -251,6 +271,7 @@ class ReleaseDecisionOut(serializers.ModelSerializer):
             "decided_by",
             "decided_office",
             "decided_at",
+            "conditions",
         ]
         read_only_fields = fields
 

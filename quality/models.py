@@ -310,6 +310,12 @@ class Review(models.Model):
     verdict = models.CharField(max_length=24, choices=Verdict.choices)
     summary = models.TextField()
     recorded_at = models.DateTimeField()
+    findings = models.ManyToManyField(
+        "actions.Action",
+        related_name="+",
+        blank=True,
+        help_text="The actions the review's findings became.",
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -347,6 +353,12 @@ class ReleaseDecision(models.Model):
     )
     decided_office = models.CharField(max_length=16)
     decided_at = models.DateTimeField()
+    conditions = models.ManyToManyField(
+        "actions.Action",
+        related_name="+",
+        blank=True,
+        help_text="The actions the release's conditions became.",
+    )
     history = HistoricalRecords()
 
     class Meta:

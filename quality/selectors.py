@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
 from actions import policy as actions_policy
 from actions.models import Action
@@ -29,12 +29,25 @@ def _reports(seen: QuerySet[Project]) -> QuerySet[QualityReport]:
     )
 
 
+def _became(field: str) -> Prefetch[Any]:
+    """The actions a review's findings or a release's conditions became, soonest due first."""
+    return Prefetch(field, queryset=Action.objects.order_by("due_on", "pk"))
+
+
 def _reviews(seen: QuerySet[Project]) -> QuerySet[Review]:
-    return Review.objects.filter(project__in=seen).select_related("reviewer")
+    return (
+        Review.objects.filter(project__in=seen)
+        .select_related("reviewer")
+        .prefetch_related(_became("findings"))
+    )
 
 
 def _decisions(seen: QuerySet[Project]) -> QuerySet[ReleaseDecision]:
-    return ReleaseDecision.objects.filter(project__in=seen).select_related("decided_by")
+    return (
+        ReleaseDecision.objects.filter(project__in=seen)
+        .select_related("decided_by")
+        .prefetch_related(_became("conditions"))
+    )
 
 
 def reports_for(user: Any, project: Project) -> QuerySet[QualityReport]:

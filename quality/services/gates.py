@@ -126,6 +126,7 @@ def record_review(
         why=_("Finding of the %(phase)s review of %(project)s.")
         % {"phase": project.get_phase_display().lower(), "project": project.reference},
     )
+    review.findings.add(*created)
     audit.record(
         actor=actor,
         verb="project.reviewed",
@@ -229,6 +230,7 @@ def decide_release(
         work=conditions,
         why=_("Condition of the release of %(project)s.") % {"project": project.reference},
     )
+    decision.conditions.add(*created)
     if releases:
         project.phase = Phase.RELEASE
         project.save(update_fields=["phase", "updated_at"])

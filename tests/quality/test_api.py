@@ -485,6 +485,9 @@ def test_a_review_with_findings_creates_actions_for_the_unit(
     }
     listed = login_as(bu_member).get(url(project, "reviews"))
     assert [r["id"] for r in listed.json()] == [body["id"]]
+    made = [(a["id"], a["reference"], a["status"]) for a in body["findings"]]
+    assert made == [(a.pk, a.reference, "open") for a in actions.order_by("due_on", "pk")]
+    assert listed.json()[0]["findings"] == body["findings"]
     # A review that passed (with findings) lets the project leave planning.
     client = login_as(bu_member)
     etag = client.get(url(project))["ETag"]
@@ -588,6 +591,11 @@ def test_conditions_become_actions(login_as, cqo, in_test):
     assert response.status_code == 201, response.json()
     [action] = Action.objects.filter(origin_project=in_test)
     assert (action.title, action.unit.code) == ("Load test the search", "PUBSEC")
+    assert [(a["id"], a["reference"]) for a in response.json()["conditions"]] == [
+        (action.pk, action.reference)
+    ]
+    listed = login_as(cqo).get(url(in_test, "release-decisions"))
+    assert listed.json()[0]["conditions"] == response.json()["conditions"]
 
 
 def test_a_project_not_in_test_does_not_come_to_the_gate(login_as, cqo, plain_project):

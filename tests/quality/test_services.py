@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -201,6 +203,7 @@ def test_findings_become_quality_actions_for_the_projects_unit(project, reviewer
     assert event.details["verdict"] == "passed_with_findings"
     assert event.details["findings"] == [action.reference]
     assert review.phase == Phase.PLANNING
+    assert list(review.findings.all()) == [action]  # the review names what it became
 
 
 def test_passing_with_findings_needs_findings(project, reviewer):
@@ -334,7 +337,7 @@ def test_a_project_rated_green_on_last_months_report_needs_no_override(plain_pro
 
 def test_conditions_become_actions(plain_project, bu_member, cqo, unit):
     project = to_test(plain_project, bu_member)
-    services.decide_release(
+    decision = services.decide_release(
         actor=cqo,
         project=project,
         outcome="approved_with_conditions",
@@ -351,6 +354,7 @@ def test_conditions_become_actions(plain_project, bu_member, cqo, unit):
     ]
     assert {a.unit_id for a in actions} == {unit.pk}
     assert {a.issued_office for a in actions} == {"CQO"}
+    assert list(decision.conditions.order_by("pk")) == list(actions)
 
 
 def test_conditions_need_the_outcome_that_has_them(plain_project, bu_member, cqo):
@@ -748,23 +752,60 @@ def test_findings_come_a_reasonable_number_at_a_time(project, reviewer):
 def test_releases_made_unrated_before_the_gate_asked_a_reason_are_noted_by_the_migration(
     plain_project, cqo
 ):
-    from django.db import connection
-    from django.db.migrations.executor import MigrationExecutor
-
-    before, after = (
-        [("quality", "0003_flag_history")],
-        [("quality", "0004_current_ratings_and_corrections")],
-    )
-    executor = MigrationExecutor(connection)
-    executor.migrate(before)
-    old = executor.loader.project_state(before).apps.get_model("quality", "ReleaseDecision")
-    fields = {"project_id": plain_project.pk, "reason": "ok", "decided_by_id": cqo.pk}
-    fields |= {"decided_office": "CQO", "decided_at": timezone.now()}
-    unrated = old.objects.create(outcome="approved", rag_at_decision="", **fields)
-    held = old.objects.create(outcome="held", rag_at_decision="", **fields)
-    green = old.objects.create(outcome="approved", rag_at_decision="green", **fields)
-    executor = MigrationExecutor(connection)
-    executor.migrate(after)
+    with migrated_to("0003_flag_history") as apps:
+        old = apps.get_model("quality", "ReleaseDecision")
+        fields = {"project_id": plain_project.pk, "reason": "ok", "decided_by_id": cqo.pk}
+        fields |= {"decided_office": "CQO", "decided_at": timezone.now()}
+        unrated = old.objects.create(outcome="approved", rag_at_decision="", **fields)
+        held = old.objects.create(outcome="held", rag_at_decision="", **fields)
+        green = old.objects.create(outcome="approved", rag_at_decision="green", **fields)
     reasons = dict(ReleaseDecision.objects.values_list("pk", "override_reason"))
     assert reasons[unrated.pk].startswith("Released unrated before the gate asked")
     assert (reasons[held.pk], reasons[green.pk]) == ("", "")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reviews_and_decisions_made_before_the_links_get_them_from_the_audit_trail(
+    project, plain_project, reviewer, bu_member, cqo
+):
+    """Migration 0005 links the actions each earlier review and release created, by the
+    references their audit events name."""
+    review = services.record_review(
+        actor=reviewer,
+        project=project,
+        checklist={**CHECKLIST_YES, "fail_safe_design": "no"},
+        verdict="passed_with_findings",
+        summary="Fails open.",
+        findings=[Work(title="Fail closed", due_on=IN_A_MONTH)],
+    )
+    in_test = to_test(plain_project, bu_member)
+    decision = services.decide_release(
+        actor=cqo,
+        project=in_test,
+        outcome="approved_with_conditions",
+        reason="Ship with a watch",
+        conditions=[Work(title="Reconcile daily", due_on=IN_A_MONTH)],
+    )
+    made = {a.title: a for a in Action.objects.filter(origin_project__isnull=False)}
+    with migrated_to("0004_current_ratings_and_corrections"):
+        pass  # the links are gone with their tables; coming back, 0005 writes them again
+    assert list(Review.objects.get(pk=review.pk).findings.all()) == [made["Fail closed"]]
+    assert list(ReleaseDecision.objects.get(pk=decision.pk).conditions.all()) == [
+        made["Reconcile daily"]
+    ]
+
+
+@contextmanager
+def migrated_to(target: str) -> Iterator[Any]:
+    """The database with quality at `target` (its apps at that point), brought back to the
+    latest migrations afterwards whatever happens, for the tests after this one."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    try:
+        executor.migrate([("quality", target)])
+        yield executor.loader.project_state([("quality", target)]).apps
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
