@@ -740,12 +740,16 @@ def test_a_projects_histories_run_constant_queries(
     def add(count: int, start: int) -> None:
         for n in range(start, start + count):
             report(in_test, bu_member, month(n - 12))
-            services.record_review(
+            services.record_review(  # each with findings: the actions they became are listed
                 actor=reviewer,
                 project=in_test,
                 checklist=CONFORMANCE_YES,
-                verdict="passed",
+                verdict="passed_with_findings",
                 summary=f"Check {n}",
+                findings=[
+                    services.Work(title=f"Follow up {n}.{k}", due_on=TODAY + dt.timedelta(days=30))
+                    for k in range(2)
+                ],
             )
             services.decide_release(actor=cqo, project=in_test, outcome="held", reason="Not yet")
 
@@ -756,3 +760,4 @@ def test_a_projects_histories_run_constant_queries(
     add(5, 2)
     assert {what: _queries(client, url(in_test, what)) for what in histories} == few
     assert [len(client.get(url(in_test, what)).json()) for what in histories] == [7, 7, 7]
+    assert {len(r["findings"]) for r in client.get(url(in_test, "reviews")).json()} == {2}
