@@ -25,15 +25,18 @@ def link_from_audit_trail(apps, schema_editor):
             Action.objects.filter(reference__in={ref for _, refs in named for ref in refs})
             .values_list("reference", "pk")
         )
+        # A set: the unique index on each pair is built after this step, so a pair named twice
+        # would stop the migration rather than be ignored.
+        pairs = {
+            (pk, actions[ref])
+            for pk, refs in named
+            if pk in owners
+            for ref in refs
+            if ref in actions
+        }
         through.objects.bulk_create(
-            [
-                through(**{f"{model_name.lower()}_id": pk, "action_id": actions[ref]})
-                for pk, refs in named
-                if pk in owners
-                for ref in refs
-                if ref in actions
-            ],
-            ignore_conflicts=True,
+            through(**{f"{model_name.lower()}_id": pk, "action_id": action_id})
+            for pk, action_id in sorted(pairs)
         )
 
 

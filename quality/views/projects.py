@@ -247,6 +247,7 @@ def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "flag_trending": [indicator_label(k) for k in flag.trending] if flag else [],
             "chart": chart,
             "budget": charts.money(project.planned_budget),
+            "latest_report": reports[-1] if reports else None,  # the only one to correct
             "report_rows": [
                 ReportRow(
                     report=r,

@@ -5,9 +5,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable
 from datetime import timedelta
-from typing import TypeVar
 
 import pytest
 import time_machine
@@ -19,10 +17,9 @@ from actions import chasing
 from actions.models import Action, ChaseNotice, Digest, Notification
 from config.sql import hold_lock
 from tests.actions.conftest import overdue, task
-from tests.config.test_sql import held_elsewhere
+from tests.threads import at_once, held_elsewhere
 
 pytestmark = pytest.mark.django_db
-T = TypeVar("T")
 
 
 def due_in(days: int, **fields):
@@ -142,26 +139,6 @@ def test_the_next_stage_comes_when_its_day_does(make):
         "reminder_1d",
         "reminder_7d",
     ]
-
-
-def at_once(work: Callable[[], T]) -> list[T]:
-    """What `work` returned in two threads released together, each on its own connection."""
-    results: list[T] = []
-    barrier = threading.Barrier(2)
-
-    def run() -> None:
-        try:
-            barrier.wait()
-            results.append(work())
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return results
 
 
 @pytest.mark.django_db(transaction=True)

@@ -4,18 +4,16 @@ history included."""
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from committee.models import AgendaItem, Meeting
 from config import sql
 from tests.committee.conftest import build_committee, make_meeting
+from tests.threads import held_elsewhere
 
 pytestmark = pytest.mark.django_db
 
@@ -62,30 +60,6 @@ def test_history_rows_copy_what_was_written(meeting):
         ("Item 1", "+", when),
         ("Item 2", "+", when),
     ]
-
-
-@contextmanager
-def held_elsewhere(key: int) -> Iterator[None]:
-    """`run_alone(key)` held by another thread, on its own connection, for the block."""
-    holding, done = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        try:
-            with sql.run_alone(key) as alone:
-                assert alone
-                holding.set()
-                done.wait(30)
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=hold)
-    thread.start()
-    try:
-        assert holding.wait(30)
-        yield
-    finally:
-        done.set()
-        thread.join(30)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from accounts.models import Domain
 from actions.models import Action
+from audit import services as audit
 from audit.models import AuditEvent
 from config.errors import Conflict, PreconditionFailed
 from config.versioning import etag_of
@@ -787,6 +788,16 @@ def test_reviews_and_decisions_made_before_the_links_get_them_from_the_audit_tra
         conditions=[Work(title="Reconcile daily", due_on=IN_A_MONTH)],
     )
     made = {a.title: a for a in Action.objects.filter(origin_project__isnull=False)}
+    fail_closed = made["Fail closed"].reference
+    # Events the migration must get past: one naming no review, one naming the review's action
+    # twice, again, beside an action that never existed.
+    audit.record(actor=reviewer, verb="project.reviewed", target=project, details={})
+    audit.record(
+        actor=reviewer,
+        verb="project.reviewed",
+        target=project,
+        details={"review": review.pk, "findings": [fail_closed, fail_closed, "ACT-1999-0001"]},
+    )
     with migrated_to("0004_current_ratings_and_corrections"):
         pass  # the links are gone with their tables; coming back, 0005 writes them again
     assert list(Review.objects.get(pk=review.pk).findings.all()) == [made["Fail closed"]]
