@@ -14,23 +14,29 @@ from config import sql
 T = TypeVar("T")
 
 
-def at_once(work: Callable[[], T]) -> list[T]:
-    """What `work` returned in two threads released together, each on its own connection."""
+def at_once(work: Callable[[], T], *, threads: int = 2, timeout: float = 120) -> list[T]:
+    """What `work` returned in `threads` threads released together, each on its own connection;
+    the first error any of them met is raised here, after all have ended."""
     results: list[T] = []
-    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(threads)
 
     def run() -> None:
         try:
             barrier.wait()
             results.append(work())
+        except BaseException as exc:  # raised in the test's thread below
+            errors.append(exc)
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    started = [threading.Thread(target=run) for _ in range(threads)]
+    for thread in started:
+        thread.start()
+    for thread in started:
+        thread.join(timeout=timeout)
+    if errors:
+        raise errors[0]
     return results
 
 

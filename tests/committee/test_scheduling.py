@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import zoneinfo
 
 import pytest
 import time_machine
-from django.db import connection
 
 from committee import services
 from committee.models import CadenceException, Meeting
 from committee.services.scheduling import schedule_committee
 from committee.tasks import schedule_meetings
 from tests.committee.conftest import build_committee
+from tests.threads import at_once
 
 UTC = dt.UTC
 TOKYO = zoneinfo.ZoneInfo("Asia/Tokyo")
@@ -67,24 +66,7 @@ def test_the_window_rolls_forward_a_month_later(committee):
 @pytest.mark.django_db(transaction=True)
 def test_two_processes_at_once_create_no_duplicate(chair, ciso, cqo, secretary):
     committee = build_committee(secretary)
-    barrier = threading.Barrier(4)
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            barrier.wait()
-            schedule_committee(committee, now=NOW)
-        except BaseException as exc:  # the assertion below reports it
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert errors == []
+    at_once(lambda: schedule_committee(committee, now=NOW), threads=4, timeout=60)
     assert committee.meetings.count() == 3
     assert len(set(starts(committee))) == 3
 

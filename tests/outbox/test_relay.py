@@ -4,14 +4,13 @@ runs once however often it is delivered, and is published again when the broker 
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import time
 
 import pytest
 from celery import shared_task
 from django.contrib.admin.sites import site
 from django.core import mail
-from django.db import connection, transaction
+from django.db import transaction
 from django.test import RequestFactory
 from django.utils import timezone
 
@@ -23,6 +22,7 @@ from outbox.tasks import deliver, relay_outbox
 from systems import services as systems_services
 from tests.actions.conftest import task
 from tests.systems.conftest import register
+from tests.threads import at_once
 
 
 def _suspend(ciso, system):
@@ -184,21 +184,7 @@ def test_two_copies_delivered_at_the_same_moment_run_the_task_once(db):
     """A message published twice (a sweep after a broker restart) reaches two workers at once:
     the second waits for the first's claim, finds it, and leaves the message alone."""
     message = Message.objects.create(task=slow_once.name, args=["slow-mark"])
-    barrier = threading.Barrier(2)
-    results: list[str] = []
-
-    def copy() -> None:
-        try:
-            barrier.wait()
-            results.append(deliver.apply(args=(message.pk,)).get())
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=copy) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    results = at_once(lambda: deliver.apply(args=(message.pk,)).get(), timeout=30)
     assert sorted(results) == sorted(["running elsewhere", "tests.outbox.slow_once: 'ran'"])
     assert Message.objects.filter(task="slow-mark").count() == 1
     message.refresh_from_db()
