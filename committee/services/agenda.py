@@ -21,6 +21,7 @@ from django.db.models import (
     Model,
     OuterRef,
     QuerySet,
+    Subquery,
     Value,
     Window,
 )
@@ -38,7 +39,7 @@ from committee import policy
 from committee.models import AgendaItem, Meeting
 from committee.services.meetings import locked, refuse_if_locked
 from config.sql import insert_history, insert_rows
-from quality.models import WITHDRAWN, Project, QualityFlag
+from quality.models import WITHDRAWN, Project, QualityFlag, QualityReport
 from systems.models import SuspensionOrder
 
 log = logging.getLogger(__name__)
@@ -288,7 +289,7 @@ def _quality_flags(meeting: Meeting, until: dt.datetime, label: Labels) -> Itera
     flags = (
         QualityFlag.objects.filter(raised_at__lt=until).exclude(WITHDRAWN).exclude(Exists(taken))
     )
-    for flag in flags.order_by("raised_at", "pk").values(*FLAG_FACTS):
+    for flag in _facts(flags.order_by("raised_at", "pk")):
         yield Proposed(
             kind=K.QUALITY_FLAG,
             source_key=f"quality:{flag['pk']}",
@@ -307,9 +308,20 @@ FLAG_FACTS = (
 )  # fmt: skip
 
 
+def _facts(flags: QuerySet[QualityFlag]) -> QuerySet[QualityFlag, dict[str, Any]]:
+    """What a flag's item says, read in one query however many flags: with the project's latest
+    report, which a flag still open after later months is judged at."""
+    latest = QualityReport.objects.filter(project=OuterRef("project_id")).order_by("-period")
+    return flags.annotate(
+        latest_period=Subquery(latest.values("period")[:1]),
+        latest_rag=Subquery(latest.values("rag")[:1]),
+    ).values(*FLAG_FACTS, "latest_period", "latest_rag")
+
+
 def _flag_summary(flag: dict[str, Any], label: Labels) -> str:
     """Why a project is flagged, from its flag and report as they stand now (a correction
-    restates them), and whether the flag has been withdrawn or cleared since."""
+    restates them), and whether the flag has been withdrawn or cleared since, or is still open
+    at a later report (reopened by a correction, or still failing)."""
     head = (
         f"{flag['project__unit__code']}, "
         f"{label(Project, 'phase', flag['project__phase']).lower()}; "
@@ -334,6 +346,9 @@ def _flag_summary(flag: dict[str, Any], label: Labels) -> str:
     )
     if flag["cleared_by_report_id"] is not None:
         summary += f" Cleared since by the {flag['cleared_by_report__period']:%Y-%m} report."
+    elif flag["latest_period"] not in (None, flag["report__period"]):
+        status = label(QualityReport, "rag", flag["latest_rag"]).lower()
+        summary += f" Still open at the {flag['latest_period']:%Y-%m} report, status {status}."
     return summary
 
 
@@ -347,9 +362,7 @@ def _refresh_quality_flags(present: QuerySet[AgendaItem]) -> None:
     keys = {item.source_key.removeprefix("quality:") for item in items}
     flags = QualityFlag.objects.filter(pk__in=[int(key) for key in keys if key.isdigit()])
     label = Labels()
-    now = {
-        f"quality:{flag['pk']}": _flag_summary(flag, label) for flag in flags.values(*FLAG_FACTS)
-    }
+    now = {f"quality:{flag['pk']}": _flag_summary(flag, label) for flag in _facts(flags)}
     changed = []
     for item in items:
         summary = now.get(item.source_key)

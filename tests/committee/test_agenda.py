@@ -235,6 +235,8 @@ def test_a_project_trending_red_comes_to_the_next_agenda_exactly_once(
     quality_report(project, bu_member, month(0), earned_value=96000)
     assert services.assemble_agenda(actor=secretary, meeting=first) == 0
     assert first.items.filter(kind=K.QUALITY_FLAG).count() == 1
+    item.refresh_from_db()  # but its item says the flag holds a month on
+    assert item.summary.endswith(f"Still open at the {month(0):%Y-%m} report, status green.")
     # Nor to the meeting after: the flag was taken to the first one.
     services.publish_agenda(actor=secretary, meeting=first)
     second = make_meeting(committee, days=40)
