@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from operator import attrgetter
 from typing import Any
@@ -362,15 +362,7 @@ def _refresh_quality_flags(present: QuerySet[AgendaItem]) -> None:
     keys = {item.source_key.removeprefix("quality:") for item in items}
     flags = QualityFlag.objects.filter(pk__in=[int(key) for key in keys if key.isdigit()])
     label = Labels()
-    now = {f"quality:{flag['pk']}": _flag_summary(flag, label) for flag in _facts(flags)}
-    changed = []
-    for item in items:
-        summary = now.get(item.source_key)
-        if summary is not None and item.summary != summary:
-            item.summary = summary
-            changed.append(item)
-    if changed:
-        bulk_update_with_history(changed, AgendaItem, ["summary"])
+    _resay(items, {f"quality:{flag['pk']}": _flag_summary(flag, label) for flag in _facts(flags)})
 
 
 def computed_items(meeting: Meeting, *, now: dt.datetime | None = None) -> list[Proposed]:
@@ -439,14 +431,22 @@ def assemble_agenda(
 def _refresh_escalated(present: QuerySet[AgendaItem], computed: list[Proposed]) -> None:
     """A unit's escalated actions item says what is true now, until the agenda is published:
     more may have been escalated, or some finished, since it was added."""
-    fresh = {item.source_key: item for item in computed if item.kind == K.ESCALATED_ACTION}
+    _resay(
+        present.filter(kind=K.ESCALATED_ACTION, action__isnull=True, removed_at__isnull=True),
+        {item.source_key: item.summary for item in computed if item.kind == K.ESCALATED_ACTION},
+        missing=NONE_LEFT,
+    )
+
+
+def _resay(
+    items: Iterable[AgendaItem], summaries: Mapping[str, str], *, missing: str | None = None
+) -> None:
+    """Give each draft item the summary the data gives it now, by its source key (`missing`
+    for one the data no longer calls for, or as it was): the changed ones in one statement."""
     changed = []
-    for item in present.filter(
-        kind=K.ESCALATED_ACTION, action__isnull=True, removed_at__isnull=True
-    ):
-        now = fresh.get(item.source_key)
-        summary = now.summary if now is not None else NONE_LEFT
-        if item.summary != summary:
+    for item in items:
+        summary = summaries.get(item.source_key, missing)
+        if summary is not None and item.summary != summary:
             item.summary = summary
             changed.append(item)
     if changed:
