@@ -1,18 +1,23 @@
-"""Admin for people, units, offices and delegations; office and delegation writes go through services."""
+"""Admin for people, units, offices, delegations and API tokens; their writes go through services."""
 
 from __future__ import annotations
 
 from typing import Any, cast
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
+from knox.models import AuthToken
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts import services
 from accounts.models import BusinessUnit, Delegation, Membership, Office, User
+from config import dates
 
 
 def _actor(request: HttpRequest) -> User:
@@ -31,6 +36,7 @@ class UserAdmin(DjangoUserAdmin):
     fieldsets = (*DjangoUserAdmin.fieldsets, ("Profile", {"fields": ("display_name",)}))  # type: ignore[misc]
     list_display = ["username", "display_name", "email", "is_active", "is_staff"]
     inlines = [MembershipInline]
+    formfield_overrides = dates.ADMIN_FORMFIELDS  # last login, date joined
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # deactivate instead: the audit trail keeps its actors
@@ -110,6 +116,7 @@ class OfficeAdmin(SimpleHistoryAdmin):
 @admin.register(Delegation)
 class DelegationAdmin(SimpleHistoryAdmin):
     list_display = ["office", "delegate", "starts_at", "ends_at", "revoked_at", "reason"]
+    formfield_overrides = dates.ADMIN_FORMFIELDS
     list_filter = ["office"]
     autocomplete_fields = ["delegate"]
     list_select_related = ["office", "delegate"]
@@ -152,3 +159,84 @@ class DelegationAdmin(SimpleHistoryAdmin):
             except (PermissionDenied, ValidationError) as exc:
                 self.message_user(request, f"{delegation}: {exc}", messages.ERROR)
         self.message_user(request, f"Revoked {done} delegation(s).", messages.SUCCESS)
+
+
+class IssueTokenForm(forms.Form):
+    """What an administrator chooses for a new token: whose it is and how long it lives."""
+
+    user = forms.ModelChoiceField(queryset=User.objects.filter(is_active=True).order_by("username"))
+    days = forms.IntegerField(
+        min_value=1,
+        max_value=services.MAX_TOKEN_DAYS,
+        initial=services.DEFAULT_TOKEN_DAYS,
+        help_text=_("Every token expires; issue a new one before it does."),
+    )
+
+
+# knox registers an admin whose add form takes any expiry, none included, and shows the secret
+# in a flash message (kept in the session and the messages storage); this one replaces it.
+if admin.site.is_registered(AuthToken):
+    admin.site.unregister(AuthToken)
+
+
+@admin.register(AuthToken)
+class ApiTokenAdmin(admin.ModelAdmin[AuthToken]):
+    """API tokens: issued and revoked only through the services, so both are audited; the
+    secret is shown once, on a page of its own that no cache keeps."""
+
+    list_display = ["token_key", "user", "created", "expiry"]
+    search_fields = ["token_key", "user__username"]
+    list_select_related = ["user"]
+    readonly_fields = ["token_key", "user", "created", "expiry"]
+    fields = ["token_key", "user", "created", "expiry"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # a token is issued or revoked, never edited
+
+    def add_view(
+        self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = IssueTokenForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                instance, secret = services.issue_api_token(
+                    actor=_actor(request),
+                    user=form.cleaned_data["user"],
+                    days=form.cleaned_data["days"],
+                )
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                page = TemplateResponse(
+                    request,
+                    "admin/accounts/token_issued.html",
+                    {
+                        **self.admin_site.each_context(request),
+                        "opts": self.opts,
+                        "token": instance,
+                        "secret": secret,
+                        "title": _("API token issued"),
+                    },
+                )
+                page["Cache-Control"] = "no-store"
+                return page
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "form": form,
+            "title": _("Issue an API token"),
+            **(extra_context or {}),
+        }
+        return TemplateResponse(
+            request, "admin/accounts/token_issue.html", context, status=400 if form.errors else 200
+        )
+
+    def delete_model(self, request: HttpRequest, obj: AuthToken) -> None:
+        services.revoke_api_token(actor=_actor(request), token=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[AuthToken]) -> None:
+        for token in queryset.select_related("user"):
+            services.revoke_api_token(actor=_actor(request), token=token)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from allauth.account import signals as account_signals
 from allauth.mfa import signals as mfa_signals
 from django.contrib.auth import signals as auth_signals
 from django.dispatch import receiver
@@ -43,6 +44,17 @@ def on_login_failed(
     record_authentication_event(
         user=None, verb="auth.login_failed", request=request, username=str(tried)
     )
+
+
+@receiver(account_signals.password_reset)
+def on_password_reset(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    # A password set from a mailed link: whoever holds the mailbox now holds the password.
+    record_authentication_event(user=user, verb="auth.password_reset", request=request)
+
+
+@receiver(account_signals.password_changed)
+def on_password_changed(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    record_authentication_event(user=user, verb="auth.password_changed", request=request)
 
 
 @receiver(mfa_signals.authenticator_added)

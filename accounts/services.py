@@ -16,6 +16,8 @@ from knox.models import AuthToken
 from accounts import policy
 from accounts.models import BusinessUnit, Delegation, Membership, Office, User
 from audit import services as audit
+from config import dates
+from config.client import client_address
 
 
 @transaction.atomic
@@ -36,6 +38,8 @@ def delegate_office(
         )
     if not reason.strip():
         raise ValidationError({"reason": _("Say why the office is delegated.")})
+    dates.require_in_window("starts_at", starts_at)
+    dates.require_in_window("ends_at", ends_at)
     if ends_at <= starts_at:
         raise ValidationError({"ends_at": _("The window must end after it starts.")})
     if delegate.pk == office.holder_id:
@@ -117,6 +121,7 @@ def assign_office_holder(*, actor: User | None, office: Office, holder: User | N
 
 
 DEFAULT_TOKEN_DAYS = 90
+MAX_TOKEN_DAYS = 365
 
 
 @transaction.atomic
@@ -129,8 +134,13 @@ def issue_api_token(
         raise PermissionDenied(_("You may issue tokens only for yourself."))
     if not user.is_active:
         raise ValidationError({"user": _("A deactivated user cannot hold API tokens.")})
-    if days < 1:
-        raise ValidationError({"days": _("A token must live at least one day.")})
+    if not 1 <= days <= MAX_TOKEN_DAYS:
+        raise ValidationError(
+            {
+                "days": _("A token lives between 1 and %(most)d days; issue a new one after.")
+                % {"most": MAX_TOKEN_DAYS}
+            }
+        )
     expiry = timedelta(days=days)
     instance, token = AuthToken.objects.create(user=user, expiry=expiry)
     audit.record(
@@ -145,12 +155,27 @@ def issue_api_token(
     return instance, token
 
 
+@transaction.atomic
+def revoke_api_token(*, actor: User | None, token: AuthToken) -> None:
+    """Revoke a token at once: the integration holding it is refused from its next call. The
+    token row goes (knox keeps only a digest, nothing a case or the trail points at); the audit
+    event keeps which token it was, whose, and who revoked it."""
+    if actor is not None and not (actor.is_superuser or actor.pk == token.user_id):
+        raise PermissionDenied(_("You may revoke only your own tokens."))
+    owner = token.user
+    key = token.token_key
+    deleted, _rows = AuthToken.objects.filter(pk=token.pk).delete()
+    if not deleted:
+        return  # revoked already, by someone else a moment ago: nothing more to record
+    audit.record(actor=actor, verb="api_token.revoked", target=owner, details={"token_key": key})
+
+
 def record_authentication_event(
     *, user: Any | None, verb: str, request: Any | None = None, **details: Any
 ) -> None:
     """Write a sign-in, sign-out or MFA event, with where the request came from."""
     if request is not None:
-        details.setdefault("ip", request.META.get("REMOTE_ADDR", ""))
+        details.setdefault("ip", client_address(request))
         details.setdefault("user_agent", request.META.get("HTTP_USER_AGENT", "")[:200])
     audit.record(actor=user, verb=verb, target=user if user is not None else None, details=details)
 
@@ -167,7 +192,7 @@ def record_refusal(*, user: Any, request: Any, reason: str) -> None:
             "method": request.method,
             "path": request.path[:300],
             "reason": reason[:500],
-            "ip": request.META.get("REMOTE_ADDR", ""),
+            "ip": client_address(request),
         },
     )
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action as route
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -21,9 +21,11 @@ from accounts.models import BusinessUnit, Domain, User
 from actions import selectors, services
 from actions.filters import ActionFilter, DirectiveFilter
 from actions.models import Action, ActionUpdate, Directive, Evidence, Notification
+from config import dates
 from config.api import StrictInput, actor_of, refuse_body
 from config.api import read_only_slug as _slug
 from config.idempotency import idempotent
+from config.parsers import BoundedJSONParser
 from config.schema import CONFLICT, IF_MATCH
 from config.versioning import if_match
 from config.viewsets import VersionedReadViewSet
@@ -82,7 +84,7 @@ class ActionIn(StrictInput):
         required=False,
         allow_null=True,
     )
-    due_on = serializers.DateField()
+    due_on = dates.ApiDayField()
     priority = serializers.ChoiceField(Action.Priority.choices, default=Action.Priority.NORMAL)
 
 
@@ -92,7 +94,7 @@ class TransitionIn(StrictInput):
 
 class ReplanIn(StrictInput):
     reason = serializers.CharField(max_length=4000)
-    due_on = serializers.DateField(required=False)
+    due_on = dates.ApiDayField(required=False)
     unit = serializers.SlugRelatedField(
         slug_field="code", queryset=BusinessUnit.objects.filter(is_active=True), required=False
     )
@@ -236,7 +238,7 @@ class ActionViewSet(VersionedReadViewSet):
     @route(
         detail=True,
         methods=["get", "post"],
-        parser_classes=[JSONParser, MultiPartParser, FormParser],
+        parser_classes=[BoundedJSONParser, MultiPartParser, FormParser],
         pagination_class=None,  # the whole history, not paged
     )
     def updates(self, request: Request, pk: str | None = None) -> Response:
@@ -299,7 +301,7 @@ class DirectiveIn(StrictInput):
     title = serializers.CharField(max_length=200)
     body = serializers.CharField()
     domain = serializers.ChoiceField(Domain.choices, default=Domain.SECURITY)
-    deadline = serializers.DateField()
+    deadline = dates.ApiDayField()
     units = serializers.SlugRelatedField(
         slug_field="code",
         queryset=BusinessUnit.objects.filter(is_active=True),

@@ -31,6 +31,7 @@ from accounts.selectors import office_people
 from actions.models import Action, ChaseNotice, Digest, Notification
 from actions.policy import DOMAIN_OFFICE
 from config.sql import hold_lock, insert_select, run_alone
+from config.text import one_line
 
 logger = logging.getLogger(__name__)
 
@@ -236,7 +237,10 @@ def _digest_mail(recipient: dict[str, Any], items: list[str], template: Any) -> 
     count = len(items)
     return EmailMessage(
         f"[RCC] {count} action{'s' if count != 1 else ''} need your attention",
-        template.render({"recipient": recipient["name"], "items": [{"message": m} for m in items]}),
+        # Each item on its own line, whatever the titles it quotes held when they were stored.
+        template.render(
+            {"recipient": recipient["name"], "items": [{"message": one_line(m)} for m in items]}
+        ),
         settings.DEFAULT_FROM_EMAIL,
         [recipient["email"]],
     )

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Domain
 from actions.models import Action, Directive
+from config import dates
 
 
 class ActionFilter(django_filters.FilterSet):
@@ -19,9 +20,7 @@ class ActionFilter(django_filters.FilterSet):
     mine = django_filters.BooleanFilter(method="filter_mine", label=_("Assigned to me"))
     my_unit = django_filters.BooleanFilter(method="filter_my_unit", label=_("My units' actions"))
     overdue = django_filters.BooleanFilter(method="filter_overdue", label=_("Overdue"))
-    due_before = django_filters.DateFilter(
-        field_name="due_on", lookup_expr="lt", label=_("Due before")
-    )
+    due_before = dates.DayFilter(field_name="due_on", lookup_expr="lt", label=_("Due before"))
     escalation_level = django_filters.NumberFilter(label=_("Escalation level"))
     escalation_level_min = django_filters.NumberFilter(
         field_name="escalation_level", lookup_expr="gte", label=_("Escalation level at least")

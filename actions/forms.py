@@ -11,6 +11,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import BusinessUnit, Domain, User
+from config import dates
 from systems.models import System
 
 MAX_FILES = 10  # as the API's UpdateIn
@@ -92,7 +93,7 @@ class ReplanForm(VersionForm):
         max_length=4000,
         widget=forms.Textarea(attrs={"rows": 2, "class": "form-control"}),
     )
-    due_on = forms.DateField(
+    due_on = dates.DayField(
         label=_("New due date"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date", "class": "form-control"}),
@@ -160,7 +161,7 @@ class DirectiveForm(forms.Form):
         choices=Domain.choices,
         widget=forms.Select(attrs={"class": "form-select"}),
     )
-    deadline = forms.DateField(
+    deadline = dates.DayField(
         label=_("Deadline"), widget=forms.DateInput(attrs={"type": "date", "class": "form-control"})
     )
     address = forms.ChoiceField(

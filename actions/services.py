@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import (
@@ -29,15 +31,15 @@ from django.db.models import (
     When,
     Window,
 )
-from django.db.models.functions import Cast, Concat, LPad, RowNumber
-from django.db.models.lookups import GreaterThanOrEqual
+from django.db.models.functions import Cast, Concat, Left, Length, LPad, RowNumber, RTrim
+from django.db.models.lookups import GreaterThanOrEqual, LessThanOrEqual
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
 
 from accounts.models import BusinessUnit, User
 from accounts.services import UNIT_GRANTS, grant_to_unit, revoke_from_unit, sync_unit_group
-from actions import policy
+from actions import evidence, policy
 from actions.models import (
     Action,
     ActionGroupObjectPermission,
@@ -48,6 +50,7 @@ from actions.models import (
 )
 from actions.tasks import notify_submitted
 from audit import services as audit
+from config import dates, text
 from config.errors import Conflict, PreconditionFailed
 from config.lifecycle import next_status
 from config.sql import insert_history, insert_select
@@ -117,15 +120,14 @@ def create_action(
             _("Only the %(domain)s office, the chair or %(unit)s may task %(unit)s.")
             % {"domain": domain, "unit": unit.code}
         )
-    if due_on < timezone.localdate():
-        raise ValidationError({"due_on": _("The due date has already passed.")})
+    dates.require_due("due_on", due_on, passed=_("The due date has already passed."))
     if assignee is not None and not assignee.groups.filter(pk=unit.group_id).exists():
         raise ValidationError(
             {"assignee": _("The assignee must belong to %(unit)s.") % {"unit": unit.code}}
         )
     action = Action(
         reference=audit.next_reference("ACT"),
-        title=title,
+        title=text.one_line(title),
         description=description,
         domain=domain,
         unit=unit,
@@ -234,7 +236,8 @@ def transition_action(
     return action
 
 
-def _check_file(upload: UploadedFile) -> None:
+def _check_file(upload: UploadedFile) -> evidence.Recognised:
+    """What the file is by its bytes, or a refusal naming it (actions/evidence.py)."""
     if upload.size is None or upload.size > settings.EVIDENCE_MAX_BYTES:
         limit = settings.EVIDENCE_MAX_BYTES // (1024 * 1024)
         raise ValidationError(
@@ -243,13 +246,13 @@ def _check_file(upload: UploadedFile) -> None:
                 % {"file": upload.name, "limit": limit}
             }
         )
-    if upload.content_type not in settings.EVIDENCE_CONTENT_TYPES:
-        raise ValidationError(
-            {
-                "files": _("%(file)s: %(content_type)s is not an accepted evidence type.")
-                % {"file": upload.name, "content_type": upload.content_type}
-            }
-        )
+    if upload.size == 0:
+        raise ValidationError({"files": _("%(file)s: the file is empty.") % {"file": upload.name}})
+    return evidence.recognise(
+        upload,
+        accepted=settings.EVIDENCE_CONTENT_TYPES,
+        name_length=text.max_length(Evidence, "name"),
+    )
 
 
 @transaction.atomic
@@ -269,8 +272,7 @@ def add_update(
         raise ValidationError({"note": _("Send a note, a percentage or evidence.")})
     if percent_done is not None and not 0 <= percent_done <= 100:
         raise ValidationError({"percent_done": _("Must be from 0 to 100.")})
-    for upload in files:
-        _check_file(upload)
+    recognised = [_check_file(upload) for upload in files]
     action = _locked(action)
     _check_version(action, expected_version)
     if action.status in FINISHED:
@@ -280,17 +282,19 @@ def add_update(
     update = ActionUpdate.objects.create(
         action=action, author=actor, note=note.strip(), percent_done=percent_done
     )
-    for upload in files:
+    for upload, what in zip(files, recognised, strict=True):
         digest = hashlib.sha256()
         for chunk in upload.chunks():
             digest.update(chunk)
         upload.seek(0)
         Evidence.objects.create(
             update=update,
-            file=upload,
-            name=upload.name or "evidence",
+            # Stored under a name of our making: the client's name is only shown, so no name
+            # (too long for the disk, all symbols, many dots) can fail the write.
+            file=File(upload, name=f"{uuid.uuid4().hex}.{what.extension}"),
+            name=what.name,
             size=upload.size or 0,
-            content_type=upload.content_type or "",
+            content_type=what.content_type,
             sha256=digest.hexdigest(),
         )
     fields: list[str] = []
@@ -305,7 +309,7 @@ def add_update(
         details={
             "update": update.pk,
             "percent_done": percent_done,
-            "files": [f.name for f in files],
+            "files": [what.name for what in recognised],
         },
     )
     return update
@@ -350,8 +354,7 @@ def replan_action(
             {"status": _("A %(status)s action cannot be re-planned.") % {"status": action.status}}
         )
     changes: dict[str, Any] = {}
-    if due_on is not None and due_on < timezone.localdate():
-        raise ValidationError({"due_on": _("The new due date has already passed.")})
+    dates.require_due("due_on", due_on, passed=_("The new due date has already passed."))
     if due_on is not None and due_on != action.due_on:
         changes["due_on"] = (action.due_on.isoformat(), due_on.isoformat())
         action.due_on = due_on
@@ -423,8 +426,13 @@ def draft_directive(
                 )
             }
         )
-    if deadline < timezone.localdate():
-        raise ValidationError({"deadline": _("The deadline has already passed.")})
+    dates.require_due("deadline", deadline, passed=_("The deadline has already passed."))
+    title = text.one_line(title)
+    if not title:
+        raise ValidationError({"title": _("Give the directive a title.")})
+    limit = text.max_length(Directive, "title")
+    if len(title) > limit:
+        raise ValidationError({"title": _("At most %(limit)s characters.") % {"limit": limit}})
     clean = system_criteria.validate(criteria) if criteria else {}
     directive = Directive.objects.create(
         reference=audit.next_reference("DIR"),
@@ -459,6 +467,33 @@ def _addressed_units(directive: Directive) -> QuerySet[BusinessUnit]:
     return directive.units.filter(is_active=True)
 
 
+SYSTEM_SEPARATOR = " — "
+
+
+def _system_action_title(title: str) -> Any:
+    """The title of a system's action, `<directive title> — <system code>`, made to fit the
+    action's title column row by row in SQL. The code is what tells one system's action from
+    another's, so it stays whole; the directive's title gives way, cut with an ellipsis, where
+    the two would not fit together."""
+    limit = text.max_length(Action, "title")
+    title = text.one_line(title)
+    whole = Concat(Value(title + SYSTEM_SEPARATOR), "code", output_field=CharField())
+    if len(title) + len(SYSTEM_SEPARATOR) + text.max_length(System, "code") <= limit:
+        return whole  # fits with the longest code
+    room = limit - len(SYSTEM_SEPARATOR)  # for the title and the code
+    cut = Concat(
+        RTrim(Left(Value(title), room - len(text.ELLIPSIS) - Length("code"))),
+        Value(text.ELLIPSIS + SYSTEM_SEPARATOR),
+        "code",
+        output_field=CharField(),
+    )
+    return Case(
+        When(LessThanOrEqual(Length("code"), room - len(title)), then=whole),
+        default=cut,
+        output_field=CharField(),
+    )
+
+
 def _targets(directive: Directive) -> QuerySet[Any]:
     """One row a target, in a stable order: the unit to task, the system (if addressed by
     criteria) and the action's title."""
@@ -467,7 +502,7 @@ def _targets(directive: Directive) -> QuerySet[Any]:
         return systems.order_by("pk").annotate(
             target_unit=F("unit_id"),
             target_system=F("pk"),
-            target_title=Concat(Value(f"{directive.title} — "), "code", output_field=CharField()),
+            target_title=_system_action_title(directive.title),
         )
     return (
         _addressed_units(directive)
@@ -476,7 +511,9 @@ def _targets(directive: Directive) -> QuerySet[Any]:
             target_unit=F("pk"),
             # Typed: a bare NULL is text to PostgreSQL, which a bigint column refuses.
             target_system=Cast(Value(None), output_field=BigIntegerField()),
-            target_title=Value(directive.title, output_field=CharField()),
+            target_title=Value(
+                text.fit(Action, "title", directive.title), output_field=CharField()
+            ),
         )
     )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms as django_forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -30,6 +31,7 @@ from actions.forms import (
     put_errors,
 )
 from actions.models import Action, Directive
+from config import text
 from config.errors import Conflict, PreconditionFailed, PreconditionRequired
 from config.pages import Column, export, export_links, paginate, refused
 
@@ -140,8 +142,10 @@ def action_list(request: HttpRequest) -> HttpResponse:
     filters = ActionFilter(
         request.GET, queryset=selectors.actions_for(request.user), request=request
     )
-    rows = filters.qs
-    exported = export(request, name="actions", columns=ACTION_COLUMNS, rows=rows)
+    # A filter that does not parse (a date out of range) shows its error, no rows, and a 400.
+    valid = filters.is_valid()
+    rows = filters.qs if valid else filters.queryset.none()
+    exported = export(request, name="actions", columns=ACTION_COLUMNS, rows=rows) if valid else None
     if exported is not None:
         return exported
     quick = next((key for key, _label in QUICK_VIEWS if key and request.GET.get(key)), "")
@@ -158,6 +162,7 @@ def action_list(request: HttpRequest) -> HttpResponse:
             "quick": quick,
             "trend": charts.overdue_trend_svg(selectors.overdue_trend(request.user)),
         },
+        status=200 if valid else 400,
     )
 
 
@@ -319,8 +324,14 @@ def evidence_file(request: HttpRequest, pk: int, evidence_pk: int) -> FileRespon
         handle = evidence.file.open("rb")
     except FileNotFoundError as exc:
         raise Http404 from exc
+    # Files kept before types were read from the content carry what the client declared:
+    # those go out as bare bytes, never as a type a browser might render.
+    known = evidence.content_type in settings.EVIDENCE_CONTENT_TYPES
     return FileResponse(
-        handle, as_attachment=True, filename=evidence.name, content_type=evidence.content_type
+        handle,
+        as_attachment=True,
+        filename=text.one_line(evidence.name) or "evidence",
+        content_type=evidence.content_type if known else "application/octet-stream",
     )
 
 

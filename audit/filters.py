@@ -13,15 +13,16 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import OfficeCode
 from audit.models import AuditEvent
+from config import dates
 
 
 class AuditEventFilter(django_filters.FilterSet):
     """The API's filters: ?verb=system.suspended&actor=ciso&occurred_after=2026-01-01T00:00Z ..."""
 
-    occurred_after = django_filters.IsoDateTimeFilter(
+    occurred_after = dates.MomentFilter(
         field_name="occurred_at", lookup_expr="gte", label=_("Occurred at or after")
     )
-    occurred_before = django_filters.IsoDateTimeFilter(
+    occurred_before = dates.MomentFilter(
         field_name="occurred_at", lookup_expr="lt", label=_("Occurred before")
     )
     actor = django_filters.CharFilter(field_name="actor_label", label=_("Actor (user name)"))
@@ -65,12 +66,12 @@ class AuditTrailFilter(AuditEventFilter):
     """The page's filters: the same, with local days for the range and drop-downs where the
     values are known (still free text underneath, as in the API)."""
 
-    date_from = django_filters.DateFilter(
+    date_from = dates.DayFilter(
         label=_("From"),
         method="filter_from",
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
-    date_to = django_filters.DateFilter(
+    date_to = dates.DayFilter(
         label=_("To"),
         method="filter_to",
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),

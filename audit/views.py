@@ -51,15 +51,18 @@ def _require_reader(request: HttpRequest) -> None:
 
 @login_required
 def event_list(request: HttpRequest) -> HttpResponse:
-    """The trail, newest first; a filter that does not parse shows its error and no rows."""
+    """The trail, newest first; a filter that does not parse shows its error, no rows, and a
+    400."""
     _require_reader(request)
     events = selectors.events_for(request.user).order_by("-sequence")
     filters = AuditTrailFilter(request.GET, queryset=events)
-    rows = filters.qs if filters.is_valid() else events.none()
-    # Sliced, so a large trail is never read whole into memory for a report.
-    download = export(request, name="audit-trail", columns=columns(), rows=rows[:EXPORT_LIMIT])
-    if download is not None:
-        return download
+    valid = filters.is_valid()
+    rows = filters.qs if valid else events.none()
+    if valid:
+        # Sliced, so a large trail is never read whole into memory for a report.
+        download = export(request, name="audit-trail", columns=columns(), rows=rows[:EXPORT_LIMIT])
+        if download is not None:
+            return download
     page = paginate(request, rows)
     for event in page:
         event.details_json = _details(event)
@@ -72,6 +75,7 @@ def event_list(request: HttpRequest) -> HttpResponse:
             "exports": export_links(request),
             **_chain_context(request),
         },
+        status=200 if valid else 400,
     )
 
 

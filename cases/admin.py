@@ -15,6 +15,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from accounts.models import User
 from cases import services
 from cases.models import Incident, RecurrenceMeasure, Risk, RiskMatrixCell, TimelineEntry
+from config import dates
 from config.errors import Conflict
 
 
@@ -170,6 +171,7 @@ class RiskAdmin(SimpleHistoryAdmin):
     ]
     show_full_result_count = False
     actions = ["assess", "treat", "monitor", "retire"]
+    formfield_overrides = dates.ADMIN_FORMFIELDS
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # risks are registered through register_risk (pages or API)

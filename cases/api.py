@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
@@ -15,14 +16,14 @@ from accounts.models import BusinessUnit, Domain, User
 from cases import selectors, services
 from cases.filters import IncidentFilter, RiskFilter
 from cases.models import Incident, RecurrenceMeasure, Risk, Severity, TimelineEntry
+from config import dates
 from config.api import StrictInput, actor_of, refuse_body
 from config.api import read_only_slug as _slug
 from config.idempotency import idempotent
 from config.schema import CONFLICT, IF_MATCH
 from config.versioning import etag_of, if_match
 from config.viewsets import VersionedReadViewSet
-from systems import policy as systems_policy
-from systems.models import System
+from systems import selectors as systems_selectors
 
 # --- Incidents ------------------------------------------------------------------------------
 
@@ -66,18 +67,40 @@ class IncidentIn(StrictInput):
     unit = serializers.SlugRelatedField(
         slug_field="code", queryset=BusinessUnit.objects.filter(is_active=True)
     )
-    detected_at = serializers.DateTimeField()
-    occurred_at = serializers.DateTimeField(required=False, allow_null=True)
+    detected_at = dates.ApiMomentField()
+    occurred_at = dates.ApiMomentField(required=False, allow_null=True)
     personal_data_involved = serializers.BooleanField(default=False)
-    affected_systems = serializers.SlugRelatedField(
-        slug_field="code", queryset=System.objects.none(), many=True, required=False
+    affected_systems = serializers.ListField(
+        child=serializers.SlugField(max_length=64),
+        required=False,
+        help_text="Codes of systems on the register (the incident's unit's, where codes repeat).",
     )
 
     def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # Only systems the reporter may see resolve; another unit's reads as "does not exist".
-        field: Any = self.fields["affected_systems"]
-        field.child_relation.queryset = systems_policy.visible_systems(user)
+        self.user = user
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """Only systems the reporter may see resolve; another unit's reads as "does not exist".
+        A code is unique within a unit, so the incident's unit's system of that code is meant."""
+        if "affected_systems" not in attrs:
+            return attrs
+        named = systems_selectors.systems_named(
+            self.user, attrs["affected_systems"], unit=attrs.get("unit")
+        )
+        problems = []
+        if named.unknown:
+            problems.append(
+                _("Unknown systems: %(systems)s.") % {"systems": ", ".join(named.unknown)}
+            )
+        if named.ambiguous:
+            problems.append(
+                _("Systems of several other units have these codes: %(systems)s.")
+                % {"systems": ", ".join(named.ambiguous)}
+            )
+        if problems:
+            raise serializers.ValidationError({"affected_systems": problems})
+        return {**attrs, "affected_systems": named.systems}
 
 
 class IncidentPatch(StrictInput):
@@ -108,7 +131,7 @@ class TimelineEntryOut(serializers.ModelSerializer):
 
 class TimelineEntryIn(StrictInput):
     text = serializers.CharField(max_length=10000)
-    at = serializers.DateTimeField(required=False)
+    at = dates.ApiMomentField(required=False)
 
 
 class MeasureOut(serializers.ModelSerializer):
@@ -131,7 +154,7 @@ class MeasureIn(StrictInput):
 
 class RolloutIn(StrictInput):
     measure = serializers.IntegerField()
-    deadline = serializers.DateField()
+    deadline = dates.ApiDayField()
     title = serializers.CharField(max_length=200, required=False, default="")
 
 

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import BusinessUnit, Domain
 from cases import policy
 from cases.models import Incident, Risk, RiskLevel, Severity
+from config import dates
 
 SCALE = [(n, str(n)) for n in range(1, 6)]
 BASIS_CHOICES = [("inherent", _("Inherent")), ("residual", _("Residual"))]
@@ -22,8 +23,8 @@ BASIS_CHOICES = [("inherent", _("Inherent")), ("residual", _("Residual"))]
 
 class IncidentFilter(django_filters.FilterSet):
     unit = django_filters.CharFilter(field_name="unit__code")
-    reported_after = django_filters.IsoDateTimeFilter(field_name="reported_at", lookup_expr="gte")
-    reported_before = django_filters.IsoDateTimeFilter(field_name="reported_at", lookup_expr="lt")
+    reported_after = dates.MomentFilter(field_name="reported_at", lookup_expr="gte")
+    reported_before = dates.MomentFilter(field_name="reported_at", lookup_expr="lt")
 
     class Meta:
         model = Incident
@@ -123,13 +124,13 @@ class IncidentListFilter(_PageFilterMixin, IncidentFilter):
     category = django_filters.ChoiceFilter(
         choices=Incident.Category.choices, label=_("Category"), empty_label=_("Any category")
     )
-    reported_after = django_filters.DateFilter(
+    reported_after = dates.DayFilter(
         field_name="reported_at",
         lookup_expr="date__gte",
         label=_("Reported from"),
         widget=_date_input(),
     )
-    reported_before = django_filters.DateFilter(
+    reported_before = dates.DayFilter(
         field_name="reported_at",
         lookup_expr="date__lte",
         label=_("Reported until"),

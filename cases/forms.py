@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts import policy as accounts_policy
 from accounts.models import BusinessUnit, Domain, User
 from cases.models import Incident, Risk, RiskLevel, Severity
+from config import dates
 from systems import selectors as systems_selectors
 from systems.models import System
 
@@ -101,8 +102,8 @@ class IncidentReportForm(BootstrapForm):
     category = forms.ChoiceField(choices=Incident.Category.choices, label=_("Category"))
     severity = forms.ChoiceField(choices=Severity.choices, label=_("Severity"))
     domain = forms.ChoiceField(choices=Domain.choices, initial=Domain.SECURITY, label=_("Domain"))
-    detected_at = forms.DateTimeField(widget=_datetime_input(), label=_("Detected at"))
-    occurred_at = forms.DateTimeField(
+    detected_at = dates.MomentField(widget=_datetime_input(), label=_("Detected at"))
+    occurred_at = dates.MomentField(
         required=False,
         widget=_datetime_input(),
         label=_("Occurred at"),
@@ -128,6 +129,26 @@ class IncidentReportForm(BootstrapForm):
         systems.widget.attrs["size"] = 6
         if len(units) == 1:
             self.initial.setdefault("unit", units[0].code)
+        self.user = user
+
+    def clean(self) -> dict[str, Any]:
+        """A code is unique within a unit: where the reporter sees several systems of one code,
+        the incident's unit's is the one meant (as in the API)."""
+        data = super().clean() or {}
+        chosen = data.get("affected_systems")
+        if chosen is None or "unit" not in data:
+            return data
+        named = systems_selectors.systems_named(
+            self.user, [system.code for system in chosen], unit=data["unit"]
+        )
+        if named.ambiguous:
+            self.add_error(
+                "affected_systems",
+                _("Systems of several other units have these codes: %(systems)s.")
+                % {"systems": ", ".join(named.ambiguous)},
+            )
+        data["affected_systems"] = named.systems
+        return data
 
 
 class TransitionForm(BootstrapForm):
@@ -146,7 +167,7 @@ class TimelineEntryForm(BootstrapForm):
     text = forms.CharField(
         max_length=10000, widget=forms.Textarea(attrs={"rows": 3}), label=_("What happened")
     )
-    at = forms.DateTimeField(
+    at = dates.MomentField(
         required=False,
         widget=_datetime_input(),
         label=_("When"),
@@ -225,7 +246,7 @@ class MeasureForm(BootstrapForm):
 class RolloutForm(BootstrapForm):
     """The directive that rolls a measure out: its deadline and, optionally, its title."""
 
-    deadline = forms.DateField(widget=_date_input(), label=_("Deadline"))
+    deadline = dates.DayField(widget=_date_input(), label=_("Deadline"))
     title = forms.CharField(
         max_length=200,
         required=False,

@@ -30,6 +30,13 @@ def visible_risks(user: Any) -> QuerySet[Risk]:
     return accounts_policy.granted(user, Risk)
 
 
+def can_own_risk(person: Any, risk: Risk) -> bool:
+    """A risk's owner answers for it, so they must be able to read it: someone who reads every
+    unit's risks, or someone the risk is granted to (its unit's members). Asked of a risk
+    saved and granted, so the answer is the one the risk register gives that person."""
+    return visible_risks(person).filter(pk=risk.pk).exists()
+
+
 def can_report_incident(user: Any, unit: BusinessUnit) -> bool:
     """Any member of a unit reports incidents for that unit."""
     return bool(getattr(user, "is_superuser", False)) or accounts_policy.belongs_to(user, unit)

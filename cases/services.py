@@ -23,8 +23,10 @@ from audit import services as audit
 from cases import policy
 from cases.matrix import current_matrix
 from cases.models import Incident, RecurrenceMeasure, Risk, RiskMatrixCell, TimelineEntry
+from config import dates
 from config.errors import Conflict
 from config.lifecycle import next_status
+from config.text import fit, one_line
 from config.versioning import check_version
 from systems import criteria as system_criteria
 from systems import policy as systems_policy
@@ -53,9 +55,11 @@ RISK_FLOW: dict[str, dict[str, str]] = {
 INCIDENT_EDITABLE = ("title", "description", "category", "personal_data_involved", "root_cause")
 
 
-def _not_in_future(field: str, moment: datetime | None) -> None:
-    if moment is not None and moment > timezone.now():
-        raise ValidationError({field: _("Cannot be in the future.")})
+def _not_in_future(field: str, moment: datetime, now: datetime) -> datetime:
+    """Something that already happened: not in the future, and not before the window the
+    product keeps. A client's clock a little ahead of ours means our now."""
+    dates.require_past(field, moment, now=now)
+    return min(moment, now)
 
 
 def _visible_systems(actor: User, systems: Iterable[System]) -> list[System]:
@@ -100,14 +104,15 @@ def report_incident(
             _("Only members of %(unit)s may report its incidents.") % {"unit": unit.code}
         )
     now = timezone.now()
-    _not_in_future("detected_at", detected_at)
-    _not_in_future("occurred_at", occurred_at)
+    detected_at = _not_in_future("detected_at", detected_at, now)
+    if occurred_at is not None:
+        occurred_at = _not_in_future("occurred_at", occurred_at, now)
     if occurred_at is not None and occurred_at > detected_at:
         raise ValidationError({"occurred_at": _("Cannot be after the incident was detected.")})
     systems = _visible_systems(actor, affected_systems)
     incident = Incident(
         reference=audit.next_reference("INC"),
-        title=title,
+        title=one_line(title),
         description=description,
         category=category,
         severity=severity,
@@ -247,6 +252,8 @@ def update_incident(
     unknown = set(changes) - set(INCIDENT_EDITABLE)
     if unknown:
         raise ValidationError({field: _("This field cannot be changed here.") for field in unknown})
+    if "title" in changes:
+        changes["title"] = one_line(str(changes["title"]))
     incident = _locked(incident)
     check_version(incident, expected_version)
     if incident.status == S.CLOSED:
@@ -280,10 +287,9 @@ def add_timeline_entry(
         )
     if not text.strip():
         raise ValidationError({"text": _("Write what happened.")})
-    _not_in_future("at", at)
-    entry = TimelineEntry.objects.create(
-        incident=incident, at=at or timezone.now(), author=actor, text=text.strip()
-    )
+    now = timezone.now()
+    at = now if at is None else _not_in_future("at", at, now)
+    entry = TimelineEntry.objects.create(incident=incident, at=at, author=actor, text=text.strip())
     audit.record(actor=actor, verb="incident.noted", target=incident, details={"entry": entry.pk})
     return entry
 
@@ -376,7 +382,7 @@ def register_risk(
     )
     risk = Risk(
         reference=audit.next_reference("RSK"),
-        title=title,
+        title=one_line(title),
         description=description,
         unit=unit,
         domain=domain,
@@ -391,6 +397,14 @@ def register_risk(
     risk.full_clean()
     risk.save()
     grant_to_unit(obj=risk, unit=unit)
+    if not policy.can_own_risk(owner, risk):
+        # Refused inside the transaction: the risk, its grant and its reference go with it.
+        raise ValidationError(
+            {
+                "owner": _("%(person)s may not see %(unit)s's risks, so cannot own this one.")
+                % {"person": owner.get_username(), "unit": unit.code}
+            }
+        )
     audit.record(
         actor=actor,
         verb="risk.registered",
@@ -431,6 +445,8 @@ def reassess_risk(
     if unknown:
         raise ValidationError({field: _("This field cannot be changed here.") for field in unknown})
     _check_scale(**{k: v for k, v in changes.items() if k in SCORE_FIELDS})
+    if "title" in changes:
+        changes["title"] = one_line(str(changes["title"]))
     risk = Risk.objects.select_for_update().get(pk=risk.pk)
     check_version(risk, expected_version)
     if risk.status == R.RETIRED:
@@ -599,7 +615,8 @@ def roll_out_measure(
     incident = measure.incident
     directive = actions_services.draft_directive(
         actor=actor,
-        title=title or f"{incident.reference}: {measure.description[:150]}",
+        title=one_line(title)
+        or fit(Directive, "title", f"{incident.reference}: {measure.description}"),
         body=f"Recurrence prevention for {incident.reference} ({incident.title}):\n\n{measure.description}",
         deadline=deadline,
         domain=incident.domain,

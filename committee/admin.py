@@ -25,6 +25,7 @@ from committee.models import (
     Minutes,
 )
 from committee.services.scheduling import schedule_committee
+from config import dates
 from config.errors import Conflict
 
 
@@ -64,6 +65,7 @@ class CadenceExceptionInline(ReadOnlyInline):
 @admin.register(Committee)
 class CommitteeAdmin(SimpleHistoryAdmin):
     list_display = ["name", "chair_office", "cadence", "time_zone", "agenda_lead_days", "is_active"]
+    formfield_overrides = dates.ADMIN_FORMFIELDS
     prepopulated_fields = {"slug": ["name"]}
     filter_horizontal = ["secretariat"]
     inlines = [CommitteeMemberInline, CadenceExceptionInline]

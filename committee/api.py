@@ -35,6 +35,7 @@ from committee.models import (
 )
 from committee.quorum import quorum_of
 from committee.services.minutes import etag as minutes_etag
+from config import dates
 from config.api import StrictInput, actor_of, read_only_slug, refuse_body
 from config.idempotency import idempotent
 from config.schema import CONFLICT, IF_MATCH
@@ -102,13 +103,15 @@ class CommitteeOut(serializers.ModelSerializer):
 
 
 class CadenceExceptionIn(StrictInput):
-    occurrence_date = serializers.DateField()
+    occurrence_date = dates.ApiDayField()
     kind = serializers.ChoiceField(CadenceException.Kind.choices)
-    moved_to = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    moved_to = dates.ApiMomentField(required=False, allow_null=True, default=None)
     reason = serializers.CharField(max_length=500)
 
 
 class CadenceExceptionOut(serializers.ModelSerializer):
+    moved_to = dates.ApiMomentField(read_only=True)
+
     class Meta:
         model = CadenceException
         fields = ["id", "occurrence_date", "kind", "moved_to", "reason", "created_at"]
@@ -145,6 +148,10 @@ class CommitteeViewSet(VersionedReadViewSet):
 class MeetingOut(serializers.ModelSerializer):
     committee = read_only_slug("slug")
     chair = read_only_slug("username", allow_null=True)
+    # A meeting stored with an absurd date (before dates were checked) is shown in UTC rather
+    # than failing the whole list.
+    starts_at = dates.ApiMomentField(read_only=True)
+    ends_at = dates.ApiMomentField(read_only=True)
     time_zone = serializers.CharField(source="committee.time_zone", read_only=True)
     local_start = serializers.SerializerMethodField()
 
@@ -171,7 +178,7 @@ class MeetingOut(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_local_start(self, meeting: Meeting) -> str:
-        return meeting.starts_at.astimezone(meeting.committee.zone).isoformat()
+        return dates.local(meeting.starts_at, meeting.committee.zone).isoformat()
 
 
 class AgendaItemOut(serializers.ModelSerializer):
@@ -273,7 +280,7 @@ class AttendeeIn(StrictInput):
 class ActionSpecIn(StrictInput):
     unit = serializers.CharField(max_length=32, help_text="The owning unit's code.")
     title = serializers.CharField(max_length=200)
-    due_on = serializers.DateField()
+    due_on = dates.ApiDayField()
     domain = serializers.ChoiceField(Domain.choices, default=Domain.SECURITY)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     priority = serializers.ChoiceField(Action.Priority.choices, default=Action.Priority.NORMAL)
@@ -359,7 +366,7 @@ class ReasonIn(StrictInput):
 
 
 class RescheduleIn(StrictInput):
-    starts_at = serializers.DateTimeField()
+    starts_at = dates.ApiMomentField()
     reason = serializers.CharField(max_length=4000)
 
 

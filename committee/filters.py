@@ -13,14 +13,15 @@ from django.utils.translation import gettext_lazy as _
 
 from committee import selectors
 from committee.models import Committee, Meeting
+from config import dates
 
 # --- The API's filter ------------------------------------------------------------------------
 
 
 class MeetingFilter(django_filters.FilterSet):
     committee = django_filters.CharFilter(field_name="committee__slug")
-    starts_after = django_filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="gte")
-    starts_before = django_filters.IsoDateTimeFilter(field_name="starts_at", lookup_expr="lt")
+    starts_after = dates.MomentFilter(field_name="starts_at", lookup_expr="gte")
+    starts_before = dates.MomentFilter(field_name="starts_at", lookup_expr="lt")
 
     class Meta:
         model = Meeting
@@ -60,10 +61,10 @@ class MeetingListFilter(MeetingFilter):
     status = django_filters.ChoiceFilter(
         choices=Meeting.Status.choices, label=_("Status"), empty_label=_("Any status")
     )
-    starts_after = django_filters.DateFilter(
+    starts_after = dates.DayFilter(
         field_name="starts_at", lookup_expr="date__gte", label=_("From"), widget=_date_input()
     )
-    starts_before = django_filters.DateFilter(
+    starts_before = dates.DayFilter(
         field_name="starts_at", lookup_expr="date__lte", label=_("Until"), widget=_date_input()
     )
 

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import BusinessUnit, Domain, User
 from committee.models import AgendaItem, Attendance, Decision
+from config import dates
 
 UP, DOWN = "up", "down"
 
@@ -156,7 +157,7 @@ class ActionSpecForm(PageForm):
         empty_label=_("Choose a unit"),
     )
     title = forms.CharField(label=_("Action"), max_length=200)
-    due_on = forms.DateField(
+    due_on = dates.DayField(
         label=_("Due date"),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )

@@ -4,22 +4,33 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from email.utils import parseaddr
 
 from django.conf import settings
 from django.utils import timezone
 from icalendar import Calendar, Event, vCalAddress, vText
 
 from committee.models import Attendance, Meeting
+from config import dates
+from config.text import one_line
 
 PRODID = "-//Risk Compliance Committee//RCC//EN"
 
 
 def _address(email: str, name: str, role: str | None = None) -> vCalAddress:
     address = vCalAddress(f"mailto:{email}")
-    address.params["cn"] = vText(name)
+    address.params["cn"] = vText(one_line(name))
     if role:
         address.params["role"] = vText(role)
     return address
+
+
+def organizer(meeting: Meeting) -> vCalAddress:
+    """The sender of the invitations: DEFAULT_FROM_EMAIL is a mail header ("Name <address>"),
+    whose address goes after mailto: and whose display name is the CN (the committee's name
+    where it has none)."""
+    name, email = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    return _address(email, name or meeting.committee.name)
 
 
 def meeting_event(
@@ -37,8 +48,8 @@ def meeting_event(
     event.add("sequence", meeting.sequence)
     event.add("dtstamp", stamp or timezone.now())
     # Local time with TZID, so a reader sees 10:00 Tokyo even across a daylight-saving change.
-    event.add("dtstart", meeting.starts_at.astimezone(zone))
-    event.add("dtend", meeting.ends_at.astimezone(zone))
+    event.add("dtstart", dates.local(meeting.starts_at, zone))
+    event.add("dtend", dates.local(meeting.ends_at, zone))
     event.add("summary", meeting.title)
     if meeting.location:
         event.add("location", meeting.location)
@@ -46,7 +57,7 @@ def meeting_event(
         "status",
         "CANCELLED" if cancelled or meeting.status == Meeting.Status.CANCELLED else "CONFIRMED",
     )
-    event.add("organizer", _address(settings.DEFAULT_FROM_EMAIL, meeting.committee.name))
+    event.add("organizer", organizer(meeting))
     for row in attendance:
         person = row.person
         if person.email:

@@ -22,6 +22,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from committee.models import Decision, Meeting
+from config import dates
 
 if TYPE_CHECKING:
     from committee.views import AgendaRow
@@ -106,7 +107,7 @@ def _draw(canvas: Canvas, x: float, y: float, text: str, size: float) -> None:
 
 def _when(meeting: Meeting) -> str:
     zone = meeting.committee.zone
-    start = formats.date_format(meeting.starts_at.astimezone(zone), "DATETIME_FORMAT")
+    start = formats.date_format(dates.local(meeting.starts_at, zone), "DATETIME_FORMAT")
     return _("%(start)s (%(zone)s)") % {"start": start, "zone": zone.key}
 
 

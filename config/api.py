@@ -2,23 +2,34 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import (
+    FieldDoesNotExist,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
+from django.views import defaults
 from django.views.defaults import page_not_found
 from rest_framework import pagination, serializers
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from accounts.services import record_refusal
+from config import dates
 from config.errors import Conflict, PreconditionFailed, PreconditionRequired
+from config.requests import UnknownCharset
 
 
 class CursorPagination(pagination.CursorPagination):
@@ -44,6 +55,38 @@ class CursorPagination(pagination.CursorPagination):
             chosen = (*chosen, "-pk" if chosen[0].startswith("-") else "pk")
         return chosen
 
+    def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> list[Any] | None:
+        self.model = queryset.model  # what decode_cursor reads the position against
+        return super().paginate_queryset(queryset, request, view)
+
+    def decode_cursor(self, request: Any) -> pagination.Cursor | None:
+        """A cursor is the client's to send back: one whose position the ordering field cannot
+        hold (a moment that overflows when converted to UTC, a number past 64 bits) is a bad
+        cursor, a 404 like any other, rather than a 500 from the database driver."""
+        cursor = super().decode_cursor(request)
+        position = cursor.position if cursor is not None else None
+        if position is not None and not _position_fits(
+            self.model, self.ordering[0].lstrip("-"), position
+        ):
+            raise NotFound(self.invalid_cursor_message)
+        return cursor
+
+
+def _position_fits(model: Any, name: str, position: Any) -> bool:
+    try:
+        field = model._meta.pk if name == "pk" else model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return True  # ordered across a relation: the ORM reads the position
+    try:
+        value = field.to_python(position)
+    except DjangoValidationError:
+        return False
+    if isinstance(value, dt.datetime):
+        return dates.representable(value)
+    if isinstance(value, int):
+        return -(2**63) <= value < 2**63
+    return True
+
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Services raise Django's ValidationError (400, with field errors) and Conflict (409);
@@ -60,6 +103,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response(
             {"detail": _("A value in the request is out of range."), "code": "out_of_range"},
             status=400,
+        )
+    if isinstance(exc, SuspiciousOperation):
+        # A body past the size limit, too many fields or files, a multipart body that does not
+        # parse: the request was wrong. Django would answer with its HTML 400 page.
+        return Response(
+            {"detail": malformed_request_message(exc), "code": "malformed_request"},
+            status=413 if isinstance(exc, RequestDataTooBig) else 400,
         )
     if isinstance(exc, DjangoValidationError):
         if hasattr(exc, "error_dict"):
@@ -91,11 +141,48 @@ class StrictInput(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+def malformed_request_message(exc: Exception) -> str:
+    """What was wrong with a request Django refused before any view could read it."""
+    if isinstance(exc, RequestDataTooBig):
+        return _("The request body is larger than the server accepts.")
+    if isinstance(exc, TooManyFilesSent):
+        return _("The request sends more files than the server accepts at once.")
+    if isinstance(exc, TooManyFieldsSent):
+        return _("The request sends more fields than the server accepts.")
+    if isinstance(exc, UnknownCharset):
+        return str(exc)
+    return _("The request is malformed.")
+
+
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     """The 404 of a URL that matches no route: JSON under /api/, Django's page elsewhere."""
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": _("Not found.")}, status=404)  # as the API says it
     return page_not_found(request, exception)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's 400 (a request refused before a view ran): JSON with the reason under /api/."""
+    if request.path.startswith("/api/"):
+        status = 413 if isinstance(exception, RequestDataTooBig) else 400
+        body = {"detail": malformed_request_message(exception), "code": "malformed_request"}
+        return JsonResponse(body, status=status)
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's 403 outside a viewset (a CSRF failure on a session call): JSON under /api/."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": str(exception) or _("You may not do this.")}, status=403)
+    return defaults.permission_denied(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """The last resort: a JSON body under /api/, so a client always gets a message to show."""
+    if request.path.startswith("/api/"):
+        body = {"detail": _("The server failed to answer; the error was logged."), "code": "error"}
+        return JsonResponse(body, status=500)
+    return defaults.server_error(request)
 
 
 def refuse_body(request: Any) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,8 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 from django_stubs_ext import StrOrPromise
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from accounts.services import record_refusal
 from config.errors import Conflict, PreconditionFailed, PreconditionRequired
@@ -50,11 +53,39 @@ def _cell(value: Any) -> Any:
     return str(value)
 
 
+# A spreadsheet runs text that starts with one of these as a formula (tab and CR too: some
+# apps strip them and read on).
+FORMULA_STARTS = "=+-@\t\r"
+# Where a spreadsheet may start a new cell: any delimiter it might split a CSV line on (it
+# need not honour our quotes, so the text after a ; , or tab inside one of our fields can
+# become a cell of its own), and a line break of any kind. Spaces and quotes after it are
+# skipped too, as some apps trim them before reading the cell.
+_CELL_START = re.compile(r"""(\A|[,;\t\n\v\f\r\x1c-\x1e\x85\u2028\u2029])([ "]*)(?=[=+\-@\t\r])""")
+
+
 def _csv_safe(value: Any) -> Any:
-    """A cell that starts with = + - @ would run as a formula in a spreadsheet: quote it."""
-    if isinstance(value, str) and value[:1] in {"=", "+", "-", "@", "\t", "\r"}:
-        return "'" + value
+    """Text made inert for spreadsheets: each place where a cell could begin with a formula
+    character, at the start or after any delimiter or line break, gets an apostrophe (the
+    spreadsheet convention for "this is text"), however the CSV is split."""
+    if isinstance(value, str):
+        return _CELL_START.sub(r"\1\2'", value)
     return value
+
+
+def _xlsx_cell(sheet: Any, value: Any) -> Any:
+    """A cell of the Excel export: text is a string cell, whatever it starts with, so `=1+2`
+    shows as `=1+2` and never runs; text that looks like a formula is also marked as quoted
+    text (Excel's quotePrefix style), so editing the cell keeps it text. No apostrophe shows."""
+    if not isinstance(value, str):
+        return value
+    # Excel breaks a line in a cell with LF (a bare CR would come back as LF from the XML
+    # anyway); characters XML cannot hold would make openpyxl refuse the whole export.
+    value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value.replace("\r\n", "\n").replace("\r", "\n"))
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.data_type = "s"  # openpyxl makes "=..." a formula and "#N/A" an error: neither
+    if value[:1] in FORMULA_STARTS:
+        cell.quotePrefix = True
+    return cell
 
 
 def export(
@@ -66,14 +97,14 @@ def export(
         return None
     headings = [str(column.heading) for column in columns]
     table = (
-        [_csv_safe(_cell(column.value(row))) for column in columns]
+        [_cell(column.value(row)) for column in columns]
         for row in itertools.islice(rows, EXPORT_LIMIT)
     )
     if kind == "csv":
         buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(headings)
-        writer.writerows(table)
+        writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)  # every field, numbers too
+        writer.writerow([_csv_safe(heading) for heading in headings])
+        writer.writerows([_csv_safe(value) for value in line] for line in table)
         response = HttpResponse(
             "\ufeff" + buffer.getvalue(),  # a BOM, so spreadsheet apps read UTF-8 (Japanese)
             content_type="text/csv; charset=utf-8",
@@ -81,9 +112,9 @@ def export(
     else:
         book = Workbook(write_only=True)
         sheet = book.create_sheet(title=name[:31])
-        sheet.append(headings)
+        sheet.append([_xlsx_cell(sheet, heading) for heading in headings])
         for line in table:
-            sheet.append(line)
+            sheet.append([_xlsx_cell(sheet, value) for value in line])
         out = io.BytesIO()
         book.save(out)
         response = HttpResponse(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "config.security.SecurityHeadersMiddleware",
+    "config.requests.MalformedRequestMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.availability.DatabaseAvailabilityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -158,13 +160,26 @@ ACCOUNT_SIGNUP_FIELDS = ["username*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_SESSION_REMEMBER = False
-# Repeated failed sign-ins lock the account (and the address) out for a while: allauth's rate
-# limits, kept in the shared cache so every web process counts the same attempts.
+# Behind a load balancer every request arrives from the balancer: name what it vouches for,
+# so that limits and audit records see each person's own address (config/client.py). Either
+# the number of proxies that append to X-Forwarded-For, or a header the proxy sets alone.
+TRUSTED_PROXY_COUNT = env.integer("TRUSTED_PROXY_COUNT", 0, minimum=0)
+TRUSTED_CLIENT_IP_HEADER = env.string("TRUSTED_CLIENT_IP_HEADER", "") or None
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
+ALLAUTH_TRUSTED_CLIENT_IP_HEADER = TRUSTED_CLIENT_IP_HEADER
+# Repeated failed sign-ins (password or code) lock that account out for a while: allauth's
+# rate limit per account, in the shared cache so every web process counts the same attempts.
+# Failures are also counted per client address (accounts/adapters.py): past the limit that
+# address's wrong guesses are refused and recorded, but a person there who gives the right
+# password and code still signs in, so nobody can lock a whole office out with made-up names.
 ACCOUNT_RATE_LIMITS = {
-    "login_failed": env.string("LOGIN_FAILED_LIMIT", "10/m/ip,5/5m/key"),
-    "login": "30/m/ip",
+    "login_failed": env.string("LOGIN_FAILED_LIMIT", "5/5m/key"),
+    # allauth's default caps every sign-in per address, right password or not: off, as above.
+    "login": None,
     "reset_password": "20/m/ip,5/m/key",
 }
+LOGIN_FAILED_ADDRESS_LIMIT = env.integer("LOGIN_FAILED_ADDRESS_LIMIT", 10, minimum=1)
+LOGIN_FAILED_ADDRESS_WINDOW = env.integer("LOGIN_FAILED_ADDRESS_WINDOW", 60, minimum=1)
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = env.string("MFA_TOTP_ISSUER", "Risk Compliance Committee")
 
@@ -245,6 +260,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "config.api.CursorPagination",
+    "DEFAULT_PARSER_CLASSES": [
+        "config.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -252,8 +272,8 @@ REST_FRAMEWORK = {
     # A runaway integration, or someone guessing, is slowed down (429 with Retry-After), per
     # person (or per address when signed out); counts live in the shared cache.
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "config.client.AnonRateThrottle",
+        "config.client.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.string("API_THROTTLE_ANON", "60/minute"),
@@ -266,7 +286,9 @@ REST_FRAMEWORK = {
 }
 API_MAX_PAGE_SIZE = 200
 REST_KNOX = {
-    "TOKEN_TTL": None,  # set per token by issue_api_token --days
+    # Every token expires: issue_api_token sets each one's life (--days); this is the cap for
+    # any token made another way.
+    "TOKEN_TTL": timedelta(days=90),
     "AUTO_REFRESH": False,
     "TOKEN_LIMIT_PER_USER": None,
 }
@@ -363,7 +385,9 @@ CHASE_STAGES = [
 ]
 CHASE_BATCH_SIZE = env.integer("CHASE_BATCH_SIZE", 2000, minimum=1)
 
-# Evidence attached to actions: what a unit may upload, and how large.
+# Evidence attached to actions: what a unit may upload, and how large. The type is what the
+# file's bytes are (actions/evidence.py), never what the client declares; text/plain and
+# text/csv are the only types without a signature (UTF-8 text, told apart by the name).
 EVIDENCE_MAX_BYTES = env.integer("EVIDENCE_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
 EVIDENCE_CONTENT_TYPES = env.csv_list(
     "EVIDENCE_CONTENT_TYPES",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
@@ -14,7 +13,8 @@ from audit.api import AuditEventViewSet
 from cases.api import IncidentViewSet, RiskViewSet
 from committee import views as committee_views
 from committee.api import CalendarFeedViewSet, CommitteeViewSet, MeetingViewSet
-from config.api import not_found
+from config.admin_site import admin_login
+from config.api import bad_request, not_found, permission_denied, server_error
 from config.health import healthz
 from quality.api import ProjectViewSet, QualityThresholdViewSet
 from systems.api import SuspensionViewSet, SystemViewSet
@@ -42,11 +42,7 @@ admin.site.site_title = "RCC admin"
 urlpatterns = [
     path("", committee_views.dashboard, name="dashboard"),
     # The admin's own login form knows no second factor: everyone signs in through allauth.
-    path(
-        "admin/login/",
-        RedirectView.as_view(pattern_name="account_login", query_string=True),
-        name="admin-login-redirect",
-    ),
+    path("admin/login/", admin_login, name="admin-login-redirect"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
@@ -67,3 +63,7 @@ urlpatterns = [
 # An id that cannot be one (`/api/v1/systems/1.5/`) matches no route: a JSON 404 under /api/,
 # as the API's own 404s are, and Django's page elsewhere.
 handler404 = not_found
+# Under /api/ every error is JSON with a message, whatever refused the request.
+handler400 = bad_request
+handler403 = permission_denied
+handler500 = server_error

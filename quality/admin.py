@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.models import User
+from config import dates
 from config.errors import Conflict, PreconditionFailed
 from quality import services
 from quality.models import (
@@ -57,6 +58,7 @@ class ProjectAdmin(SimpleHistoryAdmin):
     search_fields = ["reference", "name", "system__code"]
     list_select_related = ["unit", "system"]
     autocomplete_fields = ["unit", "system"]
+    formfield_overrides = dates.ADMIN_FORMFIELDS
     fields = [
         "name",
         "unit",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Exists, QuerySet
+from django.db.models import Case, Exists, QuerySet, When
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -20,6 +20,7 @@ from rest_framework.response import Response
 
 from accounts.models import BusinessUnit
 from actions.models import Action
+from config import dates
 from config.api import StrictInput, actor_of, refuse_body
 from config.api import read_only_slug as _slug
 from config.idempotency import idempotent
@@ -96,8 +97,8 @@ class ProjectIn(StrictInput):
         default=False, help_text="Always true on a system that handles personal data."
     )
     planned_budget = _money()
-    planned_start = serializers.DateField()
-    planned_finish = serializers.DateField()
+    planned_start = dates.ApiDayField()
+    planned_finish = dates.ApiDayField()
     size_unit = serializers.ChoiceField(Project.SizeUnit.choices, default=Project.SizeUnit.KLOC)
 
 
@@ -169,7 +170,7 @@ class ReportFiguresIn(StrictInput):
 
 
 class ReportIn(ReportFiguresIn):
-    period = serializers.DateField(
+    period = dates.ApiDayField(
         input_formats=["iso-8601", "%Y-%m"],
         help_text="The month reported on: YYYY-MM, or any day of it as YYYY-MM-DD.",
     )
@@ -200,7 +201,7 @@ class WorkIn(StrictInput):
     """A finding of a review or a condition of a release: an action for the project's unit."""
 
     title = serializers.CharField(max_length=200)
-    due_on = serializers.DateField()
+    due_on = dates.ApiDayField()
     description = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=4000
     )
@@ -318,8 +319,13 @@ class ProjectViewSet(VersionedReadViewSet):
         # code that names nothing goes on as an unsaved system, which no one can see: the
         # service answers it exactly as it answers another unit's system (403 to one who may
         # not register for the unit, else 400 "no such system"), so the answer never tells
-        # which codes exist.
-        system = System.objects.filter(code=code).first() or System(code=code)
+        # which codes exist. Codes are unique within a unit: the project's unit's system of
+        # that code is the one meant, where it has one.
+        system = (
+            System.objects.filter(code=code)
+            .order_by(Case(When(unit=values["unit"], then=0), default=1), "pk")
+            .first()
+        ) or System(code=code)
         project = services.register_project(actor=actor_of(request), system=system, **values)
         return _with_etag(project, status.HTTP_201_CREATED)
 

@@ -16,6 +16,7 @@ from django_stubs_ext import StrOrPromise
 
 from accounts import selectors as accounts_selectors
 from accounts.models import BusinessUnit
+from config import dates
 from config.versioning import etag_of
 from quality.checklists import checklist_for
 from quality.filters import ProjectFilter
@@ -108,8 +109,8 @@ class RegisterProjectForm(PageForm):
         ),
     )
     planned_budget = forms.DecimalField(label=_("Budget at completion (BAC)"), **MONEY_FIELD)
-    planned_start = forms.DateField(label=_("Planned start"), widget=_date_input())
-    planned_finish = forms.DateField(label=_("Planned finish"), widget=_date_input())
+    planned_start = dates.DayField(label=_("Planned start"), widget=_date_input())
+    planned_finish = dates.DayField(label=_("Planned finish"), widget=_date_input())
     size_unit = forms.ChoiceField(
         label=_("Size measured in"),
         choices=Project.SizeUnit.choices,
@@ -190,7 +191,7 @@ class ReportForm(MonthlyFiguresForm):
 
     field_order = ["period"]
 
-    period = forms.DateField(
+    period = dates.DayField(
         label=_("Month reported on"),
         input_formats=["%Y-%m", "%Y-%m-%d"],
         widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"),
@@ -227,7 +228,7 @@ class WorkForm(PageForm):
     """One finding or condition: work for the project's unit, with its due date."""
 
     title = forms.CharField(label=_("Title"), max_length=200)
-    due_on = forms.DateField(label=_("Due date"), widget=_date_input())
+    due_on = dates.DayField(label=_("Due date"), widget=_date_input())
     description = forms.CharField(
         label=_("Description"),
         required=False,

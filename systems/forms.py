@@ -89,7 +89,9 @@ class RegisterSystemForm(SystemFactsForm):
     code = forms.SlugField(
         label=_("Code"),
         max_length=64,
-        help_text=_("A short unique identifier: letters, digits, hyphens and underscores."),
+        help_text=_(
+            "A short identifier, unique within the unit: letters, digits, hyphens and underscores."
+        ),
     )
     unit = forms.ModelChoiceField(
         label=_("Business unit"), queryset=BusinessUnit.objects.none(), empty_label=None

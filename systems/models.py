@@ -35,7 +35,10 @@ class System(models.Model):
         REGISTERED = "registered", _("Registered")
         DISCOVERED = "discovered", _("Discovered, not yet registered")
 
-    code = models.SlugField(max_length=64, unique=True)
+    # Unique within the owning unit, not across units: a unit registering a code another unit
+    # uses must not learn that the other unit has such a system (the register is scoped).
+    # A slug is indexed: lookups by code alone (filters, a project's system) stay cheap.
+    code = models.SlugField(max_length=64)
     name = models.CharField(max_length=200)
     unit = models.ForeignKey(
         "accounts.BusinessUnit", on_delete=models.PROTECT, related_name="systems"
@@ -63,6 +66,9 @@ class System(models.Model):
 
     class Meta:
         ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "code"], name="system_code_unique_in_unit")
+        ]
         indexes = [
             models.Index(fields=["unit", "status"], name="system_unit_status_idx"),
             models.Index(

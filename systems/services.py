@@ -13,6 +13,7 @@ from accounts.models import BusinessUnit, User
 from accounts.services import grant_to_unit, revoke_from_unit
 from audit import services as audit
 from config.errors import Conflict
+from config.text import one_line
 from config.versioning import check_version
 from outbox import relay as outbox
 from systems import policy
@@ -53,9 +54,14 @@ def register_system(
         )
     if status == System.Status.SUSPENDED:
         raise ValidationError({"status": _("Only a suspension order suspends a system.")})
+    # Codes are unique within a unit: only the unit's own systems, which its members see, are
+    # looked at, so the answer says nothing of other units' registers.
+    taken = _("%(unit)s already has a system with this code.") % {"unit": unit.code}
+    if System.objects.filter(unit=unit, code=code).exists():
+        raise ValidationError({"code": taken})
     system = System(
         code=code,
-        name=name,
+        name=one_line(name),
         unit=unit,
         description=description,
         environment=environment,
@@ -72,9 +78,7 @@ def register_system(
         with transaction.atomic():
             system.save()
     except IntegrityError:  # a concurrent registration took the code between check and insert
-        raise ValidationError(
-            {"code": _("A system with this code is already registered.")}
-        ) from None
+        raise ValidationError({"code": taken}) from None
     grant_to_unit(obj=system, unit=unit)
     audit.record(
         actor=actor,
@@ -100,6 +104,8 @@ def update_system(
     unknown = set(changes) - set(CHANGEABLE_FIELDS)
     if unknown:
         raise ValidationError({field: _("This field cannot be changed here.") for field in unknown})
+    if "name" in changes:
+        changes["name"] = one_line(str(changes["name"]))
     system = System.objects.select_for_update().get(pk=system.pk)
     check_version(system, expected_version)
     before = {field: getattr(system, field) for field in changes}

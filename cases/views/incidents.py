@@ -71,8 +71,12 @@ def incidents(request: HttpRequest) -> HttpResponse:
     filterset = IncidentListFilter(
         request.GET, queryset=selectors.incidents_for(request.user), request=request
     )
-    rows = filterset.qs if filterset.is_valid() else filterset.queryset.none()
-    response = export(request, name="incidents", columns=incident_columns(), rows=rows)
+    # A filter that does not parse (a date out of range) shows its error, no rows, and a 400.
+    valid = filterset.is_valid()
+    rows = filterset.qs if valid else filterset.queryset.none()
+    response = (
+        export(request, name="incidents", columns=incident_columns(), rows=rows) if valid else None
+    )
     if response is not None:
         return response
     return render(
@@ -84,6 +88,7 @@ def incidents(request: HttpRequest) -> HttpResponse:
             "exports": export_links(request),
             "can_report": policy.can_report_any_incident(request.user),
         },
+        status=200 if valid else 400,
     )
 
 

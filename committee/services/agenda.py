@@ -39,6 +39,7 @@ from committee import policy
 from committee.models import AgendaItem, Meeting
 from committee.services.meetings import locked, refuse_if_locked
 from config.sql import insert_history, insert_rows
+from config.text import fit, one_line
 from quality.models import WITHDRAWN, Project, QualityFlag, QualityReport
 from systems.models import SuspensionOrder
 
@@ -66,6 +67,11 @@ class Proposed:
     suspension_id: int | None = None
     directive_id: int | None = None
     project_id: int | None = None
+
+    def __post_init__(self) -> None:
+        # Composed from names and titles that are each as long as their own columns allow:
+        # made to fit the item's, whatever they hold.
+        object.__setattr__(self, "title", fit(AgendaItem, "title", self.title))
 
 
 WRITTEN = [f.name for f in fields(Proposed)]  # the AgendaItem columns a Proposed fills
@@ -425,6 +431,15 @@ def assemble_agenda(
                 when=timezone.now(),
                 user_id=actor.pk if actor is not None else None,
             )
+        if actor is not None or new:
+            # A person's assembly is on the record even when it found nothing new; the hourly
+            # run only when it changed the agenda, so the trail is not an hourly heartbeat.
+            audit.record(
+                actor=actor,
+                verb="agenda.assembled",
+                target=meeting,
+                details={"added": len(new), "items": [item.source_key for item in new][:100]},
+            )
         return len(new)
 
 
@@ -503,7 +518,8 @@ def add_agenda_item(
     meeting = _editable(
         actor, meeting, _("Only the committee's secretariat may add to the agenda.")
     )
-    if not title.strip():
+    title = one_line(title)
+    if not title:
         raise ValidationError({"title": _("Give the item a title.")})
     last = AgendaItem.objects.filter(meeting=meeting).aggregate(last=Max("position"))["last"]
     item = AgendaItem(
@@ -511,7 +527,7 @@ def add_agenda_item(
         position=(last or 0) + 1,
         kind=K.OTHER,
         source_key=f"other:{uuid.uuid4().hex}",
-        title=title.strip(),
+        title=title,
         summary=summary.strip(),
         unit=unit,
         added_by=actor,

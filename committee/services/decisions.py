@@ -21,6 +21,7 @@ from committee import policy
 from committee.models import AgendaItem, Decision, Meeting
 from committee.quorum import quorum_of
 from committee.services.meetings import IN_SESSION, locked, refuse_if_locked
+from config import dates
 from config.errors import Conflict
 from systems import services as systems_services
 
@@ -60,6 +61,11 @@ def _action_specs(actions: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
                 due_on = None
         if not isinstance(due_on, dt.date):
             errors[f"actions[{index}].due_on"] = _("Give a due date (YYYY-MM-DD).")
+            continue
+        try:
+            dates.require_due("due_on", due_on, passed=_("The due date has already passed."))
+        except ValidationError as exc:
+            errors[f"actions[{index}].due_on"] = exc.messages[0]
             continue
         domain = spec.get("domain", Domain.SECURITY)
         if domain not in Domain.values:

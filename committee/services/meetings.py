@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 from collections.abc import Iterable
 
+from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMultiAlternatives
@@ -21,8 +22,10 @@ from accounts.models import Delegation, User
 from audit import services as audit
 from committee import ical, policy
 from committee.models import Attendance, Committee, Meeting, MeetingNotice
+from config import dates
 from config.errors import Conflict
 from config.lifecycle import next_status
+from config.text import one_line
 from outbox import relay as outbox
 
 log = logging.getLogger(__name__)
@@ -36,6 +39,11 @@ MEETING_FLOW: dict[str, dict[str, str]] = {
     "cancel": {M.SCHEDULED: M.CANCELLED, M.PUBLISHED: M.CANCELLED},
 }
 IN_SESSION = {M.PUBLISHED, M.HELD}
+
+# How far ahead the daily beat keeps each committee's meetings scheduled, and how far ahead the
+# secretariat may plan an exception to its cadence (a skipped or moved meeting).
+HORIZON = relativedelta(months=3)
+EXCEPTION_REACH = relativedelta(years=1)
 
 
 def locked(meeting: Meeting) -> Meeting:
@@ -196,6 +204,41 @@ def publish_due_agendas(*, now: dt.datetime | None = None) -> int:
     return published
 
 
+def latest_start(committee: Committee, day: dt.date, now: dt.datetime) -> dt.datetime:
+    """The latest a meeting of the cadence's `day` may move to: the scheduling horizon past that
+    day, or past now once the day has come. A day beyond the exceptions' reach counts as at
+    that reach, so a meeting stored with an absurd date (before this was checked) is not a
+    licence to move it anywhere."""
+    reach = (now + EXCEPTION_REACH).astimezone(committee.zone).date()
+    anchor = dt.datetime.combine(min(day, reach), dt.time.min, tzinfo=committee.zone)
+    return max(now, anchor) + HORIZON
+
+
+def start_refusal(
+    committee: Committee, starts_at: dt.datetime, *, day: dt.date, now: dt.datetime
+) -> str | None:
+    """Why a meeting of the cadence's `day` cannot move to `starts_at`, or None: it moves to a
+    time still ahead, within the horizon the committee is scheduled to."""
+    if not dates.in_window(starts_at):
+        return dates.window_message()
+    if starts_at <= now:
+        return _("Move the meeting to a time still ahead.")
+    latest = latest_start(committee, day, now)
+    if starts_at > latest:
+        return _(
+            "Move the meeting no later than %(latest)s (%(zone)s), three months past its date."
+        ) % {
+            "latest": latest.astimezone(committee.zone).strftime("%Y-%m-%d %H:%M"),
+            "zone": committee.time_zone,
+        }
+    return None
+
+
+def day_of(meeting: Meeting) -> dt.date:
+    """The day a meeting stands for: its cadence date, or its own for an extraordinary one."""
+    return meeting.cadence_date or dates.local(meeting.starts_at, meeting.committee.zone).date()
+
+
 def move(meeting: Meeting, *, starts_at: dt.datetime, actor: User | None, reason: str) -> Meeting:
     """Move a (locked) meeting; once its agenda is out, the attendees get an updated invitation."""
     previous = meeting.starts_at
@@ -235,6 +278,9 @@ def reschedule_meeting(
         raise ValidationError({"reason": _("Say why the meeting moves.")})
     if starts_at == meeting.starts_at:
         return meeting
+    refusal = start_refusal(meeting.committee, starts_at, day=day_of(meeting), now=timezone.now())
+    if refusal is not None:
+        raise ValidationError({"starts_at": refusal})
     clash = Meeting.objects.filter(committee=meeting.committee_id, starts_at=starts_at)
     if clash.exclude(pk=meeting.pk).exists():
         raise Conflict(_("The committee already meets at that time."), code="duplicate_meeting")
@@ -464,11 +510,15 @@ def _mail_notice(
     # their unit's items only, as in the API.
     items = list(policy.visible_items(notice.recipient, meeting).order_by("position", "pk"))
     zone = meeting.committee.zone
-    when = meeting.starts_at.astimezone(zone)
+    when = dates.local(meeting.starts_at, zone)
     updated = notice.recipient_id in invited_before  # this mail updates an earlier one
+    # One line whatever the title holds: a line break in a subject is refused outright, and in
+    # the body it would split the line that names the meeting.
+    title = one_line(meeting.title)
     context = {
         "updated": updated,
         "meeting": meeting,
+        "title": title,
         "recipient": notice.recipient,
         "items": items,
         "when": f"{when:%A %d %B %Y, %H:%M} ({zone.key})",
@@ -479,7 +529,7 @@ def _mail_notice(
     )
     verb = "Cancelled" if cancel else ("Updated" if updated else "Invitation")
     message = EmailMultiAlternatives(
-        subject=f"[RCC] {verb}: {meeting.title}, {when:%Y-%m-%d %H:%M} ({zone.key})",
+        subject=f"[RCC] {verb}: {title}, {when:%Y-%m-%d %H:%M} ({zone.key})",
         body=body,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[notice.recipient.email],

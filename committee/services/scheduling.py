@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from dateutil.relativedelta import relativedelta
 from dateutil.rrule import rrulestr
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -18,12 +17,20 @@ from accounts.models import User
 from audit import services as audit
 from committee import policy
 from committee.models import CadenceException, Committee, Meeting
-from committee.services.meetings import cancel_meeting, locked, move
+from committee.services.meetings import (
+    EXCEPTION_REACH,
+    HORIZON,
+    cancel_meeting,
+    latest_start,
+    locked,
+    move,
+    start_refusal,
+)
+from config import text
+from config.dates import in_window, require_in_window
 from config.errors import Conflict
 
 log = logging.getLogger(__name__)
-
-HORIZON = relativedelta(months=3)
 
 
 def occurrences(committee: Committee, start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
@@ -42,8 +49,11 @@ def occurrences(committee: Committee, start: dt.datetime, end: dt.datetime) -> l
 
 
 def meeting_title(committee: Committee, starts_at: dt.datetime) -> str:
+    """The committee's name and the month; a long name is cut so that the title still fits."""
     local = starts_at.astimezone(committee.zone)
-    return f"{committee.name} — {date_format(local, 'F Y')}"
+    month = f" — {date_format(local, 'F Y')}"
+    room = text.max_length(Meeting, "title") - len(month)
+    return text.clip(text.one_line(committee.name), room) + month
 
 
 def schedule_committee(committee: Committee, *, now: dt.datetime | None = None) -> tuple[int, int]:
@@ -70,13 +80,14 @@ def schedule_committee(committee: Committee, *, now: dt.datetime | None = None) 
                 Meeting.Status.SCHEDULED,
                 Meeting.Status.PUBLISHED,
             }:
-                _apply(meeting, exception)
+                _apply(meeting, exception, now=moment)
                 changed += 1
             continue
-        starts_at = exception.moved_to if exception is not None and exception.moved_to else when
+        moved_to = _moved_to(committee, exception, moment)
+        starts_at = moved_to or when
         if meeting is not None:
             if (
-                exception is not None
+                moved_to is not None
                 and meeting.starts_at != starts_at
                 and meeting.status
                 in {
@@ -84,7 +95,7 @@ def schedule_committee(committee: Committee, *, now: dt.datetime | None = None) 
                     Meeting.Status.PUBLISHED,
                 }
             ):
-                _apply(meeting, exception)
+                _apply(meeting, exception, now=moment)
                 changed += 1
             continue
         new.append(
@@ -131,7 +142,29 @@ def _cancel_dropped(committee: Committee, moment: dt.datetime, dates: list[dt.da
     return count
 
 
-def _apply(meeting: Meeting, exception: CadenceException | None) -> None:
+def _moved_to(
+    committee: Committee, exception: CadenceException | None, now: dt.datetime
+) -> dt.datetime | None:
+    """Where an exception moves its meeting, if it moves it within the horizon. One written
+    before that was checked (to 9999-12-31, say) moves nothing: the beat keeps the cadence's
+    time and says so, rather than carrying the absurd date into the calendar."""
+    if exception is None or exception.moved_to is None:
+        return None
+    moved_to = exception.moved_to
+    if not in_window(moved_to) or moved_to > latest_start(
+        committee, exception.occurrence_date, now
+    ):
+        log.warning(
+            "Cadence exception %s not applied: it moves the meeting beyond the horizon",
+            exception.pk,
+        )
+        return None
+    return moved_to
+
+
+def _apply(
+    meeting: Meeting, exception: CadenceException | None, *, now: dt.datetime | None = None
+) -> None:
     """Bring one existing meeting in line with its exception: cancel it, or move it. Only a
     meeting still ahead of its sitting changes; a held or approved one is the record."""
     if exception is None:
@@ -140,16 +173,17 @@ def _apply(meeting: Meeting, exception: CadenceException | None) -> None:
         current = locked(meeting)
         if current.status not in {Meeting.Status.SCHEDULED, Meeting.Status.PUBLISHED}:
             return
+        moved_to = _moved_to(current.committee, exception, now or timezone.now())
         if exception.kind == CadenceException.Kind.SKIP:
             cancel_meeting(actor=None, meeting=current, reason=f"Skipped: {exception.reason}")
-        elif exception.moved_to and current.starts_at != exception.moved_to:
+        elif moved_to and current.starts_at != moved_to:
             clash = Meeting.objects.filter(
-                committee=current.committee_id, starts_at=exception.moved_to
+                committee=current.committee_id, starts_at=moved_to
             ).exclude(pk=current.pk)
             if clash.exists():
                 log.warning("Meeting %s not moved: the committee already meets then", current.pk)
                 return
-            move(current, starts_at=exception.moved_to, actor=None, reason=exception.reason)
+            move(current, starts_at=moved_to, actor=None, reason=exception.reason)
 
 
 def schedule_meetings(*, now: dt.datetime | None = None) -> dict[str, int]:
@@ -160,6 +194,19 @@ def schedule_meetings(*, now: dt.datetime | None = None) -> dict[str, int]:
         totals["created"] += created
         totals["changed"] += changed
     return totals
+
+
+def _check_reach(committee: Committee, occurrence_date: dt.date, now: dt.datetime) -> None:
+    """An exception is planned at most a year ahead: the cadence is not a place for 2099."""
+    require_in_window("occurrence_date", occurrence_date)
+    reach = (now + EXCEPTION_REACH).astimezone(committee.zone).date()
+    if occurrence_date > reach:
+        raise ValidationError(
+            {
+                "occurrence_date": _("Plan an exception at most a year ahead, until %(reach)s.")
+                % {"reach": reach.isoformat()}
+            }
+        )
 
 
 @transaction.atomic
@@ -181,6 +228,8 @@ def add_cadence_exception(
         raise ValidationError({"moved_to": _("Say when the meeting moves to.")})
     if kind == CadenceException.Kind.SKIP:
         moved_to = None
+    now = timezone.now()
+    _check_reach(committee, occurrence_date, now)
     day_start = dt.datetime.combine(occurrence_date, dt.time.min, tzinfo=committee.zone)
     if not occurrences(committee, day_start, day_start + dt.timedelta(days=1, seconds=-1)):
         raise ValidationError(
@@ -202,12 +251,13 @@ def add_cadence_exception(
                 % {"occurrence_date": occurrence_date, "status": meeting.status}
             }
         )
-    if meeting is None and day_start < timezone.now():
+    if meeting is None and day_start < now:
         raise ValidationError({"occurrence_date": _("That date has passed.")})
     if moved_to is not None:
         clash = committee.meetings.filter(starts_at=moved_to).exclude(cadence_date=occurrence_date)
-        if moved_to <= timezone.now():
-            raise ValidationError({"moved_to": _("Move the meeting to a time still ahead.")})
+        refusal = start_refusal(committee, moved_to, day=occurrence_date, now=now)
+        if refusal is not None:
+            raise ValidationError({"moved_to": refusal})
         if clash.exists():
             raise Conflict(_("The committee already meets at that time."), code="duplicate_meeting")
     exception = CadenceException(
@@ -241,5 +291,5 @@ def add_cadence_exception(
         },
     )
     if meeting is not None:
-        _apply(meeting, exception)
+        _apply(meeting, exception, now=now)
     return exception

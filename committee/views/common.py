@@ -26,6 +26,7 @@ from committee.models import AgendaItem, Attendance, Decision, Meeting
 from committee.quorum import Quorum, quorum_of
 from committee.services.agenda import EDITABLE, NONE_LEFT
 from committee.services.meetings import IN_SESSION, MEETING_FLOW
+from config import dates
 from config.errors import Conflict, PreconditionFailed, PreconditionRequired
 
 CLOSED_ACTIONS = {Action.Status.VERIFIED, Action.Status.CANCELLED}
@@ -39,7 +40,8 @@ ESCALATION = {
 
 
 def _local(moment: dt.datetime, meeting: Meeting) -> dt.datetime:
-    return moment.astimezone(meeting.committee.zone)
+    """On the committee's wall clock; a meeting stored with an absurd date still shows."""
+    return dates.local(moment, meeting.committee.zone)
 
 
 # --- A meeting: the agenda as the reader may read it ------------------------------------------
@@ -202,6 +204,8 @@ def _meeting_page(
     in_session = meeting.status in IN_SESSION and not meeting.is_locked
     context = {
         "meeting": meeting,
+        "starts": _local(meeting.starts_at, meeting),
+        "ends": _local(meeting.ends_at, meeting),
         "rows": rows,
         "general_decisions": general,
         "sees_whole_agenda": policy.sees_whole_agenda(user, meeting.committee),

@@ -8,6 +8,7 @@ from django.shortcuts import render
 
 from committee import ical, selectors, services
 from committee.dashboard import dashboard_for
+from config import dates
 
 
 @login_required
@@ -16,7 +17,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     incidents, suspended systems, the risk heat maps and the overdue trend."""
     board = dashboard_for(request.user)
     local_start = (
-        board.next_meeting.starts_at.astimezone(board.next_meeting.committee.zone)
+        dates.local(board.next_meeting.starts_at, board.next_meeting.committee.zone)
         if board.next_meeting
         else None
     )

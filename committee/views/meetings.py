@@ -40,19 +40,26 @@ def meetings(request: HttpRequest) -> HttpResponse:
     filterset = MeetingListFilter(
         request.GET, queryset=selectors.meetings_for(request.user), request=request
     )
-    rows = filterset.qs
-    exported = export(request, name="meetings", columns=_meeting_columns(), rows=rows)
-    if exported is not None:
-        return exported
+    # A filter that does not parse (a date out of range) shows its error, no rows, and a 400.
+    valid = filterset.is_valid()
+    rows = filterset.qs if valid else filterset.queryset.none()
+    if valid:
+        exported = export(request, name="meetings", columns=_meeting_columns(), rows=rows)
+        if exported is not None:
+            return exported
+    page = paginate(request, rows)
+    for meeting in page:
+        meeting.local_start = _local(meeting.starts_at, meeting)
     return render(
         request,
         "committee/meetings.html",
         {
             "filter": filterset,
-            "page": paginate(request, rows),
+            "page": page,
             "exports": export_links(request),
             "feeds": selectors.calendar_feeds_of(request.user),
         },
+        status=200 if valid else 400,
     )
 
 

@@ -15,6 +15,7 @@ from accounts.models import Domain, User
 from actions import services as actions_services
 from actions.models import Action
 from audit import services as audit
+from config import dates
 from quality import evm, policy
 from quality.checklists import ANSWERS, checklist_for
 from quality.models import Phase, Project, Rag, ReleaseDecision, Review
@@ -50,6 +51,11 @@ def _check_work(work: Sequence[Work], field: str) -> None:
             errors.append(_("Item %(n)s has no title.") % {"n": index})
         elif item.due_on < today:
             errors.append(_("Item %(n)s is due in the past.") % {"n": index})
+        elif not dates.in_window(item.due_on):
+            errors.append(
+                _("Item %(n)s is due after %(latest)s.")
+                % {"n": index, "latest": dates.LATEST.isoformat()}
+            )
     if errors:
         raise ValidationError({field: errors})
 

@@ -8,16 +8,23 @@ from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import BusinessUnit, User
 from accounts.services import grant_to_unit
 from audit import services as audit
+from config import dates
+from config.text import one_line
 from config.versioning import check_version
 from quality import policy
 from quality.models import NEXT_PHASE, Phase, Project, Review
 from systems import policy as systems_policy
 from systems.models import System
+
+# A project is planned within this many years of today, either way: one registered late has
+# started already, and none is planned for the next century.
+PLAN_REACH_YEARS = 10
 
 FIGURES = (
     "planned_value",
@@ -44,6 +51,25 @@ class Work:
     description: str = ""
 
 
+def _check_plan(*, planned_start: dt.date, planned_finish: dt.date) -> None:
+    today = timezone.localdate()
+    earliest = dates.years_after(today, -PLAN_REACH_YEARS)
+    latest = dates.years_after(today, PLAN_REACH_YEARS)
+    for field, day in (("planned_start", planned_start), ("planned_finish", planned_finish)):
+        dates.require_in_window(field, day)
+        if not earliest <= day <= latest:
+            raise ValidationError(
+                {
+                    field: _("Plan within %(years)s years of today: %(earliest)s to %(latest)s.")
+                    % {
+                        "years": PLAN_REACH_YEARS,
+                        "earliest": earliest.isoformat(),
+                        "latest": latest.isoformat(),
+                    }
+                }
+            )
+
+
 @transaction.atomic
 def register_project(
     *,
@@ -67,9 +93,10 @@ def register_project(
         )
     if not systems_policy.visible_systems(actor).filter(pk=system.pk).exists():
         raise ValidationError({"system": _("No such system on the register.")})
+    _check_plan(planned_start=planned_start, planned_finish=planned_finish)
     project = Project(
         reference=audit.next_reference("PRJ"),
-        name=name.strip(),
+        name=one_line(name),
         unit=unit,
         system=system,
         description=description.strip(),

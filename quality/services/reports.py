@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from audit import services as audit
+from config import dates
 from config.errors import Conflict
 from config.versioning import check_version
 from outbox import relay as outbox
@@ -105,6 +106,7 @@ def submit_report(
         raise PermissionDenied(_("Only the owning unit may report on its project."))
     _check_figures(figures)
     project = locked(project)
+    dates.require_in_window("period", period)
     period = evm.month_of(period)
     if period > evm.month_of(timezone.localdate()):
         raise ValidationError({"period": _("A month still to come cannot be reported.")})

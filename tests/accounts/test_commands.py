@@ -27,6 +27,15 @@ def test_issue_api_token_for_an_unknown_user_is_a_clear_error():
         call_command("issue_api_token", "ghost")
 
 
+@pytest.mark.parametrize("days", ["1000"])
+def test_issue_api_token_refuses_a_token_that_would_live_for_years(bu_member, days):
+    from knox.models import AuthToken
+
+    with pytest.raises(CommandError, match="between 1 and 365 days"):
+        call_command("issue_api_token", "bu_member", "--days", days)
+    assert not AuthToken.objects.exists()
+
+
 def test_issue_api_token_refuses_zero_days(bu_member):
-    with pytest.raises(CommandError, match="at least one day"):
+    with pytest.raises(CommandError, match="between 1 and 365 days"):
         call_command("issue_api_token", "bu_member", "--days", "0")

@@ -16,6 +16,7 @@ from django.utils import timezone
 from actions import services
 from actions.models import Action, Evidence
 from audit.models import AuditEvent
+from tests.actions import files
 from tests.actions.conftest import task
 from tests.conftest import enrol_totp, sign_in
 
@@ -199,7 +200,7 @@ def test_updates_with_evidence(login_as, bu_member, action, settings, tmp_path):
     assert stored.file.read() == b"%PDF-1.7 evidence"
     action.refresh_from_db()
     assert action.percent_done == 80
-    exe = SimpleUploadedFile("tool.exe", b"MZ", content_type="application/x-msdownload")
+    exe = SimpleUploadedFile("tool.exe", files.EXE, content_type="application/x-msdownload")
     refused = client.post(url, {"files": [exe]}, HTTP_IF_MATCH=current_etag(client, action))
     assert refused.status_code == 400
     assert "files" in refused.json()

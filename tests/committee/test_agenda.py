@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from actions import services as actions_services
 from actions.models import Action
+from audit.models import AuditEvent
 from cases.models import Incident
 from committee import services
 from committee.models import AgendaItem, Decision, Meeting
@@ -143,6 +144,23 @@ def test_assembling_again_adds_only_what_is_new_and_keeps_removals(
     assert [i.pk for i in live[:-1]] == order  # the secretariat's order is kept
     assert live[-1].incident == late  # the new item comes last
     assert meeting.items.get(pk=first[0].pk).removed_at is not None  # not re-added
+    # Each assembly by a person is on the record, with what it added.
+    events = AuditEvent.objects.filter(verb="agenda.assembled").order_by("sequence")
+    assert [e.details["added"] for e in events] == [len(first), 0, 1]
+    assert {e.actor for e in events} == {secretary}
+    assert events.reverse()[0].details["items"] == [live[-1].source_key]
+
+
+def test_the_hourly_assembly_records_only_what_changed_an_agenda(
+    committee, meeting, unit, bu_member
+):
+    assemble_next_agendas()
+    assert not AuditEvent.objects.filter(verb="agenda.assembled").exists()  # nothing to add
+    report(unit, bu_member, title="A breach", severity="critical")
+    assert assemble_next_agendas() == 1
+    [event] = AuditEvent.objects.filter(verb="agenda.assembled")
+    assert event.actor is None and event.target_id == str(meeting.pk)
+    assert event.details["added"] == 1
 
 
 def test_only_incidents_since_the_previous_meeting(committee, unit, bu_member, secretary):

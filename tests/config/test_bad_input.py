@@ -112,3 +112,107 @@ def test_a_url_that_matches_no_api_route_is_a_json_404(login_as, ciso):
     page = client.get("/no-such-page/")
     assert page.status_code == 404
     assert page["Content-Type"].startswith("text/html")
+
+
+DEEP = "[" * 1000 + "]" * 1000
+DEEPER_OBJECT = '{"a":' * 5000 + "1" + "}" * 5000
+
+
+def test_json_nested_past_any_sense_is_a_400_on_every_json_endpoint(request, login_as, world):
+    posts, patches = endpoints(world)
+    for who, path in posts + patches:
+        client = login_as(request.getfixturevalue(who))
+        method = "PATCH" if (who, path) in patches else "POST"
+        etag = client.get(path)["ETag"] if method == "PATCH" else ""
+        for body in (DEEP, DEEPER_OBJECT):
+            response = client.generic(
+                method, path, body, content_type="application/json", HTTP_IF_MATCH=etag
+            )
+            assert response.status_code == 400, (path, response.content[:200])
+            assert "nests deeper" in response.json()["detail"], path
+        client.logout()
+    assert world["system"].__class__.objects.get(pk=world["system"].pk).name == world["system"].name
+
+
+def test_depth_is_measured_without_recursion():
+    from config.parsers import MAX_DEPTH, depth_exceeds
+
+    nested: object = 1
+    for _ in range(MAX_DEPTH):
+        nested = [nested]
+    assert not depth_exceeds(nested, MAX_DEPTH)
+    assert depth_exceeds([nested], MAX_DEPTH)
+    assert depth_exceeds({"a": [{"b": [nested]}]}, MAX_DEPTH)
+    very: object = {}
+    for _ in range(100_000):
+        very = {"x": very}
+    assert depth_exceeds(very, MAX_DEPTH)  # no RecursionError
+
+
+def _api_error(response, status: int) -> dict:
+    assert response.status_code == status, response.content[:300]
+    assert response["Content-Type"] == "application/json", response["Content-Type"]
+    body = response.json()
+    assert body["detail"], body
+    return body
+
+
+def test_requests_django_refuses_before_a_view_are_json_under_the_api(login_as, bu_member, unit):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from cases.models import Incident
+
+    client = login_as(bu_member)
+    too_big = '{"title": "' + "x" * (3 * 1024 * 1024) + '"}'
+    _api_error(client.post("/api/v1/incidents/", too_big, content_type="application/json"), 413)
+    files = {f"f{i}": SimpleUploadedFile(f"a{i}.txt", b"x") for i in range(150)}
+    body = _api_error(client.post("/api/v1/incidents/", files), 400)
+    assert "files" in body["detail"]
+    fields = {f"k{i}": "v" for i in range(1500)}
+    assert "fields" in _api_error(client.post("/api/v1/incidents/", fields), 400)["detail"]
+    bogus = client.generic(
+        "POST",
+        "/api/v1/incidents/",
+        b"title=x",
+        content_type="application/x-www-form-urlencoded; charset=bogus",
+    )
+    assert "bogus" in _api_error(bogus, 400)["detail"]
+    broken_multipart = client.generic(
+        "POST",
+        "/api/v1/incidents/",
+        b"--zz\r\nnonsense",
+        content_type="multipart/form-data; boundary=zz",
+    )
+    assert broken_multipart.status_code == 400
+    assert broken_multipart["Content-Type"] == "application/json"
+    long_name = SimpleUploadedFile(
+        "x" * 1000 + ".pdf", b"%PDF-1.4\n", content_type="application/pdf"
+    )
+    named = client.post("/api/v1/incidents/", {"title": "t", "evidence": long_name})
+    assert named.status_code == 400 and named["Content-Type"] == "application/json"
+    assert not Incident.objects.exists()
+
+
+def test_a_page_with_an_unknown_charset_is_a_400_not_a_500(login_as, bu_member, unit):
+    client = login_as(bu_member)
+    response = client.generic(
+        "POST",
+        "/incidents/new/",
+        b"title=x",
+        content_type="application/x-www-form-urlencoded; charset=bogus",
+    )
+    assert response.status_code == 400
+
+
+def test_a_lone_surrogate_is_a_400_not_an_encoding_error(login_as, bu_member, unit):
+    from cases.models import Incident
+
+    client = login_as(bu_member)
+    for body in ('{"title": "\\ud800"}', '{"\\udfff": 1}', '{"a": [{"b": "x\\ud83d"}]}'):
+        response = client.post("/api/v1/incidents/", body, content_type="application/json")
+        assert _api_error(response, 400)["detail"].startswith("JSON parse error"), body
+    paired = client.post(
+        "/api/v1/incidents/", '{"title": "\\ud83d\\ude00"}', content_type="application/json"
+    )
+    assert paired.status_code == 400 and "title" not in paired.json()  # a real emoji is text
+    assert not Incident.objects.exists()

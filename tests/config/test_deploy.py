@@ -67,3 +67,50 @@ def test_only_the_admin_and_the_api_docs_allow_inline_script(client):
     assert "'unsafe-inline'" in docs.headers["Content-Security-Policy"]
     api = client.get("/api/v1/me/", HTTP_ACCEPT="application/json")
     assert "'unsafe-inline'" not in api.headers["Content-Security-Policy"]
+
+
+@pytest.mark.django_db
+def test_no_shared_cache_keeps_anything_but_the_static_files(
+    client, login_as, unit, bu_head, bu_member, ciso, chair, cqo, secretary, settings, tmp_path
+):
+    """Pages, API answers, evidence downloads, exports and the agenda pack speak of someone's
+    cases: `private, no-store` on every one; the static files stay cacheable."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from actions import services as action_services
+    from actions.models import Evidence
+    from tests.actions.conftest import task
+    from tests.committee.conftest import build_committee, make_meeting
+
+    settings.MEDIA_ROOT = tmp_path
+    signed_out = client.get("/accounts/login/")
+    assert "no-store" in signed_out["Cache-Control"]
+    action = task(unit, ciso)
+    action_services.add_update(
+        actor=bu_member,
+        action=action,
+        files=[SimpleUploadedFile("note.txt", b"done", content_type="text/plain")],
+    )
+    evidence = Evidence.objects.get()
+    member = login_as(bu_member)
+    for url in [
+        "/",
+        "/actions/",
+        f"/actions/{action.pk}/",
+        "/actions/?export=csv",
+        "/actions/?export=xlsx",
+        f"/actions/{action.pk}/evidence/{evidence.pk}/",
+        "/api/v1/actions/",
+        f"/api/v1/actions/{action.pk}/",
+        "/no-such-page/",
+    ]:
+        response = member.get(url)
+        assert response.status_code in {200, 404}, url
+        assert "no-store" in response["Cache-Control"], url
+        assert "private" in response["Cache-Control"], url
+    meeting = make_meeting(build_committee(secretary))
+    pack = login_as(chair).get(f"/meetings/{meeting.pk}/agenda.pdf")
+    assert pack.status_code == 200 and "no-store" in pack["Cache-Control"]
+    static = client.get("/static/css/rcc.css")
+    assert static.status_code == 200
+    assert "no-store" not in static.get("Cache-Control", "")
