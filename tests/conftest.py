@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import subprocess
@@ -100,6 +101,49 @@ def _fresh_cache() -> Iterator[None]:
     cache.clear()
     yield
     cache.clear()
+
+
+# --- No 500 passes unnoticed ------------------------------------------------------------------
+
+
+class _ServerErrors(logging.Handler):
+    """Every 500 Django logs in this process (the test client, a live server's thread), kept
+    until the running test's teardown looks. A test that expects one says so with the
+    `server_error_expected` marker; any other 500 fails the test, and one logged outside any
+    test fails the next test (or, after the last, the session): a 500 never passes in a green run."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.seen: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if getattr(record, "status_code", None) == 500:
+            self.seen.append(record.getMessage())
+
+
+SERVER_ERRORS = _ServerErrors()
+
+
+@pytest.fixture(autouse=True)
+def _no_server_error(request: pytest.FixtureRequest) -> Iterator[None]:
+    # Attached at each test, not once: Django's logging setup (and any test that configures
+    # logging again) empties the handlers of django's child loggers.
+    requests = logging.getLogger("django.request")
+    if SERVER_ERRORS not in requests.handlers:
+        requests.addHandler(SERVER_ERRORS)
+    if SERVER_ERRORS.seen:  # logged between tests (a thread finishing after its test)
+        seen, SERVER_ERRORS.seen = SERVER_ERRORS.seen, []
+        pytest.fail(f"request(s) answered 500 after the previous test ended: {seen[:5]}")
+    yield
+    seen, SERVER_ERRORS.seen = SERVER_ERRORS.seen, []
+    if seen and request.node.get_closest_marker("server_error_expected") is None:
+        pytest.fail(f"{len(seen)} request(s) in this test answered 500: {seen[:5]}")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if SERVER_ERRORS.seen:  # logged after the last test's teardown (a thread finishing late)
+        print(f"\nrequests answered 500 outside any test: {SERVER_ERRORS.seen[:5]}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 # --- People -----------------------------------------------------------------------------------

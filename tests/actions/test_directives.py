@@ -18,6 +18,7 @@ from config.errors import Conflict
 from systems.models import System
 from tests.factories import BusinessUnitFactory
 from tests.systems.conftest import register
+from tests.unchanged import unchanged
 
 pytestmark = pytest.mark.django_db
 
@@ -176,7 +177,9 @@ def test_issue_over_the_api_honours_idempotency_key(login_as, ciso, unit):
     assert first.status_code == again.status_code == 200
     assert again.json() == first.json()
     assert first.json()["actions"] == 1
-    assert client.post(url, {}, content_type="application/json").status_code == 409
+    issued = Directive.objects.get(pk=created.json()["id"])
+    with unchanged(issued, Action):
+        assert client.post(url, {}, content_type="application/json").status_code == 409
 
 
 def test_horizontal_roll_out_from_a_measure(
@@ -211,9 +214,10 @@ def test_horizontal_roll_out_from_a_measure(
     assert AuditEvent.objects.filter(verb="incident.measure_rolled_out").count() == 1
     client.logout()
     unit_client = login_as(bu_member)
-    refused = unit_client.post(
-        f"/api/v1/incidents/{incident.pk}/rollout/",
-        {"measure": measure.pk, "deadline": str(deadline())},
-        content_type="application/json",
-    )
+    with unchanged(incident, measure, Directive, Action):
+        refused = unit_client.post(
+            f"/api/v1/incidents/{incident.pk}/rollout/",
+            {"measure": measure.pk, "deadline": str(deadline())},
+            content_type="application/json",
+        )
     assert refused.status_code == 403

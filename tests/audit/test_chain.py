@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -91,6 +92,75 @@ def test_editing_details_is_detected(chain):
         ['{"n": 99, "note": "ü"}', 2],
     )
     _verify_fails_at(2)
+
+
+@pytest.fixture
+def acts(db):
+    """Events as the product writes them: a person acting under an office, on a target, with
+    a reason; and one the system wrote with no actor."""
+    ciso = UserFactory.create(username="ciso-holder")
+    system = UserFactory.create(username="target-record")
+    events = [
+        audit.record(
+            actor=ciso,
+            verb="system.suspended",
+            target=system,
+            office="CISO",
+            details={"reason": "Exposed admin console", "n": n},
+        )
+        for n in range(4)
+    ]
+    events.append(audit.record(actor=None, verb="chase.escalated", details={"count": 3}))
+    return events
+
+
+def _forged_time(event: AuditEvent) -> Any:
+    moved = event.occurred_at - timedelta(hours=1)  # the act dated before the incident
+    return connection.ops.adapt_datetimefield_value(moved)
+
+
+# Every column an event's hash covers, each changed the way a forger would change it.
+FORGERIES = {
+    "actor_id": lambda event, other: other.pk,  # the act pinned on someone else
+    "actor_label": lambda event, other: other.username,
+    "office": lambda event, other: "CQO",  # done under another office's authority
+    "occurred_at": lambda event, other: _forged_time(event),
+    "verb": lambda event, other: "system.reinstated",
+    "target_type": lambda event, other: "systems.system",
+    "target_id": lambda event, other: str(int(event.target_id) + 1000),  # another record
+    "target_label": lambda event, other: "Some other system",
+    "details": lambda event, other: '{"reason": "Routine maintenance", "n": 2}',
+    "prev_hash": lambda event, other: "f" * 64,
+}
+
+
+@pytest.mark.parametrize("column", sorted(FORGERIES))
+def test_editing_each_hashed_field_is_detected(acts, column):
+    other = UserFactory.create(username="scapegoat")
+    event = acts[2]
+    value = FORGERIES[column](event, other)
+    _tamper(f"UPDATE audit_auditevent SET {column} = %s WHERE sequence = %s", [value, 3])
+    stored = AuditEvent.objects.filter(sequence=3).values_list(column, flat=True).get()
+    assert stored != getattr(event, column), "the forgery did not change the row"
+    result = audit.verify_chain()
+    assert (result.ok, result.broken_at) == (False, 3), result.problem
+    _verify_fails_at(3)
+
+
+def test_removing_the_actor_of_an_act_is_detected(acts):
+    _tamper("UPDATE audit_auditevent SET actor_id = NULL, actor_label = '' WHERE sequence = 2", [])
+    assert audit.verify_chain().broken_at == 2
+    _verify_fails_at(2)
+
+
+def test_giving_an_actor_to_an_event_the_system_wrote_is_detected(acts):
+    other = UserFactory.create(username="scapegoat")
+    _tamper(
+        "UPDATE audit_auditevent SET actor_id = %s WHERE sequence = %s",
+        [other.pk, acts[-1].sequence],
+    )
+    assert audit.verify_chain().broken_at == acts[-1].sequence
+    _verify_fails_at(acts[-1].sequence)
 
 
 def test_deleting_a_middle_row_is_detected(chain):

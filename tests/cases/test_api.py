@@ -14,6 +14,7 @@ from cases.matrix import NIST_800_30_TABLE_I2
 from cases.models import Incident, RiskMatrixCell
 from tests.cases.conftest import report, risk
 from tests.systems.conftest import register
+from tests.unchanged import unchanged
 
 pytestmark = pytest.mark.django_db
 
@@ -156,9 +157,9 @@ def test_incident_patch_needs_if_match(login_as, bu_member, incident):
     client = login_as(bu_member)
     url = f"/api/v1/incidents/{incident.pk}/"
     etag = client.get(url)["ETag"]
-    assert (
-        client.patch(url, {"root_cause": "x"}, content_type="application/json").status_code == 428
-    )
+    with unchanged(incident):
+        blind = client.patch(url, {"root_cause": "x"}, content_type="application/json")
+    assert blind.status_code == 428
     ok = client.patch(
         url,
         {"root_cause": "Phished credentials"},
@@ -166,9 +167,10 @@ def test_incident_patch_needs_if_match(login_as, bu_member, incident):
         HTTP_IF_MATCH=etag,
     )
     assert ok.status_code == 200
-    stale = client.patch(
-        url, {"root_cause": "Other"}, content_type="application/json", HTTP_IF_MATCH=etag
-    )
+    with unchanged(incident):
+        stale = client.patch(
+            url, {"root_cause": "Other"}, content_type="application/json", HTTP_IF_MATCH=etag
+        )
     assert stale.status_code == 412
 
 
@@ -233,9 +235,10 @@ def test_reassessing_moves_it_above_appetite(login_as, bu_member, a_risk, settin
     assert response.status_code == 200
     assert response.json()["above_appetite"] is True
     assert response.json()["residual_level"] == "high"  # NIST Table I-2: L5 x I4
-    bad = client.patch(
-        url, {"impact": 6}, content_type="application/json", HTTP_IF_MATCH=response["ETag"]
-    )
+    with unchanged(a_risk):
+        bad = client.patch(
+            url, {"impact": 6}, content_type="application/json", HTTP_IF_MATCH=response["ETag"]
+        )
     assert bad.status_code == 400
 
 

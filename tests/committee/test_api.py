@@ -11,9 +11,10 @@ from django.test.utils import CaptureQueriesContext
 
 from actions.models import Action
 from committee import services
-from committee.models import Decision, Meeting
+from committee.models import Decision, Meeting, Minutes
 from tests.cases.conftest import report
 from tests.committee.conftest import make_meeting, mark_present
+from tests.unchanged import unchanged
 
 pytestmark = pytest.mark.django_db
 
@@ -179,21 +180,30 @@ def test_minutes_guarded_by_if_match_approved_by_the_chair_then_locked(
     assert created.status_code == 200, created.content
     etag = created.headers["ETag"]
     body = json.dumps({"body": "Draft 2"})
-    assert client.put(url, body, content_type="application/json").status_code == 428
+    minutes = Minutes.objects.get(meeting=quorate)
+    with unchanged(minutes, quorate):
+        assert client.put(url, body, content_type="application/json").status_code == 428
     ok = client.put(url, body, content_type="application/json", HTTP_IF_MATCH=etag)
     assert ok.status_code == 200
-    stale = client.put(url, body, content_type="application/json", HTTP_IF_MATCH=etag)
+    with unchanged(minutes, quorate):
+        stale = client.put(url, body, content_type="application/json", HTTP_IF_MATCH=etag)
     assert stale.status_code == 412
     assert login_as(bu_member).get(url).status_code == 404
     current = ok.headers["ETag"]
-    assert post(login_as(secretary), url + "approve/", HTTP_IF_MATCH=current).status_code == 403
-    assert post(login_as(chair), url + "approve/").status_code == 428
-    assert post(login_as(chair), url + "approve/", HTTP_IF_MATCH=etag).status_code == 412
+    as_secretary = login_as(secretary)  # signing in is audited: before the blocks
+    with unchanged(minutes, quorate):
+        assert post(as_secretary, url + "approve/", HTTP_IF_MATCH=current).status_code == 403
+    as_chair = login_as(chair)
+    with unchanged(minutes, quorate):
+        assert post(as_chair, url + "approve/").status_code == 428
+        assert post(as_chair, url + "approve/", HTTP_IF_MATCH=etag).status_code == 412
     approved = post(login_as(chair), url + "approve/", HTTP_IF_MATCH=current)
     assert approved.status_code == 200 and approved.json()["status"] == "approved"
-    locked = login_as(secretary).put(
-        url, body, content_type="application/json", HTTP_IF_MATCH=ok.headers["ETag"]
-    )
+    as_secretary = login_as(secretary)
+    with unchanged(minutes, quorate):
+        locked = as_secretary.put(
+            url, body, content_type="application/json", HTTP_IF_MATCH=ok.headers["ETag"]
+        )
     assert locked.status_code == 409 and locked.json()["code"] == "locked"
     fix = post(login_as(secretary), url + "corrections/", {"text": "Typo in item 2."})
     assert fix.status_code == 201

@@ -28,6 +28,7 @@ from tests.cases.conftest import report, risk
 from tests.committee.conftest import make_meeting, mark_present
 from tests.factories import UserFactory
 from tests.pages import assert_constant_queries, csv_rows, xlsx_rows
+from tests.unchanged import unchanged
 
 JAPANESE_TITLE = "個人情報の誤交付"
 
@@ -484,7 +485,8 @@ def test_the_secretariat_assembles_and_publishes(login_as, meeting, records, sec
     meeting.refresh_from_db()
     assert meeting.status == Meeting.Status.HELD
     # Publishing twice is refused with the reason, never a 500.
-    again = client.post(url("publish", meeting.pk))
+    with unchanged(meeting, AgendaItem, Attendance):
+        again = client.post(url("publish", meeting.pk))
     assert again.status_code == 400 and 'data-testid="refusal"' in html(again)
 
 
@@ -617,7 +619,10 @@ def test_a_decision_form_with_bad_input_shows_the_errors_in_place(
         "actions-INITIAL_FORMS": "0",
         **{f"actions-{n}-domain": "security" for n in range(3)},
     }
-    blank = client.post(url("decide", session.pk, item.pk), {"outcome": "approved", **management})
+    with unchanged(item, Decision, Action):
+        blank = client.post(
+            url("decide", session.pk, item.pk), {"outcome": "approved", **management}
+        )
     assert blank.status_code == 400 and 'data-field="text"' in html(blank)
     # Create actions, but none named: the service's reason, above the form.
     none = client.post(
@@ -704,7 +709,8 @@ def test_the_secretariat_drafts_minutes_against_the_version_read(login_as, sessi
     assert stale.status_code == 412 and 'data-testid="refusal"' in html(stale)
     minutes.refresh_from_db()
     assert minutes.body == "Second draft."
-    blind = client.post(url("minutes-draft", session.pk), {"body": "Overwrite!", "version": ""})
+    with unchanged(minutes, session):
+        blind = client.post(url("minutes-draft", session.pk), {"body": "Overwrite!", "version": ""})
     assert blind.status_code == 412
 
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+import socket
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, cast
 
 import pytest
 from django.conf import settings
 from django.core.handlers.exception import convert_exception_to_response
-from django.db import InterfaceError, OperationalError
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.http import HttpRequest, HttpResponse
 from django.test import Client, RequestFactory
 from django.urls import path
@@ -19,8 +22,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from committee.models import CalendarFeed
 from config import availability
 from config.availability import DatabaseAvailabilityMiddleware
+from tests.conftest import sign_in
 
 # The middleware closes connections an outage left unusable: it may look at the test's own
 # connection (left open by an earlier test), which needs database access to be allowed.
@@ -88,6 +93,7 @@ def test_a_page_while_the_database_is_down_is_a_short_plain_503() -> None:
     assert len(response.content) < 200 and b"Traceback" not in response.content
 
 
+@pytest.mark.server_error_expected
 @pytest.mark.urls(__name__)
 def test_other_errors_are_left_alone() -> None:
     with pytest.raises(ValueError, match="not the database"):
@@ -119,6 +125,7 @@ def test_a_middleware_that_loses_the_database_gets_a_503_not_a_500(
     assert [r.name for r in caplog.records] == ["config.availability"]
 
 
+@pytest.mark.server_error_expected
 def test_a_middleware_with_another_error_still_gets_django_s_500() -> None:
     middleware = _behind_a_failing_middleware(RuntimeError("a bug"))
     assert middleware(RequestFactory().get("/api/v1/me/")).status_code == 500
@@ -135,39 +142,168 @@ def test_an_outage_is_logged_once_not_per_request(caplog: pytest.LogCaptureFixtu
     assert records[0].exc_info is not None  # the cause, with its traceback, once
 
 
-class FakeConnection:
-    def __init__(self, *, in_atomic_block: bool) -> None:
-        self.in_atomic_block = in_atomic_block
-        self.checked = False
-
-    def close_if_unusable_or_obsolete(self) -> None:
-        self.checked = True
+# --- The real database away ---------------------------------------------------------------
 
 
-class FakeConnections:
-    def __init__(self, *conns: FakeConnection) -> None:
-        self.conns = conns
+def _closed_port() -> int:
+    """A local port nothing listens on: connecting to it is refused at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
-    def all(self, initialized_only: bool = False) -> tuple[FakeConnection, ...]:
-        return self.conns
+
+@contextmanager
+def database_away() -> Iterator[None]:
+    """The real database unreachable for the block, as in a restart or a failover.
+
+    PostgreSQL: the connection points at a port that refuses (the server is down), so every
+    query of the request fails to connect. SQLite: another process holds the write lock (the
+    one way a local file is away) and this connection waits a moment, not its usual 30 s, so a
+    write fails with "database is locked"."""
+    if connection.vendor == "postgresql":
+        port = connection.settings_dict["PORT"]
+        connection.close()
+        connection.settings_dict["PORT"] = _closed_port()
+        try:
+            yield
+        finally:
+            connection.close()
+            connection.settings_dict["PORT"] = port
+        return
+    options = connection.settings_dict["OPTIONS"]
+    timeout = options["timeout"]
+    holder = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        connection.close()  # reopened, by the request, with the short wait
+        options["timeout"] = 0.05
+        try:
+            yield
+        finally:
+            holder.execute("ROLLBACK")
+            connection.close()
+            options["timeout"] = timeout
+    finally:
+        holder.close()
 
 
-def test_the_broken_connection_is_discarded_so_the_next_request_reconnects(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.fixture
+def signed_in(bu_member: Any) -> Client:
+    """A person signed in before the outage (their session is in the database). The client
+    answers as the server would, rather than re-raising what the request met on the way."""
+    return sign_in(Client(raise_request_exception=False), bu_member)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_api_write_while_the_real_database_is_away_is_a_503_then_served(signed_in) -> None:
+    with database_away():
+        response = signed_in.post("/api/v1/calendar-feeds/", {}, content_type="application/json")
+    assert response.status_code == 503, response.content[:300]
+    assert response["Content-Type"] == "application/json"
+    assert json.loads(response.content)["code"] == "database_unavailable"
+    assert response["Retry-After"] == str(availability.RETRY_AFTER_SECONDS)
+    assert "no-store" in response["Cache-Control"]
+    assert "Content-Security-Policy" in response
+    assert not CalendarFeed.objects.exists()
+    # The database is back: the same request is served, on a fresh connection.
+    again = signed_in.post("/api/v1/calendar-feeds/", {}, content_type="application/json")
+    assert again.status_code == 201, again.content[:300]
+    assert CalendarFeed.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_page_while_the_real_database_is_away_is_a_short_plain_503(signed_in) -> None:
+    with database_away():
+        response = signed_in.post("/meetings/calendar/")
+    assert response.status_code == 503
+    assert response["Content-Type"].startswith("text/plain")
+    assert response["Retry-After"] == str(availability.RETRY_AFTER_SECONDS)
+    assert len(response.content) < 200 and b"Traceback" not in response.content
+    assert signed_in.post("/meetings/calendar/").status_code in {200, 302}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_outage_is_logged_once_not_per_request(
+    signed_in, caplog: pytest.LogCaptureFixture
 ) -> None:
-    idle, in_transaction = (
-        FakeConnection(in_atomic_block=False),
-        FakeConnection(in_atomic_block=True),
-    )
-    fakes: Any = FakeConnections(idle, in_transaction)
-    monkeypatch.setattr(availability, "connections", fakes)
-    middleware = DatabaseAvailabilityMiddleware(lambda request: HttpResponse())
-    response = middleware.process_exception(
-        RequestFactory().get("/api/v1/incidents/"), OperationalError(OUTAGE)
-    )
-    assert response is not None and response.status_code == 503
-    # Django closes it if it is unusable; one inside a transaction is its owner's to close.
-    assert idle.checked and not in_transaction.checked
+    with caplog.at_level(logging.INFO), database_away():
+        for _ in range(5):
+            response = signed_in.post(
+                "/api/v1/calendar-feeds/", {}, content_type="application/json"
+            )
+            assert response.status_code == 503
+    records = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [r.name for r in records] == ["config.availability"]
+    assert records[0].exc_info is not None  # the cause, with its traceback, once
+
+
+def _terminate_my_backend() -> None:
+    """What a server restart does to a connection: PostgreSQL ends it (57P01)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+
+
+def page_whose_connection_the_server_ends(request: HttpRequest) -> HttpResponse:
+    _terminate_my_backend()
+    return HttpResponse("unreachable")
+
+
+def page_whose_query_times_out(request: HttpRequest) -> HttpResponse:
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL statement_timeout = '10ms'")
+        cursor.execute("SELECT pg_sleep(1)")
+    return HttpResponse("unreachable")
+
+
+def page_that_reads(request: HttpRequest) -> HttpResponse:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return HttpResponse("read")
+
+
+urlpatterns += [
+    path("restart/", page_whose_connection_the_server_ends),
+    path("slow/", page_whose_query_times_out),
+    path("read/", page_that_reads),
+]
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.urls(__name__)
+def test_a_connection_the_server_ended_is_dropped_so_the_next_request_reconnects() -> None:
+    client = Client()
+    assert client.get("/read/").status_code == 200  # a connection, kept across requests
+    response = client.get("/restart/")
+    assert response.status_code == 503
+    assert response["Retry-After"] == str(availability.RETRY_AFTER_SECONDS)
+    # The test client skips Django's own end-of-request clean-up: the middleware dropped it.
+    assert connection.connection is None
+    assert client.get("/read/").status_code == 200
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.urls(__name__)
+def test_a_connection_inside_its_owner_s_transaction_is_left_to_the_owner() -> None:
+    client = Client()
+    with pytest.raises(DatabaseError), transaction.atomic():  # the owner's commit fails
+        assert client.get("/restart/").status_code == 503
+        # Still the owner's: the middleware did not close it under the open transaction.
+        assert connection.connection is not None
+        assert not connection.closed_in_transaction
+    assert Client().get("/read/").status_code == 200  # and the owner's clean-up reconnects
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.server_error_expected
+@pytest.mark.urls(__name__)
+def test_a_query_s_own_failure_on_the_real_server_stays_a_500() -> None:
+    """A statement timeout is not an outage: a 503 would hide it behind "try again"."""
+    response = Client(raise_request_exception=False).get("/slow/")
+    assert response.status_code == 500
+    assert Client().get("/read/").status_code == 200
 
 
 def test_it_sits_inside_the_security_headers_and_before_anything_that_reads_the_database() -> None:

@@ -6,7 +6,8 @@ import pytest
 from django.urls import reverse
 
 from audit.models import AuditEvent
-from quality.models import Project, Threshold
+from quality.models import Project, QualityReport, Threshold
+from tests.unchanged import unchanged
 
 pytestmark = pytest.mark.django_db
 
@@ -42,19 +43,20 @@ def test_reports_and_reviews_cannot_be_changed_or_deleted_here(
     client = login_as(admin_user)
     url = reverse("admin:quality_qualityreport_change", args=[made.pk])
     assert client.get(url).status_code == 200
-    assert client.post(url, {"rag": "green"}).status_code == 403
-    assert (
-        client.post(
-            reverse("admin:quality_qualityreport_delete", args=[made.pk]), {"post": "yes"}
-        ).status_code
-        == 403
-    )
-    assert (
-        client.post(
-            reverse("admin:quality_project_delete", args=[plain_project.pk]), {"post": "yes"}
-        ).status_code
-        == 403
-    )
+    with unchanged(made, plain_project, QualityReport, Project):
+        assert client.post(url, {"rag": "green"}).status_code == 403
+        assert (
+            client.post(
+                reverse("admin:quality_qualityreport_delete", args=[made.pk]), {"post": "yes"}
+            ).status_code
+            == 403
+        )
+        assert (
+            client.post(
+                reverse("admin:quality_project_delete", args=[plain_project.pk]), {"post": "yes"}
+            ).status_code
+            == 403
+        )
 
 
 def test_thresholds_are_set_in_the_admin_by_the_cqo_only(login_as, admin_user, cqo):

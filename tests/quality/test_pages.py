@@ -27,6 +27,7 @@ from tests.quality.conftest import (
     report,
     to_test,
 )
+from tests.unchanged import unchanged
 
 pytestmark = pytest.mark.django_db
 
@@ -317,16 +318,19 @@ def test_a_reported_month_shows_its_rated_indicators(login_as, bu_member, plain_
 def test_bad_report_input_comes_back_into_the_form(login_as, bu_member, plain_project):
     client = login_as(bu_member)
     url = page(plain_project, "report/")
-    response = client.post(url, report_data(month(1)))
+    with unchanged(QualityReport, plain_project):
+        response = client.post(url, report_data(month(1)))
     assert response.status_code == 400
     assert count_testid(response, "error-period") == 1
     assert "A month still to come cannot be reported." in html(response)
-    response = client.post(url, report_data(month(0), tests_planned="5", tests_run="9"))
+    with unchanged(QualityReport, plain_project):
+        response = client.post(url, report_data(month(0), tests_planned="5", tests_run="9"))
     assert response.status_code == 400
     assert count_testid(response, "error-tests_run") == 1
     assert "More tests run than planned" in html(response)
-    report(plain_project, bu_member, month(0))
-    again = client.post(url, report_data(month(0)))
+    first = report(plain_project, bu_member, month(0))
+    with unchanged(QualityReport, first, plain_project):
+        again = client.post(url, report_data(month(0)))
     assert again.status_code == 409
     assert count_testid(again, "error-period") == 1
     assert "is already reported for this project" in html(again)
@@ -806,7 +810,8 @@ def test_conditions_of_a_release_become_actions(login_as, cqo, bu_member, plain_
     client = login_as(cqo)
     url = page(plain_project, "release/")
     decision = {"outcome": "approved_with_conditions", "reason": "Good enough."}
-    missing = client.post(url, {**decision, **work_rows("conditions")})
+    with unchanged(ReleaseDecision, Action, plain_project):
+        missing = client.post(url, {**decision, **work_rows("conditions")})
     assert missing.status_code == 400
     assert count_testid(missing, "error-conditions") == 1
     assert "Give the conditions of the release." in html(missing)

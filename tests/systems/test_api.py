@@ -16,6 +16,7 @@ from systems.models import SuspensionOrder, System
 from systems.tasks import notify_suspension
 from tests.conftest import enrol_totp, sign_in
 from tests.systems.conftest import register
+from tests.unchanged import unchanged
 
 pytestmark = pytest.mark.django_db
 
@@ -93,9 +94,11 @@ def test_idempotent_replay_returns_the_same_body(login_as, ciso, system):
 def test_lifting_restores_operation_and_is_audited(login_as, ciso, system):
     client = login_as(ciso)
     order_id = suspend(client, system).json()["id"]
-    missing = client.post(
-        f"/api/v1/suspensions/{order_id}/lift/", {}, content_type="application/json"
-    )
+    order = SuspensionOrder.objects.get(pk=order_id)
+    with unchanged(order, system):
+        missing = client.post(
+            f"/api/v1/suspensions/{order_id}/lift/", {}, content_type="application/json"
+        )
     assert missing.status_code == 400
     assert "reason" in missing.json()
     lifted = client.post(
@@ -110,9 +113,12 @@ def test_lifting_restores_operation_and_is_audited(login_as, ciso, system):
     assert system.status == System.Status.OPERATIONAL
     event = AuditEvent.objects.get(verb="system.reinstated")
     assert event.office == "CISO"
-    again = client.post(
-        f"/api/v1/suspensions/{order_id}/lift/", {"reason": "x"}, content_type="application/json"
-    )
+    with unchanged(order, system):
+        again = client.post(
+            f"/api/v1/suspensions/{order_id}/lift/",
+            {"reason": "x"},
+            content_type="application/json",
+        )
     assert again.status_code == 409
 
 
@@ -189,7 +195,9 @@ def test_a_unit_member_registers_a_system(login_as, bu_member, unit):
     ],
 )
 def test_bad_input_is_a_400_naming_the_field(login_as, bu_member, system, body, field):
-    response = login_as(bu_member).post("/api/v1/systems/", body, content_type="application/json")
+    client = login_as(bu_member)
+    with unchanged(System, system):
+        response = client.post("/api/v1/systems/", body, content_type="application/json")
     assert response.status_code == 400
     assert field in response.json()
 
@@ -205,9 +213,9 @@ def test_registering_for_another_unit_is_refused(login_as, other_bu_member, unit
 
 
 def test_bad_json_is_a_400(login_as, bu_member):
-    response = login_as(bu_member).post(
-        "/api/v1/systems/", "{not json", content_type="application/json"
-    )
+    client = login_as(bu_member)
+    with unchanged(System):
+        response = client.post("/api/v1/systems/", "{not json", content_type="application/json")
     assert response.status_code == 400
 
 
@@ -250,7 +258,10 @@ def test_another_unit_cannot_change_it(login_as, auditor, system):
     client = login_as(auditor)
     url = f"/api/v1/systems/{system.pk}/"
     etag = client.get(url)["ETag"]
-    response = client.patch(url, {"name": "x"}, content_type="application/json", HTTP_IF_MATCH=etag)
+    with unchanged(system):
+        response = client.patch(
+            url, {"name": "x"}, content_type="application/json", HTTP_IF_MATCH=etag
+        )
     assert response.status_code == 403
 
 

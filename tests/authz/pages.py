@@ -1,0 +1,1020 @@
+"""The authorization matrix of the pages: one row per page route + method + object scope (and a
+variant where one route does several acts), mapping each role to the outcome DESIGN.md section 3
+asks for, as matrix.py does for the API.
+
+Outcome classes on pages: "sign-in" (a redirect to the sign-in page: every page but the
+calendar feed, whose token is the credential, wants a person), "ok" (2xx, or a redirect
+elsewhere: a form that worked goes back to its record), "denied" (403, with the refusal page),
+"hidden" (404), "invalid" (400/409/412).
+
+A view that does not restrict its methods answers any method; it gets a row for GET and one for
+POST, the two a browser sends (it treats the others as GET). A read page answers a POST as it
+answers a GET: the POST row proves that a POST does not slip past its sign-in and scoping.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from importlib import import_module
+from typing import Any, cast
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db.models import Model
+from django.urls import reverse
+from django.utils import timezone
+
+from actions import services as action_services
+from actions.models import Action, ActionUpdate, Directive, Evidence
+from audit.models import AuditEvent
+from cases.matrix import load_nist_matrix
+from cases.models import Incident, RecurrenceMeasure, Risk, TimelineEntry
+from cases.services import SCORE_FIELDS
+from committee import services as committee_services
+from committee.models import AgendaItem, Attendance, CalendarFeed, Decision, Meeting, Minutes
+from committee.services.minutes import etag as minutes_etag
+from config.versioning import etag_of
+from quality.models import Project, QualityReport, ReleaseDecision, Review, Threshold
+from systems.models import SuspensionOrder, System
+from tests.authz.matrix import (
+    AUDIT_READERS,
+    CASE_STEERING,
+    HIDDEN,
+    INVALID,
+    OK,
+    OVERSIGHT,
+    REVIEW_BODY,
+    ROLES,
+    SECRETARIAT,
+    SECURITY_OFFICE,
+    SIGNED_IN,
+    UNIT_SCOPES,
+    Req,
+    World,
+    both,
+    count_of,
+    expect,
+    future,
+    make_action,
+    make_directive,
+    make_incident,
+    make_item,
+    make_measure,
+    make_meeting,
+    make_minutes,
+    make_order,
+    make_project,
+    make_risk,
+    make_system,
+    reported_project,
+    row_of,
+    unit_roles,
+)
+
+SIGN_IN = "sign-in"
+ALL = set(SIGNED_IN)
+PROJECT_SEERS = frozenset(OVERSIGHT | {"reviewer"})
+GATE = {"cqo", "chair"}
+# Whom a page offers a unit to act for: the members and heads of units (the quality reviewer
+# belongs to Quality HQ), and an administrator where the product lets one act for any unit
+# (registering systems and projects). The incident and risk forms offer a person's own units
+# only: an administrator, in none, is refused there (the API lets one report for any unit).
+WITH_UNITS = {"member", "head", "other", "reviewer", "admin"}
+IN_UNITS = WITH_UNITS - {"admin"}
+
+Setup = Callable[[World, str], Req]
+
+
+@dataclass(frozen=True)
+class PageRow:
+    name: str  # the URL name with its namespace, e.g. "cases:incident"
+    method: str
+    scope: str
+    expected: dict[str, str]
+    setup: Setup
+    variant: str = ""
+
+    @property
+    def id(self) -> str:
+        return "-".join(p for p in (self.name, self.method, self.scope, self.variant) if p)
+
+    @property
+    def is_write(self) -> bool:
+        return self.method not in {"GET", "HEAD", "OPTIONS"}
+
+
+def page(
+    scope: str,
+    ok: frozenset[str] | set[str] = frozenset(),
+    *,
+    sees: frozenset[str] | set[str] | None = None,
+    **override: str,
+) -> dict[str, str]:
+    """As the API's `expect`, but a signed-out reader is sent to sign in."""
+    return {**expect(scope, ok, sees=sees, **override), "anonymous": SIGN_IN}
+
+
+def own_units_form(scope: str, *, admin: bool) -> dict[str, str]:
+    """A form that offers a person their own units: the unit's people succeed; a person of
+    another unit (or of Quality HQ) posting for this one is told it is not on offer (400); the
+    rest, in no unit, are refused (403). An administrator succeeds where `admin` says so."""
+    expected = page(scope, unit_roles(scope) | ({"admin"} if admin else set()), sees=ALL)
+    expected.update(dict.fromkeys(IN_UNITS - unit_roles(scope), INVALID))
+    return expected
+
+
+def seers(scope: str) -> set[str]:
+    return set(unit_roles(scope) | OVERSIGHT)
+
+
+# --- Requests ------------------------------------------------------------------------------
+
+
+def at(
+    name: str,
+    make: Callable[[World, str], Any] | None = None,
+    *,
+    args: Callable[[Any], list[Any]] = lambda obj: [obj.pk],
+    body: Callable[[World, str, Any], dict[str, Any]] | None = None,
+    extra: Callable[[], Any] | None = None,
+) -> Setup:
+    """The page of `make`'s object (or of none), a form body, and what a refusal must leave."""
+
+    def build(w: World, scope: str) -> Req:
+        obj = make(w, scope) if make is not None else None
+        url = reverse(name, args=args(obj) if obj is not None else [])
+        data = body(w, scope, obj) if body is not None else {}
+        snap: Callable[[], Any] = row_of(obj) if isinstance(obj, Model) else (lambda: None)
+        if extra is not None:
+            snap = both(snap, extra)
+        return Req(url, data, {}, snap)
+
+    return build
+
+
+def read(
+    name: str,
+    scope: str,
+    expected: dict[str, str],
+    make: Callable[[World, str], Any] | None = None,
+    **kw: Any,
+) -> list[PageRow]:
+    """A page any method reaches: a GET row, and a POST row that must fare no better."""
+    return [PageRow(name, method, scope, expected, at(name, make, **kw)) for method in METHODS]
+
+
+METHODS = ("GET", "POST")
+
+
+def both_methods(
+    name: str, scope: str, get: dict[str, str], post: dict[str, str], setup: Setup
+) -> list[PageRow]:
+    return [PageRow(name, "GET", scope, get, setup), PageRow(name, "POST", scope, post, setup)]
+
+
+# --- Objects -------------------------------------------------------------------------------
+
+
+def feed_and_token(w: World, scope: str) -> tuple[CalendarFeed, str]:
+    feed, token = committee_services.create_calendar_feed(actor=w.users["member"])
+    if scope == "revoked":
+        committee_services.revoke_calendar_feed(actor=w.users["member"], feed=feed)
+    return feed, token
+
+
+def calendar(w: World, scope: str) -> Req:
+    feed, token = feed_and_token(w, scope)
+    return Req(reverse("calendar-feed", kwargs={"token": token}), {}, {}, row_of(feed))
+
+
+def member_feed(w: World, scope: str) -> CalendarFeed:
+    return feed_and_token(w, "none")[0]
+
+
+def meeting_in(status: str) -> Callable[[World, str], Meeting]:
+    return lambda w, scope: make_meeting(w, status)
+
+
+def meeting_with_items(status: str, count: int = 1) -> Callable[[World, str], AgendaItem]:
+    """The last of `count` items with no unit on a meeting in `status`."""
+
+    def build(w: World, scope: str) -> AgendaItem:
+        meeting = make_meeting(w, status)
+        items = [make_item(w, meeting) for _ in range(count)]
+        return items[-1]
+
+    return build
+
+
+def item_args(item: AgendaItem) -> list[int]:
+    return [item.meeting_id, item.pk]
+
+
+def held_minutes(w: World, scope: str) -> Minutes:
+    return make_minutes(w)[1]
+
+
+def minutes_args(minutes: Minutes) -> list[int]:
+    return [minutes.meeting_id]
+
+
+def incident_in(status: str) -> Callable[[World, str], Incident]:
+    return lambda w, scope: make_incident(w, scope, status)
+
+
+def measure_of(w: World, scope: str) -> RecurrenceMeasure:
+    make_system(w, scope, internet_facing=True)  # a system the roll-out reaches
+    return make_measure(w, make_incident(w, scope))
+
+
+def risk_in(status: str) -> Callable[[World, str], Risk]:
+    return lambda w, scope: make_risk(w, scope, status)
+
+
+def action_in(status: str) -> Callable[[World, str], Action]:
+    return lambda w, scope: make_action(w, scope, status)
+
+
+def evidence_of(w: World, scope: str) -> Evidence:
+    action = make_action(w, scope, "in_progress")
+    update = action_services.add_update(
+        actor=w.member_of(scope),
+        action=action,
+        note="Patched",
+        files=[SimpleUploadedFile("notes.txt", b"Patched on Monday.\n", "text/plain")],
+    )
+    evidence = Evidence.objects.get(update=update)
+    return evidence
+
+
+def directive(issued: bool) -> Callable[[World, str], Directive]:
+    return lambda w, scope: make_directive(w, scope, issued=issued)
+
+
+def project_in(phase: str) -> Callable[[World, str], Project]:
+    return lambda w, scope: make_project(w, scope, phase)
+
+
+def report_args(report: QualityReport) -> list[Any]:
+    return [report.project_id, f"{report.period:%Y-%m}"]
+
+
+# --- Bodies --------------------------------------------------------------------------------
+
+
+def incident_form(w: World, scope: str, _obj: Any) -> dict[str, Any]:
+    detected = timezone.localtime() - dt.timedelta(hours=1)
+    return {
+        "unit": w.unit_of(scope).code,
+        "title": "Phishing",
+        "description": "A mail with a fake login page.",
+        "category": Incident.Category.UNAUTHORIZED_ACCESS,
+        "severity": "medium",
+        "domain": "security",
+        "detected_at": detected.strftime("%Y-%m-%dT%H:%M"),
+    }
+
+
+def risk_form(w: World, scope: str, _obj: Any) -> dict[str, Any]:
+    load_nist_matrix()  # a transactional test before this one may have emptied the matrix
+    return {
+        "unit": w.unit_of(scope).code,
+        "title": "Shadow IT",
+        "domain": "security",
+        "owner": w.member_of(scope).username,
+        "likelihood": "2",
+        "impact": "2",
+        "treatment": "mitigate",
+    }
+
+
+def reassess_form(w: World, scope: str, risk: Risk) -> dict[str, Any]:
+    """Reworded at the same scores: the risk is above appetite, and scoring it down is its
+    CxO's or the chair's call (a row of its own would be needed for that)."""
+    return {
+        "title": "Stale accounts, reworded",
+        **{field: str(getattr(risk, field)) for field in SCORE_FIELDS},
+        "treatment": risk.treatment,
+        "version": etag_of(risk),
+    }
+
+
+def system_form(w: World, scope: str, _obj: Any) -> dict[str, Any]:
+    return {
+        "unit": w.unit_of(scope).pk,
+        "code": f"page-{w.next()}",
+        "name": "Resident portal",
+        "environment": "production",
+        "criticality": "high",
+        "status": "operational",
+    }
+
+
+def edit_form(w: World, scope: str, system: System) -> dict[str, Any]:
+    return {
+        "name": "Renamed",
+        "description": system.description,
+        "environment": system.environment,
+        "criticality": system.criticality,
+        "version": etag_of(system),
+    }
+
+
+def project_form(w: World, scope: str, _obj: Any) -> dict[str, Any]:
+    today = timezone.localdate()
+    return {
+        "unit": w.unit_of(scope).pk,
+        "system": make_system(w, scope).pk,
+        "name": "New project",
+        "planned_budget": "100000",
+        "planned_start": today.isoformat(),
+        "planned_finish": (today + dt.timedelta(days=90)).isoformat(),
+        "size_unit": "fp",
+    }
+
+
+FIGURES = {
+    "planned_value": "10000",
+    "earned_value": "10000",
+    "actual_cost": "10000",
+    "percent_complete": "10",
+}
+
+
+def report_form(w: World, scope: str, _obj: Any) -> dict[str, Any]:
+    return {"period": timezone.localdate().strftime("%Y-%m"), **FIGURES}
+
+
+def correction_form(w: World, scope: str, report: QualityReport) -> dict[str, Any]:
+    return {
+        **FIGURES,
+        "earned_value": "9000",
+        "reason": "EV was mistyped.",
+        "version": etag_of(report),
+    }
+
+
+def work_rows(prefix: str) -> dict[str, str]:
+    return {
+        f"{prefix}-TOTAL_FORMS": "0",
+        f"{prefix}-INITIAL_FORMS": "0",
+        f"{prefix}-MIN_NUM_FORMS": "0",
+        f"{prefix}-MAX_NUM_FORMS": "5",
+    }
+
+
+def review_form(w: World, scope: str, _obj: Any) -> dict[str, Any]:
+    answers = cast(dict[str, str], REVIEW_BODY["checklist"])
+    checks = {f"check_{key}": answer for key, answer in answers.items()}
+    return {
+        **checks,
+        "verdict": REVIEW_BODY["verdict"],
+        "summary": REVIEW_BODY["summary"],
+        **work_rows("findings"),
+    }
+
+
+def release_form(w: World, scope: str, _obj: Any) -> dict[str, Any]:
+    return {
+        "outcome": "approved",
+        "reason": "Ready.",
+        "override_reason": "Not yet rated.",
+        **work_rows("conditions"),
+    }
+
+
+def thresholds_form(w: World, scope: str, _obj: Any) -> dict[str, Any]:
+    """The whole table as read, with SPI changed. A transactional test before this one may have
+    emptied the migration's rows: they are put back first."""
+    defaults = import_module("quality.migrations.0002_default_thresholds").DEFAULTS
+    for indicator, (green, red) in defaults.items():
+        Threshold.objects.get_or_create(indicator=indicator, defaults={"green": green, "red": red})
+    data: dict[str, Any] = {}
+    for threshold in Threshold.objects.all():
+        data[f"{threshold.indicator}_green"] = str(threshold.green)
+        data[f"{threshold.indicator}_red"] = str(threshold.red)
+        data[f"{threshold.indicator}_version"] = etag_of(threshold)
+    data["spi_green"], data["spi_red"] = str(Decimal("0.9")), str(Decimal("0.8"))
+    return data
+
+
+def thresholds_now() -> Any:
+    return list(Threshold.objects.order_by("indicator").values())
+
+
+def action_version(w: World, scope: str, action: Action, **more: Any) -> dict[str, Any]:
+    return {"version": action_services.etag(action), **more}
+
+
+def act_args(verb: str) -> Callable[[Action], list[Any]]:
+    return lambda action: [action.pk, verb]
+
+
+def act_body(note: str) -> Callable[[World, str, Action], dict[str, Any]]:
+    return lambda w, scope, action: action_version(w, scope, action, note=note)
+
+
+def decision_form(w: World, scope: str, _item: Any) -> dict[str, Any]:
+    return {
+        "outcome": "noted",
+        "text": "Noted the SOC report.",
+        "effect": "none",
+        "actions-TOTAL_FORMS": "0",
+        "actions-INITIAL_FORMS": "0",
+        "actions-MIN_NUM_FORMS": "0",
+        "actions-MAX_NUM_FORMS": "20",
+    }
+
+
+def directive_form(w: World, scope: str, _obj: Any) -> dict[str, Any]:
+    return {
+        "title": "Patch the VPN",
+        "body": "Apply the vendor fix.",
+        "domain": "security",
+        "deadline": future(),
+        "address": "units",
+        "units": [w.unit.code],
+    }
+
+
+def _with_agenda(build: Setup) -> Setup:
+    """Moving an item changes its neighbours too: the whole agenda is the snapshot."""
+
+    def setup(w: World, scope: str) -> Req:
+        req = build(w, scope)
+        meeting_pk = int(req.url.strip("/").split("/")[1])
+        return Req(
+            req.url,
+            req.body,
+            req.headers,
+            lambda: list(AgendaItem.objects.filter(meeting_id=meeting_pk).order_by("pk").values()),
+        )
+
+    return setup
+
+
+# --- The matrix ----------------------------------------------------------------------------
+
+PAGE_ROWS: list[PageRow] = [
+    # the landing page, and the calendar feed (its token is the credential: no sign-in)
+    *read("dashboard", "none", page("none", ALL)),
+    *[
+        PageRow("calendar-feed", method, "none", dict.fromkeys(ROLES, OK), calendar)
+        for method in METHODS
+    ],
+    *[
+        PageRow("calendar-feed", method, "revoked", dict.fromkeys(ROLES, HIDDEN), calendar)
+        for method in METHODS
+    ],
+    # meetings: anyone signed in sees that they exist; the secretariat runs them
+    *read("committee:meetings", "none", page("none", ALL)),
+    PageRow(
+        "committee:feed-create",
+        "POST",
+        "none",
+        page("none", ALL),
+        at("committee:feed-create", extra=count_of(CalendarFeed)),
+    ),
+    PageRow(
+        "committee:feed-revoke",
+        "POST",
+        "none",
+        page("none", {"member"}, sees={"member"}),
+        at("committee:feed-revoke", member_feed),
+    ),
+    *read("committee:meeting", "none", page("none", ALL), meeting_in("scheduled")),
+    *read("committee:meeting-ical", "none", page("none", ALL), meeting_in("published")),
+    *read("committee:meeting-pack", "none", page("none", ALL), meeting_in("published")),
+    PageRow(
+        "committee:assemble",
+        "POST",
+        "none",
+        page("none", SECRETARIAT),
+        at("committee:assemble", meeting_in("scheduled"), extra=count_of(AgendaItem)),
+    ),
+    PageRow(
+        "committee:publish",
+        "POST",
+        "none",
+        page("none", SECRETARIAT),
+        at("committee:publish", meeting_in("scheduled")),
+    ),
+    PageRow(
+        "committee:hold",
+        "POST",
+        "none",
+        page("none", SECRETARIAT),
+        at("committee:hold", meeting_in("quorate")),
+    ),
+    PageRow(
+        "committee:item-add",
+        "POST",
+        "none",
+        page("none", SECRETARIAT),
+        at(
+            "committee:item-add",
+            meeting_in("scheduled"),
+            body=lambda w, s, m: {"title": "SOC budget"},
+            extra=count_of(AgendaItem),
+        ),
+    ),
+    # an item with no unit is invisible to a unit's people: 404 for them (DESIGN.md 3)
+    PageRow(
+        "committee:item-remove",
+        "POST",
+        "none",
+        page("none", SECRETARIAT, sees=OVERSIGHT),
+        at(
+            "committee:item-remove",
+            meeting_with_items("scheduled"),
+            args=item_args,
+            body=lambda w, s, item: {f"remove-{item.pk}-reason": "Duplicate"},
+        ),
+    ),
+    PageRow(
+        "committee:item-move",
+        "POST",
+        "none",
+        page("none", SECRETARIAT, sees=OVERSIGHT),
+        _with_agenda(
+            at(
+                "committee:item-move",
+                meeting_with_items("scheduled", count=2),
+                args=item_args,
+                body=lambda w, s, item: {"direction": "up"},
+            )
+        ),
+    ),
+    *both_methods(
+        "committee:decide",
+        "none",
+        page("none", OVERSIGHT, sees=OVERSIGHT),
+        page("none", {"chair", "secretary", "admin"}, sees=OVERSIGHT),
+        at(
+            "committee:decide",
+            meeting_with_items("quorate"),
+            args=item_args,
+            body=decision_form,
+            extra=count_of(Decision),
+        ),
+    ),
+    *both_methods(
+        "committee:attendance",
+        "none",
+        page("none", OVERSIGHT, sees=OVERSIGHT),
+        page("none", SECRETARIAT, sees=OVERSIGHT),
+        at(
+            "committee:attendance",
+            meeting_in("published"),
+            body=lambda w, s, m: {"person": w.users["ciso"].pk, "status": "present"},
+            extra=count_of(Attendance),
+        ),
+    ),
+    *read(
+        "committee:quorum",
+        "none",
+        page("none", OVERSIGHT, sees=OVERSIGHT),
+        meeting_in("published"),
+    ),
+    *read(
+        "committee:minutes",
+        "none",
+        page("none", OVERSIGHT, sees=OVERSIGHT),
+        held_minutes,
+        args=minutes_args,
+    ),
+    PageRow(
+        "committee:minutes-draft",
+        "POST",
+        "none",
+        page("none", SECRETARIAT),
+        at(
+            "committee:minutes-draft",
+            held_minutes,
+            args=minutes_args,
+            body=lambda w, s, m: {"body": "Redrafted.", "version": minutes_etag(m)},
+            extra=count_of(Minutes),
+        ),
+    ),
+    PageRow(
+        "committee:minutes-approve",
+        "POST",
+        "none",
+        page("none", {"chair"}),
+        at(
+            "committee:minutes-approve",
+            held_minutes,
+            args=minutes_args,
+            body=lambda w, s, m: {"version": minutes_etag(m)},
+        ),
+    ),
+    # incidents
+    *read("cases:incidents", "none", page("none", ALL)),
+    PageRow(
+        "cases:incident-new",
+        "GET",
+        "none",
+        page("none", IN_UNITS, sees=ALL),
+        at("cases:incident-new"),
+    ),
+    *[
+        PageRow(
+            "cases:incident-new",
+            "POST",
+            s,
+            own_units_form(s, admin=False),
+            at("cases:incident-new", body=incident_form, extra=count_of(Incident)),
+        )
+        for s in UNIT_SCOPES
+    ],
+    *[
+        row
+        for s in UNIT_SCOPES
+        for row in read("cases:incident", s, page(s, seers(s)), incident_in("reported"))
+    ],
+    *[
+        PageRow(
+            f"cases:incident-{suffix}",
+            "POST",
+            s,
+            page(s, CASE_STEERING),
+            at(f"cases:incident-{suffix}", incident_in("reported"), body=body, extra=extra),
+        )
+        for suffix, body, extra in [
+            ("transition", lambda w, s, i: {"act": "triage"}, None),
+            ("note", lambda w, s, i: {"text": "Called the vendor."}, count_of(TimelineEntry)),
+            ("severity", lambda w, s, i: {"severity": "low", "reason": "Contained"}, None),
+            (
+                "root-cause",
+                lambda w, s, i: {"root_cause": "Weak MFA", "version": etag_of(i)},
+                None,
+            ),
+            (
+                "measure",
+                lambda w, s, i: {"description": "Enforce MFA", "internet_facing": "true"},
+                count_of(RecurrenceMeasure),
+            ),
+        ]
+        for s in UNIT_SCOPES
+    ],
+    *[
+        row
+        for s in UNIT_SCOPES
+        for row in both_methods(
+            "cases:measure-rollout",
+            s,
+            page(s, SECURITY_OFFICE),
+            page(s, SECURITY_OFFICE),
+            at(
+                "cases:measure-rollout",
+                measure_of,
+                args=lambda m: [m.incident_id, m.pk],
+                body=lambda w, s, m: {"deadline": future()},
+                extra=count_of(Directive, Action),
+            ),
+        )
+    ],
+    # risks
+    *read("cases:risks", "none", page("none", ALL)),
+    *read("cases:heatmap", "none", page("none", ALL)),
+    PageRow(
+        "cases:risk-new",
+        "GET",
+        "none",
+        page("none", IN_UNITS, sees=ALL),
+        at("cases:risk-new"),
+    ),
+    *[
+        PageRow(
+            "cases:risk-new",
+            "POST",
+            s,
+            own_units_form(s, admin=False),
+            at("cases:risk-new", body=risk_form, extra=count_of(Risk)),
+        )
+        for s in UNIT_SCOPES
+    ],
+    *[
+        row
+        for s in UNIT_SCOPES
+        for row in read("cases:risk", s, page(s, seers(s)), risk_in("identified"))
+    ],
+    *[
+        PageRow(
+            "cases:risk-reassess",
+            "POST",
+            s,
+            page(s, CASE_STEERING),
+            at("cases:risk-reassess", risk_in("identified"), body=reassess_form),
+        )
+        for s in UNIT_SCOPES
+    ],
+    *[
+        PageRow(
+            "cases:risk-transition",
+            "POST",
+            s,
+            page(s, CASE_STEERING),
+            at(
+                "cases:risk-transition",
+                risk_in("identified"),
+                body=lambda w, s, r: {"act": "assess"},
+            ),
+        )
+        for s in UNIT_SCOPES
+    ],
+    # systems
+    *read("systems:systems", "none", page("none", ALL)),
+    PageRow(
+        "systems:register",
+        "GET",
+        "none",
+        page("none", WITH_UNITS, sees=ALL),
+        at("systems:register"),
+    ),
+    *[
+        PageRow(
+            "systems:register",
+            "POST",
+            s,
+            page(s, {"unit", "admin"}, sees=ALL),
+            at("systems:register", body=system_form, extra=count_of(System)),
+        )
+        for s in UNIT_SCOPES
+    ],
+    *[
+        row
+        for s in UNIT_SCOPES
+        for row in read("systems:system", s, page(s, seers(s)), make_system)
+    ],
+    *[
+        row
+        for s in UNIT_SCOPES
+        for row in both_methods(
+            "systems:edit",
+            s,
+            page(s, {"unit", "admin"}),
+            page(s, {"unit", "admin"}),
+            at("systems:edit", make_system, body=edit_form),
+        )
+    ],
+    *[
+        row
+        for s in UNIT_SCOPES
+        for row in both_methods(
+            "systems:suspend",
+            s,
+            page(s, SECURITY_OFFICE),
+            page(s, SECURITY_OFFICE),
+            at(
+                "systems:suspend",
+                make_system,
+                body=lambda w, s, o: {"reason": "Exposed console", "confirm": "yes"},
+                extra=count_of(SuspensionOrder),
+            ),
+        )
+    ],
+    *[
+        row
+        for s in UNIT_SCOPES
+        for row in both_methods(
+            "systems:lift",
+            s,
+            page(s, SECURITY_OFFICE),
+            page(s, SECURITY_OFFICE),
+            at(
+                "systems:lift",
+                make_order,
+                body=lambda w, s, o: {"reason": "Fixed", "confirm": "yes"},
+            ),
+        )
+    ],
+    # quality: a project is seen by its unit, oversight and the quality reviewers
+    *read("quality:projects", "none", page("none", ALL)),
+    PageRow(
+        "quality:register",
+        "GET",
+        "none",
+        page("none", WITH_UNITS, sees=ALL),
+        at("quality:register"),
+    ),
+    *[
+        PageRow(
+            "quality:register",
+            "POST",
+            s,
+            # the system must be one the person sees: another unit's is not offered (400)
+            own_units_form(s, admin=True),
+            at("quality:register", body=project_form, extra=count_of(Project)),
+        )
+        for s in UNIT_SCOPES
+    ],
+    *[
+        row
+        for s in UNIT_SCOPES
+        for row in read("quality:project", s, page(s, unit_roles(s) | PROJECT_SEERS), make_project)
+    ],
+    *[
+        PageRow(
+            "quality:advance",
+            "POST",
+            s,
+            page(s, {"unit"}, sees=unit_roles(s) | PROJECT_SEERS),
+            at("quality:advance", make_project, body=lambda w, s, p: {"version": etag_of(p)}),
+        )
+        for s in UNIT_SCOPES
+    ],
+    *[
+        row
+        for s in UNIT_SCOPES
+        for row in both_methods(
+            "quality:report",
+            s,
+            page(s, {"unit"}, sees=unit_roles(s) | PROJECT_SEERS),
+            page(s, {"unit"}, sees=unit_roles(s) | PROJECT_SEERS),
+            at("quality:report", make_project, body=report_form, extra=count_of(QualityReport)),
+        )
+    ],
+    *[
+        row
+        for s in UNIT_SCOPES
+        for row in both_methods(
+            "quality:correct_report",
+            s,
+            page(s, {"unit"}, sees=unit_roles(s) | PROJECT_SEERS),
+            page(s, {"unit"}, sees=unit_roles(s) | PROJECT_SEERS),
+            at(
+                "quality:correct_report",
+                reported_project,
+                args=report_args,
+                body=correction_form,
+            ),
+        )
+    ],
+    *[
+        row
+        for s in UNIT_SCOPES
+        for row in both_methods(
+            "quality:review",
+            s,
+            page(s, {"reviewer"}, sees=unit_roles(s) | PROJECT_SEERS),
+            page(s, {"reviewer"}, sees=unit_roles(s) | PROJECT_SEERS),
+            at("quality:review", make_project, body=review_form, extra=count_of(Review)),
+        )
+    ],
+    *[
+        row
+        for s in UNIT_SCOPES
+        for row in both_methods(
+            "quality:release",
+            s,
+            page(s, GATE, sees=unit_roles(s) | PROJECT_SEERS),
+            page(s, GATE, sees=unit_roles(s) | PROJECT_SEERS),
+            at(
+                "quality:release",
+                project_in("test"),
+                body=release_form,
+                extra=count_of(ReleaseDecision),
+            ),
+        )
+    ],
+    *both_methods(
+        "quality:thresholds",
+        "none",
+        page("none", ALL),
+        page("none", GATE),
+        at("quality:thresholds", body=thresholds_form, extra=thresholds_now),
+    ),
+    # actions
+    *read("actions:actions", "none", page("none", ALL)),
+    *[
+        row
+        for s in UNIT_SCOPES
+        for row in read("actions:action", s, page(s, seers(s)), action_in("open"))
+    ],
+    *[
+        row
+        for s in UNIT_SCOPES
+        for row in read(
+            "actions:evidence",
+            s,
+            page(s, seers(s)),
+            evidence_of,
+            args=lambda e: [e.update.action_id, e.pk],
+        )
+    ],
+    *[
+        PageRow(
+            "actions:action-update",
+            "POST",
+            s,
+            page(s, {"unit"}),
+            at(
+                "actions:action-update",
+                action_in("in_progress"),
+                body=lambda w, s, a: action_version(w, s, a, note="Half done", percent_done=50),
+                extra=count_of(ActionUpdate),
+            ),
+        )
+        for s in UNIT_SCOPES
+    ],
+    *[
+        PageRow(
+            "actions:action-replan",
+            "POST",
+            s,
+            page(s, SECURITY_OFFICE),
+            at(
+                "actions:action-replan",
+                action_in("open"),
+                body=lambda w, s, a: action_version(
+                    w, s, a, reason="Vendor late", due_on=future(60)
+                ),
+            ),
+        )
+        for s in UNIT_SCOPES
+    ],
+    *[
+        PageRow(
+            "actions:action-act",
+            "POST",
+            s,
+            page(s, allowed),
+            at(
+                "actions:action-act",
+                action_in(state),
+                args=act_args(verb),
+                body=act_body(note),
+            ),
+            variant=verb,
+        )
+        for verb, state, allowed, note in [
+            ("start", "open", {"unit"}, ""),
+            ("submit", "in_progress", {"unit"}, ""),
+            ("verify", "submitted", SECURITY_OFFICE, ""),
+            ("return", "submitted", SECURITY_OFFICE, "No evidence."),
+            ("cancel", "open", SECURITY_OFFICE, "Superseded."),
+        ]
+        for s in UNIT_SCOPES
+    ],
+    # directives (security: the CISO's, any: the chair's)
+    *read("actions:directives", "none", page("none", ALL)),
+    PageRow(
+        "actions:directive-new",
+        "GET",
+        "none",
+        page("none", {"ciso", "cqo", "chair"}, sees=ALL),
+        at("actions:directive-new"),
+    ),
+    PageRow(
+        "actions:directive-new",
+        "POST",
+        "none",
+        page("none", SECURITY_OFFICE, sees=ALL),
+        at("actions:directive-new", body=directive_form, extra=count_of(Directive)),
+    ),
+    *[
+        row
+        for s in UNIT_SCOPES
+        for row in read("actions:directive", s, page(s, seers(s)), directive(issued=True))
+    ],
+    *[
+        # a draft has tasked nobody yet: only oversight sees it
+        PageRow(
+            "actions:directive-issue",
+            "POST",
+            s,
+            page(s, SECURITY_OFFICE, sees=OVERSIGHT),
+            at("actions:directive-issue", directive(issued=False), extra=count_of(Action)),
+        )
+        for s in UNIT_SCOPES
+    ],
+    *[
+        PageRow(
+            "actions:directive-withdraw",
+            "POST",
+            s,
+            page(s, SECURITY_OFFICE),
+            at(
+                "actions:directive-withdraw",
+                directive(issued=True),
+                body=lambda w, s, d: {"reason": "Superseded."},
+            ),
+        )
+        for s in UNIT_SCOPES
+    ],
+    # the audit trail: auditors, chair, CISO, CQO; to anyone else it is not there
+    *read("audit:events", "none", page("none", AUDIT_READERS, sees=AUDIT_READERS)),
+    PageRow(
+        "audit:verify",
+        "POST",
+        "none",
+        page("none", AUDIT_READERS, sees=AUDIT_READERS),
+        at("audit:verify", extra=lambda: AuditEvent.objects.filter(verb="audit.verified").count()),
+    ),
+]
+
+
+PAGE_ROUTE_METHODS = {(row.name, row.method) for row in PAGE_ROWS}
