@@ -37,12 +37,13 @@ class AccountAdapter(DefaultAccountAdapter):
         error: ValidationError = super().validation_error(code, *args)
         if code in LOCKOUT_CODES:
             request = context.request
+            step = "code" if "/2fa/" in request.path else "password"
             record_authentication_event(
-                user=_person_signing_in(request),
+                user=_person_signing_in(request) if step == "code" else None,
                 verb="auth.locked_out",
                 request=request,
                 username=str(request.POST.get("login", ""))[:150],
-                step="code" if "/2fa/" in request.path else "password",
+                step=step,
             )
         return error
 
@@ -59,13 +60,16 @@ class AccountAdapter(DefaultAccountAdapter):
         except ValueError:  # expired between add and incr, or the cache is away
             failures = 1
         if failures > settings.LOGIN_FAILED_ADDRESS_LIMIT:
-            record_authentication_event(
-                user=None,
-                verb="auth.address_throttled",
-                request=request,
-                username=str(credentials.get("username", ""))[:150],
-                failures=failures,
-            )
+            # Once per window per address: each failure is already an auth.login_failed event,
+            # and a sweep must not double the appends queued behind the audit chain's head.
+            if cache.add(f"{key}:recorded", 1, timeout=window):
+                record_authentication_event(
+                    user=None,
+                    verb="auth.address_throttled",
+                    request=request,
+                    username=str(credentials.get("username", ""))[:150],
+                    failures=failures,
+                )
             raise super().validation_error("too_many_login_attempts")
 
     def is_reauthentication_required(self, *, app: str, **kwargs: Any) -> bool:

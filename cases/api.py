@@ -73,6 +73,7 @@ class IncidentIn(StrictInput):
     affected_systems = serializers.ListField(
         child=serializers.SlugField(max_length=64),
         required=False,
+        max_length=200,  # an incident names the systems it hit, not the register
         help_text="Codes of systems on the register (the incident's unit's, where codes repeat).",
     )
 

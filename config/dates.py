@@ -117,10 +117,11 @@ def local(moment: dt.datetime, zone: dt.tzinfo) -> dt.datetime:
 
 
 def representable(moment: dt.datetime) -> bool:
-    """Whether an aware moment converts to UTC (how the database stores it)."""
-    if timezone.is_naive(moment):
-        return True
+    """Whether a moment converts to UTC (how the database stores it); a naive one is read on
+    the site's clock first, as Django reads it (0001-01-01 00:00 in Tokyo is before year 1)."""
     try:
+        if timezone.is_naive(moment):
+            moment = moment.replace(tzinfo=timezone.get_current_timezone())
         moment.astimezone(dt.UTC)
     except OverflowError:
         return False

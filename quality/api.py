@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Case, Exists, QuerySet, When
+from django.db.models import Exists, QuerySet
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -31,6 +31,7 @@ from quality import selectors, services
 from quality.checklists import ANSWERS
 from quality.filters import ProjectFilter, open_flags
 from quality.models import Project, QualityReport, Rag, ReleaseDecision, Review, Threshold
+from systems import selectors as systems_selectors
 from systems.models import System
 
 INT_MAX = 2_147_483_647  # what a PositiveIntegerField holds on every database we run on
@@ -315,17 +316,13 @@ class ProjectViewSet(VersionedReadViewSet):
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         code = values.pop("system")
-        # Looked up among all systems; the service decides whether the person may use it. A
-        # code that names nothing goes on as an unsaved system, which no one can see: the
-        # service answers it exactly as it answers another unit's system (403 to one who may
-        # not register for the unit, else 400 "no such system"), so the answer never tells
-        # which codes exist. Codes are unique within a unit: the project's unit's system of
-        # that code is the one meant, where it has one.
-        system = (
-            System.objects.filter(code=code)
-            .order_by(Case(When(unit=values["unit"], then=0), default=1), "pk")
-            .first()
-        ) or System(code=code)
+        # Looked up among the systems the person sees, as an incident's affected systems are:
+        # codes are unique within a unit, so the project's unit's system of that code is the
+        # one meant. A code that names none of them goes on as an unsaved system, which the
+        # service answers exactly as another unit's system (403 to one who may not register
+        # for the unit, else 400 "no such system"), so the answer never tells which codes exist.
+        named = systems_selectors.systems_named(actor_of(request), [code], unit=values["unit"])
+        system = named.systems[0] if named.systems else System(code=code)
         project = services.register_project(actor=actor_of(request), system=system, **values)
         return _with_etag(project, status.HTTP_201_CREATED)
 

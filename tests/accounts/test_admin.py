@@ -190,3 +190,16 @@ def test_a_signed_in_person_without_admin_access_gets_a_clear_403(login_as, bu_m
         assert response.status_code == 403, path
         assert len(response.redirect_chain) <= 2, response.redirect_chain
         assert "administration" in response.content.decode().lower()
+
+
+def test_an_administrator_at_the_admin_login_goes_on_to_the_admin(login_as, admin_user):
+    client = login_as(admin_user)
+    response = client.get("/admin/login/?next=/admin/accounts/user/")
+    assert response.status_code == 302 and response["Location"] == "/admin/accounts/user/"
+    offsite = client.get("/admin/login/?next=https://evil.example/")
+    assert offsite["Location"] == reverse("admin:index")
+
+
+def test_signed_out_the_admin_sends_to_the_sites_sign_in(client):
+    response = client.get("/admin/accounts/user/", follow=True)
+    assert response.redirect_chain[-1][0] == "/accounts/login/?next=/admin/accounts/user/"

@@ -193,7 +193,7 @@ def test_requests_django_refuses_before_a_view_are_json_under_the_api(login_as, 
     assert not Incident.objects.exists()
 
 
-def test_a_page_with_an_unknown_charset_is_a_400_not_a_500(login_as, bu_member, unit):
+def test_a_page_with_an_unknown_charset_is_a_400_not_a_500(login_as, bu_member, unit) -> None:
     client = login_as(bu_member)
     response = client.generic(
         "POST",
@@ -215,4 +215,63 @@ def test_a_lone_surrogate_is_a_400_not_an_encoding_error(login_as, bu_member, un
         "/api/v1/incidents/", '{"title": "\\ud83d\\ude00"}', content_type="application/json"
     )
     assert paired.status_code == 400 and "title" not in paired.json()  # a real emoji is text
+    assert not Incident.objects.exists()
+
+
+@pytest.mark.parametrize("charset", ["bogus", "rot13", "base64", "zlib"])
+def test_a_charset_that_decodes_no_text_is_a_400_through_every_door(
+    login_as, bu_member, unit, charset
+):
+    """Unknown names and codecs that are not text encodings alike: Django's form parsing
+    raises LookupError on both (a 500), and on the latter even before any middleware."""
+    from wsgiref.util import setup_testing_defaults
+
+    from config.wsgi import application
+
+    client = login_as(bu_member)
+    kind = f"application/x-www-form-urlencoded; charset={charset}"
+    api = client.generic("POST", "/api/v1/incidents/", b"title=x", content_type=kind)
+    assert charset in _api_error(api, 400)["detail"]
+    page = client.generic("POST", "/incidents/new/", b"title=x", content_type=kind)
+    assert page.status_code == 400
+    multipart = client.generic(
+        "POST",
+        "/api/v1/incidents/",
+        b"--zz--\r\n",
+        content_type=f"multipart/form-data; boundary=zz; charset={charset}",
+    )
+    assert multipart.status_code == 400
+    # Through the WSGI application a server runs: a query string is decoded while Django
+    # builds the request, before the middleware; the wrapper answers first.
+    answers: list[str] = []
+    for path in ("/api/v1/incidents/", "/incidents/new/"):
+        environ: dict = {"REQUEST_METHOD": "POST", "PATH_INFO": path, "QUERY_STRING": "a=1"}
+        setup_testing_defaults(environ)
+        environ["CONTENT_TYPE"] = kind
+        body = b"".join(application(environ, lambda status, headers: answers.append(status)))
+        assert answers[-1].startswith("400"), (path, answers[-1])
+        assert charset.encode() in body
+    from cases.models import Incident
+
+    assert not Incident.objects.exists()
+
+
+@pytest.mark.parametrize("position", ["0001-01-01T00:00:00", "0001-01-01 00:00:00+14:00"])
+def test_a_cursor_at_the_calendars_edge_is_a_404_not_a_500(login_as, bu_member, unit, position):
+    from base64 import b64encode
+    from urllib.parse import urlencode
+
+    cursor = b64encode(urlencode({"p": position, "r": "1"}).encode()).decode()
+    response = login_as(bu_member).get("/api/v1/incidents/", {"cursor": cursor})
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+
+
+def test_an_incident_names_at_most_two_hundred_systems(login_as, bu_member, unit):
+    from cases.models import Incident
+
+    body = {"affected_systems": [f"s{n}" for n in range(100_000)]}
+    response = login_as(bu_member).post("/api/v1/incidents/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert "affected_systems" in response.json()
     assert not Incident.objects.exists()

@@ -5,8 +5,10 @@ NUL and other control characters, numbers past 64 bits and deeply nested JSON. N
 
 Unlike the schema fuzz (test_fuzz.py), which draws a few random cases per operation, this sweep
 is deterministic: every field meets every boundary of its type, one field at a time, over the
-demo organisation, so each operation addresses real records and its refusals come from the
-service's own checks, not only from a 404."""
+demo organisation, so each operation addresses real records rather than answering 404. A field
+sent alone reaches the parsers, the serializers and forms, and the services of acts whose other
+fields are optional; a create with required fields stops at its serializer (the per-input date
+tests and the authorization matrix carry valid bodies through to the services)."""
 
 from __future__ import annotations
 
