@@ -50,6 +50,13 @@ class Door:
         return self.name
 
 
+def filter_door(kind: str, who: str, name: str, url: str, **fixed: str) -> Door:
+    """A list filter as a door: `kind` api-get or page-get, `url` the list, `fixed` other
+    query parameters sent alongside (a page's own defaults)."""
+    label = "api filter" if kind == "api-get" else "page filter"
+    return Door(f"{label} {name}", kind, who, name, lambda c, v: c.get(url, {**fixed, name: v}))
+
+
 def post_json(client: Client, url: str, body: dict[str, Any], **headers: Any) -> Any:
     return client.post(url, json.dumps(body), content_type="application/json", **headers)
 

@@ -6,29 +6,17 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from tests.dates import Door, assert_refused
+from tests.dates import Door, assert_refused, filter_door
 
 pytestmark = pytest.mark.django_db
 
 
 def doors() -> list[Door]:
     def api(name: str) -> Door:
-        return Door(
-            f"api filter {name}",
-            "api-get",
-            "auditor",
-            name,
-            lambda c, v: c.get("/api/v1/audit-events/", {name: v}),
-        )
+        return filter_door("api-get", "auditor", name, "/api/v1/audit-events/")
 
     def page(name: str) -> Door:
-        return Door(
-            f"page filter {name}",
-            "page-get",
-            "auditor",
-            name,
-            lambda c, v: c.get("/audit/", {name: v}),
-        )
+        return filter_door("page-get", "auditor", name, "/audit/")
 
     return [api("occurred_after"), api("occurred_before"), page("date_from"), page("date_to")]
 

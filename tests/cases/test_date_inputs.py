@@ -16,7 +16,7 @@ from actions.models import Directive
 from cases import services
 from cases.models import Incident, TimelineEntry
 from tests.cases.conftest import report
-from tests.dates import Door, assert_refused, post_json
+from tests.dates import Door, assert_refused, filter_door, post_json
 from tests.systems.conftest import register
 
 pytestmark = pytest.mark.django_db
@@ -48,22 +48,10 @@ def doors() -> list[Door]:
     directives = Directive.objects.count
 
     def api_filter(name: str) -> Door:
-        return Door(
-            f"api filter {name}",
-            "api-get",
-            "bu_member",
-            name,
-            lambda c, v: c.get("/api/v1/incidents/", {name: v}),
-        )
+        return filter_door("api-get", "bu_member", name, "/api/v1/incidents/")
 
     def page_filter(name: str) -> Door:
-        return Door(
-            f"page filter {name}",
-            "page-get",
-            "bu_member",
-            name,
-            lambda c, v: c.get(reverse("cases:incidents"), {name: v}),
-        )
+        return filter_door("page-get", "bu_member", name, reverse("cases:incidents"))
 
     def timeline_url() -> str:
         return f"/api/v1/incidents/{_incident().pk}/timeline/"

@@ -25,7 +25,7 @@ from committee.models import AgendaItem, CadenceException, Committee, Decision, 
 from committee.services.meetings import HORIZON
 from committee.services.scheduling import schedule_committee
 from tests.committee.conftest import make_meeting, mark_present
-from tests.dates import Door, assert_refused, post_json
+from tests.dates import Door, assert_refused, filter_door, post_json
 
 pytestmark = pytest.mark.django_db
 
@@ -74,22 +74,10 @@ def doors() -> list[Door]:
     exceptions = CadenceException.objects.count
 
     def api_filter(name: str) -> Door:
-        return Door(
-            f"api filter {name}",
-            "api-get",
-            "chair",
-            name,
-            lambda c, v: c.get("/api/v1/meetings/", {name: v}),
-        )
+        return filter_door("api-get", "chair", name, "/api/v1/meetings/")
 
     def page_filter(name: str) -> Door:
-        return Door(
-            f"page filter {name}",
-            "page-get",
-            "chair",
-            name,
-            lambda c, v: c.get(reverse("committee:meetings"), {"when": "", name: v}),
-        )
+        return filter_door("page-get", "chair", name, reverse("committee:meetings"), when="")
 
     def exception(field: str, **fixed: Any) -> Any:
         def send(client: Client, value: str) -> Any:
