@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
 
-.PHONY: run test check lint clean messages messages-compile audit bench
+.PHONY: run token test check lint clean messages messages-compile audit bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || { echo "Could not create a virtualenv: on Debian/Ubuntu run 'apt-get install python3-venv'."; exit 1; }
@@ -19,10 +19,18 @@ $(VENV)/.dev: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.runtime
 
 ## run: SQLite, the filesystem broker, demo data; web + worker + beat on http://127.0.0.1:$(PORT)
+## (DEBUG off, as people will use it: the product's own error pages, never Django's technical ones;
+## demo mode keeps a generated SECRET_KEY under var/ and sends cookies over plain http)
+RUN_ENV := DEBUG=0 DEMO_MODE=1
 run: $(VENV)/.runtime
-	DEBUG=1 DEMO_MODE=1 $(BIN)/python manage.py migrate --noinput
-	DEBUG=1 DEMO_MODE=1 $(BIN)/python manage.py load_demo
-	PATH="$(CURDIR)/$(BIN):$$PATH" DEBUG=1 DEMO_MODE=1 RCC_PORT=$(PORT) $(BIN)/honcho start
+	$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
+	$(RUN_ENV) $(BIN)/python manage.py load_demo
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(RUN_ENV) RCC_PORT=$(PORT) $(BIN)/honcho start
+
+## token: an API token for a demo user of `make run` (FOR=ciso; DAYS=N for another life), printed once
+token: $(VENV)/.runtime
+	@test -n "$(FOR)" || { echo "Say whose token: make token FOR=ciso"; exit 2; }
+	$(RUN_ENV) $(BIN)/python manage.py issue_api_token '$(FOR)' $(if $(DAYS),--days '$(DAYS)')
 
 ## test: the whole suite (SQLite and in-process services unless DATABASE_URL/CELERY_BROKER_URL say otherwise)
 test: $(VENV)/.dev

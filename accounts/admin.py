@@ -18,6 +18,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from accounts import services
 from accounts.models import BusinessUnit, Delegation, Membership, Office, User
 from config import dates
+from config.pages import refusal
 
 
 def _actor(request: HttpRequest) -> User:
@@ -33,7 +34,7 @@ class MembershipInline(admin.TabularInline[Membership, Any]):
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
-    fieldsets = (*DjangoUserAdmin.fieldsets, ("Profile", {"fields": ("display_name",)}))  # type: ignore[misc]
+    fieldsets = (*DjangoUserAdmin.fieldsets, ("Profile", {"fields": ("display_name", "language")}))  # type: ignore[misc]
     list_display = ["username", "display_name", "email", "is_active", "is_staff"]
     inlines = [MembershipInline]
     formfield_overrides = dates.ADMIN_FORMFIELDS  # last login, date joined
@@ -107,10 +108,8 @@ class OfficeAdmin(SimpleHistoryAdmin):
         # The holder is an authority fact: it goes through the service and is audited.
         obj.holder = Office.objects.get(pk=obj.pk).holder if change else None
         super().save_model(request, obj, form, change)
-        try:
-            services.assign_office_holder(actor=_actor(request), office=obj, holder=holder)
-        except ValidationError as exc:
-            raise PermissionDenied("; ".join(exc.messages)) from exc
+        # A refusal rolls the whole save back and shows on the form (config/admin_site.py).
+        services.assign_office_holder(actor=_actor(request), office=obj, holder=holder)
 
 
 @admin.register(Delegation)
@@ -131,17 +130,14 @@ class DelegationAdmin(SimpleHistoryAdmin):
     def save_model(self, request: HttpRequest, obj: Delegation, form: Any, change: bool) -> None:
         if change:
             return
-        try:
-            created = services.delegate_office(
-                actor=_actor(request),
-                office=obj.office,
-                delegate=obj.delegate,
-                starts_at=obj.starts_at,
-                ends_at=obj.ends_at,
-                reason=obj.reason,
-            )
-        except (PermissionDenied, ValidationError) as exc:
-            raise PermissionDenied(str(exc)) from exc
+        created = services.delegate_office(
+            actor=_actor(request),
+            office=obj.office,
+            delegate=obj.delegate,
+            starts_at=obj.starts_at,
+            ends_at=obj.ends_at,
+            reason=obj.reason,
+        )
         obj.pk = created.pk
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -157,7 +153,7 @@ class DelegationAdmin(SimpleHistoryAdmin):
                 )
                 done += 1
             except (PermissionDenied, ValidationError) as exc:
-                self.message_user(request, f"{delegation}: {exc}", messages.ERROR)
+                self.message_user(request, f"{delegation}: {refusal(exc)[1]}", messages.ERROR)
         self.message_user(request, f"Revoked {done} delegation(s).", messages.SUCCESS)
 
 

@@ -32,6 +32,8 @@ class MeOut(serializers.Serializer):
     username = serializers.CharField()
     display_name = serializers.CharField()
     email = serializers.EmailField(allow_blank=True)
+    # The language the caller's mail is written in; blank: the site's default. Picked on the site.
+    language = serializers.CharField(allow_blank=True)
     units = UnitRoleOut(many=True)
     offices = HeldOfficeOut(many=True)
     roles = serializers.ListField(child=serializers.CharField())

@@ -1,4 +1,4 @@
-"""The demo organisation (DESIGN.md section 8): offices, people, units and their TOTP secrets."""
+"""The demo organisation (see the README): offices, people, units and their TOTP secrets."""
 
 from __future__ import annotations
 
@@ -31,6 +31,10 @@ UNITS = [
     ("FINSOL", "Financial Solutions", "Builds and runs banking back-office systems."),
     ("QHQ", "Quality Headquarters", "Independent quality reviews for the CQO."),
 ]
+
+# The committee's secretariat is an office too, so that it can be delegated like the others
+# when the secretary is away.
+SECRETARIAT_OFFICE = ("SEC", "Committee Secretariat", "secretary")
 
 OTHER_PEOPLE = [
     ("secretary", "Mika Yamamoto", [Role.SECRETARY]),
@@ -107,6 +111,14 @@ def seed_organisation() -> list[DemoLogin]:
         Membership.objects.get_or_create(user=head, unit=unit)
         Membership.objects.get_or_create(user=member, unit=unit)
         people += [head, member]
+
+    code, name, username = SECRETARIAT_OFFICE
+    office, _ = Office.objects.get_or_create(
+        code=code, defaults={"name": name, "domain": Domain.OTHER}
+    )
+    secretary = User.objects.get(username=username)
+    if office.holder_id != secretary.pk:
+        services.assign_office_holder(actor=None, office=office, holder=secretary)
 
     reviewer = User.objects.get(username="reviewer")
     Membership.objects.get_or_create(user=reviewer, unit=BusinessUnit.objects.get(code="QHQ"))

@@ -50,6 +50,15 @@ class User(AbstractUser):
     """A person who signs in. Never deleted: deactivate instead, so the audit trail keeps its actors."""
 
     display_name = models.CharField(max_length=150, blank=True)
+    # Mail is composed at sending time, far from any request: this is the language it is
+    # written in. Set when the person picks a language on the site; blank is the site's own.
+    language = models.CharField(
+        _("Language"),
+        max_length=8,
+        choices=settings.LANGUAGES,
+        blank=True,
+        help_text=_("The language of the mail this person receives; blank: the site's default."),
+    )
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"

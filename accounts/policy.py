@@ -117,7 +117,7 @@ def is_chair(user: Any, *, at: datetime | None = None) -> bool:
 
 
 def can_read_audit_trail(user: Any) -> bool:
-    """Auditors, the chair, the CISO and the CQO read the audit trail (DESIGN.md section 3)."""
+    """Auditors, the chair, the CISO and the CQO read the audit trail."""
     if not _signed_in(user):
         return False
     if user.is_superuser or has_role(user, Role.AUDITOR):

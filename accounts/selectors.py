@@ -10,7 +10,7 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
 from accounts import policy
-from accounts.models import BusinessUnit, Delegation, Membership, Office
+from accounts.models import BusinessUnit, Delegation, Membership, Office, Role
 
 
 def business_units_for(user: Any) -> QuerySet[BusinessUnit]:
@@ -58,15 +58,19 @@ def memberships_of(user: Any) -> list[dict[str, str]]:
 
 def profile_of(user: Any) -> dict[str, Any]:
     """Who the caller is: units, offices (held or acting), role groups and MFA state."""
+    roles = policy.role_names(user)
     return {
         "username": user.get_username(),
         "display_name": str(user),
         "email": user.email,
+        "language": user.language,
         "units": memberships_of(user),
         "offices": [
             {"code": h.code, "name": h.name, "capacity": h.capacity, "until": h.until}
             for h in policy.offices_held(user)
         ],
-        "roles": policy.role_names(user),
+        "roles": roles,
+        # what a page shows: the roles by name, in the reader's language (the API keeps slugs)
+        "role_labels": [Role(role).label for role in roles],
         "mfa_enrolled": policy.has_mfa(user),
     }

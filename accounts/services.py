@@ -1,10 +1,11 @@
-"""Every write to offices, delegations and API tokens: policy first, audited, in a transaction."""
+"""Every write to offices, delegations, API tokens and a person's language, audited."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -279,3 +280,28 @@ def revoke_from_unit(*, obj: Any, unit: BusinessUnit) -> None:
     if unit.group is not None:
         for perm in _unit_perms(obj):
             remove_perm(perm, unit.group, obj)
+
+
+@transaction.atomic
+def set_language(*, actor: User, language: str) -> User:
+    """Record the language a person reads the product in, which their mail is written in from
+    now on. Only their own: picking a language on the site is the way to change it (or an
+    administrator's edit of the person). Unchanged, nothing is written."""
+    offered = {code for code, _name in settings.LANGUAGES}
+    if language and language not in offered:
+        raise ValidationError(
+            {"language": _("%(language)s is not a language of this site.") % {"language": language}}
+        )
+    person = User.objects.select_for_update().get(pk=actor.pk)
+    if person.language == language:
+        return person
+    before, person.language = person.language, language
+    person.save(update_fields=["language"])
+    actor.language = language
+    audit.record(
+        actor=actor,
+        verb="account.language_set",
+        target=person,
+        details={"from": before, "to": language},
+    )
+    return person

@@ -14,6 +14,7 @@ from accounts.models import User
 from actions import services
 from actions.models import Action, ActionUpdate, Directive, Evidence
 from config.errors import Conflict
+from config.pages import refusal
 
 
 class UpdateInline(admin.TabularInline[ActionUpdate, Action]):
@@ -113,4 +114,4 @@ class DirectiveAdmin(SimpleHistoryAdmin):
                     request, f"{issued.reference}: {issued.actions.count()} action(s)."
                 )
             except (PermissionDenied, ValidationError, Conflict) as exc:
-                messages.error(request, f"{directive.reference}: {exc}")
+                messages.error(request, f"{directive.reference}: {refusal(exc)[1]}")

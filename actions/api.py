@@ -104,6 +104,13 @@ class ReplanIn(StrictInput):
     domain = serializers.ChoiceField(Domain.choices, required=False)
 
 
+class AssignIn(StrictInput):
+    # null hands the action back to the unit as a whole
+    assignee = serializers.SlugRelatedField(
+        slug_field="username", queryset=User.objects.filter(is_active=True), allow_null=True
+    )
+
+
 class EvidenceOut(serializers.ModelSerializer):
     class Meta:
         model = Evidence
@@ -227,6 +234,19 @@ class ActionViewSet(VersionedReadViewSet):
         data = ReplanIn(data=request.data)
         data.is_valid(raise_exception=True)
         action = services.replan_action(
+            actor=actor_of(request), action=action, expected_version=expected, **data.validated_data
+        )
+        return _with_etag(action)
+
+    @extend_schema(request=AssignIn, responses=ActionOut, parameters=[IF_MATCH])
+    @route(detail=True, methods=["post"])
+    def assign(self, request: Request, pk: str | None = None) -> Response:
+        """The head of the owning unit names who in the unit does the action."""
+        action = self.get_object()
+        expected = if_match(request)
+        data = AssignIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        action = services.assign_action(
             actor=actor_of(request), action=action, expected_version=expected, **data.validated_data
         )
         return _with_etag(action)

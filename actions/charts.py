@@ -61,8 +61,25 @@ def overdue_trend_svg(
     points: list[tuple[dt.date, int]], *, chart_id: str = "overdue-trend"
 ) -> SafeString:
     """A bar per week of how many actions were overdue, with translated axes and an accessible
-    title and description; `chart_id` keeps two charts on one page apart."""
+    title and description; `chart_id` keeps two charts on one page apart. With nothing to draw
+    (no weeks, or none with an overdue action) it is a sentence saying so, not empty axes."""
     title, description = _title_and_description(points)
+    if not any(count for _when, count in points):
+        sentence = (
+            ngettext(
+                "No action was overdue in the last %(weeks)d week.",
+                "No action was overdue in the last %(weeks)d weeks.",
+                len(points),
+            )
+            % {"weeks": len(points)}
+            if points
+            else description
+        )
+        return format_html(
+            '<p class="text-body-secondary mb-0" data-testid="{}-empty">{}</p>',
+            chart_id,
+            sentence,
+        )
     parts: list[SafeString] = [
         format_html(
             '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {} {}" role="img" '
@@ -127,16 +144,6 @@ def overdue_trend_svg(
                     _day(day),
                 )
             )
-    if not points:
-        parts.append(
-            format_html(
-                '<text x="{}" y="{}" text-anchor="middle" fill="{}">{}</text>',
-                _fixed(LEFT + PLOT_W / 2),
-                _fixed(TOP + PLOT_H / 2),
-                INK,
-                description,
-            )
-        )
     parts.append(
         format_html(
             '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{}"/>'

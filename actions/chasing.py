@@ -25,23 +25,26 @@ from django.db.models import CharField, F, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Cast, Concat, Substr
 from django.template.loader import get_template
 from django.utils import timezone
+from django.utils.translation import gettext_lazy, gettext_noop, ngettext
 
 from accounts.models import Office, OfficeCode, Role, User
 from accounts.selectors import office_people
 from actions.models import Action, ChaseNotice, Digest, Notification
 from actions.policy import DOMAIN_OFFICE
+from config import mail
 from config.sql import hold_lock, insert_select, run_alone
 from config.text import one_line
 
 logger = logging.getLogger(__name__)
 
+# Stored in English with each in-app notification; translated where it is shown (the digest).
 STAGE_TEXT = {
-    "reminder_7d": "due within a week",
-    "reminder_1d": "due tomorrow",
-    "overdue": "overdue",
-    "unit_head": "overdue a week: escalated to the unit head",
-    "owning_office": "overdue two weeks: escalated to the owning office",
-    "committee": "overdue a month: escalated to the Risk Compliance Committee",
+    "reminder_7d": gettext_noop("due within a week"),
+    "reminder_1d": gettext_noop("due tomorrow"),
+    "overdue": gettext_noop("overdue"),
+    "unit_head": gettext_noop("overdue a week: escalated to the unit head"),
+    "owning_office": gettext_noop("overdue two weeks: escalated to the owning office"),
+    "committee": gettext_noop("overdue a month: escalated to the Risk Compliance Committee"),
 }
 COMMITTEE_STAGE = "committee"  # the last rung: its notice puts the action on the agenda
 # Batches writing into waiting digests take this lock shared; claiming digests to mail takes
@@ -50,6 +53,7 @@ COMMITTEE_STAGE = "committee"  # the last rung: its notice puts the action on th
 DIGESTS_FILLING = 0x52434344
 CHASING = 0x52434343  # one run of the chase at a time: held for the whole run
 DIGEST_BATCH = 500  # digests claimed, rendered and mailed together over one mail connection
+DIGEST_TEMPLATE = "actions/mail/digest.txt"
 
 
 @dataclass
@@ -233,17 +237,24 @@ def _tell(told: QuerySet[Action], *, stage: str, message: Any, moment: dt.dateti
     )  # fmt: skip
 
 
-def _digest_mail(recipient: dict[str, Any], items: list[str], template: Any) -> EmailMessage:
+def _digest_mail(recipient: dict[str, Any], items: list[dict[str, Any]]) -> EmailMessage:
+    """The digest in its reader's language, composed now from each item's action and stage
+    (not from the English stored for the in-app list), each item with its action's link."""
     count = len(items)
-    return EmailMessage(
-        f"[RCC] {count} action{'s' if count != 1 else ''} need your attention",
-        # Each item on its own line, whatever the titles it quotes held when they were stored.
-        template.render(
-            {"recipient": recipient["name"], "items": [{"message": one_line(m)} for m in items]}
+    subject, body = mail.compose(
+        DIGEST_TEMPLATE,
+        {"recipient": recipient["name"], "items": items},
+        language=recipient["language"],
+        subject=lambda: (
+            ngettext(
+                "[RCC] %(count)d action needs your attention",
+                "[RCC] %(count)d actions need your attention",
+                count,
+            )
+            % {"count": count}
         ),
-        settings.DEFAULT_FROM_EMAIL,
-        [recipient["email"]],
     )
+    return EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [recipient["email"]])
 
 
 def send_digests(ids: list[int] | None = None, *, now: dt.datetime | None = None) -> int:
@@ -254,7 +265,7 @@ def send_digests(ids: list[int] | None = None, *, now: dt.datetime | None = None
     unsent = Digest.objects.filter(sent_at__isnull=True)
     if ids is not None:
         unsent = unsent.filter(pk__in=ids)
-    template = get_template("actions/mail/digest.txt")
+    get_template(DIGEST_TEMPLATE)  # a broken template fails here, before any digest is claimed
     sent, after = 0, 0
     while True:
         # In order of id, each batch after the last: one that failed and was released waits
@@ -271,25 +282,47 @@ def send_digests(ids: list[int] | None = None, *, now: dt.datetime | None = None
         if not batch:
             return sent
         after = batch[-1]
-        sent += _mail_batch(batch, template)
+        sent += _mail_batch(batch)
 
 
-def _mail_batch(batch: list[int], template: Any) -> int:
-    items: dict[int, list[str]] = defaultdict(list)
+def _mail_batch(batch: list[int]) -> int:
+    items: dict[int, list[dict[str, Any]]] = defaultdict(list)
     rows = (
         Notification.objects.filter(digest_id__in=batch)
         .order_by("digest_id", "action__due_on", "pk")
-        .values_list("digest_id", "message")
+        .values_list(
+            "digest_id",
+            "stage",
+            "action_id",
+            "action__reference",
+            "action__title",
+            "action__unit__code",
+            "action__due_on",
+        )
     )
-    for digest_id, message in rows:
-        items[digest_id].append(message)
+    for digest_id, stage, action_id, reference, title, unit, due_on in rows:
+        items[digest_id].append(
+            {
+                "reference": reference,
+                # On its own line, whatever the title held when it was stored.
+                "title": one_line(title),
+                "unit": unit,
+                "due_on": due_on,
+                "stage": gettext_lazy(STAGE_TEXT.get(stage, stage)),  # in the reader's language
+                "link": mail.link("actions:action", action_id),
+            }
+        )
     people = {
-        digest.pk: {"name": str(digest.recipient), "email": digest.recipient.email}
+        digest.pk: {
+            "name": one_line(str(digest.recipient)),
+            "email": digest.recipient.email,
+            "language": mail.language_of(digest.recipient),
+        }
         for digest in Digest.objects.filter(pk__in=batch).select_related("recipient")
     }
-    mail = get_connection()
+    connection = get_connection()
     try:
-        mail.open()
+        connection.open()
     except Exception:
         Digest.objects.filter(pk__in=batch).update(sent_at=None)  # all back, for the next run
         logger.exception("mail server unreachable; %s digests will be retried", len(batch))
@@ -301,7 +334,7 @@ def _mail_batch(batch: list[int], template: Any) -> int:
             if not person["email"] or not items.get(digest_id):
                 continue
             try:
-                mail.send_messages([_digest_mail(person, items[digest_id], template)])
+                connection.send_messages([_digest_mail(person, items[digest_id])])
             except Exception:
                 # Release the claim: the next run sends it. Never lose a digest to a mail outage.
                 Digest.objects.filter(pk=digest_id).update(sent_at=None)
@@ -309,7 +342,7 @@ def _mail_batch(batch: list[int], template: Any) -> int:
                 continue
             sent += 1
     finally:
-        mail.close()
+        connection.close()
     return sent
 
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Domain
+from actions import policy
 from actions.models import Action, Directive
 from config import dates
+from config.filters import ANY, PageFilterSet, several, unit_filter
 
 
 class ActionFilter(django_filters.FilterSet):
@@ -20,6 +23,11 @@ class ActionFilter(django_filters.FilterSet):
     mine = django_filters.BooleanFilter(method="filter_mine", label=_("Assigned to me"))
     my_unit = django_filters.BooleanFilter(method="filter_my_unit", label=_("My units' actions"))
     overdue = django_filters.BooleanFilter(method="filter_overdue", label=_("Overdue"))
+    # A person's share of the work, as the unit's workload page links to it.
+    assignee = django_filters.CharFilter(field_name="assignee__username", label=_("Assignee"))
+    unassigned = django_filters.BooleanFilter(
+        field_name="assignee", lookup_expr="isnull", label=_("Unassigned")
+    )
     due_before = dates.DayFilter(field_name="due_on", lookup_expr="lt", label=_("Due before"))
     escalation_level = django_filters.NumberFilter(label=_("Escalation level"))
     escalation_level_min = django_filters.NumberFilter(
@@ -55,3 +63,50 @@ class DirectiveFilter(django_filters.FilterSet):
     class Meta:
         model = Directive
         fields = ["status", "domain"]
+
+
+# --- The pages' filters: the API's, as a reader picks them -----------------------------------
+
+# Chasing raises an action one rung at a time (actions.chasing); the levels are these four,
+# named as the committee's agenda names them.
+ESCALATION_LEVELS = [
+    (level, format_lazy("{} — {}", level, name))
+    for level, name in enumerate(
+        [_("Not escalated"), _("Unit head"), _("Owning office"), _("Committee")]
+    )
+]
+
+
+class ActionListFilter(PageFilterSet, ActionFilter):
+    """The action list: unit, status, domain, priority, due date and escalation; the quick views
+    (mine, my units', overdue) are tabs above it, and a person's share (assignee, unassigned)
+    is a link from the unit's workload: those ride along as hidden fields."""
+
+    order = (
+        "unit",
+        "status",
+        "domain",
+        "priority",
+        "due_before",
+        "escalation_level",
+        "escalation_level_min",
+    )
+    unit = unit_filter(policy.visible_actions)
+    status = several(Action.Status.choices, label=_("Status"))
+    priority = several(Action.Priority.choices, label=_("Priority"))
+    escalation_level = django_filters.TypedChoiceFilter(
+        choices=[("", ANY), *ESCALATION_LEVELS], coerce=int, label=_("Escalation level")
+    )
+    escalation_level_min = django_filters.TypedChoiceFilter(
+        choices=[("", ANY), *ESCALATION_LEVELS],
+        coerce=int,
+        field_name="escalation_level",
+        lookup_expr="gte",
+        label=_("Escalation level at least"),
+    )
+
+
+class DirectiveListFilter(PageFilterSet, DirectiveFilter):
+    """The directive list: status (several at once) and domain."""
+
+    status = several(Directive.Status.choices, label=_("Status"))

@@ -134,6 +134,29 @@ class ReplanForm(VersionForm):
         return {key: data[key] for key in ("due_on", "unit", "assignee", "domain") if data[key]}
 
 
+class AssignForm(VersionForm):
+    """The unit head's choice of who in the unit does the work (blank: the unit as a whole)."""
+
+    assignee = forms.ModelChoiceField(
+        label=_("Assign to"),
+        queryset=User.objects.none(),
+        to_field_name="username",
+        required=False,
+        empty_label=_("Nobody in particular (the whole unit)"),
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
+
+    def __init__(self, *args: Any, unit_group_id: int | None = None, **kwargs: Any) -> None:
+        # Ids of its own: the re-plan form on the same page has an assignee field too.
+        kwargs.setdefault("auto_id", "id_assign_%s")
+        super().__init__(*args, **kwargs)
+        field = self.fields["assignee"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = User.objects.filter(is_active=True, groups=unit_group_id).order_by(
+            "username"
+        )
+
+
 class WithdrawForm(forms.Form):
     reason = forms.CharField(
         label=_("Reason"),

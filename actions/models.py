@@ -71,7 +71,7 @@ class ActionQuerySet(models.QuerySet["Action"]):
         return self.exclude(status__in=[Action.Status.VERIFIED, Action.Status.CANCELLED])
 
     def overdue(self, today: dt.date | None = None) -> ActionQuerySet:
-        """Overdue is derived from the due date, never stored as a status (DESIGN.md 4)."""
+        """Overdue is derived from the due date, never stored as a status."""
         return self.open().filter(due_on__lt=today or timezone.localdate())
 
 

@@ -1,4 +1,4 @@
-"""Who may see, create, progress, verify, return, cancel and re-plan actions."""
+"""Who may see, create, progress, verify, return, cancel, re-plan and assign actions."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from accounts import policy as accounts_policy
 from accounts.models import BusinessUnit, Domain, OfficeCode, Role
 from actions.models import Action, Directive
 
-# The office that owns a domain verifies its actions (DESIGN.md section 3); the chair always may.
+# The office that owns a domain verifies its actions (docs/architecture.md, Authority); the
+# chair always may.
 DOMAIN_OFFICE = {Domain.SECURITY: OfficeCode.CISO, Domain.QUALITY: OfficeCode.CQO}
 
 
@@ -68,9 +69,30 @@ def can_verify(user: Any, action: Action) -> bool:
     return action.submitted_by_id != user.pk
 
 
+def verifying_domains(user: Any) -> list[str]:
+    """The domains whose submitted actions wait on this person's office: the chair's, all."""
+    return [domain for domain in Domain.values if owning_office(user, domain) is not None]
+
+
 def can_replan(user: Any, action: Action) -> bool:
     """Owner, due date, domain and origin are the issuing office's (or the chair's) to change."""
     return owning_office(user, action.domain) is not None
+
+
+def can_assign(user: Any, action: Action) -> bool:
+    """The head of the owning unit hands the unit's work to its people. Not the issuing office:
+    it names an owner while re-planning, with a reason (can_replan); nor an on-site security
+    officer, whose word is on findings, not on who in the unit does what."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return action.unit.head_id == user.pk
+
+
+def can_see_workload(user: Any, unit: BusinessUnit) -> bool:
+    """A unit's head, and oversight, who read every unit's actions anyway."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return unit.head_id == user.pk or accounts_policy.reads_everything(user)
 
 
 def can_cancel(user: Any, action: Action) -> bool:

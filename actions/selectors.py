@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from accounts.models import BusinessUnit, User
 from actions import policy
 from actions.models import Action, ActionUpdate, Directive, Evidence, Notification
 
@@ -60,6 +62,98 @@ def action_details_for(user: Any) -> QuerySet[Action]:
         "origin_decision",
         "submitted_by",
         "verified_by",
+    )
+
+
+def awaiting_verification(user: Any) -> QuerySet[Action]:
+    """Submitted actions waiting on the reader's office to verify or return them, oldest
+    submission first; never their own submissions, which someone else verifies."""
+    domains = policy.verifying_domains(user)
+    if not domains:
+        return Action.objects.none()
+    return (
+        actions_for(user)
+        .filter(status=Action.Status.SUBMITTED, domain__in=domains)
+        .exclude(submitted_by=user)
+        .order_by("submitted_at", "pk")
+    )
+
+
+UNFINISHED = [
+    Action.Status.OPEN,
+    Action.Status.IN_PROGRESS,
+    Action.Status.RETURNED,
+    Action.Status.SUBMITTED,
+]
+
+
+@dataclass(frozen=True)
+class Load:
+    """One person's share of a unit's unfinished actions (no person: the unassigned ones)."""
+
+    person: User | None
+    counts: dict[str, int]  # by status, for the statuses in UNFINISHED
+    overdue: int
+    in_unit: bool = True
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def cells(self) -> list[tuple[str, int]]:
+        """The counts in UNFINISHED's order, as a table shows them."""
+        return [(status, self.counts[status]) for status in UNFINISHED]
+
+
+def unit_workload(user: Any, unit: BusinessUnit, *, today: dt.date | None = None) -> list[Load]:
+    """The unit's unfinished actions the reader sees, counted per person by status and overdue:
+    every active person of the unit (none left out for having nothing), anyone outside it who
+    still holds some of its work, then the unassigned. One aggregate query and one for the
+    people, however many actions and people."""
+    today = today or timezone.localdate()
+    counted = (
+        policy.visible_actions(user)
+        .filter(unit=unit, status__in=UNFINISHED)
+        .order_by()
+        .values("assignee")
+        .annotate(
+            **{status: Count("pk", filter=Q(status=status)) for status in UNFINISHED},
+            overdue=Count("pk", filter=Q(due_on__lt=today)),
+        )
+    )
+    by_person: dict[int | None, dict[str, Any]] = {row["assignee"]: dict(row) for row in counted}
+    holders = Q(pk__in=[pk for pk in by_person if pk is not None])
+    group = unit.group_id
+    if group is None:  # a unit never set up has no people yet (accounts.services.sync_unit_group)
+        people = User.objects.filter(holders).annotate(in_unit=Value(False))
+    else:
+        in_unit = User.groups.through.objects.filter(user_id=OuterRef("pk"), group_id=group)
+        people = (
+            User.objects.filter(Q(groups=group, is_active=True) | holders)
+            .annotate(in_unit=Exists(in_unit))
+            .distinct()
+        )
+
+    def load(person: User | None, row: dict[str, Any] | None, *, member: bool = True) -> Load:
+        row = row or {}
+        counts = {str(status): int(row.get(status, 0)) for status in UNFINISHED}
+        return Load(person, counts, int(row.get("overdue", 0)), in_unit=member)
+
+    rows = [
+        load(person, by_person.get(person.pk), member=person.in_unit)
+        for person in people.order_by("username")
+    ]
+    return [*rows, load(None, by_person.get(None))]
+
+
+def workload_units(user: Any) -> list[str]:
+    """The codes of the active units whose workload the reader answers for: those they head."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    return list(
+        BusinessUnit.objects.filter(head=user, is_active=True)
+        .order_by("code")
+        .values_list("code", flat=True)
     )
 
 

@@ -1,4 +1,4 @@
-"""Every write to actions: create, start, submit, verify, return, cancel, update, re-plan.
+"""Every write to actions: create, start, submit, verify, return, cancel, update, re-plan, assign.
 
 Each write locks the action, checks the version the client read (If-Match), applies one
 rule from the act table, appends an update line, bumps the version and records the audit
@@ -277,7 +277,10 @@ def add_update(
     _check_version(action, expected_version)
     if action.status in FINISHED:
         raise ValidationError(
-            {"status": _("A %(status)s action takes no more updates.") % {"status": action.status}}
+            {
+                "status": _("This action's status is “%(status)s”: it takes no more updates.")
+                % {"status": action.get_status_display()}
+            }
         )
     update = ActionUpdate.objects.create(
         action=action, author=actor, note=note.strip(), percent_done=percent_done
@@ -351,7 +354,10 @@ def replan_action(
     _check_version(action, expected_version)
     if action.status in FINISHED:
         raise ValidationError(
-            {"status": _("A %(status)s action cannot be re-planned.") % {"status": action.status}}
+            {
+                "status": _("This action's status is “%(status)s”: it cannot be re-planned.")
+                % {"status": action.get_status_display()}
+            }
         )
     changes: dict[str, Any] = {}
     dates.require_due("due_on", due_on, passed=_("The new due date has already passed."))
@@ -389,6 +395,55 @@ def replan_action(
         details={
             **{k: {"from": a, "to": b} for k, (a, b) in changes.items()},
             "reason": reason.strip(),
+        },
+    )
+    return action
+
+
+@transaction.atomic
+def assign_action(
+    *,
+    actor: User,
+    action: Action,
+    assignee: User | None,
+    expected_version: str | None = None,
+) -> Action:
+    """The head of the owning unit hands an unfinished action to one of the unit's people, or
+    back to the unit as a whole (no assignee). Naming the same person again changes nothing."""
+    action = _locked(action)
+    # Asked of the locked row: a re-plan committing meanwhile may have moved it to another unit.
+    if not policy.can_assign(actor, action):
+        raise PermissionDenied(_("Only the head of the owning unit may assign its actions."))
+    _check_version(action, expected_version)
+    if action.status in FINISHED:
+        raise ValidationError(
+            {
+                "status": _("This action's status is “%(status)s”: it cannot be assigned.")
+                % {"status": action.get_status_display()}
+            }
+        )
+    unit = action.unit
+    if assignee is not None and not (
+        assignee.is_active and assignee.groups.filter(pk=unit.group_id).exists()
+    ):
+        raise ValidationError(
+            {"assignee": _("The assignee must belong to %(unit)s.") % {"unit": unit.code}}
+        )
+    if getattr(assignee, "pk", None) == action.assignee_id:
+        return action
+    previous = action.assignee
+    action.assignee = assignee
+    _save(action, ["assignee"])
+    audit.record(
+        actor=actor,
+        verb="action.assigned",
+        target=action,
+        details={
+            "unit": unit.code,
+            "assignee": {
+                "from": getattr(previous, "username", None),
+                "to": getattr(assignee, "username", None),
+            },
         },
     )
     return action
@@ -618,7 +673,8 @@ def issue_directive(*, actor: User, directive: Directive) -> Directive:
     directive = Directive.objects.select_for_update().get(pk=directive.pk)
     if directive.status != Directive.Status.DRAFT:
         raise Conflict(
-            _("This directive is already %(status)s.") % {"status": directive.status},
+            _("This directive's status is already “%(status)s”.")
+            % {"status": directive.get_status_display()},
             code="already_issued",
         )
     count = _fan_out(directive=directive, actor=actor, office=office)
@@ -655,7 +711,8 @@ def withdraw_directive(*, actor: User, directive: Directive, reason: str) -> Dir
     directive = Directive.objects.select_for_update().get(pk=directive.pk)
     if directive.status in {Directive.Status.WITHDRAWN, Directive.Status.COMPLETED}:
         raise Conflict(
-            _("This directive is already %(status)s.") % {"status": directive.status},
+            _("This directive's status is already “%(status)s”.")
+            % {"status": directive.get_status_display()},
             code="finished",
         )
     # Locked, so a verification committing meanwhile is seen, not overwritten.

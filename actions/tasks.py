@@ -5,11 +5,13 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
-from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from actions import chasing
 from actions.models import Action
+from config import mail
+from config.text import one_line
 
 # A run holds the chase alone; one hung that long is stopped (its lock goes with it) before
 # the next hour's run would find it still under way. The soft limit lets it end cleanly.
@@ -29,19 +31,24 @@ def notify_submitted(action_id: int) -> int:
     unit submitted it; returns how many people it went to."""
     action = Action.objects.select_related("unit", "submitted_by").get(pk=action_id)
     people = chasing.owning_offices([action])[action.pk]
-    recipients = sorted(
-        set(
-            User.objects.filter(pk__in=people, is_active=True)
-            .exclude(email="")
-            .values_list("email", flat=True)
+    readers = User.objects.filter(pk__in=people, is_active=True).exclude(email="").order_by("pk")
+    context = {
+        "action": action,
+        "title": one_line(action.title),
+        "link": mail.link("actions:action", action.pk),
+    }
+    sent = 0
+    # One mail per language its readers read: each in theirs.
+    for language, recipients in mail.by_language(readers.only("email", "language")).items():
+        subject, body = mail.compose(
+            "actions/mail/submitted.txt",
+            context,
+            language=language,
+            subject=lambda: (
+                _("[RCC] %(reference)s submitted for verification by %(unit)s")
+                % {"reference": action.reference, "unit": action.unit.code}
+            ),
         )
-    )
-    if not recipients:
-        return 0
-    send_mail(
-        f"[RCC] {action.reference} submitted for verification by {action.unit.code}",
-        render_to_string("actions/mail/submitted.txt", {"action": action}),
-        settings.DEFAULT_FROM_EMAIL,
-        recipients,
-    )
-    return len(recipients)
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+        sent += len(recipients)
+    return sent

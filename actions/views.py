@@ -8,21 +8,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms as django_forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import formats
 from django.utils.translation import gettext as _t
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from accounts import selectors as accounts_selectors
 from accounts.models import Domain
 from actions import charts, policy, selectors, services
-from actions.filters import ActionFilter, DirectiveFilter
+from actions.filters import ActionListFilter, DirectiveListFilter
 from actions.forms import (
+    AssignForm,
     DirectiveForm,
     ReplanForm,
     TransitionForm,
@@ -32,6 +36,7 @@ from actions.forms import (
 )
 from actions.models import Action, Directive
 from config import text
+from config.confirm import Confirmation, ask, confirmed
 from config.errors import Conflict, PreconditionFailed, PreconditionRequired
 from config.pages import Column, export, export_links, paginate, refused
 
@@ -120,26 +125,13 @@ DIRECTIVE_COLUMNS = [
 ]
 
 
-def _styled(form: django_forms.Form) -> django_forms.Form:
-    """Bootstrap's look for a filter form's plain widgets."""
-    for field in form.fields.values():
-        widget = field.widget
-        if isinstance(widget, django_forms.Select):
-            widget.attrs.setdefault("class", "form-select form-select-sm")
-        else:
-            widget.attrs.setdefault("class", "form-control form-control-sm")
-        if isinstance(widget, django_forms.DateInput):
-            widget.input_type = "date"
-    return form
-
-
 # --- Actions --------------------------------------------------------------------------------
 
 
 @login_required
 def action_list(request: HttpRequest) -> HttpResponse:
     """The reader's actions, with quick views, filters, export and the overdue trend."""
-    filters = ActionFilter(
+    filters = ActionListFilter(
         request.GET, queryset=selectors.actions_for(request.user), request=request
     )
     # A filter that does not parse (a date out of range) shows its error, no rows, and a 400.
@@ -154,16 +146,52 @@ def action_list(request: HttpRequest) -> HttpResponse:
         "actions/action_list.html",
         {
             "filter": filters,
-            "filter_form": _styled(filters.form),
             "page": paginate(request, rows),
             "exports": export_links(request),
             "quick_views": QUICK_VIEWS,
-            "quick_filters": [key for key, _label in QUICK_VIEWS if key],
+            "quick_filters": [key for key, _label in QUICK_VIEWS if key] + list(PERSON_FILTERS),
             "quick": quick,
+            "narrowed": _narrowed_to_person(request, filters) if valid else None,
+            "workload_units": _workload_units(request, filters if valid else None),
             "trend": charts.overdue_trend_svg(selectors.overdue_trend(request.user)),
         },
         status=200 if valid else 400,
     )
+
+
+# The unit workload page's links narrow the list to one person's share (or nobody's): no drop-
+# down of everyone's names in the filter bar, but a line saying so, with the way back.
+PERSON_FILTERS = ("assignee", "unassigned")
+
+
+def _workload_units(request: HttpRequest, filters: ActionListFilter | None) -> list[str]:
+    """The units whose workload the list links to: those the reader heads, and the unit the
+    list is filtered to when the reader may see its workload (oversight)."""
+    codes = selectors.workload_units(request.user)
+    chosen = filters.form.cleaned_data.get("unit") if filters is not None else None
+    if chosen is None or chosen.code in codes:
+        return codes
+    if policy.can_see_workload(request.user, chosen):
+        codes.append(chosen.code)
+    return codes
+
+
+def _narrowed_to_person(request: HttpRequest, filters: ActionListFilter) -> dict[str, Any] | None:
+    data = filters.form.cleaned_data
+    assignee, unassigned = data.get("assignee"), data.get("unassigned")
+    if assignee:
+        said = _t("Only the actions assigned to %(person)s.") % {"person": assignee}
+    elif unassigned is True:
+        said = _t("Only the actions assigned to nobody in particular.")
+    elif unassigned is False:
+        said = _t("Only the actions assigned to someone.")
+    else:
+        return None
+    everyone = request.GET.copy()
+    for key in (*PERSON_FILTERS, "page"):
+        everyone.pop(key, None)
+    query = everyone.urlencode()
+    return {"said": said, "everyone": reverse("actions:actions") + (f"?{query}" if query else "")}
 
 
 def _acts(user: Any, action: Action) -> list[dict[str, Any]]:
@@ -183,6 +211,7 @@ def _action_page(
     update_form: UpdateForm | None = None,
     replan_form: ReplanForm | None = None,
     act_forms: dict[str, TransitionForm] | None = None,
+    assign_form: AssignForm | None = None,
 ) -> HttpResponse:
     user = request.user
     open_work = action.status not in services.FINISHED
@@ -193,6 +222,7 @@ def _action_page(
         act["form"] = act_forms.get(act["act"]) or TransitionForm(initial={"version": version})
     can_update = open_work and policy.can_progress(user, action)
     can_replan = open_work and policy.can_replan(user, action)
+    can_assign = open_work and policy.can_assign(user, action)
     return render(
         request,
         "actions/action_detail.html",
@@ -207,6 +237,19 @@ def _action_page(
             or (
                 ReplanForm(initial={"version": version}, unit_group_id=action.unit.group_id)
                 if can_replan
+                else None
+            ),
+            "can_assign": can_assign,
+            "assign_form": assign_form
+            or (
+                AssignForm(
+                    initial={
+                        "version": version,
+                        "assignee": getattr(action.assignee, "username", None),
+                    },
+                    unit_group_id=action.unit.group_id,
+                )
+                if can_assign
                 else None
             ),
         },
@@ -315,6 +358,66 @@ def action_replan(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@require_POST
+def action_assign(request: HttpRequest, pk: int) -> HttpResponse:
+    """The head of the owning unit hands the action to one of the unit's people."""
+    action = _visible_action(request, pk)
+    form = AssignForm(request.POST, unit_group_id=action.unit.group_id)
+    if not form.is_valid():
+        if "version" in form.errors:
+            return refused(request, PreconditionRequired())
+        return _action_page(request, action, status=400, assign_form=form)
+    assignee = form.cleaned_data["assignee"]
+    try:
+        services.assign_action(
+            actor=request.user,  # type: ignore[arg-type]
+            action=action,
+            assignee=assignee,
+            expected_version=form.cleaned_data["version"],
+        )
+    except ValidationError as exc:
+        if hasattr(exc, "error_dict") and "assignee" in exc.error_dict:
+            put_errors(form, exc)
+            return _action_page(request, action, status=400, assign_form=form)
+        return refused(request, exc)
+    except REFUSALS as exc:
+        return refused(request, exc)
+    if assignee is None:
+        messages.success(request, _t("The action is now the whole unit's."))
+    else:
+        messages.success(
+            request, _t("The action is assigned to %(person)s.") % {"person": str(assignee)}
+        )
+    return redirect("actions:action", pk=action.pk)
+
+
+@login_required
+def unit_workload(request: HttpRequest, code: str) -> HttpResponse:
+    """A unit's unfinished actions per person, for its head and for oversight."""
+    unit = get_object_or_404(accounts_selectors.business_units_for(request.user), code=code)
+    if not policy.can_see_workload(request.user, unit):
+        return refused(
+            request,
+            PermissionDenied(_t("Only the unit's head and oversight see a unit's workload.")),
+        )
+    loads = selectors.unit_workload(request.user, unit)
+    statuses = [(status, Action.Status(status).label) for status in selectors.UNFINISHED]
+    totals = {status: sum(load.counts[status] for load in loads) for status in selectors.UNFINISHED}
+    return render(
+        request,
+        "actions/unit_workload.html",
+        {
+            "unit": unit,
+            "loads": loads,
+            "statuses": statuses,
+            "totals": [totals[status] for status in selectors.UNFINISHED],
+            "total_overdue": sum(load.overdue for load in loads),
+            "total": sum(totals.values()),
+        },
+    )
+
+
+@login_required
 def evidence_file(request: HttpRequest, pk: int, evidence_pk: int) -> FileResponse:
     """An evidence file, for those who may see its action (others get a 404)."""
     evidence = get_object_or_404(
@@ -344,11 +447,15 @@ def _issuable_domains(user: Any) -> list[str]:
 
 @login_required
 def directive_list(request: HttpRequest) -> HttpResponse:
-    filters = DirectiveFilter(
+    filters = DirectiveListFilter(
         request.GET, queryset=selectors.directives_for(request.user), request=request
     )
-    rows = filters.qs
-    exported = export(request, name="directives", columns=DIRECTIVE_COLUMNS, rows=rows)
+    # A filter that does not parse shows its error, no rows, and a 400, as on every list.
+    valid = filters.is_valid()
+    rows = filters.qs if valid else filters.queryset.none()
+    exported = (
+        export(request, name="directives", columns=DIRECTIVE_COLUMNS, rows=rows) if valid else None
+    )
     if exported is not None:
         return exported
     return render(
@@ -356,11 +463,11 @@ def directive_list(request: HttpRequest) -> HttpResponse:
         "actions/directive_list.html",
         {
             "filter": filters,
-            "filter_form": _styled(filters.form),
             "page": paginate(request, rows),
             "exports": export_links(request),
             "can_issue": bool(_issuable_domains(request.user)),
         },
+        status=200 if valid else 400,
     )
 
 
@@ -449,7 +556,50 @@ def directive_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def directive_issue(request: HttpRequest, pk: int) -> HttpResponse:
+    """Issuing creates an action for every addressed unit or matching system: asked first."""
     directive = _visible_directive(request, pk)
+    # A draft is asked about first; anything else goes straight to the service, which says
+    # why it cannot be issued (already issued: 409).
+    if not confirmed(request) and directive.status == Directive.Status.DRAFT:
+        if not policy.can_issue_directive(request.user, directive.domain):
+            return refused(
+                request,
+                PermissionDenied(
+                    _t("Only the office owning this domain, or the chair, issues it.")
+                ),
+            )
+        reach = services.directive_reach(directive)
+        actions, units = reach.actions, reach.units
+        return ask(
+            request,
+            Confirmation(
+                title=_t("Issue the directive"),
+                message=_t("You are about to issue %(reference)s %(title)s.")
+                % {"reference": directive.reference, "title": directive.title},
+                consequences=[
+                    ngettext(
+                        "%(actions)s action is created now, owned by %(units)s business unit, "
+                        "due %(deadline)s.",
+                        "%(actions)s actions are created now, owned by %(units)s business units, "
+                        "due %(deadline)s.",
+                        actions,
+                    )
+                    % {
+                        "actions": actions,
+                        "units": units,
+                        "deadline": formats.date_format(directive.deadline, "SHORT_DATE_FORMAT"),
+                    },
+                    _t("Each unit is told, and the actions are chased until they are verified."),
+                    _t(
+                        "An issued directive is not edited; it can only be withdrawn, with a reason."
+                    ),
+                ],
+                action=reverse("actions:directive-issue", args=[directive.pk]),
+                button=_t("Issue now"),
+                back=reverse("actions:directive", args=[directive.pk]),
+                tone="danger",
+            ),
+        )
     try:
         services.issue_directive(actor=request.user, directive=directive)  # type: ignore[arg-type]
     except REFUSALS as exc:

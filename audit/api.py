@@ -5,13 +5,17 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from rest_framework import serializers, viewsets
 
-from audit import selectors
+from audit import selectors, sentences
 from audit.filters import AuditEventFilter
 from audit.models import AuditEvent
 
 
 class AuditEventOut(serializers.ModelSerializer):
     actor = serializers.CharField(source="actor_label", read_only=True)
+    sentence = serializers.SerializerMethodField(
+        help_text="What happened, in one sentence in the language the request asks for "
+        "(Accept-Language). Composed when read; the other fields are the record."
+    )
 
     class Meta:
         model = AuditEvent
@@ -27,7 +31,11 @@ class AuditEventOut(serializers.ModelSerializer):
             "details",
             "prev_hash",
             "hash",
+            "sentence",
         ]
+
+    def get_sentence(self, event: AuditEvent) -> str:
+        return sentences.sentence(event)
 
 
 class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):

@@ -6,14 +6,15 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import django_filters
-from django import forms
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import OfficeCode
+from audit import sentences
 from audit.models import AuditEvent
 from config import dates
+from config.filters import PageFilterSet
 
 
 class AuditEventFilter(django_filters.FilterSet):
@@ -42,8 +43,8 @@ def _start_of_day(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-# The record types the services name as targets, by a translated name. Free text still works
-# underneath (?target_type=app_label.model), so a type missing here is only not offered.
+# The record types the services name as targets, by a translated name, for the page. The API
+# still takes any (?target_type=app_label.model), so a type missing here is only not offered.
 TARGET_TYPES = [
     ("accounts.user", _("Person")),
     ("accounts.businessunit", _("Business unit")),
@@ -58,38 +59,34 @@ TARGET_TYPES = [
     ("committee.committee", _("Committee")),
     ("committee.meeting", _("Meeting")),
     ("committee.decision", _("Decision")),
+    ("committee.writtenresolution", _("Written resolution")),
     ("committee.calendarfeed", _("Calendar feed")),
+    ("quality.project", _("Project")),
+    ("quality.threshold", _("Rating thresholds")),
 ]
 
 
-class AuditTrailFilter(AuditEventFilter):
+class AuditTrailFilter(PageFilterSet, AuditEventFilter):
     """The page's filters: the same, with local days for the range and drop-downs where the
-    values are known (still free text underneath, as in the API)."""
+    values are known: the verbs the trail holds, the record types and offices by name. Still
+    free text underneath in the API (?verb=, ?target_type=app_label.model)."""
 
-    date_from = dates.DayFilter(
-        label=_("From"),
-        method="filter_from",
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-    )
-    date_to = dates.DayFilter(
-        label=_("To"),
-        method="filter_to",
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-    )
-
-    PAGE_FIELDS = ("verb", "actor", "target_type", "office", "date_from", "date_to")
+    order = ("verb", "actor", "target_type", "office", "date_from", "date_to")
+    verb = django_filters.ChoiceFilter(choices=[], label=_("Verb"))
+    target_type = django_filters.ChoiceFilter(choices=TARGET_TYPES, label=_("Target type"))
+    office = django_filters.ChoiceFilter(choices=OfficeCode.choices, label=_("Office"))
+    date_from = dates.DayFilter(label=_("From"), method="filter_from")
+    date_to = dates.DayFilter(label=_("To"), method="filter_to")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # Only the page's fields (not the API's raw timestamps), in the order a reader scans.
-        self.filters: dict[str, Any] = {name: self.filters[name] for name in self.PAGE_FIELDS}
-        fields = self.form.fields
-        fields["verb"].widget.attrs["placeholder"] = "system.suspended"
-        fields["target_type"].widget = forms.Select(choices=[("", _("Any")), *TARGET_TYPES])
-        fields["office"].widget = forms.Select(choices=[("", _("Any")), *OfficeCode.choices])
-        for field in fields.values():
-            css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
-            field.widget.attrs["class"] = f"{css} {css}-sm"
+        # Only the page's fields (not the API's raw timestamps or record ids).
+        self.filters: dict[str, Any] = {name: self.filters[name] for name in self.order}
+        # The verbs the trail holds, one query over the verb index for the events this reader
+        # may read, each by its name in the reader's language.
+        verbs = self.queryset.order_by("verb").values_list("verb", flat=True).distinct()
+        named = [(verb, sentences.verb_name(verb)) for verb in verbs]
+        self.filters["verb"].extra["choices"] = sorted(named, key=lambda choice: choice[1])
 
     def filter_from(
         self, queryset: QuerySet[AuditEvent], name: str, value: date

@@ -84,7 +84,8 @@ class ChainHead(models.Model):
 
 class IdempotentRequest(models.Model):
     """The first response to a write sent with an Idempotency-Key, replayed when the same
-    client retries it (DESIGN.md section 6): a retried suspension suspends once."""
+    client retries it (docs/architecture.md, The API contract): a retried suspension suspends
+    once."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=200)

@@ -9,18 +9,31 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from accounts import policy as accounts_policy
-from audit import selectors, services
+from audit import selectors, sentences, services
 from audit.filters import AuditTrailFilter
 from audit.models import AuditEvent
 from config.pages import EXPORT_LIMIT, Column, export, export_links, number, paginate
 
 # What the daily check (audit.tasks.verify_audit_chain) leaves in the trail.
 CHECK_VERBS = ("audit.verified", "audit.broken")
+# The pages of the records events are about: the sentence links its target there (a reader
+# who may not see the record gets its 404, as anywhere else). URL names, not imports.
+TARGET_PAGES = {
+    "systems.system": "systems:system",
+    "cases.incident": "cases:incident",
+    "cases.risk": "cases:risk",
+    "actions.action": "actions:action",
+    "actions.directive": "actions:directive",
+    "committee.meeting": "committee:meeting",
+    "committee.writtenresolution": "committee:resolution",
+    "quality.project": "quality:project",
+}
 
 
 def _details(event: AuditEvent) -> str:
@@ -40,7 +53,13 @@ def columns() -> list[Column]:
         Column(_("Target"), lambda e: e.target_label),
         Column(_("Details"), _details),
         Column(_("Hash"), lambda e: e.hash),
+        Column(_("Event"), sentences.sentence),
     ]
+
+
+def _target_page(event: AuditEvent) -> str | None:
+    name = TARGET_PAGES.get(event.target_type)
+    return reverse(name, args=[event.target_id]) if name and event.target_id.isdigit() else None
 
 
 def _require_reader(request: HttpRequest) -> None:
@@ -65,7 +84,9 @@ def event_list(request: HttpRequest) -> HttpResponse:
             return download
     page = paginate(request, rows)
     for event in page:
-        event.details_json = _details(event)
+        # Composed now, in the reader's language; the event keeps the words it was recorded in.
+        event.sentence = sentences.sentence_html(event, href=_target_page(event))
+        event.detail_rows = sentences.detail_rows(event)
     return render(
         request,
         "audit/event_list.html",

@@ -113,10 +113,7 @@ class IncidentAdmin(SimpleHistoryAdmin):
         changes = {
             f: form.cleaned_data[f] for f in form.changed_data if f in services.INCIDENT_EDITABLE
         }
-        try:
-            services.update_incident(actor=_actor(request), incident=obj, **changes)
-        except ValidationError as exc:
-            raise PermissionDenied("; ".join(exc.messages)) from exc
+        services.update_incident(actor=_actor(request), incident=obj, **changes)
 
     @admin.action(description="Triage")
     def triage(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
@@ -212,10 +209,7 @@ class RiskAdmin(SimpleHistoryAdmin):
         changes = {
             f: form.cleaned_data[f] for f in form.changed_data if f in services.RISK_EDITABLE
         }
-        try:
-            services.reassess_risk(actor=_actor(request), risk=obj, **changes)
-        except ValidationError as exc:
-            raise PermissionDenied("; ".join(exc.messages)) from exc
+        services.reassess_risk(actor=_actor(request), risk=obj, **changes)
 
 
 @admin.register(RiskMatrixCell)

@@ -24,13 +24,16 @@ COLOURS: dict[str, str] = {
     RiskLevel.VERY_HIGH: "#ea868f",
 }
 TEXT = "#212529"
-CELL = 60
-LEFT = 64  # room for the likelihood axis title and its ticks
+# Drawn at 520 px wide, which a half-width dashboard column shows at full size: counts at 22 px
+# and every label at 14 px stay readable even where the map is scaled down to fit.
+CELL = 64
+LEFT = 52  # room for the likelihood axis title and its ticks
 TOP = 8
 GRID = 5 * CELL
 LEGEND_X = LEFT + GRID + 16  # the legend stands right of the grid, very high at the top
-WIDTH = LEGEND_X + 110
-HEIGHT = TOP + GRID + 46
+WIDTH = LEGEND_X + 132  # the longest level name, "非常に高い" at 14 px, and its swatch
+HEIGHT = TOP + GRID + 52
+COUNT_FONT, LABEL_FONT = 22, 14
 
 
 def _levels() -> dict[tuple[int, int], str]:
@@ -69,7 +72,15 @@ def heatmap_svg(
 ) -> SafeString:
     """The heat map of `grid` (rows likelihood 1..5, columns impact 1..5, as
     cases.selectors.heatmap returns it), drawn with likelihood 5 at the top and impact 1 on the
-    left; each cell is coloured by its level, shows its count and links to `link(l, i)`."""
+    left; each cell is coloured by its level, and a cell with risks shows its count and links to
+    `link(l, i)` (an empty cell is neither: there is nothing to open). A map with no risk at all
+    is a sentence saying so, not an empty grid."""
+    if not any(any(row) for row in grid):
+        return format_html(
+            '<p class="text-body-secondary mb-0" data-testid="heatmap-{}-empty">{}</p>',
+            basis,
+            _("There are no live risks (not retired) to map."),
+        )
     levels = _levels()
     title = _("Inherent risk heat map") if basis == "inherent" else _("Residual risk heat map")
     title_id = f"heatmap-{basis}-title"
@@ -90,75 +101,87 @@ def heatmap_svg(
                 "level": _label(level),
                 "count": formats.number_format(count, force_grouping=True),
             }
+            rect = format_html(
+                '<title>{}</title><rect x="{}" y="{}" width="{}" height="{}" fill="{}" '
+                'stroke="#fff" stroke-width="2"></rect>',
+                description,
+                x,
+                y,
+                CELL,
+                CELL,
+                COLOURS.get(level, "#dee2e6"),
+            )
+            data = format_html(
+                'data-testid="heatmap-cell" data-basis="{}" data-likelihood="{}" '
+                'data-impact="{}" data-count="{}" data-level="{}"',
+                basis,
+                likelihood,
+                impact,
+                count,
+                level,
+            )
+            if not count:
+                cells.append(format_html("<g {}>{}</g>", data, rect))
+                continue
             cells.append(
                 format_html(
-                    '<a href="{}" data-testid="heatmap-cell" data-basis="{}" '
-                    'data-likelihood="{}" data-impact="{}" data-count="{}" data-level="{}">'
-                    "<title>{}</title>"
-                    '<rect x="{}" y="{}" width="{}" height="{}" fill="{}" stroke="#fff" '
-                    'stroke-width="2"></rect>'
-                    '<text x="{}" y="{}" text-anchor="middle" dominant-baseline="central" '
-                    'font-size="{}" font-weight="{}" fill="{}">{}</text></a>',
+                    '<a href="{}" {}>{}<text x="{}" y="{}" text-anchor="middle" '
+                    'dominant-baseline="central" font-size="{}" font-weight="700" fill="{}">{}'
+                    "</text></a>",
                     link(likelihood, impact),
-                    basis,
-                    likelihood,
-                    impact,
-                    count,
-                    level,
-                    description,
-                    x,
-                    y,
-                    CELL,
-                    CELL,
-                    COLOURS.get(level, "#dee2e6"),
+                    data,
+                    rect,
                     x + CELL // 2,
                     y + CELL // 2,
-                    18 if count else 14,
-                    700 if count else 400,
+                    COUNT_FONT,
                     TEXT,
                     formats.number_format(count, force_grouping=True),
                 )
             )
     ticks = format_html_join(
         "",
-        '<text x="{}" y="{}" text-anchor="{}" font-size="12" fill="{}">{}</text>',
+        '<text x="{}" y="{}" text-anchor="{}" font-size="{}" fill="{}">{}</text>',
         [
             *(
-                (LEFT - 8, TOP + (5 - n) * CELL + CELL // 2 + 4, "end", TEXT, n)
+                (LEFT - 8, TOP + (5 - n) * CELL + CELL // 2 + 5, "end", LABEL_FONT, TEXT, n)
                 for n in range(1, 6)
             ),
             *(
-                (LEFT + (n - 1) * CELL + CELL // 2, TOP + GRID + 16, "middle", TEXT, n)
+                (LEFT + (n - 1) * CELL + CELL // 2, TOP + GRID + 18, "middle", LABEL_FONT, TEXT, n)
                 for n in range(1, 6)
             ),
         ],
     )
     axes = format_html(
-        '<text x="{}" y="{}" text-anchor="middle" font-size="13" fill="{}">{}</text>'
-        '<text x="{}" y="{}" text-anchor="middle" font-size="13" fill="{}" '
+        '<text x="{}" y="{}" text-anchor="middle" font-size="{}" font-weight="600" '
+        'fill="{}">{}</text>'
+        '<text x="{}" y="{}" text-anchor="middle" font-size="{}" font-weight="600" fill="{}" '
         'transform="rotate(-90 {} {})">{}</text>',
         LEFT + GRID // 2,
-        TOP + GRID + 36,
+        TOP + GRID + 42,
+        LABEL_FONT,
         TEXT,
         _("Impact"),
-        18,
+        16,
         TOP + GRID // 2,
+        LABEL_FONT,
         TEXT,
-        18,
+        16,
         TOP + GRID // 2,
         _("Likelihood"),
     )
     legend = format_html_join(
         "",
-        '<rect x="{}" y="{}" width="14" height="14" fill="{}"></rect>'
-        '<text x="{}" y="{}" font-size="12" fill="{}">{}</text>',
+        '<rect x="{}" y="{}" width="16" height="16" fill="{}" stroke="#adb5bd"></rect>'
+        '<text x="{}" y="{}" font-size="{}" fill="{}" data-testid="heatmap-legend">{}</text>',
         (
             (
                 LEGEND_X,
-                TOP + row * 24,
+                TOP + row * 26,
                 COLOURS[level],
-                LEGEND_X + 20,
-                TOP + row * 24 + 11,
+                LEGEND_X + 22,
+                TOP + row * 26 + 13,
+                LABEL_FONT,
                 TEXT,
                 _label(level),
             )

@@ -1,4 +1,4 @@
-"""Demo incidents and risks drawn from the scenario in DESIGN.md section 1."""
+"""Demo incidents and risks drawn from the breaches and the certificate mix-up behind it all."""
 
 from __future__ import annotations
 

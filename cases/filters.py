@@ -5,18 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django import forms
 from django.db.models import QuerySet
-from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import BusinessUnit, Domain
+from accounts.models import Domain
 from cases import policy
 from cases.models import Incident, Risk, RiskLevel, Severity
 from config import dates
+from config.filters import ANY, PageFilterSet, several, unit_filter
 
 SCALE = [(n, str(n)) for n in range(1, 6)]
-BASIS_CHOICES = [("inherent", _("Inherent")), ("residual", _("Residual"))]
+BASIS_CHOICES = [("residual", _("Residual")), ("inherent", _("Inherent"))]
 
 # --- The API's filters ----------------------------------------------------------------------
 
@@ -51,49 +50,7 @@ class RiskFilter(django_filters.FilterSet):
 # --- The pages' filters ---------------------------------------------------------------------
 
 
-def _incident_units(request: HttpRequest | None) -> QuerySet[BusinessUnit]:
-    """Units the reader has incidents of: a unit member is offered their own units only."""
-    if request is None:
-        return BusinessUnit.objects.none()
-    visible = policy.visible_incidents(request.user).order_by().values("unit")
-    return BusinessUnit.objects.filter(pk__in=visible).order_by("code")
-
-
-def _risk_units(request: HttpRequest | None) -> QuerySet[BusinessUnit]:
-    if request is None:
-        return BusinessUnit.objects.none()
-    visible = policy.visible_risks(request.user).order_by().values("unit")
-    return BusinessUnit.objects.filter(pk__in=visible).order_by("code")
-
-
-class _PageFilterMixin:
-    """Bootstrap's small controls on every filter field, in the order the page lists them."""
-
-    order: tuple[str, ...] = ()
-    form: Any
-
-    def style(self) -> None:
-        for field in self.form.fields.values():
-            select = isinstance(field.widget, forms.Select)
-            field.widget.attrs["class"] = (
-                "form-select form-select-sm" if select else "form-control form-control-sm"
-            )
-        self.form.order_fields(self.order)
-
-
-class AnyYesNo(forms.NullBooleanSelect):
-    """A yes/no filter whose empty choice reads "Any" (Django's says "Unknown")."""
-
-    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
-        super().__init__(attrs)
-        self.choices = [("unknown", _("Any")), ("true", _("Yes")), ("false", _("No"))]
-
-
-def _date_input() -> forms.DateInput:
-    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
-
-class IncidentListFilter(_PageFilterMixin, IncidentFilter):
+class IncidentListFilter(PageFilterSet, IncidentFilter):
     """The incident list: status, severity, unit, domain, category and reported date range."""
 
     order = (
@@ -105,47 +62,23 @@ class IncidentListFilter(_PageFilterMixin, IncidentFilter):
         "reported_after",
         "reported_before",
     )
-    status = django_filters.ChoiceFilter(
-        choices=Incident.Status.choices, label=_("Status"), empty_label=_("Any status")
-    )
-    severity = django_filters.ChoiceFilter(
-        choices=Severity.choices, label=_("Severity"), empty_label=_("Any severity")
-    )
-    unit = django_filters.ModelChoiceFilter(
-        field_name="unit",
-        to_field_name="code",
-        queryset=_incident_units,
-        label=_("Unit"),
-        empty_label=_("Any unit"),
-    )
-    domain = django_filters.ChoiceFilter(
-        choices=Domain.choices, label=_("Domain"), empty_label=_("Any domain")
-    )
-    category = django_filters.ChoiceFilter(
-        choices=Incident.Category.choices, label=_("Category"), empty_label=_("Any category")
-    )
+    status = several(Incident.Status.choices, label=_("Status"))
+    severity = several(Severity.choices, label=_("Severity"))
+    unit = unit_filter(policy.visible_incidents)
+    domain = django_filters.ChoiceFilter(choices=Domain.choices, label=_("Domain"))
+    category = django_filters.ChoiceFilter(choices=Incident.Category.choices, label=_("Category"))
     reported_after = dates.DayFilter(
-        field_name="reported_at",
-        lookup_expr="date__gte",
-        label=_("Reported from"),
-        widget=_date_input(),
+        field_name="reported_at", lookup_expr="date__gte", label=_("Reported from")
     )
     reported_before = dates.DayFilter(
-        field_name="reported_at",
-        lookup_expr="date__lte",
-        label=_("Reported until"),
-        widget=_date_input(),
+        field_name="reported_at", lookup_expr="date__lte", label=_("Reported until")
     )
 
     class Meta(IncidentFilter.Meta):
         fields = ["status", "severity", "unit", "domain", "category"]
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.style()
 
-
-class RiskRegisterFilter(_PageFilterMixin, RiskFilter):
+class RiskRegisterFilter(PageFilterSet, RiskFilter):
     """The risk register: status, unit, domain, treatment, level, appetite, and one heat-map
     cell (likelihood and impact on the inherent or residual basis). The heat map counts live
     risks only, so its links also carry live=true."""
@@ -162,46 +95,22 @@ class RiskRegisterFilter(_PageFilterMixin, RiskFilter):
         "likelihood",
         "impact",
     )
-    status = django_filters.ChoiceFilter(
-        choices=Risk.Status.choices, label=_("Status"), empty_label=_("Any status")
-    )
-    unit = django_filters.ModelChoiceFilter(
-        field_name="unit",
-        to_field_name="code",
-        queryset=_risk_units,
-        label=_("Unit"),
-        empty_label=_("Any unit"),
-    )
-    domain = django_filters.ChoiceFilter(
-        choices=Domain.choices, label=_("Domain"), empty_label=_("Any domain")
-    )
-    treatment = django_filters.ChoiceFilter(
-        choices=Risk.Treatment.choices, label=_("Treatment"), empty_label=_("Any treatment")
-    )
-    residual_level = django_filters.ChoiceFilter(
-        choices=RiskLevel.choices, label=_("Residual level"), empty_label=_("Any level")
-    )
-    above_appetite = django_filters.BooleanFilter(label=_("Above appetite"), widget=AnyYesNo)
-    live = django_filters.BooleanFilter(
-        method="filter_live", label=_("Live (not retired)"), widget=AnyYesNo
-    )
+    status = several(Risk.Status.choices, label=_("Status"))
+    unit = unit_filter(policy.visible_risks)
+    domain = django_filters.ChoiceFilter(choices=Domain.choices, label=_("Domain"))
+    treatment = django_filters.ChoiceFilter(choices=Risk.Treatment.choices, label=_("Treatment"))
+    residual_level = several(RiskLevel.choices, label=_("Residual level"))
+    above_appetite = django_filters.BooleanFilter(label=_("Above appetite"))
+    live = django_filters.BooleanFilter(method="filter_live", label=_("Live (not retired)"))
+    # Always one basis or the other (no "Any"): residual first, as a link without one means.
     basis = django_filters.ChoiceFilter(
-        choices=BASIS_CHOICES,
-        method="filter_basis",
-        label=_("Heat-map basis"),
-        empty_label=_("Residual"),
+        choices=BASIS_CHOICES, method="filter_basis", label=_("Heat-map basis"), empty_label=None
     )
     likelihood = django_filters.TypedChoiceFilter(
-        choices=[("", _("Any likelihood")), *SCALE],
-        coerce=int,
-        method="filter_cell",
-        label=_("Likelihood"),
+        choices=[("", ANY), *SCALE], coerce=int, method="filter_cell", label=_("Likelihood")
     )
     impact = django_filters.TypedChoiceFilter(
-        choices=[("", _("Any impact")), *SCALE],
-        coerce=int,
-        method="filter_cell",
-        label=_("Impact"),
+        choices=[("", ANY), *SCALE], coerce=int, method="filter_cell", label=_("Impact")
     )
 
     class Meta(RiskFilter.Meta):
@@ -210,7 +119,6 @@ class RiskRegisterFilter(_PageFilterMixin, RiskFilter):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.filters.pop("owner")  # the API's filter by username; the page lists by unit
-        self.style()
 
     def filter_live(self, queryset: QuerySet[Risk], name: str, value: bool | None) -> Any:
         if value is None:

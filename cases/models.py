@@ -7,6 +7,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from simple_history.models import HistoricalRecords
 
@@ -136,13 +137,15 @@ class RecurrenceMeasure(models.Model):
 
 
 class RiskLevel(models.TextChoices):
-    """NIST SP 800-30 Rev. 1's qualitative scale."""
+    """NIST SP 800-30 Rev. 1's qualitative scale. Its names carry a context of their own, so the
+    five read as one set in every language (a legend, a badge, a filter, a scale); without it
+    "Low" and "High" shared a translation with severities and priorities."""
 
-    VERY_LOW = "very_low", _("Very low")
-    LOW = "low", _("Low")
-    MODERATE = "moderate", _("Moderate")
-    HIGH = "high", _("High")
-    VERY_HIGH = "very_high", _("Very high")
+    VERY_LOW = "very_low", pgettext_lazy("risk level", "Very low")
+    LOW = "low", pgettext_lazy("risk level", "Low")
+    MODERATE = "moderate", pgettext_lazy("risk level", "Moderate")
+    HIGH = "high", pgettext_lazy("risk level", "High")
+    VERY_HIGH = "very_high", pgettext_lazy("risk level", "Very high")
 
 
 class RiskMatrixCell(models.Model):

@@ -33,9 +33,9 @@ from systems import policy as systems_policy
 from systems.models import System
 
 S = Incident.Status
-# The incident lifecycle, declared once (DESIGN.md section 4): each act moves an incident from
-# the states it names to one state. reported → triaged → investigating → contained → resolved →
-# closed; a resolved or closed incident can be reopened.
+# The incident lifecycle, declared once (docs/architecture.md, Lifecycles): each act moves an
+# incident from the states it names to one state. reported → triaged → investigating →
+# contained → resolved → closed; a resolved or closed incident can be reopened.
 INCIDENT_FLOW: dict[str, dict[str, str]] = {
     "triage": {S.REPORTED: S.TRIAGED},
     "investigate": {S.TRIAGED: S.INVESTIGATING},
@@ -502,7 +502,7 @@ def reassess_risk(
 @transaction.atomic
 def transition_risk(*, actor: User, risk: Risk, act: str) -> Risk:
     """Move a risk along identified → assessed → treating → monitored → retired. Retiring a risk
-    above appetite is the owning CxO's call (DESIGN.md section 3), not the unit's."""
+    above appetite is the owning CxO's call (docs/architecture.md, Authority), not the unit's."""
     if not policy.can_change_risk(actor, risk):
         raise PermissionDenied(
             _("Only the owning unit, the domain's CxO or the chair may do this.")

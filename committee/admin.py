@@ -16,6 +16,7 @@ from committee import services
 from committee.models import (
     AgendaItem,
     Attendance,
+    Ballot,
     CadenceException,
     CalendarFeed,
     Committee,
@@ -23,6 +24,7 @@ from committee.models import (
     Decision,
     Meeting,
     Minutes,
+    WrittenResolution,
 )
 from committee.services.scheduling import schedule_committee
 from config import dates
@@ -175,6 +177,32 @@ class DecisionAdmin(ReadOnlyAdmin):
     list_filter = ["outcome", "effect"]
     list_select_related = ["meeting", "chair"]
     search_fields = ["reference", "text"]
+
+
+class BallotInline(ReadOnlyInline):
+    model = Ballot
+    fields = readonly_fields = (
+        "seat",
+        "person",
+        "choice",
+        "conflict_declared",
+        "conflict_note",
+        "cast_by",
+        "cast_capacity",
+        "cast_at",
+        "notified_at",
+    )
+
+
+@admin.register(WrittenResolution)
+class WrittenResolutionAdmin(ReadOnlyAdmin):
+    """Opened by the chair and voted on in the application; here they are only read."""
+
+    list_display = ["reference", "title", "committee", "status", "deadline", "decision"]
+    list_filter = ["status", "effect"]
+    list_select_related = ["committee", "decision"]
+    search_fields = ["reference", "title", "text"]
+    inlines = [BallotInline]
 
 
 @admin.register(Minutes)

@@ -22,7 +22,8 @@ from cases import selectors as cases_selectors
 from cases.models import Incident, Severity
 from committee import selectors
 from committee.headings import heading_of
-from committee.models import AgendaItem, Meeting
+from committee.models import AgendaItem, Ballot, Meeting
+from committee.waiting import Step, waiting_for
 from systems import selectors as systems_selectors
 from systems.models import System
 
@@ -43,6 +44,11 @@ class Dashboard:
     heatmap_inherent: SafeString
     heatmap_residual: SafeString
     overdue_trend: SafeString
+    waiting: list[Step]
+    votes: list[Ballot]
+    workload_units: list[str]
+    to_verify: list[Action]
+    to_verify_count: int
 
 
 def dashboard_for(user: Any) -> Dashboard:
@@ -90,7 +96,13 @@ def dashboard_for(user: Any) -> Dashboard:
         .filter(status=System.Status.SUSPENDED)
         .order_by("code")[:PANEL_ROWS]
     )
+    awaiting = actions_selectors.awaiting_verification(user)
     return Dashboard(
+        waiting=waiting_for(user),
+        votes=list(selectors.resolutions_waiting_for(user)[:PANEL_ROWS]),
+        workload_units=actions_selectors.workload_units(user),
+        to_verify=list(awaiting[:PANEL_ROWS]),
+        to_verify_count=awaiting.count(),
         me=accounts_selectors.profile_of(user),
         my_actions=mine,
         unit_actions=unit_work,

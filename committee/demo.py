@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 
+from accounts.demo import SECRETARIAT_OFFICE
 from accounts.models import Office, OfficeCode, User
 from committee.models import Committee, CommitteeMember, Meeting
 from committee.services.agenda import assemble_agenda
@@ -28,6 +29,9 @@ def seed_committee() -> Committee:
         for office in Office.objects.filter(code__in=VOTING_OFFICES):
             CommitteeMember.objects.create(committee=committee, office=office)
         committee.secretariat.add(*User.objects.filter(username="secretary"))
+    if committee.secretariat_office_id is None:
+        committee.secretariat_office = Office.objects.filter(code=SECRETARIAT_OFFICE[0]).first()
+        committee.save(update_fields=["secretariat_office", "updated_at"])
     schedule_committee(committee)
     upcoming = (
         committee.meetings.filter(status=Meeting.Status.SCHEDULED, starts_at__gt=timezone.now())

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django import forms
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -14,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from committee import selectors
 from committee.models import Committee, Meeting
 from config import dates
+from config.filters import PageFilterSet, several
 
 # --- The API's filter ------------------------------------------------------------------------
 
@@ -40,48 +40,29 @@ def _committees(request: HttpRequest | None) -> QuerySet[Committee]:
     return selectors.committees_for(request.user)
 
 
-def _date_input() -> forms.DateInput:
-    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
-
-class MeetingListFilter(MeetingFilter):
+class MeetingListFilter(PageFilterSet, MeetingFilter):
     """Upcoming (soonest first) or past (latest first) meetings, by committee, status and date.
     A meeting still sitting counts as upcoming until it ends."""
 
-    when = django_filters.ChoiceFilter(
-        choices=WHEN_CHOICES, method="filter_when", label=_("When"), empty_label=_("All meetings")
-    )
+    when = django_filters.ChoiceFilter(choices=WHEN_CHOICES, method="filter_when", label=_("When"))
     committee = django_filters.ModelChoiceFilter(
-        field_name="committee",
-        to_field_name="slug",
-        queryset=_committees,
-        label=_("Committee"),
-        empty_label=_("Any committee"),
+        field_name="committee", to_field_name="slug", queryset=_committees, label=_("Committee")
     )
-    status = django_filters.ChoiceFilter(
-        choices=Meeting.Status.choices, label=_("Status"), empty_label=_("Any status")
-    )
-    starts_after = dates.DayFilter(
-        field_name="starts_at", lookup_expr="date__gte", label=_("From"), widget=_date_input()
-    )
+    status = several(Meeting.Status.choices, label=_("Status"))
+    starts_after = dates.DayFilter(field_name="starts_at", lookup_expr="date__gte", label=_("From"))
     starts_before = dates.DayFilter(
-        field_name="starts_at", lookup_expr="date__lte", label=_("Until"), widget=_date_input()
+        field_name="starts_at", lookup_expr="date__lte", label=_("Until")
     )
 
     class Meta(MeetingFilter.Meta):
         fields = ["when", "committee", "status", "starts_after", "starts_before"]
 
     def __init__(self, data: Any = None, *args: Any, **kwargs: Any) -> None:
-        # Opening the page shows what is coming; "All meetings" is a choice, not the default.
+        # Opening the page shows what is coming; any time ("Any") is a choice, not the default.
         if data is not None and "when" not in data:
             data = data.copy()
             data["when"] = UPCOMING
         super().__init__(data, *args, **kwargs)
-        for field in self.form.fields.values():
-            select = isinstance(field.widget, forms.Select)
-            field.widget.attrs["class"] = (
-                "form-select form-select-sm" if select else "form-control form-control-sm"
-            )
 
     def filter_when(self, queryset: QuerySet[Meeting], name: str, value: str) -> QuerySet[Meeting]:
         now = timezone.now()

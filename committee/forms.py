@@ -9,11 +9,13 @@ from typing import Any, cast
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import BusinessUnit, Domain, User
-from committee.models import AgendaItem, Attendance, Decision
+from committee.models import AgendaItem, Attendance, Ballot, Committee, Decision, WrittenResolution
 from config import dates
+from systems.models import SuspensionOrder
 
 UP, DOWN = "up", "down"
 
@@ -94,9 +96,9 @@ class MoveItemForm(PageForm):
 
 
 class AttendanceForm(PageForm):
-    """One person on the roster: present, absent, or represented by a named delegate."""
+    """One line of the attendance sheet: present, absent, or represented by a named delegate.
+    The sheet has one per person on the roster, each under the person's own prefix."""
 
-    person = forms.ModelChoiceField(queryset=User.objects.all(), widget=forms.HiddenInput)
     status = forms.ChoiceField(label=_("Attendance"), choices=Attendance.Status.choices)
     delegate = forms.CharField(
         label=_("Delegate (user name)"),
@@ -210,3 +212,105 @@ class ApproveMinutesForm(PageForm):
     """The chair approves the text as read: the version shown on the page."""
 
     version = forms.CharField(widget=forms.HiddenInput)
+
+
+# --- Written resolutions ----------------------------------------------------------------------
+
+
+class SuspensionChoiceField(forms.ModelChoiceField[SuspensionOrder]):
+    def label_from_instance(self, obj: SuspensionOrder) -> str:
+        return f"{obj.system.code} — {obj.system.name} ({obj.issued_at:%Y-%m-%d})"
+
+
+class ResolutionForm(PageForm):
+    """The chair's urgent matter, put to the voting seats in writing."""
+
+    committee = forms.ModelChoiceField(
+        label=_("Committee"), queryset=Committee.objects.none(), empty_label=None
+    )
+    title = forms.CharField(label=_("Title"), max_length=200)
+    text = forms.CharField(
+        label=_("Resolution"),
+        max_length=10000,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_("Word it as the members are to pass it."),
+    )
+    deadline = dates.MomentField(
+        label=_("Votes close at"),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text=_("On the committee's clock; 14 days ahead at most."),
+    )
+    effect = forms.ChoiceField(label=_("Effect"), choices=WrittenResolution.Effect.choices)
+    suspension = SuspensionChoiceField(
+        label=_("Suspension awaiting ratification"),
+        queryset=SuspensionOrder.objects.none(),
+        required=False,
+        empty_label=_("None"),
+        help_text=_("Only to ratify or overturn it."),
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        committees: QuerySet[Committee],
+        suspensions: QuerySet[SuspensionOrder],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        committee = self.fields["committee"]
+        suspension = self.fields["suspension"]
+        assert isinstance(committee, forms.ModelChoiceField)
+        assert isinstance(suspension, forms.ModelChoiceField)
+        committee.queryset = committees
+        suspension.queryset = suspensions
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        committee, deadline = data.get("committee"), data.get("deadline")
+        if committee is not None and deadline is not None:
+            # Read on the committee's clock, as its meetings are: the wall time typed.
+            data["deadline"] = timezone.make_aware(timezone.make_naive(deadline), committee.zone)
+        return data
+
+
+class VoteForm(PageForm):
+    """One seat's vote; the confirmation page posts it again with confirm=yes."""
+
+    seat = forms.CharField(widget=forms.HiddenInput, max_length=40, required=False)
+    choice = forms.ChoiceField(
+        label=_("Your vote"),
+        choices=Ballot.Choice.choices,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    conflict_declared = forms.BooleanField(
+        label=_("I have a conflict of interest in this matter, and abstain"), required=False
+    )
+    conflict_note = forms.CharField(
+        label=_("What the conflict of interest is"),
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        """Asked before the confirmation page, so it never confirms a vote that cannot be cast
+        (the service checks the same)."""
+        data = super().clean() or {}
+        if data.get("conflict_declared"):
+            if not str(data.get("conflict_note", "")).strip():
+                self.add_error("conflict_note", _("Say what the conflict of interest is."))
+            if data.get("choice") not in {"", Ballot.Choice.ABSTAIN}:
+                self.add_error(
+                    "choice",
+                    _("A member with a conflict of interest abstains; leave the vote empty."),
+                )
+        elif not data.get("choice") and "choice" not in self.errors:
+            self.add_error("choice", _("Choose your vote."))
+        return data
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Radio buttons and a check box, not text boxes.
+        self.fields["choice"].widget.attrs["class"] = "form-check-input"
+        self.fields["conflict_declared"].widget.attrs["class"] = "form-check-input"

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.utils.translation import gettext as _
 
 from committee.models import AgendaItem
+from committee.sayings import say_escalated, say_flag
 
 
 def is_units_escalated(item: AgendaItem) -> bool:
@@ -14,6 +18,12 @@ def is_units_escalated(item: AgendaItem) -> bool:
         and item.action_id is None
         and item.unit_id is not None
     )
+
+
+def _said(item: AgendaItem, say: Callable[[dict[str, Any]], str]) -> str:
+    """In the reader's language from what the item keeps as data; an item assembled before it
+    kept any reads as it was stored."""
+    return say(item.said) if item.said else item.summary
 
 
 def heading_of(item: AgendaItem) -> tuple[str, str]:
@@ -32,12 +42,12 @@ def heading_of(item: AgendaItem) -> tuple[str, str]:
         heading = _("%(unit)s: actions escalated to the committee") % {
             "unit": f"{item.unit.code} {item.unit.name}"
         }
-        return heading, item.summary  # counts and references, as assembled
+        return heading, _said(item, say_escalated)  # counts and references
     if item.project is not None:
         heading = _("%(project)s: flagged by quality control") % {
             "project": f"{item.project.reference} {item.project.name}"
         }
-        return heading, item.summary  # what was red or falling, as assembled
+        return heading, _said(item, say_flag)  # what was red or falling
     record = item.incident or item.risk or item.action or item.directive
     if record is not None:
         return f"{record.reference} {record.title}", ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 import zoneinfo
 
@@ -10,10 +11,13 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
+
+from config import dates, text
 
 DEFAULT_CADENCE = "FREQ=MONTHLY;BYDAY=2TU;BYHOUR=10;BYMINUTE=0;BYSECOND=0"
 
@@ -65,6 +69,14 @@ class Committee(models.Model):
         blank=True,
         related_name="secretariat_of",
         help_text="Run the meetings: agenda, attendance, decisions on the chair's behalf, minutes.",
+    )
+    secretariat_office = models.ForeignKey(
+        "accounts.Office",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Whoever holds this office (or acts for it by delegation) is secretariat too.",
     )
     quorum = models.CharField(max_length=16, choices=Quorum.choices, default=Quorum.MAJORITY)
     quorum_needs_chair = models.BooleanField(
@@ -183,6 +195,14 @@ class CadenceException(models.Model):
         return f"{self.committee}: {self.kind} {self.occurrence_date}"
 
 
+def compose_title(name: str, local_start: dt.datetime) -> str:
+    """A meeting's title as the product composes it: the committee's name and the month, in the
+    active language; a long name is cut so that the title still fits its column."""
+    month = f" — {date_format(local_start, 'YEAR_MONTH_FORMAT')}"
+    room = text.max_length(Meeting, "title") - len(month)
+    return text.clip(text.one_line(name), room) + month
+
+
 def new_ical_uid() -> str:
     return f"{uuid.uuid4()}@rcc"
 
@@ -227,6 +247,10 @@ class Meeting(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     held_at = models.DateTimeField(null=True, blank=True)
+    rescheduled_from = models.DateTimeField(
+        null=True, blank=True, help_text="Where the meeting first stood, if it was moved."
+    )
+    reschedule_reason = models.CharField(max_length=500, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -258,6 +282,19 @@ class Meeting(models.Model):
     def is_locked(self) -> bool:
         """Approved minutes lock the meeting's record: corrections are new, linked records."""
         return self.status == self.Status.APPROVED
+
+    @property
+    def shown_title(self) -> str:
+        """The title in the reader's language: one the product composed (the committee's name
+        and month, stored in English) is composed again in theirs; one a person typed reads as
+        they typed it."""
+        local = dates.local(self.rescheduled_from or self.starts_at, self.committee.zone)
+        with translation.override("en"):
+            composed = compose_title(self.committee.name, local)
+        return compose_title(self.committee.name, local) if self.title == composed else self.title
+
+    def has_started(self, now: dt.datetime | None = None) -> bool:
+        return (now or timezone.now()) >= self.starts_at
 
 
 class Attendance(models.Model):
@@ -418,8 +455,23 @@ class AgendaItem(models.Model):
         db_index=False,
     )
     discussed_at = models.DateTimeField(null=True, blank=True)
+    said = models.JSONField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="What an assembled summary says, as data: each reader reads it in their "
+        "own language (the summary column keeps it in English).",
+    )
+    facts_frozen = models.JSONField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The facts of the item's record as the agenda was published: what the "
+        "committee saw, kept beside what is true now.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
-    history = HistoricalRecords(no_db_index=UNSEARCHED_LINKS)  # read by item (id) and date
+    # Written once, at publication, for every item at once: the publish event records it.
+    history = HistoricalRecords(no_db_index=UNSEARCHED_LINKS, excluded_fields=["facts_frozen"])
 
     class Meta:
         ordering = ["position", "pk"]
@@ -483,7 +535,7 @@ class Decision(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.reference} {self.outcome}"
+        return self.reference
 
 
 class Minutes(models.Model):
@@ -577,3 +629,146 @@ class CalendarFeed(models.Model):
 
     def __str__(self) -> str:
         return f"Calendar feed of {self.user} ({'revoked' if self.revoked_at else 'active'})"
+
+
+class WrittenResolution(models.Model):
+    """An urgent matter the chair puts to the members in writing between meetings: open for
+    votes → carried | not carried | lapsed at its deadline; its result is a decision that the
+    next meeting's minutes list."""
+
+    class Effect(models.TextChoices):
+        # The same values (and words) as a decision's effects: the carried resolution's decision
+        # takes its effect from here.
+        NONE = "none", _("No further effect")
+        RATIFY_SUSPENSION = "ratify_suspension", _("Ratify the suspension")
+        OVERTURN_SUSPENSION = "overturn_suspension", _("Overturn the suspension (lifts it)")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open for votes")
+        CARRIED = "carried", _("Carried")
+        NOT_CARRIED = "not_carried", _("Not carried")
+        LAPSED = "lapsed", _("Lapsed without quorum")
+
+    reference = models.CharField(max_length=20, unique=True, editable=False)
+    committee = models.ForeignKey(
+        Committee, on_delete=models.PROTECT, related_name="written_resolutions"
+    )
+    title = models.CharField(max_length=200)
+    text = models.TextField(help_text="The resolution the members are asked to pass, as worded.")
+    effect = models.CharField(max_length=24, choices=Effect.choices, default=Effect.NONE)
+    suspension = models.ForeignKey(
+        "systems.SuspensionOrder",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The suspension awaiting ratification that the resolution ratifies or overturns.",
+    )
+    deadline = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    proposed_office = models.CharField(max_length=16, help_text="The chair's office.")
+    opened_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    decision = models.OneToOneField(
+        Decision,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="written_resolution",
+        help_text="The decision the result is recorded as, once closed.",
+    )
+    meeting = models.ForeignKey(
+        Meeting,
+        on_delete=models.PROTECT,
+        related_name="written_resolutions",
+        help_text="The next meeting, whose minutes record the result.",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-opened_at", "-pk"]
+        indexes = [models.Index(fields=["status", "deadline"], name="resolution_status_due_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(effect="none", suspension__isnull=True)
+                | (~Q(effect="none") & Q(suspension__isnull=False)),
+                name="resolution_effect_names_suspension",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="open", closed_at__isnull=True)
+                | (~Q(status="open") & Q(closed_at__isnull=False)),
+                name="resolution_closed_iff_not_open",
+            ),
+            # Two votes at once on the same suspension could settle it both ways.
+            models.UniqueConstraint(
+                fields=["suspension"],
+                condition=Q(status="open"),
+                name="resolution_one_open_per_suspension",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.title}"
+
+
+class Ballot(models.Model):
+    """One voting seat's vote on a written resolution. Seats are frozen when the resolution
+    opens (an office's seat is one vote whoever fills it); the vote is cast once, by whoever
+    fills the seat then. A declared conflict of interest is an abstention that does not count
+    towards the quorum. `notified_at` claims the mail to the seat's person, so it goes once."""
+
+    class Choice(models.TextChoices):
+        FOR = "for", _("For")
+        AGAINST = "against", _("Against")
+        ABSTAIN = "abstain", _("Abstain")
+
+    resolution = models.ForeignKey(
+        WrittenResolution, on_delete=models.PROTECT, related_name="ballots"
+    )
+    seat = models.CharField(max_length=40, help_text="The office's code, or person:<id>.")
+    office = models.CharField(max_length=16, blank=True, help_text="The seat's office, if any.")
+    is_chair = models.BooleanField(default=False)
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Who filled the seat when the resolution opened: the one told by mail.",
+    )
+    choice = models.CharField(
+        max_length=8, choices=Choice.choices, blank=True, help_text="Empty until cast."
+    )
+    conflict_declared = models.BooleanField(default=False)
+    conflict_note = models.CharField(max_length=500, blank=True)
+    cast_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    cast_capacity = models.CharField(
+        max_length=16, blank=True, help_text="'holder' or 'acting' for an office, else 'member'."
+    )
+    cast_at = models.DateTimeField(null=True, blank=True)
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-is_chair", "seat", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["resolution", "seat"], name="ballot_once_per_seat"),
+            models.CheckConstraint(
+                condition=Q(cast_at__isnull=True, choice="", cast_by__isnull=True)
+                | (Q(cast_at__isnull=False, cast_by__isnull=False) & ~Q(choice="")),
+                name="ballot_cast_completely",
+            ),
+            models.CheckConstraint(
+                condition=Q(conflict_declared=False) | Q(choice="abstain"),
+                name="ballot_conflict_abstains",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resolution_id} {self.seat}: {self.choice or '-'}"
+
+    @property
+    def is_cast(self) -> bool:
+        return self.cast_at is not None

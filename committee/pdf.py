@@ -1,13 +1,14 @@
 """The agenda pack as a PDF (reportlab): the meeting, then each item with its facts and decision.
-Latin text is set in Helvetica and everything else (Japanese) in a CID font, so Japanese titles
-print as text, not as boxes, and English keeps its proper spacing."""
+Latin text is set in Helvetica and everything else (Japanese) in an embedded TrueType font, so
+Japanese prints as text, not as boxes, on any machine, and English keeps its proper spacing."""
 
 from __future__ import annotations
 
 import functools
 import io
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
 from django.utils import formats, timezone
@@ -17,7 +18,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
@@ -28,14 +29,18 @@ if TYPE_CHECKING:
     from committee.views import AgendaRow
 
 LATIN, BOLD = "Helvetica", "Helvetica-Bold"
-# One of reportlab's built-in CID fonts: the PDF reader supplies the Japanese glyphs, so nothing
-# is embedded and nothing is downloaded. Its Latin glyphs are spaced poorly, hence Helvetica.
-CJK = "HeiseiKakuGo-W5"
+# VL PGothic (committee/fonts, with its BSD-style licence), embedded as a subset of the glyphs
+# a pack uses (a few kilobytes): a reader's machine needs no Japanese font of its own, as it
+# did with reportlab's built-in CID fonts, which are never embedded. It covers JIS X 0208 and
+# most of JIS X 0213, names such as 髙橋 and 𠮷野 included. Helvetica, one of the standard
+# fonts every PDF reader has, keeps the Latin text; an English pack embeds nothing.
+CJK = "VL-PGothic"
+CJK_FILE = Path(__file__).resolve().parent / "fonts" / "VL-PGothic-Regular.ttf"
 
 
 @functools.cache
 def _cjk_font() -> str:
-    pdfmetrics.registerFont(UnicodeCIDFont(CJK))
+    pdfmetrics.registerFont(TTFont(CJK, str(CJK_FILE)))
     return CJK
 
 
@@ -129,7 +134,7 @@ def agenda_pack(
     """The pack for one reader: `rows` are the items they may read (a unit's own only)."""
     s = _styles()
     story: list[object] = [
-        _p(meeting.title, s["title"]),
+        _p(meeting.shown_title, s["title"]),
         _p(meeting.committee.name, s["meta"]),
         _p(_("When: %(when)s") % {"when": _when(meeting)}, s["meta"]),
     ]
@@ -157,7 +162,7 @@ def agenda_pack(
             block.append(_p(row.summary, s["body"]))
         if row.facts:
             table = Table(
-                [[_p(label, s["kind"]), _p(value, s["body"])] for label, value in row.facts],
+                [[_p(fact.label, s["kind"]), _p(_as_seen(fact), s["body"])] for fact in row.facts],
                 colWidths=[38 * mm, None],
                 hAlign="LEFT",
             )
@@ -196,8 +201,15 @@ def agenda_pack(
         rightMargin=18 * mm,
         topMargin=16 * mm,
         bottomMargin=18 * mm,
-        title=meeting.title,
+        title=meeting.shown_title,
         author=meeting.committee.name,
     )
     doc.build(story, onFirstPage=on_page, onLaterPages=on_page)
     return out.getvalue()
+
+
+def _as_seen(fact: Any) -> str:
+    """What the committee saw, and what is true now when that has changed since."""
+    if fact.now is None:
+        return str(fact.value)
+    return _("%(then)s (now: %(now)s)") % {"then": fact.value, "now": fact.now}

@@ -3,13 +3,21 @@ which agenda items (members everything, a business unit only its own)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Q, QuerySet
 
 from accounts import policy as accounts_policy
 from accounts.models import Delegation
-from committee.models import AgendaItem, Committee, CommitteeMember, Meeting
+from committee.models import (
+    AgendaItem,
+    Ballot,
+    Committee,
+    CommitteeMember,
+    Meeting,
+    WrittenResolution,
+)
 
 
 def _signed_in(user: Any) -> bool:
@@ -45,15 +53,20 @@ def committees_of(user: Any) -> QuerySet[Committee]:
         Q(members__person=user)
         | Q(members__office__code__in=offices)
         | Q(chair_office__code__in=offices)
+        | Q(secretariat_office__code__in=offices)
         | Q(secretariat=user)
     ).distinct()
 
 
 def is_secretariat(user: Any, committee: Committee) -> bool:
-    """The secretariat runs the meetings; an administrator may stand in."""
+    """The secretariat runs the meetings: its named people, whoever holds the committee's
+    secretariat office or acts for it by delegation, and an administrator standing in."""
     if not _signed_in(user):
         return False
-    return bool(user.is_superuser) or committee.secretariat.filter(pk=user.pk).exists()
+    if user.is_superuser or committee.secretariat.filter(pk=user.pk).exists():
+        return True
+    office = committee.secretariat_office
+    return office is not None and accounts_policy.holds_office(user, office.code)
 
 
 def chair_capacity(user: Any, committee: Committee) -> str | None:
@@ -80,13 +93,19 @@ def visible_items(user: Any, meeting: Meeting) -> QuerySet[AgendaItem]:
     return items.filter(unit__in=accounts_policy.units_of(user))
 
 
+def runs_meetings(user: Any, committee: Committee) -> bool:
+    """The secretariat runs a committee's meetings; the chair may do every one of its acts, so
+    a meeting goes ahead when the secretariat is absent."""
+    return is_secretariat(user, committee) or chair_capacity(user, committee) is not None
+
+
 def can_run_meeting(user: Any, meeting: Meeting) -> bool:
-    """Schedule, edit the agenda, publish, record attendance, draft minutes: the secretariat."""
-    return is_secretariat(user, meeting.committee)
+    """Schedule, edit the agenda, publish, record attendance, mark held, draft minutes."""
+    return runs_meetings(user, meeting.committee)
 
 
 def can_schedule(user: Any, committee: Committee) -> bool:
-    return is_secretariat(user, committee)
+    return runs_meetings(user, committee)
 
 
 def decision_capacity(user: Any, meeting: Meeting) -> str | None:
@@ -114,3 +133,56 @@ def may_represent(delegate: Any, office_code: str, *, at: Any = None) -> bool:
     return (
         Delegation.objects.active(at).filter(office__code=office_code, delegate=delegate).exists()
     )
+
+
+# --- Written resolutions between meetings ------------------------------------------------------
+
+
+def can_open_resolution(user: Any, committee: Committee) -> bool:
+    """Only the chair (the holder, or the chair's acting delegate) puts an urgent matter to
+    the members in writing."""
+    return chair_capacity(user, committee) is not None
+
+
+def chaired_committees(user: Any) -> QuerySet[Committee]:
+    """The active committees the person chairs now: where they may open a written resolution."""
+    if not _signed_in(user):
+        return Committee.objects.none()
+    offices = [h.code for h in accounts_policy.offices_held(user)]
+    return Committee.objects.filter(chair_office__code__in=offices, is_active=True)
+
+
+def visible_resolutions(user: Any) -> QuerySet[WrittenResolution]:
+    """Written resolutions are the committee's business, as its whole agenda is: its members,
+    chair and secretariat, and oversight, read them; a business unit does not."""
+    if not _signed_in(user):
+        return WrittenResolution.objects.none()
+    if accounts_policy.reads_everything(user):
+        return WrittenResolution.objects.all()
+    return WrittenResolution.objects.filter(committee__in=committees_of(user))
+
+
+def offices_of(user: Any) -> dict[str, str]:
+    """The offices a person holds or acts for now, by code, with the capacity."""
+    return {h.code: h.capacity for h in accounts_policy.offices_held(user)}
+
+
+def seats_filled(
+    user: Any, ballots: Iterable[Ballot], *, held: dict[str, str] | None = None
+) -> dict[int, str]:
+    """The ballots whose seat the person fills now, by id, with the capacity they fill it in:
+    'holder' or 'acting' for an office's seat (whoever holds it at vote time, not who held it
+    when the resolution opened), 'member' for their own personal seat. `held` is
+    `offices_of(user)` when the caller has read it already."""
+    if not _signed_in(user):
+        return {}
+    held = offices_of(user) if held is None else held
+    filled: dict[int, str] = {}
+    for ballot in ballots:
+        if ballot.office:
+            capacity = held.get(ballot.office)
+        else:
+            capacity = "member" if ballot.person_id == user.pk else None
+        if capacity is not None:
+            filled[ballot.pk] = capacity
+    return filled

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
 
+from accounts import policy as accounts_policy
 from actions.models import Action
 from committee import policy
 from committee.models import (
     AgendaItem,
     Attendance,
+    Ballot,
     CalendarFeed,
     Committee,
     Decision,
     Meeting,
     Minutes,
     MinutesCorrection,
+    WrittenResolution,
 )
 
 
@@ -26,6 +30,11 @@ def committees_for(user: Any) -> QuerySet[Committee]:
 
 def meetings_for(user: Any) -> QuerySet[Meeting]:
     return policy.visible_meetings(user).select_related("committee", "chair")
+
+
+def seats_of_committee(committee: Committee) -> int:
+    """How many seats an invitation goes to: the members' and the chair's."""
+    return committee.members.count() + 1
 
 
 def agenda_for(user: Any, meeting: Meeting) -> QuerySet[AgendaItem]:
@@ -90,4 +99,42 @@ def calendar_meetings(user: Any) -> QuerySet[Meeting]:
         .distinct()
         .select_related("committee")
         .order_by("starts_at", "pk")
+    )
+
+
+def resolutions_for(user: Any) -> QuerySet[WrittenResolution]:
+    """Written resolutions as the person may read them, with their seats and votes counted (a
+    list costs the same whatever its length)."""
+    return (
+        policy.visible_resolutions(user)
+        .select_related("committee", "proposed_by", "meeting", "decision", "suspension__system")
+        .annotate(
+            seat_count=Count("ballots", distinct=True),
+            votes_cast=Count("ballots", filter=Q(ballots__cast_at__isnull=False), distinct=True),
+        )
+    )
+
+
+def ballots_of(resolution: WrittenResolution) -> QuerySet[Ballot]:
+    """A resolution's seats in order, the chair's first, with who fills and who cast each."""
+    return resolution.ballots.select_related("person", "cast_by")
+
+
+def resolutions_waiting_for(user: Any) -> QuerySet[Ballot]:
+    """The votes waiting for this person, soonest deadline first: open ballots, before their
+    deadline, of a seat they fill now (an office they hold or act for, or their own seat)
+    that nobody has cast yet."""
+    if not getattr(user, "is_authenticated", False):
+        return Ballot.objects.none()
+    offices = [held.code for held in accounts_policy.offices_held(user)]
+    return (
+        Ballot.objects.filter(
+            resolution__in=policy.visible_resolutions(user),
+            resolution__status=WrittenResolution.Status.OPEN,
+            resolution__deadline__gt=timezone.now(),
+            cast_at__isnull=True,
+        )
+        .filter(Q(office__in=offices) | Q(office="", person=user))
+        .select_related("resolution__committee", "person")
+        .order_by("resolution__deadline", "pk")
     )

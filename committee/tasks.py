@@ -1,10 +1,10 @@
-"""Thin Celery entry points for the committee: scheduling, agendas, invitations."""
+"""Thin Celery entry points for the committee: scheduling, agendas, invitations, written votes."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from committee.services import agenda, meetings, scheduling
+from committee.services import agenda, meetings, resolution_mail, resolutions, scheduling
 
 
 @shared_task
@@ -27,3 +27,18 @@ def prepare_agendas() -> dict[str, int]:
 def send_meeting_notices(meeting_id: int) -> int:
     """After commit: mail the meeting's pending invitations; each is claimed before it is sent."""
     return meetings.send_notices(meeting_id)
+
+
+@shared_task
+def close_due_resolutions() -> dict[str, int]:
+    """Beat, hourly: close the written resolutions whose deadline came (each once)."""
+    closed = resolutions.close_due_resolutions()
+    for resolution_id in resolution_mail.pending_notice_resolutions():
+        send_resolution_notices.delay(resolution_id)  # a sweep for mail that could not go out
+    return {"closed": closed}
+
+
+@shared_task(acks_late=True)
+def send_resolution_notices(resolution_id: int) -> int:
+    """After commit: tell each seat's person that a vote waits for them; each is claimed first."""
+    return resolution_mail.send_notices(resolution_id)

@@ -27,4 +27,9 @@ urlpatterns = [
     path("meetings/<int:pk>/minutes/", views.minutes, name="minutes"),
     path("meetings/<int:pk>/minutes/draft/", views.draft_minutes, name="minutes-draft"),
     path("meetings/<int:pk>/minutes/approve/", views.approve_minutes, name="minutes-approve"),
+    path("resolutions/", views.resolutions, name="resolutions"),
+    path("resolutions/new/", views.resolution_new, name="resolution-new"),
+    path("resolutions/<int:pk>/", views.resolution, name="resolution"),
+    path("resolutions/<int:pk>/vote/", views.vote, name="resolution-vote"),
+    path("waiting/count/", views.waiting_count, name="waiting-count"),
 ]

@@ -18,8 +18,6 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
-from django.views import defaults
-from django.views.defaults import page_not_found
 from rest_framework import pagination, serializers
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.filters import OrderingFilter
@@ -27,7 +25,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from accounts.services import record_refusal
-from config import dates
+from config import dates, pages
 from config.errors import Conflict, PreconditionFailed, PreconditionRequired
 from config.requests import UnknownCharset
 
@@ -155,10 +153,11 @@ def malformed_request_message(exc: Exception) -> str:
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """The 404 of a URL that matches no route: JSON under /api/, Django's page elsewhere."""
+    """The 404 of a URL that matches no route (or a view's Http404): JSON under /api/, the
+    product's page elsewhere."""
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": _("Not found.")}, status=404)  # as the API says it
-    return page_not_found(request, exception)
+    return pages.error_page(request, 404)
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
@@ -167,22 +166,24 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
         status = 413 if isinstance(exception, RequestDataTooBig) else 400
         body = {"detail": malformed_request_message(exception), "code": "malformed_request"}
         return JsonResponse(body, status=status)
-    return defaults.bad_request(request, exception)
+    return pages.error_page(request, 400, reason=malformed_request_message(exception))
 
 
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """Django's 403 outside a viewset (a CSRF failure on a session call): JSON under /api/."""
+    """Django's 403 outside a viewset (a CSRF failure on a session call): JSON under /api/; a
+    page elsewhere that says why (services refuse with a sentence meant for the person)."""
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": str(exception) or _("You may not do this.")}, status=403)
-    return defaults.permission_denied(request, exception)
+    return pages.error_page(request, 403, reason=str(exception))
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    """The last resort: a JSON body under /api/, so a client always gets a message to show."""
+    """The last resort: a JSON body under /api/, so a client always gets a message to show;
+    elsewhere the product's page, which reads neither the database nor the user."""
     if request.path.startswith("/api/"):
         body = {"detail": _("The server failed to answer; the error was logged."), "code": "error"}
         return JsonResponse(body, status=500)
-    return defaults.server_error(request)
+    return pages.error_page(request, 500)
 
 
 def refuse_body(request: Any) -> None:

@@ -1,8 +1,10 @@
-"""Strict typed readers for the environment: a malformed value stops start-up naming its variable."""
+"""Strict typed readers for the environment (a malformed value stops start-up naming its
+variable), and the secret key a demo site makes and keeps for itself."""
 
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -116,3 +118,45 @@ def broker_url(name: str, default: str) -> str:
 def path(name: str, default: Path) -> Path:
     value = _raw(name)
     return Path(value).expanduser().resolve() if value else default
+
+
+def kept_secret(path: Path) -> str:
+    """A random secret made on first use and kept in a file only its owner may read. Web, worker
+    and beat start together: each writes a candidate and links it into place, which only the
+    first can do, and all of them read the one that won."""
+    if not path.exists():
+        candidate = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        descriptor = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_urlsafe(50) + "\n")
+        try:
+            os.link(candidate, path)
+        except FileExistsError:
+            pass  # another process's key is the one kept
+        finally:
+            candidate.unlink()
+    value = path.read_text().strip()
+    if len(value) < 32:
+        raise ImproperlyConfigured(f"{path} must hold a secret key of 32 characters or more.")
+    return value
+
+
+def site_url(name: str, default: str) -> str:
+    """The address people reach the site at (scheme, host, port), without a trailing slash.
+    No path: a site served under one names it in FORCE_SCRIPT_NAME, which reverse() adds."""
+    url = string(name, default).strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ImproperlyConfigured(
+            f"{name} must be an http:// or https:// address with a host; got {url!r}."
+        )
+    if parts.path or parts.query or parts.fragment or parts.username or parts.password:
+        raise ImproperlyConfigured(
+            f"{name} must be only a scheme, a host and a port (https://rcc.example.com); "
+            f"got {url!r}."
+        )
+    try:
+        parts.port  # noqa: B018 - a non-numeric port raises here
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} has a malformed port; got {url!r}.") from None
+    return url

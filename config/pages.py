@@ -1,22 +1,29 @@
-"""What every page shares: list paging and filters, CSV/XLSX export of a list, and one way to
-show a refused act (why it was refused, with the right status)."""
+"""What every page shares: list paging and filters, CSV/XLSX export of a list, one way to
+show a refused act (why it was refused, with the right status), and the error pages."""
 
 from __future__ import annotations
 
 import csv
 import io
 import itertools
+import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import DisallowedHost, PermissionDenied, ValidationError
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.utils import formats
+from django.template import loader
+from django.templatetags.static import static
+from django.utils import formats, translation
+from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django_stubs_ext import StrOrPromise
 from openpyxl import Workbook
@@ -25,6 +32,8 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from accounts.services import record_refusal
 from config.errors import Conflict, PreconditionFailed, PreconditionRequired
+
+logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 50
 EXPORT_LIMIT = 50_000  # an export is a report, not a backup; the API pages through more
@@ -160,3 +169,70 @@ def refused(request: HttpRequest, exc: Exception) -> HttpResponse:
 def number(value: Any) -> str:
     """A number in the reader's locale (1,234 or 1 234)."""
     return formats.number_format(value, force_grouping=True)
+
+
+def error_page(request: HttpRequest, status: int, *, reason: str = "") -> HttpResponse:
+    """The product's own 400, 403, 404 or 500 page: the site's layout in the reader's language,
+    why (when there is a reason to give) and a way back."""
+    # The reader's language from the cookie or Accept-Language, as LocaleMiddleware would
+    # choose it: a request refused before that middleware ran (a body in an unknown charset)
+    # would otherwise get whatever language this thread served last.
+    with translation.override(translation.get_language_from_request(request)):
+        try:
+            context = {"reason": reason, "back": _way_back(request)}
+            if status in {400, 500}:
+                # What broke may be the database, the session or the Host header: rendered, as
+                # Django does, without a request, so no context processor reads the user or the
+                # database.
+                body = loader.render_to_string(f"{status}.html", context)
+                return HttpResponse(body, status=status)
+            return render(request, f"{status}.html", context, status=status)
+        except Exception:
+            # An error page must not fail in its turn (a broken template, a database gone
+            # between the error and its page): a bare page that needs nothing, and the log.
+            logger.exception("The %s page could not be rendered; sent the bare page.", status)
+            return HttpResponse(_bare_error_page(status, reason), status=status)
+
+
+# The headings of templates/400.html ... 500.html, for the bare page.
+_HEADINGS = {
+    400: gettext_lazy("The request could not be processed"),
+    403: gettext_lazy("You may not do this"),
+    404: gettext_lazy("This page does not exist"),
+    500: gettext_lazy("Something went wrong on our side"),
+}
+
+
+def _bare_error_page(status: int, reason: str) -> str:
+    return format_html(
+        '<!DOCTYPE html><html lang="{}"><head><meta charset="utf-8"><title>{} · {}</title>'
+        '</head><body><h1>{}</h1><p>{}</p><p><a href="/">{}</a></p></body></html>',
+        get_language() or "en",
+        status,
+        _("Risk Compliance Committee"),
+        _HEADINGS.get(status, status),
+        reason,
+        _("Go to the dashboard"),
+    )
+
+
+def _way_back(request: HttpRequest) -> str:
+    """The page the reader came from, if it is one of ours and not the failing page itself."""
+    referer = request.META.get("HTTP_REFERER", "")
+    if not referer:
+        return ""
+    try:
+        host = request.get_host()
+    except DisallowedHost:  # the 400 of a foreign Host header: no page of ours to go back to
+        return ""
+    if urlsplit(referer).path == request.path or not url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={host}, require_https=request.is_secure()
+    ):
+        return ""
+    return referer
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico on their own: send them to the icon the pages link to.
+    Not a permanent redirect: with STATIC_MANIFEST the icon's address changes with its content."""
+    return HttpResponseRedirect(static("favicon.svg"))

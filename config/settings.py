@@ -24,17 +24,23 @@ DEMO_MODE = env.boolean("DEMO_MODE", False)
 
 SECRET_KEY = env.string("SECRET_KEY", "")
 if not SECRET_KEY:
-    if not DEBUG:
+    if DEMO_MODE:
+        # The quick start runs with DEBUG off (no technical pages for people) and nobody to set
+        # a key: one is made on first start and kept, so sessions survive a restart.
+        SECRET_KEY = env.kept_secret(VAR_DIR / "secret-key")
+    elif DEBUG:
+        SECRET_KEY = "insecure-development-key-only-used-when-DEBUG-is-on"
+    else:
         raise ImproperlyConfigured(
-            "SECRET_KEY must be set when DEBUG is off (it signs sessions and tokens)."
+            "SECRET_KEY must be set when DEBUG is off (it signs sessions and tokens); "
+            "only DEMO_MODE makes and keeps one of its own."
         )
-    SECRET_KEY = "insecure-development-key-only-used-when-DEBUG-is-on"
 
 ALLOWED_HOSTS = env.csv_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.csv_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.apps.AdminConfig",  # Django's admin on a site that shows why a save was refused
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -160,6 +166,9 @@ ACCOUNT_SIGNUP_FIELDS = ["username*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_SESSION_REMEMBER = False
+# Sign-up is closed (accounts.adapters): a password reset for an address nobody has sends no
+# mail, rather than allauth's invitation to sign up. The page says the same either way.
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
 # Behind a load balancer every request arrives from the balancer: name what it vouches for,
 # so that limits and audit records see each person's own address (config/client.py). Either
 # the number of proxies that append to X-Forwarded-For, or a header the proxy sets alone.
@@ -184,16 +193,18 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = env.string("MFA_TOTP_ISSUER", "Risk Compliance Committee")
 
 # Paths a signed-in user without MFA may still reach: enrolment itself, logout, and assets.
-MFA_ENROLMENT_EXEMPT_PREFIXES = ["/accounts/", "/static/", "/healthz", "/i18n/"]
+MFA_ENROLMENT_EXEMPT_PREFIXES = ["/accounts/", "/static/", "/healthz", "/i18n/", "/favicon.ico"]
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_IDLE_TIMEOUT = env.integer("SESSION_IDLE_TIMEOUT", 30 * 60, minimum=60)
 SESSION_ABSOLUTE_TIMEOUT = env.integer("SESSION_ABSOLUTE_TIMEOUT", 8 * 60 * 60, minimum=60)
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT
-SESSION_COOKIE_SECURE = env.boolean("SESSION_COOKIE_SECURE", not DEBUG)
+# The quick start (DEMO_MODE) serves plain http://127.0.0.1, where a browser would never send a
+# Secure cookie back; production, behind HTTPS, keeps them Secure unless told otherwise.
+SESSION_COOKIE_SECURE = env.boolean("SESSION_COOKIE_SECURE", not (DEBUG or DEMO_MODE))
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-CSRF_COOKIE_SECURE = env.boolean("CSRF_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env.boolean("CSRF_COOKIE_SECURE", not (DEBUG or DEMO_MODE))
 SECURE_SSL_REDIRECT = env.boolean("SECURE_SSL_REDIRECT", False)
 SECURE_HSTS_SECONDS = env.integer("SECURE_HSTS_SECONDS", 0, minimum=0)
 # Only in effect once SECURE_HSTS_SECONDS is set: the whole domain, and the browsers' preload list.
@@ -235,6 +246,8 @@ STORAGES = {
         )
     },
 }
+# Static files come from the app folders as they are, with DEBUG off too (the quick start runs
+# runserver without DEBUG, which then serves none): no collectstatic step before the first run.
 WHITENOISE_USE_FINDERS = True
 
 # --- Mail -----------------------------------------------------------------------------------
@@ -249,6 +262,9 @@ EMAIL_USE_TLS = env.boolean("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = env.integer("EMAIL_TIMEOUT", 30, minimum=1)
 DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", "Risk Compliance Committee <rcc@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Where people reach the site: every mail about a record links to its page under this address
+# (config/mail.py). Mail is composed by workers, far from any request that could tell.
+SITE_URL = env.site_url("SITE_URL", "http://127.0.0.1:8000")
 
 # --- REST API -------------------------------------------------------------------------------
 

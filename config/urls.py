@@ -8,14 +8,17 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from accounts.api import BusinessUnitViewSet, MeView, OfficeViewSet
+from accounts.views import set_language
 from actions.api import ActionViewSet, DirectiveViewSet, NotificationViewSet
 from audit.api import AuditEventViewSet
 from cases.api import IncidentViewSet, RiskViewSet
 from committee import views as committee_views
 from committee.api import CalendarFeedViewSet, CommitteeViewSet, MeetingViewSet
+from committee.api_resolutions import ResolutionViewSet
 from config.admin_site import admin_login
 from config.api import bad_request, not_found, permission_denied, server_error
 from config.health import healthz
+from config.pages import favicon
 from quality.api import ProjectViewSet, QualityThresholdViewSet
 from systems.api import SuspensionViewSet, SystemViewSet
 
@@ -32,6 +35,7 @@ router.register("notifications", NotificationViewSet, basename="notification")
 router.register("suspensions", SuspensionViewSet, basename="suspension")
 router.register("committees", CommitteeViewSet, basename="committee")
 router.register("meetings", MeetingViewSet, basename="meeting")
+router.register("resolutions", ResolutionViewSet, basename="resolution")
 router.register("calendar-feeds", CalendarFeedViewSet, basename="calendar-feed-token")
 router.register("projects", ProjectViewSet, basename="project")
 router.register("quality-thresholds", QualityThresholdViewSet, basename="quality-threshold")
@@ -45,12 +49,14 @@ urlpatterns = [
     path("admin/login/", admin_login, name="admin-login-redirect"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
-    path("i18n/", include("django.conf.urls.i18n")),
+    # Django's switcher, which also keeps a signed-in person's pick for their mail.
+    path("i18n/setlang/", set_language, name="set_language"),
     path("api/v1/me/", MeView.as_view(), name="me"),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon, name="favicon"),
     path("calendar/<str:token>.ics", committee_views.calendar_feed, name="calendar-feed"),
     path("", include("committee.urls")),
     path("", include("cases.urls")),
@@ -61,9 +67,10 @@ urlpatterns = [
 ]
 
 # An id that cannot be one (`/api/v1/systems/1.5/`) matches no route: a JSON 404 under /api/,
-# as the API's own 404s are, and Django's page elsewhere.
+# as the API's own 404s are, and the product's own page elsewhere.
 handler404 = not_found
-# Under /api/ every error is JSON with a message, whatever refused the request.
+# Under /api/ every error is JSON with a message, whatever refused the request; elsewhere a page
+# in the site's layout and the reader's language says why, with a way back (config/pages.py).
 handler400 = bad_request
 handler403 = permission_denied
 handler500 = server_error

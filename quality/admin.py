@@ -83,21 +83,18 @@ class ProjectAdmin(SimpleHistoryAdmin):
     def save_model(self, request: HttpRequest, obj: Project, form: Any, change: bool) -> None:
         if change:
             return
-        try:
-            created = services.register_project(
-                actor=_actor(request),
-                unit=obj.unit,
-                system=obj.system,
-                name=obj.name,
-                description=obj.description,
-                handles_personal_data=obj.handles_personal_data,
-                planned_budget=obj.planned_budget,
-                planned_start=obj.planned_start,
-                planned_finish=obj.planned_finish,
-                size_unit=obj.size_unit,
-            )
-        except ValidationError as exc:
-            raise PermissionDenied("; ".join(exc.messages)) from exc
+        created = services.register_project(
+            actor=_actor(request),
+            unit=obj.unit,
+            system=obj.system,
+            name=obj.name,
+            description=obj.description,
+            handles_personal_data=obj.handles_personal_data,
+            planned_budget=obj.planned_budget,
+            planned_start=obj.planned_start,
+            planned_finish=obj.planned_finish,
+            size_unit=obj.size_unit,
+        )
         obj.pk = created.pk
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -126,12 +123,9 @@ class ThresholdAdmin(SimpleHistoryAdmin):
         return [] if obj is None else ["indicator"]
 
     def save_model(self, request: HttpRequest, obj: Threshold, form: Any, change: bool) -> None:
-        try:
-            saved = services.set_threshold(
-                actor=_actor(request), indicator=obj.indicator, green=obj.green, red=obj.red
-            )
-        except ValidationError as exc:
-            raise PermissionDenied("; ".join(exc.messages)) from exc
+        saved = services.set_threshold(
+            actor=_actor(request), indicator=obj.indicator, green=obj.green, red=obj.red
+        )
         obj.pk = saved.pk
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:

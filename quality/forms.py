@@ -7,20 +7,31 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any, cast
 
+import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
-from accounts import selectors as accounts_selectors
 from accounts.models import BusinessUnit
 from config import dates
+from config.filters import PageFilterSet, several, unit_filter
 from config.versioning import etag_of
+from quality import policy
 from quality.checklists import checklist_for
 from quality.filters import ProjectFilter
-from quality.models import Indicator, Project, QualityReport, ReleaseDecision, Review, Threshold
+from quality.models import (
+    Indicator,
+    Phase,
+    Project,
+    QualityReport,
+    ReleaseDecision,
+    Review,
+    Threshold,
+)
 from quality.services import FIGURES, Work
 from systems.forms import PageForm as SystemsPageForm
 from systems.models import System
@@ -54,25 +65,23 @@ def _date_input() -> forms.DateInput:
 # --- The list ---------------------------------------------------------------------------------
 
 
-YES_NO_ANY = [("", _("Any")), ("true", _("Yes")), ("false", _("No"))]
+def _project_systems(request: HttpRequest | None) -> QuerySet[System]:
+    """The systems the reader has projects on: one query, however many projects."""
+    if request is None:
+        return System.objects.none()
+    projects = policy.visible_projects(request.user).order_by().values("system")
+    return System.objects.filter(pk__in=projects).order_by("code")
 
 
-class ProjectListFilter(ProjectFilter):
-    """The list page's filters: the API's, as drop-downs (the units from the directory)."""
+class ProjectListFilter(PageFilterSet, ProjectFilter):
+    """The list page's filters: the API's, as a reader picks them (the units and systems they
+    have projects on, several phases at once)."""
 
-    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        form = self.form
-        units = accounts_selectors.business_units_for(user).order_by("code")
-        # Still a free-text filter underneath (as in the API): an unknown code finds nothing.
-        form.fields["unit"].widget = forms.Select(
-            choices=[("", _("Any")), *((u.code, f"{u.code} — {u.name}") for u in units)]
-        )
-        for name in ("handles_personal_data", "flagged"):
-            form.fields[name].widget = forms.Select(choices=YES_NO_ANY)
-        for name, field in form.fields.items():
-            css = "form-control" if name in {"system", "q"} else "form-select"
-            field.widget.attrs["class"] = f"{css} {css}-sm"
+    unit = unit_filter(policy.visible_projects)
+    system = django_filters.ModelChoiceFilter(
+        field_name="system", to_field_name="code", queryset=_project_systems, label=_("System")
+    )
+    phase = several(Phase.choices, label=_("Phase"))
 
 
 # --- Registering ------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from simple_history.models import HistoricalRecords
 
 
 class Phase(models.TextChoices):
-    """A project's lifecycle, in order (DESIGN.md 4)."""
+    """A project's lifecycle, in order (docs/architecture.md, Lifecycles)."""
 
     PLANNING = "planning", _("Planning")
     DESIGN = "design", _("Design")

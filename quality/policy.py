@@ -10,7 +10,7 @@ from accounts import policy as accounts_policy
 from accounts.models import BusinessUnit, OfficeCode, Role
 from quality.models import Project
 
-# The release gate is the CQO's; the chair may decide any (DESIGN.md 3).
+# The release gate is the CQO's; the chair may decide any (docs/architecture.md, Authority).
 GATE_OFFICES = (OfficeCode.CQO, OfficeCode.CEO)
 
 

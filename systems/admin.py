@@ -15,6 +15,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.models import User
 from config.errors import Conflict
+from config.pages import refusal
 from systems import services
 from systems.models import SuspensionOrder, System
 
@@ -60,31 +61,28 @@ class SystemAdmin(SimpleHistoryAdmin):
         return [*self.readonly_fields, "unit", "code", "registration"]
 
     def save_model(self, request: HttpRequest, obj: System, form: Any, change: bool) -> None:
-        try:
-            if change:
-                changed = {
-                    f: form.cleaned_data[f]
-                    for f in form.changed_data
-                    if f in services.CHANGEABLE_FIELDS
-                }
-                services.update_system(actor=_actor(request), system=obj, **changed)
-            else:
-                created = services.register_system(
-                    actor=_actor(request),
-                    unit=obj.unit,
-                    code=obj.code,
-                    name=obj.name,
-                    description=obj.description,
-                    environment=obj.environment,
-                    internet_facing=obj.internet_facing,
-                    handles_personal_data=obj.handles_personal_data,
-                    mfa_enforced=obj.mfa_enforced,
-                    criticality=obj.criticality,
-                    registration=obj.registration,
-                )
-                obj.pk = created.pk
-        except ValidationError as exc:
-            raise PermissionDenied("; ".join(exc.messages)) from exc
+        if change:
+            changed = {
+                f: form.cleaned_data[f]
+                for f in form.changed_data
+                if f in services.CHANGEABLE_FIELDS
+            }
+            services.update_system(actor=_actor(request), system=obj, **changed)
+        else:
+            created = services.register_system(
+                actor=_actor(request),
+                unit=obj.unit,
+                code=obj.code,
+                name=obj.name,
+                description=obj.description,
+                environment=obj.environment,
+                internet_facing=obj.internet_facing,
+                handles_personal_data=obj.handles_personal_data,
+                mfa_enforced=obj.mfa_enforced,
+                criticality=obj.criticality,
+                registration=obj.registration,
+            )
+            obj.pk = created.pk
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # retire a system; never delete it
@@ -101,7 +99,7 @@ class SystemAdmin(SimpleHistoryAdmin):
                 )
                 retired += 1
             except (PermissionDenied, ValidationError, Conflict) as exc:
-                self.message_user(request, f"{system.code}: {exc}", messages.ERROR)
+                self.message_user(request, f"{system.code}: {refusal(exc)[1]}", messages.ERROR)
         self.message_user(request, f"Retired {retired} system(s).", messages.SUCCESS)
 
 
@@ -141,12 +139,9 @@ class SuspensionOrderAdmin(SimpleHistoryAdmin):
     ) -> None:
         if change:
             return
-        try:
-            order = services.suspend_system(
-                actor=_actor(request), system=obj.system, reason=obj.reason, case=obj.case
-            )
-        except (ValidationError, Conflict) as exc:
-            raise PermissionDenied(str(exc)) from exc
+        order = services.suspend_system(
+            actor=_actor(request), system=obj.system, reason=obj.reason, case=obj.case
+        )
         obj.pk = order.pk
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -177,6 +172,6 @@ class SuspensionOrderAdmin(SimpleHistoryAdmin):
                 )
                 lifted += 1
             except (PermissionDenied, ValidationError, Conflict) as exc:
-                self.message_user(request, f"{order}: {exc}", messages.ERROR)
+                self.message_user(request, f"{order}: {refusal(exc)[1]}", messages.ERROR)
         self.message_user(request, f"Lifted {lifted} suspension(s).", messages.SUCCESS)
         return None

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import django_filters
-from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from accounts import selectors as accounts_selectors
+from config.filters import PageFilterSet, several, unit_filter
+from systems import policy
 from systems.models import SuspensionOrder, System
 
 
@@ -46,24 +44,13 @@ class SystemFilter(django_filters.FilterSet):
         ]
 
 
-YES_NO_ANY = [("", _("Any")), ("true", _("Yes")), ("false", _("No"))]
+class SystemRegisterFilter(PageFilterSet, SystemFilter):
+    """The register page's filters: the API's, as a reader picks them (the units they have
+    systems in; several statuses or criticalities at once)."""
 
-
-class SystemRegisterFilter(SystemFilter):
-    """The register page's filters: the same, as drop-downs (the units from the directory)."""
-
-    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        form = self.form
-        units = accounts_selectors.business_units_for(user).order_by("code")
-        # Still a free-text filter underneath (as in the API): an unknown code finds nothing.
-        form.fields["unit"].widget = forms.Select(
-            choices=[("", _("Any")), *((u.code, f"{u.code} — {u.name}") for u in units)]
-        )
-        for name in ("internet_facing", "handles_personal_data", "mfa_enforced"):
-            form.fields[name].widget = forms.Select(choices=YES_NO_ANY)
-        for field in form.fields.values():
-            field.widget.attrs["class"] = "form-select form-select-sm"
+    unit = unit_filter(policy.visible_systems)
+    status = several(System.Status.choices, label=_("Status"))
+    criticality = several(System.Criticality.choices, label=_("Criticality"))
 
 
 class SuspensionFilter(django_filters.FilterSet):

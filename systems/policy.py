@@ -49,7 +49,7 @@ def can_change_system(user: Any, system: System) -> bool:
 
 
 def suspending_office(user: Any) -> str | None:
-    """The office a suspension is ordered under: the CISO's, or the chair's (DESIGN.md 3)."""
+    """The office a suspension is ordered under: the CISO's, or the chair's."""
     return accounts_policy.acting_office(user, *SUSPENDING_OFFICES)
 
 

@@ -233,8 +233,8 @@ def settle_ratification(
     order = SuspensionOrder.objects.select_for_update().select_related("system").get(pk=order.pk)
     if order.ratification != SuspensionOrder.Ratification.PENDING:
         raise Conflict(
-            _("This suspension was already %(ratification)s by the committee.")
-            % {"ratification": order.ratification},
+            _("The committee has already settled this suspension: %(ratification)s.")
+            % {"ratification": order.get_ratification_display()},
             code="already_settled",
         )
     R = SuspensionOrder.Ratification

@@ -5,9 +5,11 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
-from django.template.loader import render_to_string
+from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from accounts.models import User
+from config import mail
 from systems.models import SuspensionOrder
 
 
@@ -15,36 +17,39 @@ from systems.models import SuspensionOrder
 def notify_suspension(order_id: int, event: str = "suspended") -> int:
     """One mail to the unit's head and members about `event` ("suspended" or "lifted"), so a
     quick suspend-then-lift sends one of each; returns how many people it went to."""
-    order = SuspensionOrder.objects.select_related("system", "system__unit", "issued_by").get(
-        pk=order_id
-    )
+    order = SuspensionOrder.objects.select_related(
+        "system", "system__unit", "issued_by", "lifted_by"
+    ).get(pk=order_id)
     unit = order.system.unit
-    recipients = sorted(
-        set(
-            User.objects.filter(is_active=True)
-            .filter(pk__in=[unit.head_id] if unit.head_id else [])
-            .values_list("email", flat=True)
-        )
-        | set(
-            User.objects.filter(is_active=True, memberships__unit=unit)
-            .exclude(email="")
-            .values_list("email", flat=True)
-        )
+    readers = (
+        User.objects.filter(is_active=True)
+        .filter(Q(pk=unit.head_id) | Q(memberships__unit=unit))
+        .exclude(email="")
+        .distinct()
+        .order_by("pk")
+        .only("email", "language")
     )
-    recipients = [r for r in recipients if r]
-    if not recipients:
-        return 0
     lifted = event == "lifted"
-    context = {"order": order, "system": order.system, "unit": unit, "lifted": lifted}
-    subject = (
-        f"[RCC] {order.system.code} reinstated"
-        if lifted
-        else f"[RCC] {order.system.code} suspended"
-    )
-    send_mail(
-        subject,
-        render_to_string("systems/mail/suspension.txt", context),
-        settings.DEFAULT_FROM_EMAIL,
-        recipients,
-    )
-    return len(recipients)
+    context = {
+        "order": order,
+        "system": order.system,
+        "unit": unit,
+        "lifted": lifted,
+        "link": mail.link("systems:system", order.system.pk),
+    }
+    code = order.system.code
+    sent = 0
+    # One mail per language its readers read: each in theirs.
+    for language, recipients in mail.by_language(readers).items():
+        subject, body = mail.compose(
+            "systems/mail/suspension.txt",
+            context,
+            language=language,
+            subject=lambda: (
+                (_("[RCC] %(system)s reinstated") if lifted else _("[RCC] %(system)s suspended"))
+                % {"system": code}
+            ),
+        )
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients)
+        sent += len(recipients)
+    return sent

@@ -47,13 +47,18 @@ def register_columns() -> list[Column]:
 
 @login_required
 def system_list(request: HttpRequest) -> HttpResponse:
-    """The register, filtered; a filter that does not parse shows its error and no rows."""
+    """The register, filtered; a filter that does not parse shows its error, no rows, and a
+    400."""
     systems = selectors.systems_for(request.user).order_by("code")
-    filters = SystemRegisterFilter(request.GET, queryset=systems, user=request.user)
-    rows = filters.qs if filters.is_valid() else systems.none()
-    download = export(request, name="systems", columns=register_columns(), rows=rows[:EXPORT_LIMIT])
-    if download is not None:
-        return download
+    filters = SystemRegisterFilter(request.GET, queryset=systems, request=request)
+    valid = filters.is_valid()
+    rows = filters.qs if valid else systems.none()
+    if valid:
+        download = export(
+            request, name="systems", columns=register_columns(), rows=rows[:EXPORT_LIMIT]
+        )
+        if download is not None:
+            return download
     return render(
         request,
         "systems/system_list.html",
@@ -63,6 +68,7 @@ def system_list(request: HttpRequest) -> HttpResponse:
             "exports": export_links(request),
             "may_register": policy.registrable_units(request.user).exists(),
         },
+        status=200 if valid else 400,
     )
 
 

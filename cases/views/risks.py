@@ -60,8 +60,10 @@ def risks(request: HttpRequest) -> HttpResponse:
     filterset = RiskRegisterFilter(
         request.GET, queryset=selectors.risks_for(request.user), request=request
     )
-    rows = filterset.qs if filterset.is_valid() else filterset.queryset.none()
-    response = export(request, name="risks", columns=risk_columns(), rows=rows)
+    # A filter that does not parse shows its error, no rows, and a 400, as on every list.
+    valid = filterset.is_valid()
+    rows = filterset.qs if valid else filterset.queryset.none()
+    response = export(request, name="risks", columns=risk_columns(), rows=rows) if valid else None
     if response is not None:
         return response
     return render(
@@ -73,6 +75,7 @@ def risks(request: HttpRequest) -> HttpResponse:
             "exports": export_links(request),
             "can_register": policy.can_register_any_risk(request.user),
         },
+        status=200 if valid else 400,
     )
 
 

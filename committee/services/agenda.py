@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from operator import attrgetter
 from typing import Any
@@ -35,12 +36,12 @@ from actions.chasing import COMMITTEE_STAGE
 from actions.models import Action, Directive
 from audit import services as audit
 from cases.models import Incident, Risk, Severity
-from committee import policy
+from committee import policy, sayings
 from committee.models import AgendaItem, Meeting
 from committee.services.meetings import locked, refuse_if_locked
 from config.sql import insert_history, insert_rows
 from config.text import fit, one_line
-from quality.models import WITHDRAWN, Project, QualityFlag, QualityReport
+from quality.models import WITHDRAWN, QualityFlag, QualityReport
 from systems.models import SuspensionOrder
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,6 @@ log = logging.getLogger(__name__)
 K = AgendaItem.Kind
 EDITABLE = {Meeting.Status.SCHEDULED, Meeting.Status.PUBLISHED}
 NAMED = 3  # a unit's escalated actions item names its oldest few
-NONE_LEFT = "No action of this unit is escalated to the committee any more."
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +60,7 @@ class Proposed:
     source_key: str
     title: str
     summary: str
+    said: dict[str, Any] | None = None  # the summary as data, said in each reader's language
     unit_id: int | None = None
     incident_id: int | None = None
     risk_id: int | None = None
@@ -75,7 +76,17 @@ class Proposed:
 
 
 WRITTEN = [f.name for f in fields(Proposed)]  # the AgendaItem columns a Proposed fills
-written = attrgetter(*WRITTEN)
+_values = attrgetter(*WRITTEN)
+_SAID = WRITTEN.index("said")
+
+
+def written(item: Proposed) -> tuple[Any, ...]:
+    """The row a Proposed writes. Its data goes as JSON text, which both SQLite and PostgreSQL
+    (cast to jsonb) store as the field would."""
+    values = list(_values(item))
+    if values[_SAID] is not None:
+        values[_SAID] = json.dumps(values[_SAID])
+    return tuple(values)
 
 
 class Labels:
@@ -187,18 +198,19 @@ def _escalated_actions(today: dt.date) -> Iterator[Proposed]:
         units.setdefault(row["unit_id"], []).append(row)
     for unit_id, named in units.items():
         oldest, count = named[0], named[0]["escalated"]
-        references = ", ".join(row["reference"] for row in named)
-        more = f" and {count - len(named)} more" if count > len(named) else ""
+        said = sayings.escalated(
+            count=count,
+            oldest_due=_day(oldest["due_on"]),
+            overdue_days=(today - oldest["due_on"]).days,
+            references=[row["reference"] for row in named],
+        )
         yield Proposed(
             kind=K.ESCALATED_ACTION,
             source_key=f"escalated:{unit_id}",
             title=f"{oldest['unit__code']} {oldest['unit__name']}: actions escalated to the "
             "committee",
-            summary=(
-                f"{count} action{'s' if count != 1 else ''} overdue a month or more; the oldest "
-                f"due {_day(oldest['due_on'])}, {(today - oldest['due_on']).days} days overdue. "
-                f"{references}{more}."
-            ),
+            summary=sayings.in_english(sayings.say_escalated, said),
+            said=said,
             unit_id=unit_id,
         )
 
@@ -301,7 +313,8 @@ def _quality_flags(meeting: Meeting, until: dt.datetime, label: Labels) -> Itera
             source_key=f"quality:{flag['pk']}",
             title=f"{flag['project__reference']} {flag['project__name']}: flagged by quality "
             "control",
-            summary=_flag_summary(flag, label),
+            summary=sayings.in_english(sayings.say_flag, said := sayings.flagged(flag)),
+            said=said,
             unit_id=flag["project__unit_id"],
             project_id=flag["project_id"],
         )
@@ -324,40 +337,6 @@ def _facts(flags: QuerySet[QualityFlag]) -> QuerySet[QualityFlag, dict[str, Any]
     ).values(*FLAG_FACTS, "latest_period", "latest_rag")
 
 
-def _flag_summary(flag: dict[str, Any], label: Labels) -> str:
-    """Why a project is flagged, from its flag and report as they stand now (a correction
-    restates them), and whether the flag has been withdrawn or cleared since, or is still open
-    at a later report (reopened by a correction, or still failing)."""
-    head = (
-        f"{flag['project__unit__code']}, "
-        f"{label(Project, 'phase', flag['project__phase']).lower()}; "
-    )
-    if (
-        flag["cleared_by_report_id"] is not None
-        and flag["cleared_by_report_id"] == flag["report_id"]
-    ):
-        return head + (
-            f"flag withdrawn: the {flag['report__period']:%Y-%m} report that raised it was "
-            "corrected and rates the project healthy."
-        )
-    why = []
-    if flag["red"]:
-        why.append(f"rated red on {', '.join(flag['red'])}")
-    if flag["trending"]:
-        why.append(f"{' and '.join(flag['trending'])} falling three periods running")
-    summary = head + (
-        f"{'; '.join(why)} in the {flag['report__period']:%Y-%m} report "
-        f"(SPI {flag['report__spi'] if flag['report__spi'] is not None else '—'}, "
-        f"CPI {flag['report__cpi'] if flag['report__cpi'] is not None else '—'})."
-    )
-    if flag["cleared_by_report_id"] is not None:
-        summary += f" Cleared since by the {flag['cleared_by_report__period']:%Y-%m} report."
-    elif flag["latest_period"] not in (None, flag["report__period"]):
-        status = label(QualityReport, "rag", flag["latest_rag"]).lower()
-        summary += f" Still open at the {flag['latest_period']:%Y-%m} report, status {status}."
-    return summary
-
-
 def _refresh_quality_flags(present: QuerySet[AgendaItem]) -> None:
     """A flagged project's item says what is true of its flag now, until the agenda is
     published: a correction may have restated the flag or withdrawn it (the secretariat then
@@ -367,8 +346,11 @@ def _refresh_quality_flags(present: QuerySet[AgendaItem]) -> None:
         return
     keys = {item.source_key.removeprefix("quality:") for item in items}
     flags = QualityFlag.objects.filter(pk__in=[int(key) for key in keys if key.isdigit()])
-    label = Labels()
-    _resay(items, {f"quality:{flag['pk']}": _flag_summary(flag, label) for flag in _facts(flags)})
+    _resay(
+        items,
+        {f"quality:{flag['pk']}": sayings.flagged(flag) for flag in _facts(flags)},
+        say=sayings.say_flag,
+    )
 
 
 def computed_items(meeting: Meeting, *, now: dt.datetime | None = None) -> list[Proposed]:
@@ -403,7 +385,7 @@ def assemble_agenda(
             meeting = locked(meeting)
             if actor is not None and not policy.can_run_meeting(actor, meeting):
                 raise PermissionDenied(
-                    _("Only the committee's secretariat may assemble an agenda.")
+                    _("Only the committee's secretariat or its chair may assemble an agenda.")
                 )
         if meeting.status != Meeting.Status.SCHEDULED:
             raise ValidationError(
@@ -448,24 +430,31 @@ def _refresh_escalated(present: QuerySet[AgendaItem], computed: list[Proposed]) 
     more may have been escalated, or some finished, since it was added."""
     _resay(
         present.filter(kind=K.ESCALATED_ACTION, action__isnull=True, removed_at__isnull=True),
-        {item.source_key: item.summary for item in computed if item.kind == K.ESCALATED_ACTION},
-        missing=NONE_LEFT,
+        {item.source_key: item.said for item in computed if item.kind == K.ESCALATED_ACTION},
+        say=sayings.say_escalated,
+        missing=sayings.NONE_LEFT,
     )
 
 
 def _resay(
-    items: Iterable[AgendaItem], summaries: Mapping[str, str], *, missing: str | None = None
+    items: Iterable[AgendaItem],
+    said: Mapping[str, dict[str, Any] | None],
+    *,
+    say: Callable[[dict[str, Any]], str],
+    missing: dict[str, Any] | None = None,
 ) -> None:
-    """Give each draft item the summary the data gives it now, by its source key (`missing`
-    for one the data no longer calls for, or as it was): the changed ones in one statement."""
+    """Give each draft item what the data says of it now, by its source key (`missing` for one
+    the data no longer calls for, or as it was): kept as data for every reader's language, and
+    in English as the stored summary; the changed ones in one statement."""
     changed = []
     for item in items:
-        summary = summaries.get(item.source_key, missing)
-        if summary is not None and item.summary != summary:
-            item.summary = summary
+        now = said.get(item.source_key, missing)
+        if now is not None and item.said != now:
+            item.said = now
+            item.summary = sayings.in_english(say, now)
             changed.append(item)
     if changed:
-        bulk_update_with_history(changed, AgendaItem, ["summary"])
+        bulk_update_with_history(changed, AgendaItem, ["said", "summary"])
 
 
 def assemble_next_agendas(*, now: dt.datetime | None = None) -> int:
@@ -499,7 +488,7 @@ def _editable(actor: User, meeting: Meeting, refusal: str) -> Meeting:
         raise ValidationError(
             {
                 "status": _("The agenda of a %(status)s meeting is closed.")
-                % {"status": meeting.status}
+                % {"status": meeting.get_status_display().lower()}
             }
         )
     return meeting
@@ -516,7 +505,7 @@ def add_agenda_item(
 ) -> AgendaItem:
     """The secretariat's own item (other business); after publication it is marked as added."""
     meeting = _editable(
-        actor, meeting, _("Only the committee's secretariat may add to the agenda.")
+        actor, meeting, _("Only the committee's secretariat or its chair may add to the agenda.")
     )
     title = one_line(title)
     if not title:
@@ -554,7 +543,7 @@ def remove_agenda_item(
 ) -> AgendaItem:
     """Take an item off (kept, marked removed, so assembly does not bring it back)."""
     meeting = _editable(
-        actor, meeting, _("Only the committee's secretariat may remove agenda items.")
+        actor, meeting, _("Only the committee's secretariat or its chair may remove agenda items.")
     )
     item = AgendaItem.objects.select_for_update().get(pk=item.pk, meeting=meeting)
     if item.removed_at is not None:
@@ -577,7 +566,7 @@ def remove_agenda_item(
 def reorder_agenda(*, actor: User, meeting: Meeting, order: Sequence[int]) -> list[AgendaItem]:
     """Put the agenda's items in the given order (every current item, each once)."""
     meeting = _editable(
-        actor, meeting, _("Only the committee's secretariat may reorder the agenda.")
+        actor, meeting, _("Only the committee's secretariat or its chair may reorder the agenda.")
     )
     items = {i.pk: i for i in meeting.items.filter(removed_at__isnull=True).select_for_update()}
     if sorted(order) != sorted(items) or len(set(order)) != len(order):
@@ -600,7 +589,9 @@ def reorder_agenda(*, actor: User, meeting: Meeting, order: Sequence[int]) -> li
 def mark_discussed(*, actor: User, meeting: Meeting, item: AgendaItem) -> AgendaItem:
     meeting = locked(meeting)
     if not policy.can_run_meeting(actor, meeting):
-        raise PermissionDenied(_("Only the committee's secretariat may mark items discussed."))
+        raise PermissionDenied(
+            _("Only the committee's secretariat or its chair may mark items discussed.")
+        )
     refuse_if_locked(meeting)
     if meeting.status not in {Meeting.Status.PUBLISHED, Meeting.Status.HELD}:
         raise ValidationError({"status": _("Items are discussed once the agenda is published.")})

@@ -20,7 +20,12 @@ from cases import services as cases_services
 from committee import policy
 from committee.models import AgendaItem, Decision, Meeting
 from committee.quorum import quorum_of
-from committee.services.meetings import IN_SESSION, locked, refuse_if_locked
+from committee.services.meetings import (
+    IN_SESSION,
+    locked,
+    refuse_before_start,
+    refuse_if_locked,
+)
 from config import dates
 from config.errors import Conflict
 from systems import services as systems_services
@@ -129,9 +134,12 @@ def record_decision(
         raise ValidationError(
             {
                 "status": _("No decisions at a meeting that is %(status)s.")
-                % {"status": meeting.status}
+                % {"status": meeting.get_status_display().lower()}
             }
         )
+    refuse_before_start(
+        meeting, "status", _("The meeting starts at %(start)s; decisions are recorded from then.")
+    )
     if outcome not in Decision.Outcome.values:
         raise ValidationError(
             {
@@ -159,7 +167,11 @@ def record_decision(
     specs = _action_specs(actions) if effect == E.CREATE_ACTIONS else []
     if effect != E.CREATE_ACTIONS and actions:
         raise ValidationError(
-            {"actions": _("Actions are created only with effect create_actions.")}
+            {
+                "actions": _(
+                    "Actions are created only by a decision whose effect is to create actions."
+                )
+            }
         )
     quorum = quorum_of(meeting.committee, meeting.attendance.all())
     if not quorum.met:
@@ -220,7 +232,8 @@ def record_decision(
             "effect": effect,
             "capacity": capacity,
             "chair": decision.chair_id,
-            "quorum": quorum.explain(),
+            # The counts, not a sentence: the trail says it in each reader's language.
+            "quorum": {"present": quorum.present, "voting": quorum.voting, "needed": quorum.needed},
             "actions": [a.reference for a in created],
             "corrects": getattr(corrects, "reference", None),
         },

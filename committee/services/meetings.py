@@ -5,27 +5,28 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from simple_history.utils import bulk_create_with_history
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from accounts import policy as accounts_policy
 from accounts.models import Delegation, User
 from audit import services as audit
 from committee import ical, policy
-from committee.models import Attendance, Committee, Meeting, MeetingNotice
-from config import dates
+from committee.models import AgendaItem, Attendance, Committee, Meeting, MeetingNotice
+from config import dates, mail
 from config.errors import Conflict
 from config.lifecycle import next_status
-from config.text import one_line
+from config.text import fit, one_line
 from outbox import relay as outbox
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,16 @@ def refuse_if_locked(meeting: Meeting) -> None:
                 "correction instead."
             ),
             code="locked",
+        )
+
+
+def refuse_before_start(meeting: Meeting, field: str, refusal: str) -> None:
+    """What happens at a meeting happens once it has started: `refusal` names the act and
+    receives the start on the committee's clock as %(start)s."""
+    if not meeting.has_started():
+        start = dates.local(meeting.starts_at, meeting.committee.zone)
+        raise ValidationError(
+            {field: refusal % {"start": f"{start:%Y-%m-%d %H:%M} ({meeting.committee.time_zone})"}}
         )
 
 
@@ -128,6 +139,24 @@ def _freeze_roster(meeting: Meeting, at: dt.datetime) -> list[Attendance]:
     return bulk_create_with_history(list(rows.values()), Attendance)
 
 
+def _freeze_facts(meeting: Meeting) -> None:
+    """Keep with each item the facts the committee is asked to decide on, as they are now:
+    a held meeting shows what it saw, not what became true later. Set-based: the items with
+    their records in one read, their facts in one bulk update."""
+    from committee.facts import is_overdue, values_of  # facts reads the other apps' models
+
+    day = dates.local(meeting.starts_at, meeting.committee.zone).date()
+    items = list(
+        AgendaItem.objects.filter(meeting=meeting, removed_at__isnull=True).select_related(
+            "unit", "incident", "risk", "action", "suspension__system", "directive", "project"
+        )
+    )
+    for item in items:
+        values = values_of(item)
+        item.facts_frozen = {**values, "overdue": is_overdue(values, day)}
+    AgendaItem.objects.bulk_update(items, ["facts_frozen"], batch_size=1000)
+
+
 @transaction.atomic
 def publish_agenda(*, actor: User | None, meeting: Meeting) -> Meeting:
     """Publish the agenda: assembled one last time, the chair and the roster frozen, and every
@@ -136,7 +165,7 @@ def publish_agenda(*, actor: User | None, meeting: Meeting) -> Meeting:
 
     meeting = locked(meeting)
     _authorize_secretariat(
-        actor, meeting, _("Only the committee's secretariat may publish an agenda.")
+        actor, meeting, _("Only the committee's secretariat or its chair may publish an agenda.")
     )
     published = next_status(meeting.status, "publish", MEETING_FLOW, "a meeting")
     assemble_agenda(actor=actor, meeting=meeting, _locked=True)
@@ -148,6 +177,7 @@ def publish_agenda(*, actor: User | None, meeting: Meeting) -> Meeting:
     if chair is not None:
         vacant = meeting.committee.chair_office.holder_id is None
         meeting.chair_capacity = "acting" if vacant else "holder"
+    _freeze_facts(meeting)
     meeting.published_at = now
     meeting.published_by = actor
     meeting.save(
@@ -245,9 +275,21 @@ def move(meeting: Meeting, *, starts_at: dt.datetime, actor: User | None, reason
     duration = meeting.ends_at - meeting.starts_at
     meeting.starts_at = starts_at
     meeting.ends_at = starts_at + duration
+    # Where it first stood stays, so every page can say "moved from"; the latest reason with it.
+    meeting.rescheduled_from = meeting.rescheduled_from or previous
+    meeting.reschedule_reason = fit(Meeting, "reschedule_reason", one_line(reason))
     # RFC 5545: a new DTSTART is a new SEQUENCE, mailed or not (feeds and downloads show it).
     meeting.sequence += 1
-    meeting.save(update_fields=["starts_at", "ends_at", "sequence", "updated_at"])
+    meeting.save(
+        update_fields=[
+            "starts_at",
+            "ends_at",
+            "rescheduled_from",
+            "reschedule_reason",
+            "sequence",
+            "updated_at",
+        ]
+    )
     audit.record(
         actor=actor,
         verb="meeting.rescheduled",
@@ -265,13 +307,13 @@ def reschedule_meeting(
 ) -> Meeting:
     meeting = locked(meeting)
     _authorize_secretariat(
-        actor, meeting, _("Only the committee's secretariat may move a meeting.")
+        actor, meeting, _("Only the committee's secretariat or its chair may move a meeting.")
     )
     if meeting.status not in {M.SCHEDULED, M.PUBLISHED}:
         raise ValidationError(
             {
                 "starts_at": _("A meeting that is %(status)s cannot move.")
-                % {"status": meeting.status}
+                % {"status": meeting.get_status_display().lower()}
             }
         )
     if not reason.strip():
@@ -292,7 +334,7 @@ def cancel_meeting(*, actor: User | None, meeting: Meeting, reason: str) -> Meet
     """Cancel a meeting; if its agenda was out, every attendee gets a METHOD:CANCEL."""
     meeting = locked(meeting)
     _authorize_secretariat(
-        actor, meeting, _("Only the committee's secretariat may cancel a meeting.")
+        actor, meeting, _("Only the committee's secretariat or its chair may cancel a meeting.")
     )
     if not reason.strip():
         raise ValidationError({"reason": _("Say why the meeting is cancelled.")})
@@ -317,13 +359,112 @@ def hold_meeting(*, actor: User, meeting: Meeting) -> Meeting:
     """Close the sitting: the meeting is held, and its minutes can be approved."""
     meeting = locked(meeting)
     _authorize_secretariat(
-        actor, meeting, _("Only the committee's secretariat may close a meeting.")
+        actor, meeting, _("Only the committee's secretariat or its chair may close a meeting.")
     )
     meeting.status = next_status(meeting.status, "hold", MEETING_FLOW, "a meeting")
+    refuse_before_start(
+        meeting, "status", _("The meeting starts at %(start)s; mark it held once it has begun.")
+    )
     meeting.held_at = timezone.now()
     meeting.save(update_fields=["status", "held_at", "updated_at"])
     audit.record(actor=actor, verb="meeting.held", target=meeting)
     return meeting
+
+
+@dataclass(frozen=True)
+class Mark:
+    """One line of the attendance sheet: a person on the roster and what the secretariat says."""
+
+    person: User
+    status: str
+    delegate: User | None = None
+    note: str = ""
+
+
+# Before the meeting begins only apologies can be known; who came is recorded once it has.
+SAID_IN_ADVANCE = {Attendance.Status.EXPECTED, Attendance.Status.ABSENT}
+
+
+def _mark_refusal(meeting: Meeting, row: Attendance | None, mark: Mark) -> dict[str, str]:
+    """What is wrong with one line, by field (empty when it may be recorded)."""
+    if row is None:
+        return {
+            "person": _("%(person)s is not on this meeting's roster.") % {"person": mark.person}
+        }
+    if mark.status not in Attendance.Status.values:
+        return {
+            "status": _("Choose one of %(choices)s.")
+            % {"choices": ", ".join(Attendance.Status.values)}
+        }
+    if mark.status not in SAID_IN_ADVANCE and not meeting.has_started():
+        return {
+            "status": _(
+                "The meeting has not begun: record apologies now, and who came once it has."
+            )
+        }
+    return _delegate_refusal(row, mark)
+
+
+def _delegate_refusal(row: Attendance, mark: Mark) -> dict[str, str]:
+    """A represented seat names its office's acting delegate; no other line names anyone."""
+    if mark.status != Attendance.Status.REPRESENTED:
+        if mark.delegate is None:
+            return {}
+        return {"delegate": _("A delegate is named only for a represented seat.")}
+    if mark.delegate is None:
+        return {"delegate": _("Name who represents them.")}
+    if not policy.may_represent(mark.delegate, row.office):
+        return {
+            "delegate": _("Only an acting delegate of the %(office)s may represent this seat.")
+            % {"office": row.office}
+        }
+    return {}
+
+
+def _open_roster(actor: User, meeting: Meeting) -> Meeting:
+    meeting = locked(meeting)
+    _authorize_secretariat(
+        actor, meeting, _("Only the committee's secretariat or its chair may record attendance.")
+    )
+    refuse_if_locked(meeting)
+    if meeting.status not in IN_SESSION:
+        raise ValidationError({"status": _("Attendance is recorded once the agenda is published.")})
+    return meeting
+
+
+def _write_marks(
+    actor: User, meeting: Meeting, marks: Sequence[Mark], rows: dict[int, Attendance]
+) -> list[Attendance]:
+    """Save the lines that change anything, and put them on the record in one event."""
+    changed: list[Attendance] = []
+    record: list[dict[str, Any]] = []
+    for mark in marks:
+        row = rows[mark.person.pk]
+        note = fit(Attendance, "note", mark.note.strip())
+        if (row.status, row.delegate_id, row.note) == (
+            mark.status,
+            getattr(mark.delegate, "pk", None),
+            note,
+        ):
+            continue
+        record.append(
+            {
+                "person": mark.person.pk,
+                "from": row.status,
+                "to": mark.status,
+                "delegate": getattr(mark.delegate, "pk", None),
+            }
+        )
+        row.status, row.delegate, row.note = mark.status, mark.delegate, note
+        row.full_clean()
+        changed.append(row)
+    if changed:
+        bulk_update_with_history(changed, Attendance, ["status", "delegate", "note"])
+        details: dict[str, Any] = record[0] if len(record) == 1 else {"marks": record}
+        audit.record(
+            actor=actor, verb="meeting.attendance_recorded", target=meeting, details=details
+        )
+    return changed
 
 
 @transaction.atomic
@@ -337,58 +478,36 @@ def record_attendance(
     note: str = "",
 ) -> Attendance:
     """Present, absent, or represented by a delegate (an office's seat only by that office's
-    acting delegate)."""
-    meeting = locked(meeting)
-    _authorize_secretariat(
-        actor, meeting, _("Only the committee's secretariat may record attendance.")
-    )
-    refuse_if_locked(meeting)
-    if meeting.status not in IN_SESSION:
-        raise ValidationError({"status": _("Attendance is recorded once the agenda is published.")})
-    if status not in Attendance.Status.values:
-        raise ValidationError(
-            {
-                "status": _("Choose one of %(choices)s.")
-                % {"choices": ", ".join(Attendance.Status.values)}
-            }
-        )
+    acting delegate): one person's line, as the API sends it."""
+    meeting = _open_roster(actor, meeting)
+    mark = Mark(person=person, status=status, delegate=delegate, note=note)
     row = Attendance.objects.select_for_update().filter(meeting=meeting, person=person).first()
-    if row is None:
-        raise ValidationError(
-            {"person": _("%(person)s is not on this meeting's roster.") % {"person": person}}
-        )
-    if status == Attendance.Status.REPRESENTED:
-        if delegate is None:
-            raise ValidationError({"delegate": _("Name who represents them.")})
-        if not policy.may_represent(delegate, row.office):
-            raise ValidationError(
-                {
-                    "delegate": _(
-                        "Only an acting delegate of the %(office)s may represent this seat."
-                    )
-                    % {"office": row.office}
-                }
-            )
-    elif delegate is not None:
-        raise ValidationError({"delegate": _("A delegate is named only for a represented seat.")})
-    before = row.status
-    row.status = status
-    row.delegate = delegate
-    row.note = note.strip()
-    row.full_clean()
-    row.save(update_fields=["status", "delegate", "note"])
-    audit.record(
-        actor=actor,
-        verb="meeting.attendance_recorded",
-        target=meeting,
-        details={
-            "person": person.pk,
-            "from": before,
-            "to": status,
-            "delegate": getattr(delegate, "pk", None),
-        },
-    )
+    refusal = _mark_refusal(meeting, row, mark)
+    if refusal:
+        raise ValidationError(refusal)
+    assert row is not None
+    _write_marks(actor, meeting, [mark], {person.pk: row})
     return row
+
+
+@transaction.atomic
+def record_attendance_sheet(
+    *, actor: User, meeting: Meeting, marks: Sequence[Mark]
+) -> list[Attendance]:
+    """The whole roster in one save, as the secretariat fills it in at the door: every line is
+    checked first, and one wrong line saves nothing (its error is named by person)."""
+    meeting = _open_roster(actor, meeting)
+    rows = {
+        row.person_id: row for row in Attendance.objects.select_for_update().filter(meeting=meeting)
+    }
+    errors: dict[str, str] = {}
+    for mark in marks:
+        refusal = _mark_refusal(meeting, rows.get(mark.person.pk), mark)
+        for field, message in refusal.items():
+            errors[f"{mark.person.get_username()}.{field}"] = message
+    if errors:
+        raise ValidationError(errors)
+    return _write_marks(actor, meeting, marks, rows)
 
 
 def _voting_seat_filled_by(committee: Committee, person: User) -> str | None:
@@ -412,7 +531,7 @@ def add_attendee(
     """Change the frozen roster after publication: recorded, with a reason, never silent."""
     meeting = locked(meeting)
     _authorize_secretariat(
-        actor, meeting, _("Only the committee's secretariat may change the roster.")
+        actor, meeting, _("Only the committee's secretariat or its chair may change the roster.")
     )
     refuse_if_locked(meeting)
     if meeting.status not in IN_SESSION:
@@ -504,7 +623,8 @@ def send_notices(meeting_id: int) -> int:
 def _mail_notice(
     meeting: Meeting, notice: MeetingNotice, attendance: list[Attendance], invited_before: set[int]
 ) -> None:
-    """One person's invitation (or cancellation) with its iCalendar attachment."""
+    """One person's invitation (or cancellation) with its iCalendar attachment, in their
+    language and linking to the meeting's page."""
     cancel = notice.method == MeetingNotice.Method.CANCEL
     # The mail lists the agenda as the recipient may read it: an observer from a unit sees
     # their unit's items only, as in the API.
@@ -521,15 +641,28 @@ def _mail_notice(
         "title": title,
         "recipient": notice.recipient,
         "items": items,
-        "when": f"{when:%A %d %B %Y, %H:%M} ({zone.key})",
+        "when": when,  # shown on the committee's clock, in the reader's date format
+        "zone": zone,
+        "link": mail.link("committee:meeting", meeting.pk),
     }
-    body = render_to_string(
+    # The subject's date is in figures, which read the same in every language.
+    facts = {"title": title, "when": f"{when:%Y-%m-%d %H:%M} ({zone.key})"}
+
+    def subject() -> str:
+        if cancel:
+            return _("[RCC] Cancelled: %(title)s, %(when)s") % facts
+        if updated:
+            return _("[RCC] Updated: %(title)s, %(when)s") % facts
+        return _("[RCC] Invitation: %(title)s, %(when)s") % facts
+
+    subject_line, body = mail.compose(
         "committee/mail/cancellation.txt" if cancel else "committee/mail/invitation.txt",
         context,
+        language=mail.language_of(notice.recipient),
+        subject=subject,
     )
-    verb = "Cancelled" if cancel else ("Updated" if updated else "Invitation")
     message = EmailMultiAlternatives(
-        subject=f"[RCC] {verb}: {title}, {when:%Y-%m-%d %H:%M} ({zone.key})",
+        subject=subject_line,
         body=body,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[notice.recipient.email],

@@ -27,7 +27,9 @@ def draft_minutes(
     """Write (or rewrite) the draft. A rewrite must name the version it read (If-Match)."""
     meeting = locked(meeting)
     if not policy.can_run_meeting(actor, meeting):
-        raise PermissionDenied(_("Only the committee's secretariat drafts the minutes."))
+        raise PermissionDenied(
+            _("Only the committee's secretariat or its chair drafts the minutes.")
+        )
     refuse_if_locked(meeting)
     if meeting.status not in IN_SESSION:
         raise ValidationError({"status": _("Minutes are drafted once the agenda is published.")})
@@ -94,7 +96,9 @@ def correct_minutes(*, actor: User, meeting: Meeting, text: str) -> MinutesCorre
     """Approved minutes are never edited; a correction is a new record linked to them."""
     meeting = locked(meeting)
     if not policy.can_run_meeting(actor, meeting):
-        raise PermissionDenied(_("Only the committee's secretariat records corrections."))
+        raise PermissionDenied(
+            _("Only the committee's secretariat or its chair records corrections.")
+        )
     minutes = Minutes.objects.filter(meeting=meeting).first()
     if minutes is None or minutes.status != Minutes.Status.APPROVED:
         raise Conflict(_("Draft minutes are edited, not corrected."), code="not_approved")

@@ -9,14 +9,13 @@ import logging
 from dateutil.rrule import rrulestr
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
-from django.utils.formats import date_format
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from audit import services as audit
 from committee import policy
-from committee.models import CadenceException, Committee, Meeting
+from committee.models import CadenceException, Committee, Meeting, compose_title
 from committee.services.meetings import (
     EXCEPTION_REACH,
     HORIZON,
@@ -26,7 +25,6 @@ from committee.services.meetings import (
     move,
     start_refusal,
 )
-from config import text
 from config.dates import in_window, require_in_window
 from config.errors import Conflict
 
@@ -49,11 +47,10 @@ def occurrences(committee: Committee, start: dt.datetime, end: dt.datetime) -> l
 
 
 def meeting_title(committee: Committee, starts_at: dt.datetime) -> str:
-    """The committee's name and the month; a long name is cut so that the title still fits."""
-    local = starts_at.astimezone(committee.zone)
-    month = f" — {date_format(local, 'F Y')}"
-    room = text.max_length(Meeting, "title") - len(month)
-    return text.clip(text.one_line(committee.name), room) + month
+    """The committee's name and the month, stored in English; each reader reads it in their
+    own language (Meeting.shown_title)."""
+    with translation.override("en"):
+        return compose_title(committee.name, starts_at.astimezone(committee.zone))
 
 
 def schedule_committee(committee: Committee, *, now: dt.datetime | None = None) -> tuple[int, int]:
@@ -221,7 +218,9 @@ def add_cadence_exception(
 ) -> CadenceException:
     """Skip one meeting of the cadence, or move it; a meeting already scheduled follows at once."""
     if not policy.can_schedule(actor, committee):
-        raise PermissionDenied(_("Only the committee's secretariat may change its calendar."))
+        raise PermissionDenied(
+            _("Only the committee's secretariat or its chair may change its calendar.")
+        )
     if not reason.strip():
         raise ValidationError({"reason": _("Say why the meeting is skipped or moved.")})
     if kind == CadenceException.Kind.MOVE and moved_to is None:
@@ -248,7 +247,10 @@ def add_cadence_exception(
         raise ValidationError(
             {
                 "occurrence_date": _("The meeting of %(occurrence_date)s is %(status)s; it stays.")
-                % {"occurrence_date": occurrence_date, "status": meeting.status}
+                % {
+                    "occurrence_date": occurrence_date,
+                    "status": meeting.get_status_display().lower(),
+                }
             }
         )
     if meeting is None and day_start < now:

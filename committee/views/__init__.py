@@ -12,8 +12,9 @@ from committee.views.agenda import (
     remove_item,
 )
 from committee.views.common import AgendaRow, agenda_rows, facts_of
-from committee.views.home import calendar_feed, dashboard
+from committee.views.home import calendar_feed, dashboard, waiting_count
 from committee.views.meetings import create_feed, meeting_ical, meetings, revoke_feed
+from committee.views.resolutions import resolution, resolution_new, resolutions, vote
 from committee.views.session import (
     approve_minutes,
     attendance,
@@ -46,5 +47,10 @@ __all__ = [
     "publish",
     "quorum",
     "remove_item",
+    "resolution",
+    "resolution_new",
+    "resolutions",
     "revoke_feed",
+    "vote",
+    "waiting_count",
 ]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import formats
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from accounts import selectors as accounts_selectors
@@ -18,6 +19,7 @@ from committee.forms import (
     MoveItemForm,
     RemoveItemForm,
 )
+from committee.services.meetings import MEETING_FLOW
 from committee.views.common import (
     REFUSALS,
     _done,
@@ -28,6 +30,8 @@ from committee.views.common import (
     agenda_rows,
 )
 from config.api import actor_of
+from config.confirm import Confirmation, ask, confirmed
+from config.lifecycle import next_status
 from config.pages import refused
 
 
@@ -74,7 +78,55 @@ def assemble(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def publish(request: HttpRequest, pk: int) -> HttpResponse:
+    """Publishing mails every attendee and freezes the agenda's facts: asked first."""
     meeting = _meeting(request, pk)
+    if not confirmed(request):
+        if not policy.can_run_meeting(request.user, meeting):
+            return refused(
+                request,
+                PermissionDenied(
+                    _("Only the committee's secretariat or its chair may publish an agenda.")
+                ),
+            )
+        try:
+            # Only a question that has an answer: a published agenda is not offered again.
+            next_status(meeting.status, "publish", MEETING_FLOW, "a meeting")
+        except ValidationError as exc:
+            return refused(request, exc)
+        items = selectors.agenda_for(request.user, meeting).count()
+        people = selectors.seats_of_committee(meeting.committee)
+        return ask(
+            request,
+            Confirmation(
+                title=_("Publish the agenda"),
+                message=_("You are about to publish the agenda of %(title)s.")
+                % {"title": meeting.shown_title},
+                consequences=[
+                    ngettext(
+                        "An invitation with the agenda goes by mail now to the person who fills "
+                        "the committee's %(n)s seat.",
+                        "An invitation with the agenda goes by mail now to each person who fills "
+                        "one of the committee's %(n)s seats, the chair's included.",
+                        people,
+                    )
+                    % {"n": people},
+                    ngettext(
+                        "The agenda's %(n)s item and its facts are frozen as they stand: the "
+                        "meeting will show what it saw.",
+                        "The agenda's %(n)s items and their facts are frozen as they stand: the "
+                        "meeting will show what it saw.",
+                        items,
+                    )
+                    % {"n": items},
+                    _(
+                        "The roster and the chair are fixed; later changes are recorded with a reason."
+                    ),
+                ],
+                action=reverse("committee:publish", args=[meeting.pk]),
+                button=_("Publish and invite"),
+                back=reverse("committee:meeting", args=[meeting.pk]),
+            ),
+        )
     try:
         services.publish_agenda(actor=actor_of(request), meeting=meeting)
     except REFUSALS as exc:

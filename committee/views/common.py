@@ -10,33 +10,25 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import formats, timezone
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils import timezone
 
 from accounts import selectors as accounts_selectors
-from actions.models import Action
 from committee import policy, selectors
+from committee.facts import Fact, is_overdue, shown, values_of
 from committee.forms import (
     AgendaItemForm,
     RemoveItemForm,
 )
 from committee.headings import heading_of, is_units_escalated
-from committee.models import AgendaItem, Attendance, Decision, Meeting
+from committee.models import AgendaItem, Attendance, Decision, Meeting, Minutes
 from committee.quorum import Quorum, quorum_of
-from committee.services.agenda import EDITABLE, NONE_LEFT
+from committee.services.agenda import EDITABLE
 from committee.services.meetings import IN_SESSION, MEETING_FLOW
+from committee.waiting import next_step
 from config import dates
 from config.errors import Conflict, PreconditionFailed, PreconditionRequired
 
-CLOSED_ACTIONS = {Action.Status.VERIFIED, Action.Status.CANCELLED}
 REFUSALS = (PermissionDenied, ValidationError, Conflict, PreconditionFailed, PreconditionRequired)
-ESCALATION = {
-    0: gettext_lazy("Not escalated"),
-    1: gettext_lazy("Unit head"),
-    2: gettext_lazy("Owning office"),
-    3: gettext_lazy("Committee"),
-}
 
 
 def _local(moment: dt.datetime, meeting: Meeting) -> dt.datetime:
@@ -53,7 +45,7 @@ class AgendaRow:
     decide, and the decision already recorded on it."""
 
     item: AgendaItem
-    facts: list[tuple[str, str]]
+    facts: list[Fact]
     decision: Decision | None
     overdue: bool = False
     heading: str = ""
@@ -62,81 +54,17 @@ class AgendaRow:
     errors: list[str] = field(default_factory=list)
 
 
-def _date(value: dt.date | dt.datetime | None) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, dt.datetime):
-        value = timezone.localtime(value).date()
-    return formats.date_format(value, "SHORT_DATE_FORMAT")
-
-
-def _score(score: int, level: str) -> str:
-    return _("%(score)s (%(level)s)") % {"score": score, "level": level}
-
-
-def facts_of(item: AgendaItem, today: dt.date) -> tuple[list[tuple[str, str]], bool]:
-    """The key fields of the record an item is about (all loaded with the agenda: no query),
-    and whether it is an overdue action."""
-    facts: list[tuple[str, str]] = []
-    overdue = False
-    if item.incident is not None:
-        incident = item.incident
-        facts += [
-            (_("Severity"), incident.get_severity_display()),
-            (_("Status"), incident.get_status_display()),
-            (_("Reported"), _date(incident.reported_at)),
-        ]
-        if incident.personal_data_involved:
-            facts.append((_("Personal data"), _("Involved")))
-    if item.risk is not None:
-        risk = item.risk
-        facts += [
-            (_("Inherent score"), _score(risk.inherent_score, risk.get_inherent_level_display())),
-            (_("Residual score"), _score(risk.residual_score, risk.get_residual_level_display())),
-            (_("Treatment"), risk.get_treatment_display()),
-            (_("Status"), risk.get_status_display()),
-        ]
-    if item.action is not None:
-        action = item.action
-        overdue = action.due_on < today and action.status not in CLOSED_ACTIONS
-        facts += [
-            (_("Due"), _date(action.due_on)),
-            (_("Status"), action.get_status_display()),
-            (
-                _("Escalation"),
-                str(ESCALATION.get(action.escalation_level, action.escalation_level)),
-            ),
-            (_("Done"), f"{formats.localize(action.percent_done)}%"),
-        ]
+def facts_of(item: AgendaItem, today: dt.date) -> tuple[list[Fact], bool]:
+    """The facts of the record an item is about (all loaded with the agenda: no query): once
+    the agenda is published, as the committee saw them with "now" beside what changed since;
+    and whether the item is an overdue action (as it stood then, once frozen)."""
+    current = values_of(item)
+    frozen = item.facts_frozen
+    facts = shown(frozen, current)
+    overdue = bool(frozen["overdue"]) if frozen else is_overdue(current, today)
     if is_units_escalated(item):
-        overdue = item.summary != NONE_LEFT  # each one a month late or more
-        assert item.unit is not None
-        facts.append((_("Unit"), f"{item.unit.code} — {item.unit.name}"))
-    if item.suspension is not None:
-        order = item.suspension
-        system = order.system
-        facts += [
-            (_("System"), f"{system.code} — {system.name}"),
-            (_("System status"), system.get_status_display()),
-            (_("Order"), order.get_status_display()),
-            (_("Ordered by"), order.issued_office),
-            (_("Ordered on"), _date(order.issued_at)),
-        ]
-    if item.project is not None:
-        project = item.project
-        facts += [
-            (_("Phase"), project.get_phase_display()),
-            (_("Rating"), project.get_rag_display()),
-            (_("Personal data"), _("Handled") if project.handles_personal_data else _("None")),
-        ]
-    if item.directive is not None:
-        directive = item.directive
-        facts += [
-            (_("Deadline"), _date(directive.deadline)),
-            (_("Status"), directive.get_status_display()),
-            (_("Domain"), directive.get_domain_display()),
-            (_("Issued by"), directive.issued_office or "—"),
-        ]
+        # Each one a month late or more, unless none is left.
+        overdue = (item.said or {}).get("count", 1) != 0
     return facts, overdue
 
 
@@ -202,7 +130,14 @@ def _meeting_page(
             add_form = AgendaItemForm(units=accounts_selectors.business_units_for(user))
     quorum = _quorum(request, meeting)[1]
     in_session = meeting.status in IN_SESSION and not meeting.is_locked
+    started = meeting.has_started()
+    drafted = Minutes.objects.filter(meeting=meeting).exclude(body="").exists()
     context = {
+        "step": next_step(meeting, has_minutes=drafted),
+        "moved_from": _local(meeting.rescheduled_from, meeting)
+        if meeting.rescheduled_from
+        else None,
+        "started": started,
         "meeting": meeting,
         "starts": _local(meeting.starts_at, meeting),
         "ends": _local(meeting.ends_at, meeting),
@@ -214,8 +149,10 @@ def _meeting_page(
         "add_form": add_form,
         "can_assemble": can_run and meeting.status == Meeting.Status.SCHEDULED,
         "can_publish": can_run and meeting.status in MEETING_FLOW["publish"],
-        "can_hold": can_run and meeting.status in MEETING_FLOW["hold"],
-        "can_decide": in_session and policy.decision_capacity(user, meeting) is not None,
+        "can_hold": can_run and meeting.status in MEETING_FLOW["hold"] and started,
+        "can_decide": in_session
+        and started
+        and policy.decision_capacity(user, meeting) is not None,
         "can_read_minutes": policy.can_read_minutes(user, meeting),
         "in_session": in_session,
         "quorum": quorum,

@@ -1,4 +1,5 @@
-"""The landing page and the calendar subscription feed."""
+"""The landing page, the navigation's count of what waits for the reader, and the calendar
+subscription feed."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from actions import selectors as actions_selectors
 from committee import ical, selectors, services
 from committee.dashboard import dashboard_for
+from committee.waiting import waiting_for
 from config import dates
 
 
@@ -22,6 +25,16 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         else None
     )
     return render(request, "committee/dashboard.html", {"board": board, "local_start": local_start})
+
+
+@login_required
+def waiting_count(request: HttpRequest) -> HttpResponse:
+    """The navigation's badge: how many meeting steps and submitted actions wait on the reader
+    (the dashboard's "Waiting for you" panel). Every page asks for it with htmx once it has
+    loaded, so no page pays for it in its own queries."""
+    user = request.user
+    count = len(waiting_for(user)) + actions_selectors.awaiting_verification(user).count()
+    return render(request, "committee/_waiting_count.html", {"count": count})
 
 
 def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:

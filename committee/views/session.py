@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from accounts import selectors as accounts_selectors
@@ -24,6 +23,7 @@ from committee.forms import (
     MinutesForm,
 )
 from committee.headings import heading_of
+from committee.minutes_draft import first_draft
 from committee.models import Meeting, Minutes
 from committee.services.meetings import IN_SESSION, MEETING_FLOW
 from committee.services.minutes import etag as minutes_etag
@@ -37,7 +37,8 @@ from committee.views.common import (
     facts_of,
 )
 from config.api import actor_of
-from config.errors import Conflict
+from config.confirm import Confirmation, ask, confirmed
+from config.errors import Conflict, PreconditionFailed
 from config.pages import refused
 
 # --- Decisions --------------------------------------------------------------------------------
@@ -124,50 +125,69 @@ def _roster(request: HttpRequest, pk: int) -> Meeting:
 @login_required
 def attendance(request: HttpRequest, pk: int) -> HttpResponse:
     """The frozen roster, who came (present, absent, represented by a delegate) and whether the
-    meeting is quorate; the secretariat records each person's attendance here."""
+    meeting is quorate; the secretariat (or the chair) records everyone's attendance here in
+    one save."""
     meeting = _roster(request, pk)
-    failed: AttendanceForm | None = None
-    if request.method == "POST":
-        form = AttendanceForm(request.POST)
-        if form.is_valid():
-            try:
-                row = services.record_attendance(
-                    actor=actor_of(request), meeting=meeting, **form.cleaned_data
-                )
-            except ValidationError as exc:
-                form.refusal_in_place(exc)
-            except REFUSALS as exc:
-                return refused(request, exc)
-            else:
-                messages.success(
-                    request,
-                    _("Attendance of %(person)s: %(status)s.")
-                    % {"person": row.person, "status": row.get_status_display()},
-                )
-                return redirect(reverse("committee:attendance", args=[meeting.pk]))
-        failed = form
     roster, quorum = _quorum(request, meeting)
     can_record = (
         policy.can_run_meeting(request.user, meeting)
         and meeting.status in IN_SESSION
         and not meeting.is_locked
     )
-    forms_by_person = {}
+    errors: list[str] = []
+    status = 200
+    forms: dict[int, AttendanceForm] = {}
     if can_record:
+        data = request.POST if request.method == "POST" else None
         for row in roster:
             initial = {
-                "person": row.person_id,
                 "status": row.status,
                 "delegate": row.delegate.get_username() if row.delegate else "",
                 "note": row.note,
             }
-            forms_by_person[row.person_id] = AttendanceForm(initial=initial)
-        if failed is not None:
-            # The row that was sent shows its errors in place; the others their current state.
-            key = _int(failed.data.get("person"))
-            if key in forms_by_person:
-                forms_by_person[key] = failed
-    lines = [(row, forms_by_person.get(row.person_id)) for row in roster]
+            forms[row.person_id] = AttendanceForm(data, initial=initial, prefix=f"p{row.person_id}")
+    if request.method == "POST":
+        if not can_record:
+            return refused(
+                request,
+                PermissionDenied(
+                    _("Only the committee's secretariat or its chair may record attendance.")
+                ),
+            )
+        if all(form.is_valid() for form in forms.values()):
+            by_name = {row.person.get_username(): row.person_id for row in roster}
+            try:
+                changed = services.record_attendance_sheet(
+                    actor=actor_of(request),
+                    meeting=meeting,
+                    marks=[
+                        services.Mark(person=row.person, **forms[row.person_id].cleaned_data)
+                        for row in roster
+                    ],
+                )
+            except ValidationError as exc:
+                for key, messages_ in getattr(exc, "message_dict", {"": exc.messages}).items():
+                    name, _dot, field = key.rpartition(".")
+                    form = forms.get(by_name.get(name, 0))
+                    if form is None:
+                        errors += messages_
+                    else:
+                        form.add_error(field if field in form.fields else None, messages_)
+            except REFUSALS as exc:
+                return refused(request, exc)
+            else:
+                messages.success(
+                    request,
+                    ngettext(
+                        "Attendance is saved: %(n)s line changed.",
+                        "Attendance is saved: %(n)s lines changed.",
+                        len(changed),
+                    )
+                    % {"n": len(changed)},
+                )
+                return redirect(reverse("committee:attendance", args=[meeting.pk]))
+        status = 400
+    lines = [(row, forms.get(row.person_id)) for row in roster]
     return render(
         request,
         "committee/attendance.html",
@@ -176,18 +196,12 @@ def attendance(request: HttpRequest, pk: int) -> HttpResponse:
             "lines": lines,
             "quorum": quorum,
             "can_record": can_record,
+            "started": meeting.has_started(),
             "poll": meeting.status in IN_SESSION and not meeting.is_locked,
-            "errors": failed.non_field_errors() if failed is not None else [],
+            "errors": errors,
         },
-        status=400 if failed is not None else 200,
+        status=status,
     )
-
-
-def _int(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 @login_required
@@ -221,9 +235,9 @@ def _minutes_page(
         and not meeting.is_locked
     )
     if can_draft and draft_form is None:
-        draft_form = MinutesForm(
-            initial={"body": minutes.body if minutes else "", "version": version}
-        )
+        # The first draft is made of what was recorded; the secretariat edits it from there.
+        body = minutes.body if minutes else first_draft(request.user, meeting)
+        draft_form = MinutesForm(initial={"body": body, "version": version})
     can_approve = (
         policy.can_approve_minutes(request.user, meeting)
         and meeting.status in MEETING_FLOW["approve"]
@@ -279,6 +293,48 @@ def approve_minutes(request: HttpRequest, pk: int) -> HttpResponse:
     form = ApproveMinutesForm(request.POST)
     if not form.is_valid():
         return refused(request, ValidationError(_("Approve the minutes from their page.")))
+    if not confirmed(request):
+        if not policy.can_approve_minutes(request.user, meeting):
+            return refused(
+                request,
+                PermissionDenied(
+                    _("Only the chair (or the chair's acting delegate) approves minutes.")
+                ),
+            )
+        read = selectors.minutes_for(request.user, meeting)
+        if read is None or minutes_etag(read) != form.cleaned_data["version"]:
+            # Asking to confirm a text that is no longer the one read would be asking the
+            # wrong question: the reader reloads first.
+            return refused(
+                request,
+                PreconditionFailed(
+                    _("The minutes changed since you read them; reload them first.")
+                ),
+            )
+        decided = selectors.decisions_for(request.user, meeting).count()
+        return ask(
+            request,
+            Confirmation(
+                title=_("Approve the minutes"),
+                message=_("You are about to approve the minutes of %(title)s.")
+                % {"title": meeting.shown_title},
+                consequences=[
+                    _("The minutes are locked as they read now; nobody can edit them again."),
+                    ngettext(
+                        "The meeting's %(n)s decision is locked with them.",
+                        "The meeting's %(n)s decisions are locked with them.",
+                        decided,
+                    )
+                    % {"n": decided},
+                    _("Anything found wrong later is recorded as a correction, linked to them."),
+                ],
+                action=reverse("committee:minutes-approve", args=[meeting.pk]),
+                button=_("Approve and lock"),
+                back=reverse("committee:minutes", args=[meeting.pk]),
+                fields=[("version", form.cleaned_data["version"])],
+                tone="success",
+            ),
+        )
     try:
         services.approve_minutes(
             actor=actor_of(request), meeting=meeting, expected_version=form.cleaned_data["version"]

@@ -64,11 +64,16 @@ def project_list(request: HttpRequest) -> HttpResponse:
         .annotate(flagged=Exists(open_flags()))
         .order_by("reference")
     )
-    filters = ProjectListFilter(request.GET, queryset=projects, user=request.user)
-    rows = filters.qs if filters.is_valid() else projects.none()
-    download = export(request, name="projects", columns=project_columns(), rows=rows[:EXPORT_LIMIT])
-    if download is not None:
-        return download
+    filters = ProjectListFilter(request.GET, queryset=projects, request=request)
+    # A filter that does not parse shows its error, no rows, and a 400, as on every list.
+    valid = filters.is_valid()
+    rows = filters.qs if valid else projects.none()
+    if valid:
+        download = export(
+            request, name="projects", columns=project_columns(), rows=rows[:EXPORT_LIMIT]
+        )
+        if download is not None:
+            return download
     return render(
         request,
         "quality/project_list.html",
@@ -78,6 +83,7 @@ def project_list(request: HttpRequest) -> HttpResponse:
             "exports": export_links(request),
             "may_register": policy.registrable_units(request.user).exists(),
         },
+        status=200 if valid else 400,
     )
 
 

@@ -503,7 +503,12 @@ def test_the_ciso_drafts_previews_and_issues_a_directive(ciso, unit, other_unit,
     assert 'data-testid="issue"' in html
     assert not Action.objects.exists()
 
-    response = officer.post(reverse("actions:directive-issue", args=[directive.pk]))
+    asked = officer.post(reverse("actions:directive-issue", args=[directive.pk]))
+    assert asked.status_code == 200 and "2 actions are created now" in asked.content.decode()
+    assert not Action.objects.exists()  # asking creates nothing
+    response = officer.post(
+        reverse("actions:directive-issue", args=[directive.pk]), {"confirm": "yes"}
+    )
     assert response.status_code == 302
     directive.refresh_from_db()
     assert directive.status == Directive.Status.ISSUED
@@ -734,6 +739,9 @@ def test_who_cancels_actions_and_withdraws_directives(request, role, security, q
 def test_the_api_and_the_pages_share_one_filter():
     assert api.ActionFilter is filters.ActionFilter
     assert api.DirectiveViewSet.filterset_class is filters.DirectiveFilter
+    # The pages' are the API's, offered as a reader picks them (config.filters).
+    assert issubclass(filters.ActionListFilter, filters.ActionFilter)
+    assert issubclass(filters.DirectiveListFilter, filters.DirectiveFilter)
 
 
 # --- The overdue trend -----------------------------------------------------------------------
@@ -838,3 +846,14 @@ def test_the_chart_escapes_its_identifier_and_copes_with_no_data():
     assert "<script>" not in svg
     assert "There is no data to show yet." in svg
     assert "<rect" not in svg
+
+
+def test_weeks_with_nothing_overdue_are_a_sentence_not_empty_axes():
+    shown = str(charts.overdue_trend_svg([(d(9), 0), (d(16), 0), (d(23), 0)]))
+    assert "<svg" not in shown and "<rect" not in shown
+    assert shown == (
+        '<p class="text-body-secondary mb-0" data-testid="overdue-trend-empty">'
+        "No action was overdue in the last 3 weeks.</p>"
+    )
+    one = str(charts.overdue_trend_svg([(d(23), 0)], chart_id="mine"))
+    assert 'data-testid="mine-empty">No action was overdue in the last 1 week.<' in one

@@ -15,7 +15,8 @@ from django.utils import timezone
 from audit import services as audit
 from audit import tasks
 from audit.models import AuditEvent
-from tests.factories import UserFactory
+from systems.models import System
+from tests.factories import BusinessUnitFactory, UserFactory
 from tests.pages import assert_constant_queries, csv_rows, queries_for, xlsx_rows
 
 pytestmark = pytest.mark.django_db
@@ -188,3 +189,97 @@ def test_the_panel_shows_the_last_daily_check(login_as, auditor, trail):
     assert 'data-testid="chain-status" data-ok="false"' in html(response)
     assert "found the chain broken at event #1" in html(response)
     assert AuditEvent.objects.filter(verb="audit.broken").count() == 1
+
+
+# --- Each event as a sentence ----------------------------------------------------------------
+
+
+@pytest.fixture
+def suspension(db, ciso):
+    """The CISO's suspension of a system, as systems.services records it."""
+    unit = BusinessUnitFactory.create(code="PUBSEC")
+    system = System.objects.create(unit=unit, code="erp-01", name="ERP core")
+    event = audit.record(
+        actor=ciso,
+        office="CISO",
+        verb="system.suspended",
+        target=system,
+        details={"order": 7, "reason": "Unauthorised access", "case": None},
+    )
+    return system, event
+
+
+def row_of(response, event) -> str:
+    found = re.search(
+        rf'<tr data-testid="event-row" data-sequence="{event.sequence}">(.*?)\n    </tr>',
+        html(response),
+        re.S,
+    )
+    assert found, f"event #{event.sequence} is not listed"
+    return found.group(1)
+
+
+def test_each_event_reads_as_a_sentence_with_its_details_named(login_as, auditor, suspension):
+    system, event = suspension
+    row = row_of(login_as(auditor).get(PAGE), event)
+    assert (
+        f'ciso (CISO) suspended system <a href="/systems/{system.pk}/">erp-01 — ERP core</a>' in row
+    )
+    details = re.findall(r"<th[^>]*>([^<]*)</th><td[^>]*>([^<]*)</td>", row)
+    assert details == [("Order", "7"), ("Reason", "Unauthorised access")]  # no empty case
+    # no stored code or JSON reaches the reader
+    assert "{" not in row and "&quot;" not in row
+    assert ">system.suspended<" not in row and "systems.system" not in row
+
+
+def test_the_trail_reads_in_the_readers_language(client, login_as, auditor, suspension):
+    _system, event = suspension
+    client = login_as(auditor)
+    client.cookies["django_language"] = "ja"
+    response = client.get(PAGE)
+    assert '<html lang="ja"' in html(response)
+    details = re.findall(r"<th[^>]*>([^<]*)</th><td[^>]*>([^<]*)</td>", row_of(response, event))
+    assert details == [("停止命令", "7"), ("理由", "Unauthorised access")]
+
+
+def test_the_verb_filter_offers_verbs_by_name(login_as, auditor, suspension):
+    page = html(login_as(auditor).get(PAGE))
+    assert '<option value="system.suspended">System suspended</option>' in page
+    assert '<option value="auth.login">Signed in</option>' in page
+
+
+def test_exports_and_the_api_carry_the_sentence_beside_the_record(login_as, auditor, suspension):
+    client = login_as(auditor)
+    rows = csv_rows(client.get(PAGE, {"verb": "system.suspended", "export": "csv"}).content)
+    assert rows[0][-1] == "Event"
+    assert rows[1][4] == "system.suspended"  # the record's own columns stay as they were
+    assert rows[1][-1] == "ciso (CISO) suspended system erp-01 — ERP core"
+    found = client.get("/api/v1/audit-events/", {"verb": "system.suspended"}).json()["results"]
+    assert found[0]["verb"] == "system.suspended"
+    assert found[0]["details"] == {"order": 7, "reason": "Unauthorised access", "case": None}
+    assert found[0]["sentence"] == "ciso (CISO) suspended system erp-01 — ERP core"
+
+
+def test_sentences_cost_no_queries_whatever_the_verbs(login_as, auditor, ciso):
+    unit = BusinessUnitFactory.create(code="PUBSEC")
+    counter = itertools.count()
+
+    def grow(n: int) -> None:
+        for _ in range(n):
+            i = next(counter)
+            system = System.objects.create(unit=unit, code=f"sys-{i}", name=f"System {i}")
+            audit.record(
+                actor=ciso,
+                office="CISO",
+                verb="system.suspended",
+                target=system,
+                details={"order": i, "reason": "r"},
+            )
+            audit.record(
+                actor=ciso,
+                verb="action.verified",
+                target_label=f"ACT-{i}",
+                details={"from": "submitted", "to": "verified"},
+            )
+
+    assert_constant_queries(login_as(auditor), PAGE, grow)

@@ -1,5 +1,5 @@
 """The authorization matrix as data: one row per API route + method + object scope, mapping each
-role to the outcome DESIGN.md section 3 asks for.
+role to the outcome the authority rules ask for (docs/architecture.md, Authority).
 
 Outcome classes: "ok" (2xx), "denied" (401/403), "hidden" (404: the object's existence is not
 leaked), "invalid" (400/409/412/428: past authorization, the body or state is wrong).
@@ -37,6 +37,7 @@ from committee import services as committee_services
 from committee.models import (
     AgendaItem,
     Attendance,
+    Ballot,
     CadenceException,
     CalendarFeed,
     Committee,
@@ -44,6 +45,7 @@ from committee.models import (
     Decision,
     Meeting,
     Minutes,
+    WrittenResolution,
 )
 from committee.services.minutes import etag as minutes_etag
 from config.versioning import etag_of
@@ -76,7 +78,9 @@ STATUS_CLASSES: dict[str, Callable[[int], bool]] = {
 SIGNED_IN = frozenset(ROLES) - {"anonymous"}
 OVERSIGHT = frozenset({"secretary", "cfo", "ciso", "cqo", "chair", "auditor", "admin"})
 AUDIT_READERS = frozenset({"auditor", "chair", "ciso", "cqo", "admin"})
-SECRETARIAT = frozenset({"secretary", "admin"})  # the product lets an administrator stand in
+# Who runs the meetings: the secretariat, the chair (who may do its every act, so a meeting goes
+# ahead when the secretariat is away), and an administrator standing in.
+SECRETARIAT = frozenset({"secretary", "admin", "chair"})
 
 
 # --- The world every case starts from -----------------------------------------------------
@@ -283,7 +287,10 @@ def make_directive(w: World, scope: str, *, issued: bool) -> Directive:
 
 
 def make_meeting(w: World, status: str = "scheduled") -> Meeting:
-    starts_at = timezone.now() + dt.timedelta(days=3)
+    # What happens at a meeting happens once it has begun: a quorate or held one began a
+    # few minutes ago; the others are three days ahead.
+    ahead = dt.timedelta(minutes=-10) if status in {"quorate", "held"} else dt.timedelta(days=3)
+    starts_at = timezone.now() + ahead
     meeting = Meeting.objects.create(
         committee=w.committee,
         title="Risk Compliance Committee — matrix",
@@ -987,6 +994,23 @@ ROWS: list[Row] = [
         ]
         for s in UNIT_SCOPES
     ],
+    # only the owning unit's head assigns its actions to its people
+    *[
+        Row(
+            "action-assign",
+            "POST",
+            s,
+            expect(s, unit_roles(s) & {"head"}),
+            lambda w, scope: act(
+                "actions",
+                action_in("open"),
+                "assign/",
+                {"assignee": w.member_of(scope).username},
+                etag=action_services.etag,
+            )(w, scope),
+        )
+        for s in UNIT_SCOPES
+    ],
     # directives (security: the CISO's, any: the chair's)
     Row("directive-list", "GET", "none", expect("none", ALL), get("/directives/")),
     *[
@@ -1180,7 +1204,7 @@ ROWS: list[Row] = [
         meeting_act("agenda/assemble/", "scheduled", None, count_of(AgendaItem)),
     ),
     Row("meeting-reorder", "POST", "none", expect("none", SECRETARIAT), reorder),
-    # an item with no unit is invisible to a unit's people: 404 for them (DESIGN.md 3)
+    # an item with no unit is invisible to a unit's people: 404 for them (deny by default)
     Row(
         "meeting-remove-item",
         "POST",
@@ -1362,6 +1386,63 @@ ROWS += [
         "none",
         expect("none", GATE),
         threshold_put,
+    ),
+]
+
+
+# Written resolutions: the committee's business, as its whole agenda is. The chair opens one; the
+# voting seats vote (the matrix's committee seats the CFO too), each once.
+VOTERS = frozenset({"chair", "ciso", "cqo", "cfo"})
+
+
+def resolution_body(w: World, scope: str) -> dict[str, Any]:
+    make_meeting(w)  # the meeting ahead whose minutes record the result
+    deadline = timezone.now() + dt.timedelta(days=2)
+    return {
+        "committee": w.committee.slug,
+        "title": "Take the sharing tool's public links down",
+        "text": "Resolved: public links stay off until MFA is enforced.",
+        "deadline": deadline.isoformat(),
+    }
+
+
+def make_resolution(w: World, scope: str) -> WrittenResolution:
+    body = resolution_body(w, scope)
+    return committee_services.open_resolution(
+        actor=w.users["chair"],
+        committee=w.committee,
+        title=body["title"],
+        text=body["text"],
+        deadline=timezone.now() + dt.timedelta(days=2),
+    )
+
+
+def ballots_now() -> Any:
+    return list(Ballot.objects.order_by("pk").values())
+
+
+ROWS += [
+    Row("resolution-list", "GET", "none", expect("none", ALL), get("/resolutions/")),
+    Row(
+        "resolution-list",
+        "POST",
+        "none",
+        expect("none", {"chair"}),
+        create("/resolutions/", resolution_body, WrittenResolution, Ballot),
+    ),
+    Row(
+        "resolution-detail",
+        "GET",
+        "none",
+        expect("none", OVERSIGHT, sees=OVERSIGHT),
+        detail("resolutions", make_resolution),
+    ),
+    Row(
+        "resolution-vote",
+        "POST",
+        "none",
+        expect("none", VOTERS, sees=OVERSIGHT),
+        act("resolutions", make_resolution, "vote/", {"choice": "for"}, extra=ballots_now),
     ),
 ]
 

@@ -1,6 +1,6 @@
 """The authorization matrix of the pages: one row per page route + method + object scope (and a
-variant where one route does several acts), mapping each role to the outcome DESIGN.md section 3
-asks for, as matrix.py does for the API.
+variant where one route does several acts), mapping each role to the outcome the authority
+rules ask for (docs/architecture.md, Authority), as matrix.py does for the API.
 
 Outcome classes on pages: "sign-in" (a redirect to the sign-in page: every page but the
 calendar feed, whose token is the credential, wants a person), "ok" (2xx, or a redirect
@@ -33,7 +33,15 @@ from cases.matrix import load_nist_matrix
 from cases.models import Incident, RecurrenceMeasure, Risk, TimelineEntry
 from cases.services import SCORE_FIELDS
 from committee import services as committee_services
-from committee.models import AgendaItem, Attendance, CalendarFeed, Decision, Meeting, Minutes
+from committee.models import (
+    AgendaItem,
+    Attendance,
+    CalendarFeed,
+    Decision,
+    Meeting,
+    Minutes,
+    WrittenResolution,
+)
 from committee.services.minutes import etag as minutes_etag
 from config.versioning import etag_of
 from quality.models import Project, QualityReport, ReleaseDecision, Review, Threshold
@@ -51,8 +59,10 @@ from tests.authz.matrix import (
     SECURITY_OFFICE,
     SIGNED_IN,
     UNIT_SCOPES,
+    VOTERS,
     Req,
     World,
+    ballots_now,
     both,
     count_of,
     expect,
@@ -66,9 +76,11 @@ from tests.authz.matrix import (
     make_minutes,
     make_order,
     make_project,
+    make_resolution,
     make_risk,
     make_system,
     reported_project,
+    resolution_body,
     row_of,
     unit_roles,
 )
@@ -439,6 +451,18 @@ def directive_form(w: World, scope: str, _obj: Any) -> dict[str, Any]:
     }
 
 
+def resolution_form(w: World, scope: str, _obj: Any) -> dict[str, Any]:
+    body = resolution_body(w, scope)
+    deadline = timezone.localtime(timezone.now() + dt.timedelta(days=2), w.committee.zone)
+    return {
+        "committee": w.committee.pk,
+        "title": body["title"],
+        "text": body["text"],
+        "deadline": deadline.strftime("%Y-%m-%dT%H:%M"),
+        "effect": "none",
+    }
+
+
 def _with_agenda(build: Setup) -> Setup:
     """Moving an item changes its neighbours too: the whole agenda is the snapshot."""
 
@@ -460,6 +484,8 @@ def _with_agenda(build: Setup) -> Setup:
 PAGE_ROWS: list[PageRow] = [
     # the landing page, and the calendar feed (its token is the credential: no sign-in)
     *read("dashboard", "none", page("none", ALL)),
+    # the navigation's count of what waits for the reader (htmx, on every page)
+    *read("committee:waiting-count", "none", page("none", ALL)),
     *[
         PageRow("calendar-feed", method, "none", dict.fromkeys(ROLES, OK), calendar)
         for method in METHODS
@@ -499,7 +525,11 @@ PAGE_ROWS: list[PageRow] = [
         "POST",
         "none",
         page("none", SECRETARIAT),
-        at("committee:publish", meeting_in("scheduled")),
+        at(
+            "committee:publish",
+            meeting_in("scheduled"),
+            body=lambda w, s, m: {"confirm": "yes"},
+        ),
     ),
     PageRow(
         "committee:hold",
@@ -520,7 +550,7 @@ PAGE_ROWS: list[PageRow] = [
             extra=count_of(AgendaItem),
         ),
     ),
-    # an item with no unit is invisible to a unit's people: 404 for them (DESIGN.md 3)
+    # an item with no unit is invisible to a unit's people: 404 for them (deny by default)
     PageRow(
         "committee:item-remove",
         "POST",
@@ -568,8 +598,10 @@ PAGE_ROWS: list[PageRow] = [
         at(
             "committee:attendance",
             meeting_in("published"),
-            body=lambda w, s, m: {"person": w.users["ciso"].pk, "status": "present"},
-            extra=count_of(Attendance),
+            body=lambda w, s, m: {
+                f"p{row.person_id}-status": "absent" for row in m.attendance.all()
+            },
+            extra=lambda: list(Attendance.objects.order_by("pk").values()),
         ),
     ),
     *read(
@@ -607,7 +639,34 @@ PAGE_ROWS: list[PageRow] = [
             "committee:minutes-approve",
             held_minutes,
             args=minutes_args,
-            body=lambda w, s, m: {"version": minutes_etag(m)},
+            body=lambda w, s, m: {"version": minutes_etag(m), "confirm": "yes"},
+        ),
+    ),
+    # written resolutions: the chair opens one; whoever fills a voting seat votes, once
+    *read("committee:resolutions", "none", page("none", ALL)),
+    *both_methods(
+        "committee:resolution-new",
+        "none",
+        page("none", {"chair"}, sees=ALL),
+        page("none", {"chair"}, sees=ALL),
+        at("committee:resolution-new", body=resolution_form, extra=count_of(WrittenResolution)),
+    ),
+    *read(
+        "committee:resolution",
+        "none",
+        page("none", OVERSIGHT, sees=OVERSIGHT),
+        make_resolution,
+    ),
+    PageRow(
+        "committee:resolution-vote",
+        "POST",
+        "none",
+        page("none", VOTERS, sees=OVERSIGHT),
+        at(
+            "committee:resolution-vote",
+            make_resolution,
+            body=lambda w, s, r: {"choice": "for", "confirm": "yes"},
+            extra=ballots_now,
         ),
     ),
     # incidents
@@ -959,6 +1018,33 @@ PAGE_ROWS: list[PageRow] = [
         ]
         for s in UNIT_SCOPES
     ],
+    # the owning unit's head names who in the unit does an action
+    *[
+        PageRow(
+            "actions:action-assign",
+            "POST",
+            s,
+            page(s, unit_roles(s) & {"head"}),
+            at(
+                "actions:action-assign",
+                action_in("open"),
+                body=lambda w, s, a: action_version(w, s, a, assignee=w.member_of(s).username),
+            ),
+        )
+        for s in UNIT_SCOPES
+    ],
+    # a unit's workload: its head and oversight (the directory of units is open to everyone)
+    *[
+        row
+        for s in UNIT_SCOPES
+        for row in read(
+            "actions:unit-workload",
+            s,
+            page(s, (unit_roles(s) & {"head"}) | OVERSIGHT, sees=ALL),
+            lambda w, scope: w.unit_of(scope),
+            args=lambda unit: [unit.code],
+        )
+    ],
     # directives (security: the CISO's, any: the chair's)
     *read("actions:directives", "none", page("none", ALL)),
     PageRow(
@@ -987,7 +1073,12 @@ PAGE_ROWS: list[PageRow] = [
             "POST",
             s,
             page(s, SECURITY_OFFICE, sees=OVERSIGHT),
-            at("actions:directive-issue", directive(issued=False), extra=count_of(Action)),
+            at(
+                "actions:directive-issue",
+                directive(issued=False),
+                body=lambda w, s, d: {"confirm": "yes"},
+                extra=count_of(Action),
+            ),
         )
         for s in UNIT_SCOPES
     ],

@@ -28,7 +28,7 @@ from tests.unchanged import audit_mark, audited_since
 
 
 def _params() -> list[Any]:
-    # No expected failures: a disagreement with DESIGN.md is fixed, not marked.
+    # No expected failures: a disagreement with docs/architecture.md is fixed, not marked.
     return [pytest.param(row, role, id=f"{row.id}-{role}") for row in ROWS for role in ROLES]
 
 
@@ -162,6 +162,7 @@ EXCLUDED = {
     "api/schema/": "the OpenAPI document, drf-spectacular's (tests/config/test_schema.py)",
     "api/docs/": "Swagger UI over that document, drf-spectacular's",
     "healthz": "the load balancer's health check: no sign-in by design, and no data",
+    "favicon.ico": "the browser's automatic icon request: a redirect to a static file, for anyone",
     "api/v1/": "the API: its own matrix above (test_every_api_route_has_a_row)",
 }
 

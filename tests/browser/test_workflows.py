@@ -13,13 +13,13 @@ from django.utils import timezone
 
 from accounts.models import Office
 from actions.models import Action
-from committee import services as committee_services
 from committee.models import Committee, CommitteeMember, Meeting
 from systems import services as systems_services
 from systems.models import System
 from tests.actions.conftest import task
 from tests.browser.test_sign_in import code_for, sign_in
 from tests.cases.conftest import report
+from tests.committee.conftest import begin
 from tests.conftest import enrol_totp
 from tests.factories import UserFactory
 
@@ -145,31 +145,47 @@ def committee_with_meeting(chair, ciso, cqo, secretary, *, name: str, title: str
     )
 
 
-def test_the_chair_reviews_the_agenda_and_the_secretariat_records_a_decision(
+def test_a_monthly_meeting_from_publication_to_approved_minutes(
     browser, live_server, chair, ciso, cqo, secretary, unit, bu_member
 ):
+    """The whole month as the people in it live it, each step asked for by the page: publish
+    (confirmed), review, attendance in one form once the meeting has begun, a decision that
+    creates an action, held, minutes drafted from what was recorded, approved (confirmed)."""
     meeting = committee_with_meeting(
         chair, ciso, cqo, secretary, name="Risk Compliance Committee", title="RCC December"
     )
     incident = report(unit, bu_member, title="Certificates issued to the wrong residents")
-    committee_services.publish_agenda(actor=secretary, meeting=meeting)
+
+    page = signed_in(browser, live_server, secretary)
+    page.goto(f"/meetings/{meeting.pk}/")
+    assert page.get_by_test_id("meeting-step").get_attribute("data-step") == "publish"
+    with page.expect_navigation():
+        page.get_by_test_id("publish-form").get_by_role("button").click()
+    assert "goes by mail now" in page.get_by_test_id("confirm-consequences").inner_text()
+    shot(page, "publish-confirm")
+    with page.expect_navigation():
+        page.click("[data-testid=confirm-submit]")
+    assert Meeting.objects.get(pk=meeting.pk).status == Meeting.Status.PUBLISHED
 
     chair_page = signed_in(browser, live_server, chair)
     chair_page.goto(f"/meetings/{meeting.pk}/")
     item = chair_page.get_by_test_id("agenda-item").first
     assert incident.reference in item.get_by_test_id("item-title").inner_text()
     assert item.get_by_test_id("record-link").count() == 1
-    assert chair_page.get_by_test_id("secretariat-panel").count() == 0
+    assert chair_page.get_by_test_id("meeting-step").get_attribute("data-step") == "review"
+    assert chair_page.get_by_test_id("facts-frozen").count() == 1
     shot(chair_page, "agenda-review")
-    chair_page.context.close()
 
-    page = signed_in(browser, live_server, secretary)
+    begin(meeting)  # the day comes
     page.goto(f"/meetings/{meeting.pk}/attendance/")
+    sheet = page.get_by_test_id("attendance-form")
     for person in ("chair", "ciso"):
-        row = page.get_by_test_id("roster-row").filter(has_text=person).first
-        row.locator("select[name=status]").select_option("present")
-        with page.expect_navigation():
-            row.get_by_role("button").click()
+        row = page.locator(f"[data-testid=roster-row][data-person={person}]")
+        row.locator("select").select_option("present")
+    shot(page, "attendance-sheet")
+    with page.expect_navigation():
+        sheet.get_by_test_id("save-attendance").click()
+    assert page.locator("[data-met=yes]").count() >= 1
     page.goto(f"/meetings/{meeting.pk}/")
     page.get_by_test_id("decide").first.click()
     form = page.get_by_test_id("decision-form")
@@ -183,10 +199,39 @@ def test_the_chair_reviews_the_agenda_and_the_secretariat_records_a_decision(
     with page.expect_navigation():
         form.get_by_role("button", name="Record the decision").click()
     shot(page, "decision-recorded")
+    with page.expect_navigation():
+        page.get_by_test_id("hold-form").get_by_role("button").click()
+    page.goto(f"/meetings/{meeting.pk}/minutes/")
+    draft = page.get_by_test_id("draft-form").locator("textarea")
+    assert "PUBSEC checks every issued certificate." in draft.input_value()
+    shot(page, "minutes-first-draft")
+    with page.expect_navigation():
+        page.get_by_test_id("draft-form").get_by_role("button").click()
     assert csp_violations(page) == []
     page.context.close()
+
+    chair_page.goto("/")
+    waiting = chair_page.get_by_test_id("panel-waiting")
+    assert waiting.locator("[data-step=approve]").count() == 1
+    shot(chair_page, "dashboard-waiting-for-the-chair")
+    chair_page.goto(f"/meetings/{meeting.pk}/minutes/")
+    with chair_page.expect_navigation():
+        chair_page.get_by_test_id("approve-form").get_by_role("button").click()
+    assert "locked" in chair_page.get_by_test_id("confirm-consequences").inner_text()
+    shot(chair_page, "approve-confirm")
+    with chair_page.expect_navigation():
+        chair_page.click("[data-testid=confirm-submit]")
+    assert Meeting.objects.get(pk=meeting.pk).status == Meeting.Status.APPROVED
+    assert csp_violations(chair_page) == []
+    chair_page.context.close()
 
     created = Action.objects.get(title="Check every issued certificate")
     assert created.unit == unit
     assert created.origin_decision is not None
     assert created.origin_decision.meeting == meeting
+
+    japanese = signed_in(browser, live_server, chair, locale="ja-JP")
+    japanese.goto(f"/meetings/{meeting.pk}/")
+    assert japanese.locator("html").get_attribute("lang") == "ja"
+    shot(japanese, "approved-meeting-ja")
+    japanese.context.close()

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 S = Incident.Status
 PATH = [S.REPORTED, S.TRIAGED, S.INVESTIGATING, S.CONTAINED, S.RESOLVED, S.CLOSED]
-# DESIGN.md section 4, written out by hand (not read from the code under test):
+# docs/architecture.md (Lifecycles), written out by hand (not read from the code under test):
 # reported → triaged → investigating → contained → resolved → closed (reopen allowed).
 DESIGN_GRAPH = {
     ("reported", "triage"): "triaged",

@@ -6,17 +6,20 @@ from __future__ import annotations
 import html
 import re
 from datetime import timedelta
+from typing import Any
 
 import pytest
+from django.http import QueryDict
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.models import User
 from actions.models import Action, Directive
 from audit.models import AuditEvent
 from cases import charts, services
-from cases.models import Incident, RecurrenceMeasure, Risk, RiskMatrixCell
+from cases.filters import RiskRegisterFilter
+from cases.models import Incident, RecurrenceMeasure, Risk, RiskLevel, RiskMatrixCell
 from config.versioning import etag_of
 from tests.cases.conftest import report, risk
 from tests.pages import assert_constant_queries, csv_rows, xlsx_rows
@@ -485,7 +488,7 @@ def test_the_heat_map_page_costs_the_same_for_3_and_30(login_as, bu_member, unit
 
 
 def cell_links(page: str, basis: str) -> dict[tuple[int, int], tuple[str, int]]:
-    """Each cell of one heat map: (likelihood, impact) -> (link, count shown)."""
+    """Each linked cell of one heat map: (likelihood, impact) -> (link, count shown)."""
     cells = re.findall(
         r'<a href="([^"]+)" data-testid="heatmap-cell" data-basis="'
         + basis
@@ -493,6 +496,17 @@ def cell_links(page: str, basis: str) -> dict[tuple[int, int], tuple[str, int]]:
         page,
     )
     return {(int(lk), int(im)): (html.unescape(href), int(n)) for href, lk, im, n in cells}
+
+
+def heat_cells(page: str, basis: str) -> dict[tuple[int, int], tuple[str, int]]:
+    """Every cell of one heat map: (likelihood, impact) -> (the element it is, count)."""
+    cells = re.findall(
+        r'<(a|g)\b[^>]*data-testid="heatmap-cell" data-basis="'
+        + basis
+        + r'" data-likelihood="(\d)" data-impact="(\d)" data-count="(\d+)"',
+        page,
+    )
+    return {(int(lk), int(im)): (tag, int(n)) for tag, lk, im, n in cells}
 
 
 def test_heat_map_cells_lead_to_exactly_their_risks(
@@ -518,14 +532,17 @@ def test_heat_map_cells_lead_to_exactly_their_risks(
 
     inherent = cell_links(page, "inherent")
     residual = cell_links(page, "residual")
-    assert len(inherent) == len(residual) == 25
+    assert len(heat_cells(page, "inherent")) == len(heat_cells(page, "residual")) == 25
+    # Only the cells with risks are links: an empty one has nothing to open.
+    assert set(inherent) == {(4, 5), (5, 4)}
+    assert set(residual) == {(2, 3)}
     assert inherent[(4, 5)][1] == 2
     assert inherent[(5, 4)][1] == 1
     assert residual[(2, 3)][1] == 3
     assert references(client.get(inherent[(4, 5)][0])) == {a.reference, b.reference}
     assert references(client.get(inherent[(5, 4)][0])) == {c.reference}
     assert references(client.get(residual[(2, 3)][0])) == {a.reference, b.reference, c.reference}
-    assert references(client.get(residual[(4, 5)][0])) == set()
+    assert heat_cells(page, "residual")[(4, 5)] == ("g", 0)
     # Every cell's count is the number of risks its link lists.
     for basis, cells in (("inherent", inherent), ("residual", residual)):
         for link, count in cells.values():
@@ -567,6 +584,60 @@ def test_heatmap_svg_draws_likelihood_top_down_and_colours_by_the_matrix(db):
         charts.COLOURS["very_high"]
         in recoloured.split('data-impact="1"')[1].split("</a>", maxsplit=1)[0]
     )
+
+
+def test_a_heat_maps_empty_cells_are_not_links_and_show_no_count(db):
+    grid = [[0] * 5 for _ in range(5)]
+    grid[2][3] = 4  # likelihood 3, impact 4
+    svg = str(charts.heatmap_svg(grid, basis="inherent", link=lambda lk, im: f"/r?l={lk}&i={im}"))
+    assert svg.count("<a ") == svg.count("</a>") == 1
+    assert re.search(r'<a href="/r\?l=3&amp;i=4" data-testid="heatmap-cell"', svg)
+    empty = re.findall(r'<g data-testid="heatmap-cell"[^>]*data-count="(\d+)"', svg)
+    assert empty == ["0"] * 24
+    # A cell shows a count only where there are risks: the one <text> inside a cell is its 4.
+    counts = re.findall(r'font-weight="700"[^>]*>([^<]*)</text>', svg)
+    assert counts == ["4"]
+
+
+@pytest.mark.parametrize("basis", ["inherent", "residual"])
+def test_a_heat_map_with_no_risk_is_a_sentence(db, basis):
+    empty = [[0] * 5 for _ in range(5)]
+    shown = str(charts.heatmap_svg(empty, basis=basis, link=lambda lk, im: "#"))
+    assert "<svg" not in shown and "heatmap-cell" not in shown
+    assert f'data-testid="heatmap-{basis}-empty"' in shown
+    assert "There are no live risks (not retired) to map." in shown
+
+
+def test_the_heat_map_page_with_no_live_risk_says_so(login_as, bu_member):
+    page = text(login_as(bu_member).get(HEATMAP))
+    assert 'data-testid="heatmap-inherent-empty"' in page
+    assert 'data-testid="heatmap-residual-empty"' in page
+    assert "<svg" not in page
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+def test_the_legend_names_the_levels_as_everywhere_else(db, language):
+    """One set of level names: the legend, a risk's level (its badge) and the register's level
+    filter read the same words."""
+    grid = [[1] * 5 for _ in range(5)]
+    with translation.override(language):
+        svg = str(charts.heatmap_svg(grid, basis="residual", link=lambda lk, im: "#"))
+        legend = re.findall(r'data-testid="heatmap-legend">([^<]+)<', svg)
+        names = [str(label) for _value, label in reversed(RiskLevel.choices)]
+        assert legend == names
+        assert str(Risk(residual_level="high").get_residual_level_display()) == names[1]
+        form = RiskRegisterFilter(QueryDict(), queryset=Risk.objects.none()).form
+        levels: Any = form.fields["residual_level"]
+        offered = [str(label) for _value, label in levels.choices]
+        assert offered == names[::-1]
+
+
+def test_the_japanese_level_names_are_one_set(db):
+    """The five levels in one grammatical form (adjectives), not 高 beside 非常に高い: they have
+    a message context of their own, apart from a severity's or a priority's "High"."""
+    with translation.override("ja"):
+        names = [str(label) for _value, label in RiskLevel.choices]
+    assert names == ["非常に低い", "低い", "中程度", "高い", "非常に高い"]
 
 
 # --- Registering and reassessing risks ------------------------------------------------------

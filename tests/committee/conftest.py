@@ -66,7 +66,20 @@ def published(meeting, secretary) -> Meeting:
     return services.publish_agenda(actor=secretary, meeting=meeting)
 
 
+def begin(meeting: Meeting, *, minutes_ago: float = 5) -> Meeting:
+    """Time passes: the meeting has begun (its start moved into the recent past, its length
+    kept), so what happens at a meeting (who came, decisions, closing it) may be recorded."""
+    length = meeting.ends_at - meeting.starts_at
+    starts_at = timezone.now() - dt.timedelta(minutes=minutes_ago)
+    Meeting.objects.filter(pk=meeting.pk).update(starts_at=starts_at, ends_at=starts_at + length)
+    meeting.refresh_from_db()
+    return meeting
+
+
 def mark_present(meeting: Meeting, secretary: User, *people: User) -> None:
+    """The meeting begins, and these people are there."""
+    if not meeting.has_started():
+        begin(meeting)
     for person in people:
         services.record_attendance(
             actor=secretary, meeting=meeting, person=person, status=Attendance.Status.PRESENT

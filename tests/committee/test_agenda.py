@@ -18,7 +18,8 @@ from audit.models import AuditEvent
 from cases.models import Incident
 from committee import services
 from committee.models import AgendaItem, Decision, Meeting
-from committee.services.agenda import NONE_LEFT, assemble_next_agendas, computed_items
+from committee.sayings import NONE_LEFT
+from committee.services.agenda import assemble_next_agendas, computed_items
 from quality.models import QualityReport
 from systems import services as systems_services
 from tests.actions.conftest import escalate_to_committee, task
@@ -248,7 +249,11 @@ def test_a_project_trending_red_comes_to_the_next_agenda_exactly_once(
     assert services.assemble_agenda(actor=secretary, meeting=first) == 1
     [item] = first.items.filter(kind=K.QUALITY_FLAG)
     assert item.project == project and item.unit == unit
-    assert "spi and cpi falling three periods running" in item.summary
+    assert (
+        "Schedule performance index (SPI) and Cost performance index (CPI) falling three "
+        "periods running" in item.summary
+    )
+    assert "spi" not in item.summary  # indicators by name, never by key
     # Still falling next month: the flag stays open, nothing new comes to the agenda.
     quality_report(project, bu_member, month(0), earned_value=96000)
     assert services.assemble_agenda(actor=secretary, meeting=first) == 0
@@ -380,14 +385,20 @@ def test_a_flagged_projects_item_says_what_is_true_of_its_flag_until_published(
     assert item.summary == sent
 
 
-def test_only_the_secretariat_edits_the_agenda(committee, meeting, ciso, chair, bu_head, secretary):
-    for person in (ciso, chair, bu_head):
+def test_only_the_secretariat_or_the_chair_edits_the_agenda(
+    committee, meeting, ciso, chair, bu_head, secretary
+):
+    for person in (ciso, bu_head):
         with pytest.raises(PermissionDenied):
             services.assemble_agenda(actor=person, meeting=meeting)
         with pytest.raises(PermissionDenied):
             services.add_agenda_item(actor=person, meeting=meeting, title="Mine")
     item = services.add_agenda_item(actor=secretary, meeting=meeting, title="Budget for SOC")
     assert item.kind == K.OTHER and item.added_by == secretary
+    # The meeting goes ahead when the secretariat is away: the chair may do its every act.
+    services.assemble_agenda(actor=chair, meeting=meeting)
+    chairs = services.add_agenda_item(actor=chair, meeting=meeting, title="Crisis drill")
+    assert chairs.added_by == chair
 
 
 def test_after_publication_additions_are_marked_and_held_meetings_are_closed(
@@ -523,7 +534,8 @@ def test_a_units_item_says_so_when_nothing_is_escalated_any_more(
     Action.objects.filter(pk=action.pk).update(status=Action.Status.VERIFIED)
     services.assemble_agenda(actor=secretary, meeting=meeting)
     item = meeting.items.get(kind=K.ESCALATED_ACTION)
-    assert item.summary == NONE_LEFT
+    assert item.said == NONE_LEFT
+    assert item.summary == "No action of this unit is escalated to the committee any more."
 
 
 def test_a_units_item_the_secretariat_removed_stays_removed(

@@ -13,7 +13,7 @@ from actions.models import Action
 from committee import services
 from committee.models import Decision, Meeting, Minutes
 from tests.cases.conftest import report
-from tests.committee.conftest import make_meeting, mark_present
+from tests.committee.conftest import begin, make_meeting, mark_present
 from tests.unchanged import unchanged
 
 pytestmark = pytest.mark.django_db
@@ -60,10 +60,13 @@ def test_anonymous_reads_nothing(agenda, client):
         assert client.get(url, HTTP_ACCEPT="application/json").status_code in {401, 403}
 
 
-def test_only_the_secretariat_edits_the_agenda(agenda, login_as, secretary, ciso, chair, bu_member):
+def test_only_the_secretariat_or_the_chair_edits_the_agenda(
+    agenda, login_as, secretary, ciso, chair, bu_member
+):
     url = f"/api/v1/meetings/{agenda.pk}/agenda/"
-    for person in (ciso, chair, bu_member):
+    for person in (ciso, bu_member):
         assert post(login_as(person), url, {"title": "Mine"}).status_code == 403
+    assert post(login_as(chair), url, {"title": "Chair's own"}).status_code == 201
     response = post(login_as(secretary), url, {"title": "Vendor audit", "unit": "PUBSEC"})
     assert response.status_code == 201, response.content
     assert response.json()["unit"] == "PUBSEC"
@@ -99,7 +102,10 @@ def test_attendance_is_the_secretariats_to_record_and_the_committees_to_read(
 ):
     url = f"/api/v1/meetings/{published.pk}/attendance/"
     assert login_as(bu_member).get(url).status_code == 404
-    assert post(login_as(chair), url, {"person": "ciso", "status": "present"}).status_code == 403
+    assert post(login_as(ciso), url, {"person": "chair", "status": "present"}).status_code == 403
+    early = post(login_as(secretary), url, {"person": "ciso", "status": "present"})
+    assert early.status_code == 400 and "not begun" in early.json()["status"][0]
+    begin(published)
     client = login_as(secretary)
     for person in ("chair", "ciso"):
         response = post(client, url, {"person": person, "status": "present"})
@@ -143,6 +149,9 @@ def test_a_decision_without_quorum_is_a_409_and_bad_input_a_400(
 ):
     url = f"/api/v1/meetings/{published.pk}/decisions/"
     client = login_as(secretary)
+    early = post(client, url, decision_body())
+    assert early.status_code == 400 and "decisions are recorded from then" in early.content.decode()
+    begin(published)
     response = post(client, url, decision_body())
     assert response.status_code == 409 and response.json()["code"] == "no_quorum"
     ciso = published.attendance.get(office="CISO").person

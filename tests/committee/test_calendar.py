@@ -19,8 +19,8 @@ from icalendar import Calendar, Component
 from accounts.models import Office, User
 from committee import services
 from committee.models import CalendarFeed, Committee, Meeting
-from committee.services import meetings
 from committee.services.meetings import send_notices
+from config import mail as composer  # where every mail is rendered, in its reader's language
 from outbox.models import Message
 from outbox.tasks import deliver
 from tests.factories import UserFactory
@@ -507,7 +507,7 @@ def test_a_notice_that_fails_half_way_is_released_and_the_sweep_sends_it_alone(
     that notice, the others still go, and the hourly sweep mails only the one that failed:
     nobody gets the invitation twice, nobody never."""
     message = Message.objects.get(task="committee.tasks.send_meeting_notices")
-    real_render = meetings.render_to_string
+    real_render = composer.render_to_string
     calls: list[str] = []
 
     def render_failing_once(template: str, context: dict) -> str:
@@ -516,7 +516,7 @@ def test_a_notice_that_fails_half_way_is_released_and_the_sweep_sends_it_alone(
             raise RuntimeError("the template failed")
         return real_render(template, context)
 
-    monkeypatch.setattr(meetings, "render_to_string", render_failing_once)
+    monkeypatch.setattr(composer, "render_to_string", render_failing_once)
     assert deliver.apply(args=(message.pk,)).get() == "committee.tasks.send_meeting_notices: 2"
     assert len(mail.outbox) == 2
     assert send_notices(published.pk) == 1  # the sweep: the released one, alone

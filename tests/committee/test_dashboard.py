@@ -96,3 +96,36 @@ def test_the_dashboard_costs_the_same_queries_for_3_or_30_rows(
         services.assemble_agenda(actor=secretary, meeting=meeting)
 
     assert_constant_queries(client, "/", grow)
+
+
+# --- The charts' panels -----------------------------------------------------------------------
+
+
+def panel(page: str, name: str) -> str:
+    return page.split(f'data-testid="panel-{name}"')[1].split("</section>", maxsplit=1)[0]
+
+
+def test_the_heat_maps_link_only_the_cells_with_risks(login_as, unit, bu_member):
+    risk(unit, bu_member, likelihood=5, impact=4, residual_likelihood=2, residual_impact=2)
+    heat = panel(login_as(bu_member).get("/").content.decode(), "heatmap")
+    assert heat.count('data-testid="heatmap-cell"') == 50  # two maps of 25 cells
+    linked = heat.split("<a ")[1:]
+    assert len(linked) == 2  # one cell on each map
+    assert all('data-count="1"' in cell.split(">")[0] for cell in linked)
+    assert heat.count('<g data-testid="heatmap-cell"') == 48
+    assert "basis=residual&amp;likelihood=2&amp;impact=2" in heat
+
+
+def test_empty_charts_are_sentences(login_as, bu_member):
+    page = login_as(bu_member).get("/").content.decode()
+    heat, trend = panel(page, "heatmap"), panel(page, "trend")
+    assert "<svg" not in heat and "<svg" not in trend
+    assert heat.count("There are no live risks (not retired) to map.") == 2
+    assert 'data-testid="overdue-trend-empty"' in trend
+    assert "No action was overdue in the last 12 weeks." in trend
+
+
+def test_a_week_with_an_overdue_action_draws_the_trend(login_as, unit, bu_member, ciso):
+    overdue(task(unit, ciso, assignee=bu_member))
+    trend = panel(login_as(bu_member).get("/").content.decode(), "trend")
+    assert "<svg" in trend and "overdue-trend-empty" not in trend

@@ -17,7 +17,7 @@ from config.errors import Conflict
 from systems import services as systems_services
 from systems.models import SuspensionOrder, System
 from tests.cases.conftest import risk
-from tests.committee.conftest import make_meeting, mark_present
+from tests.committee.conftest import begin, make_meeting, mark_present
 from tests.factories import BusinessUnitFactory, DelegationFactory, UserFactory
 
 OUTCOME = Decision.Outcome
@@ -321,6 +321,7 @@ def test_one_decision_per_item_and_corrections_point_backwards(
     with pytest.raises(Conflict, match="already has its decision"):
         decide(quorate, secretary, item=item, text="Again")
     earlier = services.publish_agenda(actor=secretary, meeting=make_meeting(committee, days=1))
+    begin(earlier, minutes_ago=60)  # it began before the one whose decision it would correct
     mark_present(earlier, secretary, chair, ciso)
     with pytest.raises(ValidationError, match="earlier meeting"):
         decide(earlier, secretary, corrects=first, text="Backwards in time")

@@ -1,4 +1,4 @@
-"""load_demo: the demo organisation of DESIGN.md section 8, idempotent, refused outside demo mode."""
+"""load_demo: the README's demo organisation, idempotent, refused outside demo mode."""
 
 from __future__ import annotations
 
@@ -79,7 +79,10 @@ def test_the_demo_organisation(settings):
         "CQO": "cqo",
         "CFO": "cfo",
         "CHRO": "chro",
+        "SEC": "secretary",  # the secretariat is an office, delegable like the others
     }
+    office = Committee.objects.get(slug="rcc").secretariat_office
+    assert office is not None and office.code == "SEC"
     units = list(BusinessUnit.objects.all())
     assert len(units) >= 4
     for unit in units:

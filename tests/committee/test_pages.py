@@ -25,7 +25,7 @@ from committee.services.minutes import etag
 from systems import services as systems_services
 from tests.actions.conftest import escalate_to_committee, task
 from tests.cases.conftest import report, risk
-from tests.committee.conftest import make_meeting, mark_present
+from tests.committee.conftest import begin, make_meeting, mark_present
 from tests.factories import UserFactory
 from tests.pages import assert_constant_queries, csv_rows, xlsx_rows
 from tests.unchanged import unchanged
@@ -229,10 +229,13 @@ def test_the_chair_reviews_every_item_with_its_facts_and_a_link_to_its_record(
         reverse("actions:directive", args=[records["directive"].pk]),
     ):
         assert f'href="{link}"' in page
-    # Reading aids for every member; the secretariat's controls are not the chair's.
+    # Reading aids for every member. The chair may run the meeting too, but nothing that
+    # happens at the meeting is offered before it begins: the page says what waits, on whom.
     assert "data-print" in page and url("meeting-pack", agenda.pk) in page
-    for control in ("add-item-form", "remove-form", "move-up", "publish-form", "hold-form"):
+    for control in ("publish-form", "hold-form", "decide"):
         assert f'data-testid="{control}"' not in page
+    assert 'data-testid="meeting-step" data-step="review" data-on="members"' in page
+    assert "Agenda to be reviewed by the members before the meeting on" in page
 
 
 def test_a_units_escalated_actions_read_in_japanese(login_as, agenda, records, chair):
@@ -383,14 +386,35 @@ def _unescape(literal: bytes) -> bytes:
     return bytes(out)
 
 
+def _subset_codes(content: bytes) -> dict[bytes, dict[int, str]]:
+    """Each embedded TrueType subset's codes (one byte a glyph) → text, from its ToUnicode map."""
+    found: dict[bytes, dict[int, str]] = {}
+    fonts = rb"/Name /(F\d+\+\d+) /Subtype /TrueType\s+/ToUnicode (\d+) 0 R"
+    for name, ref in re.findall(fonts, content):
+        stream = re.search(rb"\b" + ref + rb" 0 obj.*?stream\r?\n(.*?)endstream", content, re.S)
+        assert stream, f"no ToUnicode map {ref!r} for {name!r}"
+        cmap = zlib.decompressobj().decompress(stream.group(1))  # what follows its end is ignored
+        found[name] = {
+            # UTF-16 as the spec says, or (as reportlab writes a character past U+FFFF) its
+            # code point in hex
+            int(code, 16): chr(int(text, 16))
+            if len(text) <= 6
+            else bytes.fromhex(text.decode()).decode("utf-16-be")
+            for code, text in re.findall(rb"<([0-9A-F]{2})> <([0-9A-F]{4,})>", cmap)
+        }
+    return found
+
+
 def pdf_text(content: bytes) -> str:
-    """The text a reportlab PDF draws, line by line: Helvetica's strings are cp1252, the CID
-    font's are UTF-16. (No PDF library in the project; reportlab writes a simple structure.)"""
+    """The text a reportlab PDF draws, line by line: Helvetica's strings are cp1252, an
+    embedded TrueType subset's are codes its ToUnicode map names. (No PDF library in the
+    project; reportlab writes a simple structure.)"""
     latin = set(
         re.findall(rb"/BaseFont /Helvetica[\w-]* /Encoding /WinAnsiEncoding /Name /(F\d+)", content)
     )
+    subsets = _subset_codes(content)
     lines, line, font = [], "", b""
-    token = re.compile(rb"/(F\d+) [\d.]+ Tf|\(((?:\\.|[^\\)])*)\)\s*Tj|\bT\*|\bET\b", re.S)
+    token = re.compile(rb"/(F[\d+]+) [\d.]+ Tf|\(((?:\\.|[^\\)])*)\)\s*Tj|\bT\*|\bET\b", re.S)
     for raw in re.findall(rb"stream\r?\n(.*?)\s*endstream", content, re.S):
         data = raw.strip()
         if data.endswith(b"~>"):  # reportlab's /ASCII85Decode /FlateDecode page streams
@@ -402,7 +426,12 @@ def pdf_text(content: bytes) -> str:
                 font = match.group(1)
             elif match.group(2) is not None:
                 text = _unescape(match.group(2))
-                line += text.decode("cp1252" if font in latin else "utf-16-be", errors="replace")
+                if font in subsets:
+                    line += "".join(subsets[font].get(code, "\ufffd") for code in text)
+                else:
+                    line += text.decode(
+                        "cp1252" if font in latin else "utf-16-be", errors="replace"
+                    )
             else:
                 lines.append(line)
                 line = ""
@@ -416,7 +445,7 @@ def test_the_agenda_pack_is_a_pdf_with_japanese_text(login_as, agenda, records, 
     day = agenda.starts_at.astimezone(agenda.committee.zone).date().isoformat()
     assert response["Content-Disposition"] == f'attachment; filename="agenda-{day}.pdf"'
     assert response.content.startswith(b"%PDF")
-    assert b"HeiseiKakuGo-W5" in response.content  # the CID font, not Helvetica's boxes
+    assert b"/FontFile2" in response.content  # Japanese in a font the PDF carries (test_pdf.py)
     text = pdf_text(response.content)
     assert JAPANESE_TITLE in text
     assert "actions escalated to the committee" in text and "Enforce MFA everywhere" in text
@@ -475,12 +504,19 @@ def test_the_secretariat_assembles_and_publishes(login_as, meeting, records, sec
     client = login_as(secretary)
     client.post(url("assemble", meeting.pk))
     assert AgendaItem.objects.filter(meeting=meeting).count() == 5
-    response = client.post(url("publish", meeting.pk))
+    response = client.post(url("publish", meeting.pk), {"confirm": "yes"})
     assert response.status_code == 302
     meeting.refresh_from_db()
     assert meeting.status == Meeting.Status.PUBLISHED
     page = html(client.get(url("meeting", meeting.pk)))
-    assert 'data-testid="hold-form"' in page and 'data-testid="publish-form"' not in page
+    # Not held before it begins: no button, and a forged post is refused with the reason.
+    assert 'data-testid="hold-form"' not in page and 'data-testid="publish-form"' not in page
+    early = client.post(url("hold", meeting.pk))
+    assert early.status_code == 400 and "mark it held once it has begun" in html(early)
+    begin(meeting)
+    page = html(client.get(url("meeting", meeting.pk)))
+    assert 'data-testid="hold-form"' in page
+    assert 'data-step="hold" data-on="secretariat"' in page
     assert client.post(url("hold", meeting.pk)).status_code == 302
     meeting.refresh_from_db()
     assert meeting.status == Meeting.Status.HELD
@@ -490,7 +526,7 @@ def test_the_secretariat_assembles_and_publishes(login_as, meeting, records, sec
     assert again.status_code == 400 and 'data-testid="refusal"' in html(again)
 
 
-@pytest.mark.parametrize("reader", ["chair", "ciso", "auditor"])
+@pytest.mark.parametrize("reader", ["ciso", "auditor"])
 def test_secretariat_forms_are_absent_for_members_and_their_posts_refused(
     request, login_as, committee, meeting, secretary, unit, reader
 ):
@@ -532,36 +568,86 @@ def test_the_secretariats_in_session_forms_are_refused_to_a_cxo(login_as, sessio
 # --- Attendance --------------------------------------------------------------------------------
 
 
-def test_the_secretariat_records_attendance_and_sees_the_quorum(
-    login_as, agenda, secretary, chair, ciso
+def sheet(meeting: Meeting, **lines: dict[str, str]) -> dict[str, str]:
+    """The attendance sheet as the page posts it: every roster line, changed or not."""
+    data: dict[str, str] = {}
+    for row in meeting.attendance.select_related("person", "delegate"):
+        line = lines.get(row.person.username, {})
+        prefix = f"p{row.person_id}"
+        data[f"{prefix}-status"] = line.get("status", row.status)
+        data[f"{prefix}-delegate"] = line.get(
+            "delegate", row.delegate.username if row.delegate else ""
+        )
+        data[f"{prefix}-note"] = line.get("note", row.note)
+    return data
+
+
+def test_the_secretariat_records_attendance_in_one_form_and_sees_the_quorum(
+    login_as, agenda, secretary, chair, ciso, cqo
 ):
     client = login_as(secretary)
     page = html(client.get(url("attendance", agenda.pk)))
-    assert page.count('data-testid="attendance-form"') == 3
-    assert 'data-met="no"' in page
-    for person in (chair, ciso):
-        response = client.post(
-            url("attendance", agenda.pk), {"person": person.pk, "status": "present"}
+    assert page.count('data-testid="attendance-form"') == 1
+    assert page.count('data-testid="attendance-line"') == 3
+    assert page.count('data-testid="save-attendance"') == 1
+    assert 'data-met="no"' in page and 'data-testid="not-begun"' in page
+    # Before the meeting begins, apologies only: nobody is present yet, and nothing is saved.
+    with unchanged(agenda, Attendance):
+        early = client.post(
+            url("attendance", agenda.pk),
+            sheet(agenda, chair={"status": "present"}, cqo={"status": "absent"}),
         )
-        assert response.status_code == 302
+    assert early.status_code == 400 and "The meeting has not begun" in html(early)
+    apology = client.post(url("attendance", agenda.pk), sheet(agenda, cqo={"status": "absent"}))
+    assert apology.status_code == 302
+    assert agenda.attendance.get(person=cqo).status == Attendance.Status.ABSENT
+
+    begin(agenda)
+    response = client.post(
+        url("attendance", agenda.pk),
+        sheet(agenda, chair={"status": "present"}, ciso={"status": "present", "note": "Late"}),
+    )
+    assert response.status_code == 302
     assert agenda.attendance.get(person=ciso).status == Attendance.Status.PRESENT
+    assert agenda.attendance.get(person=ciso).note == "Late"
+    assert agenda.attendance.get(person=cqo).status == Attendance.Status.ABSENT
+    # One save, one event on the record naming both changes.
+    event = AuditEvent.objects.filter(verb="meeting.attendance_recorded").latest("pk")
+    assert {mark["person"] for mark in event.details["marks"]} == {chair.pk, ciso.pk}
     page = html(client.get(url("attendance", agenda.pk)))
     assert 'data-met="yes"' in page and "2 of 3 voting members present, 2 needed." in page
     assert 'data-met="yes"' in html(client.get(url("quorum", agenda.pk)))
 
-    bad = client.post(url("attendance", agenda.pk), {"person": ciso.pk, "status": "represented"})
+    # One wrong line saves nothing, and its error shows on its own line.
+    with unchanged(agenda, Attendance):
+        bad = client.post(
+            url("attendance", agenda.pk),
+            sheet(agenda, ciso={"status": "represented"}, cqo={"status": "present"}),
+        )
     assert bad.status_code == 400
     assert 'data-field="delegate"' in html(bad) and "Name who represents them." in html(bad)
     unknown = client.post(
         url("attendance", agenda.pk),
-        {"person": ciso.pk, "status": "represented", "delegate": "nobody"},
+        sheet(agenda, ciso={"status": "represented", "delegate": "nobody"}),
     )
     assert unknown.status_code == 400 and "No one has the user name nobody." in html(unknown)
     assert agenda.attendance.get(person=ciso).status == Attendance.Status.PRESENT
 
 
-def test_members_read_the_roster_without_forms(login_as, session, chair):
-    page = html(login_as(chair).get(url("attendance", session.pk)))
+def test_the_chair_records_attendance_when_the_secretariat_is_away(login_as, agenda, chair, ciso):
+    begin(agenda)
+    client = login_as(chair)
+    assert 'data-testid="attendance-form"' in html(client.get(url("attendance", agenda.pk)))
+    response = client.post(
+        url("attendance", agenda.pk),
+        sheet(agenda, chair={"status": "present"}, ciso={"status": "present"}),
+    )
+    assert response.status_code == 302
+    assert agenda.attendance.filter(status=Attendance.Status.PRESENT).count() == 2
+
+
+def test_members_read_the_roster_without_forms(login_as, session, ciso):
+    page = html(login_as(ciso).get(url("attendance", session.pk)))
     assert page.count('data-testid="roster-row"') == 3
     assert 'data-testid="attendance-form"' not in page and 'data-met="yes"' in page
 
@@ -731,11 +817,13 @@ def test_only_the_chair_approves_the_minutes(login_as, session, secretary, chair
 
     client = login_as(chair)
     page = html(client.get(url("minutes", session.pk)))
-    assert 'data-testid="approve-form"' in page and 'data-testid="draft-form"' not in page
+    assert 'data-testid="approve-form"' in page
     assert "Approve minutes" in page
     stale = client.post(url("minutes-approve", session.pk), {"version": '"m0-v9"'})
     assert stale.status_code == 412
-    response = client.post(url("minutes-approve", session.pk), {"version": version})
+    response = client.post(
+        url("minutes-approve", session.pk), {"version": version, "confirm": "yes"}
+    )
     assert response.status_code == 302
     minutes.refresh_from_db()
     session.refresh_from_db()

@@ -3,12 +3,18 @@ nothing, and every page carries the security headers its Content Security Policy
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import secrets
 import shlex
+import shutil
+import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -114,3 +120,80 @@ def test_no_shared_cache_keeps_anything_but_the_static_files(
     static = client.get("/static/css/rcc.css")
     assert static.status_code == 200
     assert "no-store" not in static.get("Cache-Control", "")
+
+
+def quick_start_environment() -> dict[str, str]:
+    """The variables `make run` gives web, worker and beat, read from what make would run."""
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    plan = subprocess.run(
+        ["make", "-n", "-s", "run", "PORT=8765"],
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    start = next(line for line in plan.splitlines() if "honcho start" in line)
+    assignments = itertools.takewhile(lambda word: "=" in word, shlex.split(start))
+    variables = dict(word.split("=", 1) for word in assignments)
+    del variables["PATH"]  # the virtualenv's bin first: this test runs in that virtualenv
+    return variables
+
+
+def test_the_quick_start_runs_with_debug_off_in_demo_mode():
+    variables = quick_start_environment()
+    assert variables["DEBUG"] == "0" and variables["DEMO_MODE"] == "1"
+    assert "SECRET_KEY" not in variables  # demo mode makes and keeps its own
+
+
+@pytest.mark.django_db
+def test_the_quick_starts_web_process_serves_people_with_debug_off(tmp_path):
+    """The Procfile's web process, as `make run` starts it: pages, static files (no DEBUG, so
+    whitenoise serves them), and the product's own 404, never Django's technical page."""
+    from tests.conftest import database_url_for_subprocess, stop
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    web = next(
+        line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:")
+    )
+    command = shlex.split(web.removeprefix("web:").replace("${RCC_PORT:-8000}", str(port)))
+    command[0] = sys.executable if command[0] == "python" else command[0]
+    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "DEMO_MODE"}}
+    env.update(quick_start_environment())
+    env.update(RCC_VAR_DIR=str(tmp_path), DATABASE_URL=database_url_for_subprocess())
+    log = (tmp_path / "web.log").open("w")
+    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+
+    def fetch(path: str) -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(base + path, timeout=10) as answer:
+                return answer.status, answer.read().decode()
+        except urllib.error.HTTPError as refused:
+            return refused.code, refused.read().decode()
+
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                status, _ = fetch("/accounts/login/")
+                break
+            except OSError:
+                assert server.poll() is None, (tmp_path / "web.log").read_text()
+                assert time.monotonic() < deadline, "the web process did not start"
+                time.sleep(0.5)
+        assert status == 200
+        assert fetch("/static/css/rcc.css")[0] == 200
+        assert fetch("/static/vendor/bootstrap/bootstrap.min.css")[0] == 200
+        assert fetch("/static/favicon.svg")[0] == 200
+        status, page = fetch("/no-such-page/")
+        assert status == 404
+        assert 'data-testid="error-page"' in page
+        assert "DEBUG = True" not in page and "URLconf" not in page  # Django's technical 404
+    finally:
+        stop(server)
+        log.close()
+    assert (tmp_path / "secret-key").exists()

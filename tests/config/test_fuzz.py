@@ -162,6 +162,28 @@ def _meeting(people: People) -> dict[str, Any]:
     return {"id": meeting.pk, "item_id": str(item.pk)}
 
 
+def _resolution(people: People) -> dict[str, Any]:
+    """Open for votes, with a meeting ahead to record its result in."""
+    chair = people("chair")
+    people("ciso"), people("cqo")  # seated before the ballots are frozen
+    committee = _committee(people)
+    starts_at = timezone.now() + dt.timedelta(days=3)
+    Meeting.objects.create(
+        committee=committee,
+        title="Risk Compliance Committee",
+        starts_at=starts_at,
+        ends_at=starts_at + dt.timedelta(hours=2),
+    )
+    resolution = committee_services.open_resolution(
+        actor=chair,
+        committee=committee,
+        title="Take the sharing tool's public links down",
+        text="Resolved: public links stay off until MFA is enforced.",
+        deadline=timezone.now() + dt.timedelta(days=2),
+    )
+    return {"id": resolution.pk}
+
+
 def _suspension(people: People) -> dict[str, Any]:
     order = system_services.suspend_system(
         actor=people("ciso"), system=_system(people), reason="Exposed admin console"
@@ -226,6 +248,7 @@ RECORDS: dict[str, Callable[[People], dict[str, Any]]] = {
     "calendar-feeds": _calendar_feed,
     "committees": lambda people: {"id": _committee(people).pk},
     "meetings": _meeting,
+    "resolutions": _resolution,
     "projects": _project,
     "quality-thresholds": lambda people: {"indicator": "spi"},
 }

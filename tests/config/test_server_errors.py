@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client, override_settings
-from django.urls import path
+from django.urls import include, path
 
 from tests.conftest import SERVER_ERRORS
 
@@ -13,7 +13,8 @@ def _boom(request):
     raise RuntimeError("planted")
 
 
-urlpatterns = [path("boom/", _boom), path("api/boom/", _boom)]
+# The product's own routes too: its error pages link to them.
+urlpatterns = [path("boom/", _boom), path("api/boom/", _boom), path("", include("config.urls"))]
 handler500 = "config.api.server_error"
 
 

@@ -1,0 +1,124 @@
+"""What an assembled agenda item says about a unit's escalated actions or a flagged project: kept
+as data on the item, and put into words in each reader's language when it is shown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from quality.models import Indicator, Project, QualityReport
+
+
+def _label(model: Any, field: str, value: Any) -> str:
+    choices = dict(model._meta.get_field(field).flatchoices)
+    return str(choices.get(value, value))
+
+
+def _indicators(keys: list[str]) -> list[str]:
+    """An indicator by its name, never its key (`spi`, `test_density`)."""
+    names = dict(Indicator.choices)
+    return [str(names.get(key, key)) for key in keys]
+
+
+def escalated(
+    *, count: int, oldest_due: str, overdue_days: int, references: list[str]
+) -> dict[str, Any]:
+    """A unit's actions escalated to the committee: how many, how late the oldest, which."""
+    return {
+        "count": count,
+        "oldest_due": oldest_due,
+        "overdue_days": overdue_days,
+        "references": references,
+    }
+
+
+NONE_LEFT: dict[str, Any] = {"count": 0}
+
+
+def say_escalated(said: dict[str, Any]) -> str:
+    count = int(said.get("count", 0))
+    if not count:
+        return _("No action of this unit is escalated to the committee any more.")
+    references = list(said.get("references", []))
+    named = ", ".join(references)
+    if count > len(references):
+        named = _("%(named)s and %(n)s more") % {"named": named, "n": count - len(references)}
+    return ngettext(
+        "%(count)s action overdue a month or more; the oldest due %(due)s, %(days)s days "
+        "overdue. %(named)s.",
+        "%(count)s actions overdue a month or more; the oldest due %(due)s, %(days)s days "
+        "overdue. %(named)s.",
+        count,
+    ) % {"count": count, "due": said["oldest_due"], "days": said["overdue_days"], "named": named}
+
+
+def flagged(flag: dict[str, Any]) -> dict[str, Any]:
+    """Why a project is flagged, from its flag and report as they stand now (a correction
+    restates them), and whether the flag has been withdrawn or cleared since, or is still open
+    at a later report. `flag` is a row of committee.services.agenda._facts."""
+    period = f"{flag['report__period']:%Y-%m}"
+    said: dict[str, Any] = {
+        "unit": flag["project__unit__code"],
+        "phase": flag["project__phase"],
+        "period": period,
+    }
+    if (
+        flag["cleared_by_report_id"] is not None
+        and flag["cleared_by_report_id"] == flag["report_id"]
+    ):
+        return {**said, "withdrawn": True}
+    said |= {
+        "red": list(flag["red"] or []),
+        "trending": list(flag["trending"] or []),
+        "spi": None if flag["report__spi"] is None else str(flag["report__spi"]),
+        "cpi": None if flag["report__cpi"] is None else str(flag["report__cpi"]),
+    }
+    if flag["cleared_by_report_id"] is not None:
+        said["cleared"] = f"{flag['cleared_by_report__period']:%Y-%m}"
+    elif flag["latest_period"] not in (None, flag["report__period"]):
+        said["still_open"] = f"{flag['latest_period']:%Y-%m}"
+        said["latest_rag"] = flag["latest_rag"]
+    return said
+
+
+def say_flag(said: dict[str, Any]) -> str:
+    head = _("%(unit)s, %(phase)s; ") % {
+        "unit": said["unit"],
+        "phase": _label(Project, "phase", said["phase"]).lower(),
+    }
+    if said.get("withdrawn"):
+        return head + _(
+            "flag withdrawn: the %(period)s report that raised it was corrected and rates the "
+            "project healthy."
+        ) % {"period": said["period"]}
+    why = []
+    if said["red"]:
+        why.append(_("rated red on %(names)s") % {"names": ", ".join(_indicators(said["red"]))})
+    if said["trending"]:
+        why.append(
+            _("%(names)s falling three periods running")
+            % {"names": _(" and ").join(_indicators(said["trending"]))}
+        )
+    text = head + _("%(why)s in the %(period)s report (SPI %(spi)s, CPI %(cpi)s).") % {
+        "why": "; ".join(why),
+        "period": said["period"],
+        "spi": said["spi"] if said["spi"] is not None else "—",
+        "cpi": said["cpi"] if said["cpi"] is not None else "—",
+    }
+    if "cleared" in said:
+        text += " " + _("Cleared since by the %(period)s report.") % {"period": said["cleared"]}
+    elif "still_open" in said:
+        text += " " + _("Still open at the %(period)s report, status %(status)s.") % {
+            "period": said["still_open"],
+            "status": _label(QualityReport, "rag", said["latest_rag"]).lower(),
+        }
+    return text
+
+
+def in_english(say: Any, said: dict[str, Any]) -> str:
+    """The stored summary, which the API and older readers get: English, as before."""
+    with translation.override("en"):
+        return str(say(said))

@@ -1,0 +1,122 @@
+"""One look and behaviour for every list page's filter bar, over the API's unchanged filters."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import django_filters
+from django import forms
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import BusinessUnit
+
+ANY = _("Any")
+
+
+class AnyYesNo(forms.NullBooleanSelect):
+    """Any / Yes / No. "Any" sends an empty value: Django's own reads "Unknown" and sends
+    ?name=unknown, which a reader should not have to see or type."""
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs)
+        self.choices = [("", ANY), ("true", _("Yes")), ("false", _("No"))]
+
+    def format_value(self, value: Any) -> list[str]:  # type: ignore[override]
+        # A list, as other selects give: Django marks an option selected when its value is
+        # `in` this, and "" is in every string.
+        chosen = super().format_value(value)
+        return ["" if chosen == "unknown" else chosen]
+
+
+class CheckboxDropdown(forms.CheckboxSelectMultiple):
+    """Several values of one filter: check boxes in a drop-down (<details>, so no script), whose
+    summary names what is ticked. The form sends each ticked value under the filter's own name
+    (?status=open&status=returned), as a link or another program would write it."""
+
+    def create_option(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        option = super().create_option(*args, **kwargs)
+        option["attrs"]["class"] = "form-check-input"  # the boxes, not the list around them
+        return option
+
+    def render(
+        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
+    ) -> SafeString:
+        ticked = {str(v) for v in value or []}
+        chosen = [str(label) for key, label in self.choices if key != "" and str(key) in ticked]
+        return format_html(
+            '<details class="rcc-multi" data-testid="multi-{}" data-any="{}">'
+            '<summary class="form-select form-select-sm">{}</summary>'
+            '<div class="rcc-multi-menu">{}</div></details>',
+            name,
+            ANY,
+            ", ".join(chosen) or ANY,
+            super().render(name, value, attrs, renderer),
+        )
+
+
+def several(choices: Iterable[tuple[Any, Any]], **kwargs: Any) -> Any:
+    """A filter that takes any number of values, OR-ed: ?status=open&status=returned."""
+    return django_filters.MultipleChoiceFilter(
+        choices=choices, widget=CheckboxDropdown, distinct=False, **kwargs
+    )
+
+
+def unit_filter(visible: Callable[[Any], QuerySet[Any]], **kwargs: Any) -> Any:
+    """?unit=PUBSEC as a drop-down of the units the reader has rows of, from `visible(user)`
+    (the policy's scope): a unit member is offered their own units only, oversight every unit
+    with something to show. One query, however many rows; a code not offered is an error."""
+
+    def units(request: HttpRequest | None) -> QuerySet[BusinessUnit]:
+        if request is None:
+            return BusinessUnit.objects.none()
+        rows = visible(request.user).order_by().values("unit")
+        return BusinessUnit.objects.filter(pk__in=rows).order_by("code")
+
+    kwargs.setdefault("label", _("Business unit"))
+    return django_filters.ModelChoiceFilter(
+        field_name="unit", to_field_name="code", queryset=units, **kwargs
+    )
+
+
+def dress(field: forms.Field) -> None:
+    """Bootstrap's small controls; "Any" as the empty choice of every drop-down; Any/Yes/No for
+    a yes-or-no filter; the browser's date picker for a day."""
+    if isinstance(field, forms.NullBooleanField) and not isinstance(field.widget, AnyYesNo):
+        field.widget = AnyYesNo()
+    widget = field.widget
+    if isinstance(widget, forms.CheckboxSelectMultiple):
+        return  # CheckboxDropdown styles its own boxes
+    if isinstance(widget, forms.Select):
+        widget.attrs["class"] = "form-select form-select-sm"
+        if isinstance(field, forms.ChoiceField) and getattr(field, "empty_label", None) is not None:
+            field.empty_label = ANY  # type: ignore[attr-defined]
+            # The form's copy of a field keeps a widget whose choices still read the empty
+            # label of the class's field: hand it this field's own.
+            widget.choices = field.choices  # type: ignore[assignment]
+        return
+    if isinstance(widget, forms.DateInput):
+        widget.input_type = "date"
+        widget.format = "%Y-%m-%d"  # what a date input reads, whatever the language
+    widget.attrs["class"] = "form-control form-control-sm"
+
+
+class PageFilterSet(django_filters.FilterSet):
+    """Put before the API's FilterSet in a page's: `class X(PageFilterSet, ApiFilter)`. Its form
+    is dressed (see `dress`) and its fields stand in `order`, the order a reader scans."""
+
+    order: tuple[str, ...] = ()
+
+    @property
+    def form(self) -> forms.Form:
+        if not hasattr(self, "_form"):
+            form = super().form
+            for field in form.fields.values():
+                dress(field)
+            if self.order:
+                form.order_fields(self.order)
+        return self._form
