@@ -248,9 +248,12 @@ class Meeting(models.Model):
     )
     held_at = models.DateTimeField(null=True, blank=True)
     rescheduled_from = models.DateTimeField(
-        null=True, blank=True, help_text="Where the meeting first stood, if it was moved."
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Where the meeting first stood, if it was moved.",
     )
-    reschedule_reason = models.CharField(max_length=500, blank=True)
+    reschedule_reason = models.CharField(max_length=500, blank=True, editable=False)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -340,6 +340,8 @@ SPECTACULAR_SETTINGS = {
         "SystemCriticalityEnum": "systems.models.System.Criticality",
         "SuspensionStatusEnum": "systems.models.SuspensionOrder.Status",
         "DecisionOutcomeEnum": "committee.models.Decision.Outcome",
+        "DecisionEffectEnum": "committee.models.Decision.Effect",
+        "ResolutionEffectEnum": "committee.models.WrittenResolution.Effect",
         "ReleaseOutcomeEnum": "quality.models.ReleaseDecision.Outcome",
         "RagEnum": "quality.models.Rag",
         "ProjectPhaseEnum": "quality.models.Phase",

@@ -40,21 +40,21 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='historicalmeeting',
             name='reschedule_reason',
-            field=models.CharField(blank=True, max_length=500),
+            field=models.CharField(blank=True, editable=False, max_length=500),
         ),
         migrations.AddField(
             model_name='historicalmeeting',
             name='rescheduled_from',
-            field=models.DateTimeField(blank=True, help_text='Where the meeting first stood, if it was moved.', null=True),
+            field=models.DateTimeField(blank=True, editable=False, help_text='Where the meeting first stood, if it was moved.', null=True),
         ),
         migrations.AddField(
             model_name='meeting',
             name='reschedule_reason',
-            field=models.CharField(blank=True, max_length=500),
+            field=models.CharField(blank=True, editable=False, max_length=500),
         ),
         migrations.AddField(
             model_name='meeting',
             name='rescheduled_from',
-            field=models.DateTimeField(blank=True, help_text='Where the meeting first stood, if it was moved.', null=True),
+            field=models.DateTimeField(blank=True, editable=False, help_text='Where the meeting first stood, if it was moved.', null=True),
         ),
     ]

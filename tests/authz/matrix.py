@@ -1227,7 +1227,8 @@ ROWS: list[Row] = [
         meeting_act(
             "attendance/",
             "published",
-            lambda w: {"person": "ciso", "status": "present"},
+            # Ahead of the meeting only apologies are recorded; who came, once it has begun.
+            lambda w: {"person": "ciso", "status": "absent"},
             count_of(Attendance),
         ),
     ),
