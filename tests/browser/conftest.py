@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -17,14 +18,32 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+FONTS = Path(__file__).resolve().parents[2] / "committee" / "fonts"
+
+
+def font_config(folder: Path) -> Path:
+    """A fontconfig file that adds the Japanese font the agenda pack embeds to the machine's
+    own, so the screenshots of Japanese pages read as people see them even where no Japanese
+    font is installed (CI machines rarely have one)."""
+    config = folder / "fonts.conf"
+    config.write_text(
+        '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>\n'
+        '  <include ignore_missing="yes">/etc/fonts/fonts.conf</include>\n'
+        f"  <dir>{FONTS}</dir>\n  <cachedir>{folder / 'cache'}</cachedir>\n</fontconfig>\n"
+    )
+    return config
+
+
 @pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     require_service("chromium", os.path.exists(CHROMIUM))
     from playwright.sync_api import sync_playwright
 
+    fonts = font_config(tmp_path_factory.mktemp("fonts"))
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
+            env={**os.environ, "FONTCONFIG_FILE": str(fonts)},
             headless=True,
             args=[
                 "--no-sandbox",
