@@ -16,7 +16,7 @@ from django.core.handlers.exception import convert_exception_to_response
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.http import HttpRequest, HttpResponse
 from django.test import Client, RequestFactory
-from django.urls import path
+from django.urls import include, path
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -63,6 +63,8 @@ urlpatterns = [
     path("api/v1/incidents/", IncidentsWhileDown.as_view()),
     path("dashboard/", page_while_down),
     path("bug/", page_with_a_bug),
+    # The product's own routes too: its error pages link to them.
+    path("", include("config.urls")),
 ]
 
 

@@ -135,7 +135,8 @@ def _committee(people: People) -> Committee:
 def _meeting(people: People) -> dict[str, Any]:
     """Published, quorate, with an item of the unit's, a decision on it and draft minutes."""
     present = [people(name) for name in ("chair", "ciso", "cqo")]  # seated before the roster
-    starts_at = timezone.now() + dt.timedelta(days=3)
+    # Under way: who came and what was decided are recorded only once a meeting has begun.
+    starts_at = timezone.now() - dt.timedelta(minutes=10)
     meeting = Meeting.objects.create(
         committee=_committee(people),
         title="Risk Compliance Committee",
