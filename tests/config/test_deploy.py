@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import require_service
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -124,8 +126,7 @@ def test_no_shared_cache_keeps_anything_but_the_static_files(
 
 def quick_start_environment() -> dict[str, str]:
     """The variables `make run` gives web, worker and beat, read from what make would run."""
-    if shutil.which("make") is None:
-        pytest.skip("make is not installed")
+    require_service("make", shutil.which("make") is not None)  # a failure in CI, never a skip
     plan = subprocess.run(
         ["make", "-n", "-s", "run", "PORT=8765"],
         check=True,

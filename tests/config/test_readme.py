@@ -16,6 +16,8 @@ import pytest
 from django.core.management import get_commands, load_command_class
 from django.urls import Resolver404, resolve
 
+from tests.conftest import require_service
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENTS = ["README.md", "SECURITY.md", *sorted(p.name for p in (ROOT / "docs").glob("*.md"))]
 # Programs a reader brings along; the docs say where they come from.
@@ -220,12 +222,12 @@ def test_every_command_names_something_real(document, command):
     check_command(command)
 
 
-@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 @pytest.mark.parametrize(
     "command",
     sorted({c for _, c in all_commands() if re.match(r"^(?:[A-Z_]+=\S*\s+)*make\s", c)}),
 )
 def test_every_make_command_parses(command):
+    require_service("make", shutil.which("make") is not None)  # a failure in CI, never a skip
     """make -n prints what the command would run, and runs nothing."""
     words = shlex.split(command)
     assignments = [w for w in words if ASSIGNMENT.match(w) and words.index(w) < words.index("make")]
