@@ -144,6 +144,17 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if SERVER_ERRORS.seen:  # logged after the last test's teardown (a thread finishing late)
         print(f"\nrequests answered 500 outside any test: {SERVER_ERRORS.seen[:5]}")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        # A pytest-xdist worker's output and exit status go nowhere: its controller reports them.
+        workeroutput = getattr(session.config, "workeroutput", None)
+        if workeroutput is not None:
+            workeroutput["server_errors"] = SERVER_ERRORS.seen[:5]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """The controller of a pytest-xdist run takes over what a worker saw after its last test,
+    so its own pytest_sessionfinish above fails the run for it."""
+    SERVER_ERRORS.seen.extend(getattr(node, "workeroutput", {}).get("server_errors", []))
 
 
 # --- People -----------------------------------------------------------------------------------

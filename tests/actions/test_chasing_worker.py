@@ -18,7 +18,8 @@ from tests.actions.conftest import overdue
 from tests.config.test_celery_worker import celery_worker
 from tests.conftest import require_service, service_reachable
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Real processes: `--dist loadgroup` (make test) runs the group on one xdist worker, in turn.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("processes")]
 
 
 def _mails(folder: Path) -> list[tuple[str, str]]:

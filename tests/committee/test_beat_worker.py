@@ -31,7 +31,8 @@ from tests.cases.conftest import report
 from tests.config.test_celery_worker import ROOT, celery_worker
 from tests.conftest import database_url_for_subprocess, stop
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Real processes: `--dist loadgroup` (make test) runs the group on one xdist worker, in turn.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("processes")]
 
 TICK = 1  # seconds: beat's "day" and "hour" for this test
 # The schedules migration 0002 creates; a transactional test may have flushed them.

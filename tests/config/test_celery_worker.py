@@ -26,7 +26,8 @@ from tests.conftest import (
 from tests.factories import UserFactory
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.django_db(transaction=True)
+# Real processes: `--dist loadgroup` (make test) runs the group on one xdist worker, in turn.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("processes")]
 
 
 @contextmanager

@@ -38,6 +38,8 @@ BEAT_TASK = "committee.tasks.schedule_meetings"  # reads the database each run
 LATE_TASK = "committee.tasks.prepare_agendas"  # enabled only after the restart
 VERIFY = "audit.tasks.verify_audit_chain"  # writes an audit.verified event
 # Variables of the caller's environment that would point a process at shared services.
+# Real processes: `--dist loadgroup` (make test) runs the group on one xdist worker, in turn.
+pytestmark = pytest.mark.xdist_group("processes")
 PRIVATE = ("DATABASE_URL", "CACHE_URL", "CELERY_", "EMAIL_", "STATIC_ROOT", "MEDIA_ROOT", "RCC_")
 
 # Beat as the Procfile runs it (`celery -A config beat`: the scheduler named in settings), with

@@ -34,7 +34,8 @@ from tests.conftest import database_url_for_subprocess, require_service, stop
 from tests.faults.test_two_beats import _read_aloud
 from tests.systems.conftest import register
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Real processes: `--dist loadgroup` (make test) runs the group on one xdist worker, in turn.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("processes")]
 
 REDIS = shutil.which("redis-server")
 

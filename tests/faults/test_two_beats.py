@@ -28,7 +28,8 @@ from tests.committee import conftest as committee_fixtures
 from tests.committee import test_beat_worker as beat_worker
 from tests.config.test_celery_worker import celery_worker
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Real processes: `--dist loadgroup` (make test) runs the group on one xdist worker, in turn.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("processes")]
 
 broker = chasing.broker  # the configured broker, skipped (or failed in CI) if down
 committee = committee_fixtures.committee
