@@ -53,7 +53,7 @@ check: $(VENV)/.dev
 	DEBUG=1 $(BIN)/mypy .
 	$(BIN)/lint-imports
 	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
-	$(BIN)/bandit -q -r accounts audit cases committee config systems actions quality outbox bench -ll
+	$(BIN)/bandit -q -r accounts audit cases committee config systems actions quality vulnerabilities outbox bench -ll
 
 ## audit: known vulnerabilities in the installed dependencies (needs PyPI's vulnerability API or OSV)
 audit: $(VENV)/.dev

@@ -332,6 +332,64 @@ VERBS: dict[str, Verb] = {
     "quality.threshold_set": Verb(
         _("Quality threshold set"), _("%(actor)s set the rating thresholds of %(indicator)s")
     ),
+    # Software inventory and network identities (systems)
+    "system.components_added": Verb(
+        _("Components added"), _("%(actor)s added software to the inventory of %(target)s")
+    ),
+    "system.components_removed": Verb(
+        _("Component removed"), _("%(actor)s took %(component)s off the inventory of %(target)s")
+    ),
+    "system.inventory_replaced": Verb(
+        _("Inventory replaced"), _("%(actor)s replaced the software inventory of %(target)s")
+    ),
+    "system.sbom_uploaded": Verb(
+        _("SBOM uploaded"), _("%(actor)s uploaded an SBOM of %(subject)s for %(target)s")
+    ),
+    "system.network_identity_added": Verb(
+        _("Network identity added"), _("%(actor)s said %(target)s is known as %(value)s")
+    ),
+    "system.network_identity_ended": Verb(
+        _("Network identity ended"),
+        _("%(actor)s said %(target)s is no longer known as %(value)s"),
+    ),
+    "findings.matched": Verb(
+        _("Findings matched"),
+        _("Matching changed the vulnerability findings of %(systems)s systems"),
+    ),
+    "actions.issued_on_rule": Verb(
+        _("Remediation work issued"),
+        _("%(count)s actions issued under the %(office)s's remediation deadlines"),
+    ),
+    "system.findings_matched": Verb(
+        _("Findings matched"), _("Matching changed the vulnerability findings of %(target)s")
+    ),
+    # Vulnerabilities
+    "advisories.imported": Verb(
+        _("Advisories imported"), _("%(actor)s imported the %(kind)s feed %(origin)s")
+    ),
+    "vulnerability.merged": Verb(
+        _("Vulnerabilities merged"), _("%(merged)s proved to be %(target)s: one vulnerability")
+    ),
+    "finding.merged": Verb(
+        _("Finding merged"), _("Finding %(target)s is the same as one of %(into)s")
+    ),
+    "finding.false_positive": Verb(
+        _("Finding marked false positive"), _("%(actor)s marked %(target)s a false positive")
+    ),
+    "finding.confirmed": Verb(
+        _("Finding confirmed"), _("%(actor)s confirmed %(target)s after review")
+    ),
+    "finding.accepted": Verb(
+        _("Vulnerability risk accepted"),
+        _("%(actor)s accepted the risk of %(target)s until %(until)s"),
+    ),
+    "finding.acceptance_expired": Verb(
+        _("Risk acceptance expired"), _("The acceptance of %(target)s expired; it is open again")
+    ),
+    "vulnerabilities.deadline_set": Verb(
+        _("Remediation deadline set"),
+        _("%(actor)s set the days to fix a %(priority)s finding to %(days)s"),
+    ),
 }
 
 # A verb this list does not know yet (recorded by newer code, or by a test) still reads as

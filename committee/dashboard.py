@@ -1,6 +1,6 @@
 """The dashboard's panels, read for one person: their work, the next meeting, open incidents,
-suspended systems, the risk heat maps and the overdue trend. Each panel is scoped by the app
-that owns it, so a unit sees its own and oversight sees everything."""
+suspended systems, open vulnerabilities, the risk heat maps and the overdue trend. Each panel
+is scoped by the app that owns it, so a unit sees its own and oversight sees everything."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from committee.models import AgendaItem, Ballot, Meeting
 from committee.waiting import Step, waiting_for
 from systems import selectors as systems_selectors
 from systems.models import System
+from vulnerabilities import posture
 
 PANEL_ROWS = 8
 DUE_SOON = dt.timedelta(days=14)
@@ -49,6 +50,7 @@ class Dashboard:
     workload_units: list[str]
     to_verify: list[Action]
     to_verify_count: int
+    vulnerabilities: posture.Headline | None = None  # None: the reader sees no finding
 
 
 def dashboard_for(user: Any) -> Dashboard:
@@ -97,7 +99,9 @@ def dashboard_for(user: Any) -> Dashboard:
         .order_by("code")[:PANEL_ROWS]
     )
     awaiting = actions_selectors.awaiting_verification(user)
+    findings = posture.headline_for(user, today=today)
     return Dashboard(
+        vulnerabilities=findings if findings.visible else None,
         waiting=waiting_for(user),
         votes=list(selectors.resolutions_waiting_for(user)[:PANEL_ROWS]),
         workload_units=actions_selectors.workload_units(user),

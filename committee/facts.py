@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy
 
 from actions.models import Action, Directive
 from cases.models import Incident, Risk
-from committee.headings import is_units_escalated
+from committee.headings import is_units_escalated, is_units_vulnerabilities
 from committee.models import AgendaItem
 from quality.models import Project
 from systems.models import SuspensionOrder, System
@@ -128,7 +128,7 @@ def values_of(item: AgendaItem) -> dict[str, Any]:
             "escalation": action.escalation_level,
             "done": action.percent_done,
         }
-    if is_units_escalated(item):
+    if is_units_escalated(item) or is_units_vulnerabilities(item):
         assert item.unit is not None
         values["unit"] = f"{item.unit.code} — {item.unit.name}"
     if (order := item.suspension) is not None:

@@ -8,7 +8,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from committee.models import AgendaItem
-from committee.sayings import say_escalated, say_flag
+from committee.sayings import say_escalated, say_flag, say_vulnerabilities
 
 
 def is_units_escalated(item: AgendaItem) -> bool:
@@ -18,6 +18,11 @@ def is_units_escalated(item: AgendaItem) -> bool:
         and item.action_id is None
         and item.unit_id is not None
     )
+
+
+def is_units_vulnerabilities(item: AgendaItem) -> bool:
+    """A unit's overdue critical and exploited vulnerabilities, taken together."""
+    return item.kind == AgendaItem.Kind.VULNERABILITIES and item.unit_id is not None
 
 
 def _said(item: AgendaItem, say: Callable[[dict[str, Any]], str]) -> str:
@@ -43,6 +48,12 @@ def heading_of(item: AgendaItem) -> tuple[str, str]:
             "unit": f"{item.unit.code} {item.unit.name}"
         }
         return heading, _said(item, say_escalated)  # counts and references
+    if is_units_vulnerabilities(item):
+        assert item.unit is not None
+        heading = _("%(unit)s: overdue critical and exploited vulnerabilities") % {
+            "unit": f"{item.unit.code} {item.unit.name}"
+        }
+        return heading, _said(item, say_vulnerabilities)  # counts and systems
     if item.project is not None:
         heading = _("%(project)s: flagged by quality control") % {
             "project": f"{item.project.reference} {item.project.name}"

@@ -4,12 +4,15 @@ Written with PostgreSQL's COPY and set-based INSERT ... SELECT, deterministic fr
 same seed on the same day gives the same rows (dates are laid out relative to the run's day, so
 what is overdue stays overdue). At scale 1: 500 business units, 20,000 people, 10,000 systems,
 50,000 incidents, 50,000 risks, 1,000,000 actions of which 100,000 are overdue, spread over
-every chase stage, 60 held meetings with their agendas, and the guardian grants scoping needs.
+every chase stage, 60 held meetings with their agendas, and the guardian grants scoping needs;
+200 components on every system (2,000,000) over 4,000 packages, and 250,000 affected ranges.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import json
 import random
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -33,7 +36,9 @@ from cases.models import (
 )
 from committee.models import AgendaItem, Committee, CommitteeMember, Meeting
 from config.sql import the_rest
-from systems.models import System, SystemGroupObjectPermission
+from systems.models import Component, System, SystemGroupObjectPermission
+from vulnerabilities.models import Advisory, AffectedRange, Alias, Vulnerability
+from vulnerabilities.models import Severity as VulnerabilitySeverity
 
 UNIT_PREFIX = "LD"  # every generated unit's code starts with it: a second run is refused
 NOT_A_PASSWORD = "!generated"  # an unusable password hash: people sign in only through tokens
@@ -49,7 +54,10 @@ AT_SCALE_1 = {
     "actions": 1_000_000,
     "overdue": 100_000,
     "meetings": 60,
+    "packages": 4_000,
+    "ranges": 250_000,
 }
+COMPONENTS_PER_SYSTEM = 200  # not scaled: a smaller company has fewer systems, not smaller ones
 
 
 @dataclass
@@ -66,6 +74,10 @@ class Counts:
     meetings: int = 0
     agenda_items: int = 0
     grants: int = 0
+    packages: int = 0
+    components: int = 0
+    vulnerabilities: int = 0
+    ranges: int = 0
 
 
 def sizes(scale: float) -> dict[str, int]:
@@ -75,6 +87,7 @@ def sizes(scale: float) -> dict[str, int]:
     wanted["users"] = max(wanted["units"] * 2, wanted["users"])
     wanted["meetings"] = max(3, min(AT_SCALE_1["meetings"], wanted["meetings"]))
     wanted["overdue"] = min(wanted["overdue"], wanted["actions"] // 2)
+    wanted["packages"] = max(2 * COMPONENTS_PER_SYSTEM, wanted["packages"])
     return wanted
 
 
@@ -118,6 +131,108 @@ def _grant(grant_model: type[models.Model], model: type[models.Model]) -> int:
         return cursor.rowcount
 
 
+# Packages a company runs, by ecosystem: the well-known first (most systems run them), then a
+# long tail of in-house and lesser libraries. Advisories name these and as many packages again
+# that nobody here runs (feeds cover far more than any one company uses).
+ECOSYSTEMS = {  # scheme: (weight, the well-known packages' keys)
+    "npm": (30, ["lodash", "express", "axios", "minimist", "moment", "jsonwebtoken", "ws"]),
+    "pypi": (30, ["django", "requests", "urllib3", "jinja2", "pyyaml", "cryptography"]),
+    "maven": (
+        25,
+        [
+            "org.apache.logging.log4j/log4j-core",
+            "com.fasterxml.jackson.core/jackson-databind",
+            "org.springframework/spring-web",
+            "org.apache.commons/commons-text",
+        ],
+    ),
+    "deb": (15, ["debian/openssl", "debian/glibc", "debian/zlib", "debian/curl", "debian/bash"]),
+}
+VERSIONS_PER_PACKAGE = 20  # ascending; the last five are current, the rest old
+CURRENT = 5
+OLD_SHARE = 0.02  # of components: an old version, most of them inside some advisory's range
+IN_USE_SHARE = 0.1  # of affected ranges: over packages systems run (the rest over others)
+
+
+@dataclass(frozen=True)
+class Package:
+    """A generated package: its key, scheme and versions, ascending by its scheme's rules."""
+
+    key: str
+    scheme: str
+    versions: tuple[str, ...]
+    epoch: str = ""  # Debian packages with an epoch: "1:" before every version
+
+    @property
+    def name(self) -> str:
+        return self.key.rsplit("/", 1)[-1]
+
+    def identifier(self, version: str) -> str:
+        """The Package URL as an SBOM writes it (a Debian epoch as a qualifier)."""
+        if self.epoch:
+            return f"{self.key}@{version.split(':', 1)[1]}?epoch={self.epoch.rstrip(':')}"
+        return f"{self.key}@{version}"
+
+
+def _versions(rng: random.Random, scheme: str) -> tuple[tuple[str, ...], str]:
+    """VERSIONS_PER_PACKAGE ascending versions in the scheme's usual shape; Debian ones with a
+    revision and, for a third of packages, an epoch."""
+    major, minor, patch = rng.randint(0, 5), rng.randint(0, 9), 0
+    epoch = "1:" if scheme == "deb" and rng.random() < 1 / 3 else ""
+    found = []
+    for _i in range(VERSIONS_PER_PACKAGE):
+        step = rng.random()
+        if step < 0.6:
+            patch += 1
+        elif step < 0.9:
+            minor, patch = minor + 1, 0
+        else:
+            major, minor, patch = major + 1, 0, 0
+        if scheme == "deb":
+            revision = rng.choice(["-1", "-2", "-1+deb11u1", "-3+deb12u2"])
+            found.append(f"{epoch}{major}.{minor}.{patch}{revision}")
+        else:
+            found.append(f"{major}.{minor}.{patch}")
+    return tuple(found), epoch
+
+
+def _key(scheme: str, name: str) -> str:
+    return f"pkg:{scheme}/{name}"
+
+
+def _tail_name(scheme: str, i: int, kind: str) -> str:
+    if scheme == "maven":
+        return f"com.example.{kind}/lib-{i}"
+    if scheme == "deb":
+        return f"debian/{kind}-lib-{i}"
+    return f"{kind}-lib-{i}"
+
+
+def catalogue(rng: random.Random, n: int, *, kind: str = "ld") -> list[Package]:
+    """n packages across the ecosystems, the well-known first (kind "ld": ones systems run;
+    any other kind: a tail nobody runs, named apart)."""
+    schemes = list(ECOSYSTEMS)
+    weights = [ECOSYSTEMS[s][0] for s in schemes]
+    known = [(s, name) for s in schemes for name in ECOSYSTEMS[s][1]] if kind == "ld" else []
+    names = known[:n]
+    for i in range(n - len(names)):
+        scheme = rng.choices(schemes, weights)[0]
+        names.append((scheme, _tail_name(scheme, i, kind)))
+    found = []
+    for scheme, name in names:
+        versions, epoch = _versions(rng, scheme)
+        found.append(Package(_key(scheme, name), scheme, versions, epoch))
+    return found
+
+
+def _vers(package: Package, low: int, high: int) -> str:
+    """`vers:<scheme>/>=low|<high`, or `<high` from the first version."""
+    upper = package.versions[high]
+    if low == 0:
+        return f"vers:{package.scheme}/<{upper}"
+    return f"vers:{package.scheme}/>={package.versions[low]}|<{upper}"
+
+
 class Generator:
     """One run: call `run()`; each step writes one kind of row."""
 
@@ -147,6 +262,7 @@ class Generator:
             ("risks", self.risks),
             ("actions", self.actions),
             ("meetings and agendas", self.meetings),
+            ("components and advisories", self.vulnerabilities),
         ]
         for name, step in steps:
             started = timezone.now()
@@ -243,6 +359,24 @@ class Generator:
         Membership.objects.bulk_create(memberships, batch_size=5000)
         User.groups.through.objects.bulk_create(in_groups, batch_size=5000)
         self.counts.units, self.counts.users = len(units), len(users)
+
+    def add_vulnerabilities(self, progress: Callable[[str], None] = lambda line: None) -> Counts:
+        """Components and advisories for a database generated before they were: its systems'
+        inventories and the advisories that match them (refused when it has components)."""
+        if Component.objects.filter(system__code__startswith="ld-sys-").exists():
+            raise RuntimeError("This database already holds generated components.")
+        self.system_ids = list(
+            System.objects.filter(code__startswith="ld-sys-")
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        started = timezone.now()
+        with transaction.atomic():
+            self.vulnerabilities()
+        progress(f"components and advisories: {(timezone.now() - started).total_seconds():.1f} s")
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+        return self.counts
 
     def systems(self) -> None:
         rng = self.rng("systems")
@@ -540,3 +674,169 @@ class Generator:
                 )
         AgendaItem.objects.bulk_create(items, batch_size=5000)
         self.counts.meetings, self.counts.agenda_items = len(meetings), len(items)
+
+    def vulnerabilities(self) -> None:
+        """Every system's inventory (COMPONENTS_PER_SYSTEM packages, the popular ones on most
+        systems, mostly at a current version) and advisories with their affected ranges, a tenth
+        of them over packages systems run, each over a span of old versions: a small share of
+        components is affected."""
+        rng = self.rng("vulnerabilities")
+        n_packages, n_ranges = self.sizes["packages"], self.sizes["ranges"]
+        used = catalogue(rng, n_packages)
+        in_use = max(2 * n_packages, round(n_ranges * IN_USE_SHARE))
+        others = catalogue(rng, max(1, n_packages), kind="other")
+        self.counts.packages = len(used)
+        # Zipf-like popularity: the well-known packages are on nearly every system, the tail on few.
+        cumulative = list(itertools.accumulate(1 / (rank + 1) ** 0.9 for rank in range(len(used))))
+        current = range(VERSIONS_PER_PACKAGE - CURRENT, VERSIONS_PER_PACKAGE)
+        added = self.now - dt.timedelta(days=30)
+
+        def components() -> Iterator[tuple[Any, ...]]:
+            for system_id in self.system_ids:
+                picked: dict[int, None] = {}
+                while len(picked) < COMPONENTS_PER_SYSTEM:
+                    for index in rng.choices(range(len(used)), cum_weights=cumulative, k=64):
+                        picked[index] = None
+                        if len(picked) == COMPONENTS_PER_SYSTEM:
+                            break
+                for index in picked:
+                    package = used[index]
+                    if rng.random() < OLD_SHARE:
+                        version = package.versions[rng.randrange(VERSIONS_PER_PACKAGE - CURRENT)]
+                    else:
+                        version = package.versions[rng.choice(current)]
+                    yield (
+                        system_id,
+                        Component.Kind.PURL,
+                        package.key,
+                        package.scheme,
+                        package.name,
+                        version,
+                        package.identifier(version),
+                        Component.Source.SBOM,
+                        added,
+                    )
+
+        self.counts.components = _copy(
+            Component,
+            [
+                "system_id",
+                "kind",
+                "package",
+                "scheme",
+                "name",
+                "version",
+                "identifier",
+                "source",
+                "added_at",
+            ],
+            components(),
+        )
+        self._advisories(rng, used, others, in_use)
+
+    def _advisories(
+        self, rng: random.Random, used: list[Package], others: list[Package], in_use: int
+    ) -> None:
+        """One to three ranges an advisory, on one package (a flaw fixed on several branches),
+        each over a span of old versions, fixed by the version after it; one vulnerability an
+        advisory, named by its CVE (its alias too)."""
+        n_ranges = self.sizes["ranges"]
+        planned: list[tuple[Package, list[tuple[int, int]]]] = []
+        left_in_use, left = in_use, n_ranges
+        while left > 0:
+            pool = used if left_in_use > 0 else others
+            package = pool[rng.randrange(len(pool))]
+            spans = []
+            for _i in range(min(left, rng.choice([1, 1, 1, 2, 3]))):
+                high = rng.randint(1, VERSIONS_PER_PACKAGE - CURRENT)
+                spans.append((max(0, high - rng.randint(1, 4)), high))
+            planned.append((package, spans))
+            left -= len(spans)
+            left_in_use -= len(spans) if pool is used else 0
+        S = VulnerabilitySeverity
+        severities = [S.CRITICAL, S.HIGH, S.MEDIUM, S.LOW]
+        scores = {S.CRITICAL: "9.8", S.HIGH: "7.5", S.MEDIUM: "5.3"}
+        first = self.now - dt.timedelta(days=10 * 365)
+
+        def vulnerabilities() -> Iterator[tuple[Any, ...]]:
+            for i, (package, _spans) in enumerate(planned):
+                severity = rng.choices(severities, weights=[10, 35, 45, 10])[0]
+                yield (
+                    f"CVE-{2015 + i % 11}-{100000 + i}",
+                    f"Flaw {i} in {package.name}",
+                    severity,
+                    scores.get(severity, "3.1"),
+                    first + dt.timedelta(minutes=i * 37),
+                    self.now,
+                )
+
+        self.counts.vulnerabilities = _copy(
+            Vulnerability,
+            ["key", "summary", "severity", "cvss_score", "published_at", "updated_at"],
+            vulnerabilities(),
+        )
+        generated = list(
+            Vulnerability.objects.filter(summary__startswith="Flaw ")
+            .order_by("pk")
+            .values_list("pk", "key", "published_at")
+        )
+        _copy(
+            Alias,
+            ["name", "vulnerability_id"],
+            ((key, pk) for pk, key, _published in generated),
+        )
+        _copy(
+            Advisory,
+            [
+                "source",
+                "source_id",
+                "vulnerability_id",
+                "summary",
+                "cvss_vectors",
+                "references",
+                "published_at",
+                "modified_at",
+                "digest",
+                "imported_at",
+            ],
+            (
+                ("osv", f"GHSA-ld-{i:07d}", pk, "", "[]", "[]", published, published, "", self.now)
+                for i, (pk, _key, published) in enumerate(generated)
+            ),
+        )
+        advisory_ids = list(
+            Advisory.objects.filter(source_id__startswith="GHSA-ld-")
+            .order_by("source_id")
+            .values_list("pk", flat=True)
+        )
+
+        def ranges() -> Iterator[tuple[Any, ...]]:
+            for advisory_id, (package, spans) in zip(advisory_ids, planned, strict=True):
+                for low, high in spans:
+                    vers = _vers(package, low, high)
+                    fixed = package.versions[high]
+                    yield (
+                        advisory_id,
+                        package.key,
+                        package.scheme,
+                        vers,
+                        json.dumps([fixed]),
+                        False,
+                        "[]",
+                        f"OSV {package.scheme} range {vers}, fixed in {fixed}",
+                    )
+
+        self.counts.ranges = _copy(
+            AffectedRange,
+            [
+                "advisory_id",
+                "package",
+                "scheme",
+                "vers",
+                "fixed",
+                "review_only",
+                "platforms",
+                "rule",
+            ],
+            ranges(),
+        )

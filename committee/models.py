@@ -360,6 +360,7 @@ class AgendaItem(models.Model):
         DIRECTIVE = "directive", _("Directive issued since the last meeting")
         CARRIED_ACTION = "carried_action", _("Decided action still open")
         QUALITY_FLAG = "quality_flag", _("Project flagged by quality control")
+        VULNERABILITIES = "vulnerabilities", _("Overdue critical or exploited vulnerabilities")
         OTHER = "other", _("Other business")
 
     # Every read of items is one meeting's, which the unique (meeting, source_key) index serves;

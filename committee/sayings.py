@@ -1,5 +1,6 @@
-"""What an assembled agenda item says about a unit's escalated actions or a flagged project: kept
-as data on the item, and put into words in each reader's language when it is shown."""
+"""What an assembled agenda item says about a unit's escalated actions or vulnerabilities, or a
+flagged project: kept as data on the item, and put into words in each reader's language when it
+is shown."""
 
 from __future__ import annotations
 
@@ -116,6 +117,62 @@ def say_flag(said: dict[str, Any]) -> str:
             "status": _label(QualityReport, "rag", said["latest_rag"]).lower(),
         }
     return text
+
+
+def vulnerable(
+    *, overdue_critical: int, kev: int, systems: list[str], system_count: int
+) -> dict[str, Any]:
+    """A unit's open findings the committee looks at: critical ones past their due date, and
+    those of vulnerabilities exploited in the wild (KEV), on which systems (the first few)."""
+    return {
+        "overdue_critical": overdue_critical,
+        "kev": kev,
+        "systems": systems,
+        "system_count": system_count,
+    }
+
+
+NO_VULNERABILITIES_LEFT: dict[str, Any] = vulnerable(
+    overdue_critical=0, kev=0, systems=[], system_count=0
+)
+
+
+def say_vulnerabilities(said: dict[str, Any]) -> str:
+    critical, kev = int(said.get("overdue_critical", 0)), int(said.get("kev", 0))
+    if not critical and not kev:
+        return _(
+            "No critical finding past its due date and no exploited vulnerability is open in "
+            "this unit any more."
+        )
+    counts = []
+    if critical:
+        counts.append(
+            ngettext(
+                "%(count)s critical finding past its due date",
+                "%(count)s critical findings past their due date",
+                critical,
+            )
+            % {"count": critical}
+        )
+    if kev:
+        counts.append(
+            ngettext(
+                "%(count)s finding of a vulnerability exploited in the wild (KEV)",
+                "%(count)s findings of vulnerabilities exploited in the wild (KEV)",
+                kev,
+            )
+            % {"count": kev}
+        )
+    systems = list(said.get("systems", []))
+    total = int(said.get("system_count", len(systems)))
+    named = ", ".join(systems)
+    if total > len(systems):
+        named = _("%(named)s and %(n)s more") % {"named": named, "n": total - len(systems)}
+    return ngettext(
+        "%(counts)s, on %(count)s system: %(named)s.",
+        "%(counts)s, on %(count)s systems: %(named)s.",
+        total,
+    ) % {"counts": _("; ").join(counts), "count": total, "named": named}
 
 
 def in_english(say: Any, said: dict[str, Any]) -> str:

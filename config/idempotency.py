@@ -21,10 +21,21 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
 def _fingerprint(request: Request) -> str:
-    payload = json.dumps(
-        [request.method, request.path, request.data], sort_keys=True, default=str
-    ).encode()
-    return hashlib.sha256(payload).hexdigest()
+    """What makes two requests the same: method, path, body, and each uploaded file's bytes
+    (not only its name: the same key with another file of the same name is another request)."""
+    digest = hashlib.sha256()
+    digest.update(
+        json.dumps(
+            [request.method, request.path, request.data], sort_keys=True, default=str
+        ).encode()
+    )
+    for name in sorted(request.FILES):
+        for upload in request.FILES.getlist(name):
+            digest.update(name.encode() + b"\0")
+            for chunk in upload.chunks():
+                digest.update(chunk)
+            upload.seek(0)
+    return digest.hexdigest()
 
 
 def _replay(stored: IdempotentRequest, fingerprint: str) -> Response:

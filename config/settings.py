@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "actions",
     "cases",
     "quality",
+    "vulnerabilities",
     "committee",
 ]
 
@@ -325,6 +326,11 @@ SPECTACULAR_SETTINGS = {
     ],
     # Choice sets that share a field name get names of their own in the schema.
     "ENUM_NAME_OVERRIDES": {
+        "FindingPriorityEnum": "vulnerabilities.models.Priority",
+        "ActionPriorityEnum": "actions.models.Action.Priority",
+        "ComponentKindEnum": "systems.models.Component.Kind",
+        "NetworkIdentityKindEnum": "systems.models.NetworkIdentity.Kind",
+        "FeedKindEnum": "vulnerabilities.models.FeedImport.Kind",
         "AgendaItemKindEnum": "committee.models.AgendaItem.Kind",
         "AttendanceKindEnum": "committee.models.Attendance.Kind",
         "AttendanceStatusEnum": "committee.models.Attendance.Status",
@@ -419,6 +425,13 @@ EVIDENCE_CONTENT_TYPES = env.csv_list(
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     ],
 )
+
+# Vulnerabilities. SBOM uploads larger than this are refused before they are read. The feeds
+# the beat task imports: "kind=url-or-path" entries, kind osv, nvd or kev (none by default:
+# an installation names the feeds it trusts; the command reads local files as well).
+SBOM_MAX_BYTES = env.integer("SBOM_MAX_BYTES", 50 * 1000 * 1000, minimum=1024)
+VULNERABILITY_FEEDS = env.csv_list("VULNERABILITY_FEEDS", [])
+FEED_TIMEOUT_SECONDS = env.integer("FEED_TIMEOUT_SECONDS", 60, minimum=1)
 
 # --- Logging --------------------------------------------------------------------------------
 

@@ -21,6 +21,18 @@ from config.health import healthz
 from config.pages import favicon
 from quality.api import ProjectViewSet, QualityThresholdViewSet
 from systems.api import SuspensionViewSet, SystemViewSet
+from systems.api_inventory import (
+    ComponentViewSet,
+    InventoryRouter,
+    NetworkIdentityViewSet,
+    SbomViewSet,
+)
+from vulnerabilities.api import (
+    AdvisoryViewSet,
+    ExposureViewSet,
+    FindingViewSet,
+    RemediationDeadlineViewSet,
+)
 
 router = DefaultRouter()
 router.register("business-units", BusinessUnitViewSet, basename="business-unit")
@@ -39,6 +51,20 @@ router.register("resolutions", ResolutionViewSet, basename="resolution")
 router.register("calendar-feeds", CalendarFeedViewSet, basename="calendar-feed-token")
 router.register("projects", ProjectViewSet, basename="project")
 router.register("quality-thresholds", QualityThresholdViewSet, basename="quality-threshold")
+router.register("advisories", AdvisoryViewSet, basename="advisory")
+router.register("findings", FindingViewSet, basename="finding")
+router.register("exposure", ExposureViewSet, basename="exposure")
+router.register(
+    "remediation-deadlines", RemediationDeadlineViewSet, basename="remediation-deadline"
+)
+# Under a system: its inventory (PUT on the collection replaces it whole), SBOMs, identities.
+inventory_router = InventoryRouter()
+SYSTEM = r"systems/(?P<system_id>[0-9]+)"
+inventory_router.register(f"{SYSTEM}/components", ComponentViewSet, basename="system-component")
+inventory_router.register(f"{SYSTEM}/sbom", SbomViewSet, basename="system-sbom")
+inventory_router.register(
+    f"{SYSTEM}/network-identities", NetworkIdentityViewSet, basename="system-network-identity"
+)
 
 admin.site.site_header = "Risk Compliance Committee — administration"
 admin.site.site_title = "RCC admin"
@@ -53,6 +79,7 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("api/v1/me/", MeView.as_view(), name="me"),
     path("api/v1/", include(router.urls)),
+    path("api/v1/", include(inventory_router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("healthz", healthz, name="healthz"),
@@ -62,6 +89,7 @@ urlpatterns = [
     path("", include("cases.urls")),
     path("", include("systems.urls")),
     path("", include("quality.urls")),
+    path("", include("vulnerabilities.urls")),
     path("", include("actions.urls")),
     path("", include("audit.urls")),
 ]

@@ -17,7 +17,7 @@ from accounts.models import User
 from config.errors import Conflict
 from config.pages import refusal
 from systems import services
-from systems.models import SuspensionOrder, System
+from systems.models import Component, NetworkIdentity, SbomUpload, SuspensionOrder, System
 
 
 def _actor(request: HttpRequest) -> User:
@@ -175,3 +175,47 @@ class SuspensionOrderAdmin(SimpleHistoryAdmin):
                 self.message_user(request, f"{order}: {refusal(exc)[1]}", messages.ERROR)
         self.message_user(request, f"Lifted {lifted} suspension(s).", messages.SUCCESS)
         return None
+
+
+@admin.register(Component)
+class ComponentAdmin(admin.ModelAdmin[Component]):
+    """The inventory as history: kept by the owning unit in the product, read here."""
+
+    list_display = ["system", "name", "version", "kind", "source", "added_at", "removed_at"]
+    list_filter = ["kind", "source", "scheme"]
+    search_fields = ["system__code", "package", "identifier"]
+    list_select_related = ["system"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(SbomUpload)
+class SbomUploadAdmin(ComponentAdmin):
+    list_display = ["system", "subject", "spec_version", "entries", "uploaded_by", "uploaded_at"]
+    list_filter = ["spec_version"]
+    search_fields = ["system__code", "subject", "sha256"]
+    list_select_related = ["system", "uploaded_by"]
+
+
+@admin.register(NetworkIdentity)
+class NetworkIdentityAdmin(SimpleHistoryAdmin):
+    list_display = ["system", "kind", "value", "valid_from", "valid_to"]
+    list_filter = ["kind"]
+    search_fields = ["system__code", "value"]
+    list_select_related = ["system"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

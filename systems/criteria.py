@@ -5,6 +5,9 @@ Criteria are a JSON object; every key narrows the set (AND), list values mean "a
     {"internet_facing": true, "mfa_enforced": false, "criticality": ["high", "critical"],
      "environment": "production", "units": ["PUBSEC"], "handles_personal_data": true}
 
+"systems" names systems by id: the exact list a question returned (the morning-of question's
+directive goes to those systems, not to whatever matches later).
+
 Retired systems are left out unless "status" names them.
 """
 
@@ -26,7 +29,7 @@ CHOICE_KEYS: dict[str, type[Any]] = {
     "status": System.Status,
     "registration": System.Registration,
 }
-ALL_KEYS = (*BOOLEAN_KEYS, *CHOICE_KEYS, "criticality_at_least", "units")
+ALL_KEYS = (*BOOLEAN_KEYS, *CHOICE_KEYS, "criticality_at_least", "units", "systems")
 CRITICALITY_ORDER = [c.value for c in System.Criticality]
 
 
@@ -66,11 +69,22 @@ def _unit_codes(value: Any) -> list[str]:
     return sorted(set(value))
 
 
+def _system_ids(value: Any) -> list[int]:
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
+    ):
+        raise _Invalid(_("Must be a non-empty list of system ids."))
+    return sorted(set(value))
+
+
 VALIDATORS: dict[str, Callable[[Any], Any]] = {
     **dict.fromkeys(BOOLEAN_KEYS, _boolean),
     **{key: _one_or_more_of(choices) for key, choices in CHOICE_KEYS.items()},
     "criticality_at_least": _criticality_floor,
     "units": _unit_codes,
+    "systems": _system_ids,
 }
 
 
@@ -116,4 +130,6 @@ def as_q(criteria: Mapping[str, Any]) -> Q:
         q &= Q(criticality__in=CRITICALITY_ORDER[floor:])
     if "units" in criteria:
         q &= Q(unit__code__in=criteria["units"])
+    if "systems" in criteria:
+        q &= Q(pk__in=criteria["systems"])
     return q

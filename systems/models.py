@@ -164,3 +164,146 @@ class SuspensionOrder(models.Model):
 
     def __str__(self) -> str:
         return f"Suspension of {self.system.code} ({self.status})"
+
+
+class SbomUpload(models.Model):
+    """A software bill of materials a unit uploaded for a system: the entries it supplied
+    replace those the previous SBOM of the same subject supplied."""
+
+    system = models.ForeignKey(System, on_delete=models.PROTECT, related_name="sboms")
+    subject = models.CharField(
+        max_length=500, help_text="What the SBOM describes (its metadata component or serial)."
+    )
+    spec_version = models.CharField(max_length=8)
+    serial_number = models.CharField(max_length=200, blank=True)
+    bom_version = models.PositiveIntegerField(default=1)
+    filename = models.CharField(max_length=255, blank=True)
+    sha256 = models.CharField(max_length=64)
+    entries = models.PositiveIntegerField(default=0)
+    skipped = models.JSONField(default=dict, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    uploaded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-uploaded_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"SBOM {self.subject or self.sha256[:12]} for {self.system.code}"
+
+
+class ComponentQuerySet(models.QuerySet["Component"]):
+    def current(self) -> ComponentQuerySet:
+        """What the systems run now; removed entries stay as history."""
+        return self.filter(removed_at__isnull=True)
+
+
+class Component(models.Model):
+    """One piece of software a system runs: a Package URL or, for operating systems, firmware
+    and appliances, a CPE 2.3 name, with its version and where the entry came from. Entries
+    are never deleted: a removal stamps `removed_at`, so the inventory's history is kept."""
+
+    class Kind(models.TextChoices):
+        PURL = "purl", _("Package URL")
+        CPE = "cpe", _("CPE 2.3 name")
+
+    class Source(models.TextChoices):
+        MANUAL = "manual", _("Typed by hand")
+        SBOM = "sbom", _("SBOM")
+        SCANNER = "scanner", _("Scanner")
+
+    system = models.ForeignKey(
+        System, on_delete=models.PROTECT, related_name="components", db_index=False
+    )
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    package = models.CharField(
+        max_length=300, help_text="The package key matching compares (no version)."
+    )
+    scheme = models.CharField(
+        max_length=16, blank=True, help_text="Whose rules compare its versions; empty: unknown."
+    )
+    name = models.CharField(max_length=200)
+    version = models.CharField(max_length=100)
+    identifier = models.CharField(max_length=1000, help_text="The Package URL or CPE as written.")
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.MANUAL)
+    sbom = models.ForeignKey(
+        SbomUpload,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="components",
+        db_index=False,
+    )
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    added_at = models.DateTimeField()
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ComponentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["system", "package", "version", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["system", "identifier"],
+                condition=Q(removed_at__isnull=True),
+                name="component_once_per_system",
+            ),
+        ]
+        indexes = [
+            # The morning-of question and incremental matching: who runs this package now.
+            models.Index(
+                fields=["package", "system"],
+                condition=Q(removed_at__isnull=True),
+                name="component_current_package_idx",
+            ),
+            models.Index(
+                fields=["system", "package"],
+                condition=Q(removed_at__isnull=True),
+                name="component_current_system_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.version}"
+
+
+class NetworkIdentity(models.Model):
+    """How a system is known on the network (host name, address, range, image digest), valid
+    from/to: what scans of the company's addresses are attributed by."""
+
+    class Kind(models.TextChoices):
+        HOSTNAME = "hostname", _("Host name")
+        IP = "ip", _("IP address")
+        RANGE = "range", _("IP range")
+        IMAGE = "image", _("Container image digest")
+
+    system = models.ForeignKey(System, on_delete=models.PROTECT, related_name="network_identities")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    value = models.CharField(max_length=300)
+    valid_from = models.DateField()
+    valid_to = models.DateField(null=True, blank=True)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["system", "kind", "value"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gte=models.F("valid_from")),
+                name="network_identity_valid_order",
+            ),
+        ]
+        indexes = [models.Index(fields=["kind", "value"], name="network_identity_value_idx")]
+
+    def __str__(self) -> str:
+        return self.value

@@ -65,3 +65,8 @@ def can_settle_ratification(decision: Any, *, ratify: bool) -> bool:
     """Only the committee ratifies or overturns a CISO order: an approved decision saying so."""
     effect = "ratify_suspension" if ratify else "overturn_suspension"
     return accounts_policy.decision_authorizes(decision, effect)
+
+
+def can_keep_inventory(user: Any, system: System) -> bool:
+    """The owning unit keeps a system's software inventory and network identities."""
+    return can_change_system(user, system)

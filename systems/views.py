@@ -18,7 +18,7 @@ from config.api import actor_of
 from config.errors import Conflict, PreconditionFailed
 from config.pages import EXPORT_LIMIT, Column, export, export_links, paginate, refused
 from config.versioning import etag_of
-from systems import policy, selectors, services
+from systems import policy, selectors, services, views_inventory
 from systems.filters import SystemRegisterFilter
 from systems.forms import EditSystemForm, LiftForm, RegisterSystemForm, SuspendForm
 from systems.models import SuspensionOrder, System
@@ -126,6 +126,7 @@ def system_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "may_change": policy.can_change_system(request.user, system),
             "suspend_form": SuspendForm() if may_suspend else None,
             "lift_form": LiftForm() if may_lift else None,
+            **views_inventory.inventory_panel(request.user, system),
         },
     )
 
@@ -172,7 +173,11 @@ def suspend(request: HttpRequest, pk: int) -> HttpResponse:
     """The suspension order in two steps: the order is shown back with what it does, and only
     the confirmed second POST gives it. A repeated confirmation meets the service's 409."""
     system = get_object_or_404(selectors.systems_for(request.user), pk=pk)
-    form = SuspendForm(request.POST or None)
+    # A link mailed to the CISO may carry the reason, written: the form is filled, the CISO
+    # still decides.
+    form = SuspendForm(
+        request.POST or None, initial={"reason": request.GET.get("reason", "")[:4000]}
+    )
     if request.method == "POST" and form.is_valid() and form.confirmed:
         try:
             services.suspend_system(

@@ -21,6 +21,7 @@ from django.db.models import (
     Max,
     Model,
     OuterRef,
+    Q,
     QuerySet,
     Subquery,
     Value,
@@ -43,12 +44,15 @@ from config.sql import insert_history, insert_rows
 from config.text import fit, one_line
 from quality.models import WITHDRAWN, QualityFlag, QualityReport
 from systems.models import SuspensionOrder
+from vulnerabilities.models import Finding
+from vulnerabilities.models import Severity as VulnerabilitySeverity
 
 log = logging.getLogger(__name__)
 
 K = AgendaItem.Kind
 EDITABLE = {Meeting.Status.SCHEDULED, Meeting.Status.PUBLISHED}
 NAMED = 3  # a unit's escalated actions item names its oldest few
+NAMED_SYSTEMS = 5  # a unit's vulnerabilities item names its first few systems
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +219,51 @@ def _escalated_actions(today: dt.date) -> Iterator[Proposed]:
         )
 
 
+def _vulnerabilities(today: dt.date) -> Iterator[Proposed]:
+    """Units with open critical findings past their due date, or open findings of a
+    vulnerability exploited in the wild (KEV), one item a unit: the unit answers for them
+    together. Each says how many of each, on which systems; the units with most overdue
+    criticals come first. One query, a row per affected system."""
+    overdue_critical = Q(severity=VulnerabilitySeverity.CRITICAL, due_on__lt=today)
+    exploited = Q(vulnerability__kev=True)
+    rows = (
+        Finding.objects.unresolved()
+        .filter(overdue_critical | exploited)
+        .order_by()
+        .values("system__unit_id", "system__unit__code", "system__unit__name", "system__code")
+        .annotate(critical=Count("pk", filter=overdue_critical), kev=Count("pk", filter=exploited))
+        .order_by("system__unit__code", "system__code")
+    )
+    units: dict[int, list[Any]] = {}
+    for row in rows:
+        units.setdefault(row["system__unit_id"], []).append(row)
+
+    def worst_first(unit: list[Any]) -> tuple[int, int, str]:
+        return (
+            -sum(r["critical"] for r in unit),
+            -sum(r["kev"] for r in unit),
+            unit[0]["system__unit__code"],
+        )
+
+    for systems in sorted(units.values(), key=worst_first):
+        first = systems[0]
+        said = sayings.vulnerable(
+            overdue_critical=sum(row["critical"] for row in systems),
+            kev=sum(row["kev"] for row in systems),
+            systems=[row["system__code"] for row in systems[:NAMED_SYSTEMS]],
+            system_count=len(systems),
+        )
+        yield Proposed(
+            kind=K.VULNERABILITIES,
+            source_key=f"vulnerabilities:{first['system__unit_id']}",
+            title=f"{first['system__unit__code']} {first['system__unit__name']}: overdue "
+            "critical and exploited vulnerabilities",
+            summary=sayings.in_english(sayings.say_vulnerabilities, said),
+            said=said,
+            unit_id=first["system__unit_id"],
+        )
+
+
 def _carried_actions(meeting: Meeting, today: dt.date, label: Labels) -> Iterator[Proposed]:
     """Actions decided at earlier meetings, carried forward until verified (or cancelled)."""
     actions = (
@@ -355,7 +404,8 @@ def _refresh_quality_flags(present: QuerySet[AgendaItem]) -> None:
 
 def computed_items(meeting: Meeting, *, now: dt.datetime | None = None) -> list[Proposed]:
     """What the data puts on this meeting's agenda, in the order a committee takes it: orders to
-    ratify, new incidents, escalated and carried actions, risks, flagged projects, directives. One query a kind,
+    ratify, new incidents, escalated and carried actions, risks, units' overdue critical and
+    exploited vulnerabilities, flagged projects, directives. One query a kind,
     rows read as values: thousands of items cost milliseconds, not model instances."""
     moment = now or timezone.now()
     today = timezone.localdate(moment)
@@ -368,6 +418,7 @@ def computed_items(meeting: Meeting, *, now: dt.datetime | None = None) -> list[
         *_escalated_actions(today),
         *_carried_actions(meeting, today, label),
         *_risks(label),
+        *_vulnerabilities(today),
         *_quality_flags(meeting, until, label),
         *_directives(since, until, label),
     ]
@@ -396,6 +447,7 @@ def assemble_agenda(
         last = present.aggregate(last=Max("position"))["last"]
         computed = computed_items(meeting, now=now)
         _refresh_escalated(present, computed)
+        _refresh_vulnerabilities(present, computed)
         _refresh_quality_flags(present)
         new = [item for item in computed if item.source_key not in known]
         if new:
@@ -433,6 +485,17 @@ def _refresh_escalated(present: QuerySet[AgendaItem], computed: list[Proposed]) 
         {item.source_key: item.said for item in computed if item.kind == K.ESCALATED_ACTION},
         say=sayings.say_escalated,
         missing=sayings.NONE_LEFT,
+    )
+
+
+def _refresh_vulnerabilities(present: QuerySet[AgendaItem], computed: list[Proposed]) -> None:
+    """A unit's vulnerabilities item says what is true now, until the agenda is published:
+    findings may have been fixed, or fallen due, since it was added."""
+    _resay(
+        present.filter(kind=K.VULNERABILITIES, removed_at__isnull=True),
+        {item.source_key: item.said for item in computed if item.kind == K.VULNERABILITIES},
+        say=sayings.say_vulnerabilities,
+        missing=sayings.NO_VULNERABILITIES_LEFT,
     )
 
 

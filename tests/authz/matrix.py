@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 from django.db.models import Model
 from django.utils import timezone
@@ -51,8 +52,12 @@ from committee.services.minutes import etag as minutes_etag
 from config.versioning import etag_of
 from quality import services as quality_services
 from quality.models import Project, QualityReport, ReleaseDecision, Review, Threshold
+from systems import inventory
 from systems import services as system_services
-from systems.models import SuspensionOrder, System
+from systems.models import Component, NetworkIdentity, SbomUpload, SuspensionOrder, System
+from tests.vulnerabilities.samples import sample
+from vulnerabilities.models import Advisory, FeedImport, Finding, RemediationDeadline
+from vulnerabilities.services import advisories as advisory_services
 
 ROLES = (
     "anonymous",
@@ -1446,6 +1451,291 @@ ROWS += [
         act("resolutions", make_resolution, "vote/", {"choice": "for"}, extra=ballots_now),
     ),
 ]
+
+# --- Software inventory and vulnerabilities ------------------------------------------------------
+
+LOG4J = "pkg:maven/org.apache.logging.log4j/log4j-core"
+ENTRY = {"components": [{"kind": "purl", "identifier": "pkg:pypi/django@4.2.1"}]}
+
+
+def log4j_system(w: World, scope: str) -> System:
+    """A system of the scope's unit that runs an affected log4j-core (entered by its unit)."""
+    system = make_system(w, scope)
+    inventory.add_components(
+        actor=w.member_of(scope),
+        system=system,
+        entries=[inventory.Entry("purl", f"{LOG4J}@2.13.2")],
+    )
+    return system
+
+
+def log4j_advisory(w: World) -> Advisory:
+    relative = "osv/osvscanner_Maven_GHSA-3pxv-7cmr-fjr4.json"
+    with sample(relative).open("rb") as stream:
+        advisory_services.import_file(
+            actor=w.users["ciso"], kind="osv", stream=stream, origin=relative
+        )
+    return Advisory.objects.get(source_id="GHSA-3pxv-7cmr-fjr4")
+
+
+def make_finding(w: World, scope: str) -> Finding:
+    log4j_advisory(w)
+    return Finding.objects.get(system=log4j_system(w, scope))
+
+
+def advisory_of(w: World, scope: str) -> Advisory:
+    return log4j_advisory(w)
+
+
+def components_req(method: str) -> Setup:
+    def build(w: World, scope: str) -> Req:
+        system = log4j_system(w, scope)
+        headers = {"If-Match": inventory.inventory_etag(system)} if method == "PUT" else {}
+        url = f"{API}/systems/{system.pk}/components/"
+        return Req(url, ENTRY, headers, both(count_of(Component), current_of(system)))
+
+    return build
+
+
+def current_of(system: System) -> Callable[[], Any]:
+    return lambda: list(
+        Component.objects.current().filter(system=system).order_by("pk").values_list("pk")
+    )
+
+
+def component_delete(w: World, scope: str) -> Req:
+    system = log4j_system(w, scope)
+    component = Component.objects.get(system=system)
+    url = f"{API}/systems/{system.pk}/components/{component.pk}/"
+    return Req(url, None, {}, row_of(component))
+
+
+def sbom_post(w: World, scope: str) -> Req:
+    # The matrix sends JSON: past authorization, an upload without its file is a 400.
+    system = make_system(w, scope)
+    return Req(f"{API}/systems/{system.pk}/sbom/", {}, {}, count_of(SbomUpload, Component))
+
+
+def identities_req(w: World, scope: str) -> Req:
+    system = make_system(w, scope)
+    body = {"kind": "hostname", "value": f"host-{w.next()}.example.com"}
+    return Req(
+        f"{API}/systems/{system.pk}/network-identities/", body, {}, count_of(NetworkIdentity)
+    )
+
+
+def identity_end(w: World, scope: str) -> Req:
+    system = make_system(w, scope)
+    identity = inventory.add_network_identity(
+        actor=w.admin, system=system, kind="hostname", value=f"host-{w.next()}.example.com"
+    )
+    url = f"{API}/systems/{system.pk}/network-identities/{identity.pk}/end/"
+    return Req(url, {}, {}, row_of(identity))
+
+
+def advisory_import(w: World, scope: str) -> Req:
+    # JSON again: the CISO's office gets past authorization to a 400 (no file).
+    return Req(f"{API}/advisories/import/", {"kind": "osv"}, {}, count_of(Advisory, FeedImport))
+
+
+def exposure_get(w: World, scope: str) -> Req:
+    log4j_system(w, "own")
+    query = urlencode({"package": LOG4J, "range": ">=2.0|<2.17.1"})
+    return Req(f"{API}/exposure/?{query}")
+
+
+def exposure_directive(w: World, scope: str) -> Req:
+    log4j_system(w, "own")
+    log4j_system(w, "other")
+    body = {
+        "package": LOG4J,
+        "range": ">=2.0|<2.17.1",
+        "title": "Upgrade log4j-core",
+        "body": "Upgrade to 2.17.1 or later.",
+        "deadline": future(7),
+    }
+    headers = {"Idempotency-Key": f"matrix-exposure-{w.next()}"}
+    return Req(f"{API}/exposure/directive/", body, headers, count_of(Directive, Action))
+
+
+def deadline_of(w: World, scope: str) -> RemediationDeadline:
+    # A transactional test before this one may have emptied the migration's rows.
+    deadline, _created = RemediationDeadline.objects.get_or_create(
+        priority="p1", defaults={"days": 7}
+    )
+    return deadline
+
+
+def deadline_patch(w: World, scope: str) -> Req:
+    deadline = deadline_of(w, scope)
+    url = f"{API}/remediation-deadlines/p1/"
+    return Req(url, {"days": 5}, {"If-Match": etag_of(deadline)}, row_of(deadline))
+
+
+CISO_ONLY = {"ciso"}
+
+
+def sbom_expected(scope: str) -> dict[str, str]:
+    """Those who keep the system's inventory get past authorization to the missing file."""
+    expected = expect(scope)
+    expected.update({role: INVALID for role in unit_roles(scope) | {"admin"}})
+    return expected
+
+
+ROWS += [
+    # a system's inventory: read with the system, kept by its unit (and admins)
+    *[
+        Row(
+            "system-component-list",
+            "GET",
+            s,
+            expect(s, unit_roles(s) | OVERSIGHT),
+            lambda w, scope: Req(f"{API}/systems/{log4j_system(w, scope).pk}/components/"),
+        )
+        for s in UNIT_SCOPES
+    ],
+    *[
+        Row("system-component-list", m, s, expect(s, {"unit", "admin"}), components_req(m))
+        for s in UNIT_SCOPES
+        for m in ("POST", "PUT")
+    ],
+    *[
+        Row("system-component-detail", "DELETE", s, expect(s, {"unit", "admin"}), component_delete)
+        for s in UNIT_SCOPES
+    ],
+    *[Row("system-sbom-list", "POST", s, sbom_expected(s), sbom_post) for s in UNIT_SCOPES],
+    *[
+        Row(
+            "system-network-identity-list",
+            "GET",
+            s,
+            expect(s, unit_roles(s) | OVERSIGHT),
+            lambda w, scope: Req(f"{API}/systems/{make_system(w, scope).pk}/network-identities/"),
+        )
+        for s in UNIT_SCOPES
+    ],
+    *[
+        Row(
+            "system-network-identity-list",
+            "POST",
+            s,
+            expect(s, {"unit", "admin"}),
+            identities_req,
+        )
+        for s in UNIT_SCOPES
+    ],
+    *[
+        Row("system-network-identity-end", "POST", s, expect(s, {"unit", "admin"}), identity_end)
+        for s in UNIT_SCOPES
+    ],
+    # advisories: public knowledge; loaded by the CISO's office (and admins)
+    Row("advisory-list", "GET", "none", expect("none", ALL), get("/advisories/")),
+    Row(
+        "advisory-detail",
+        "GET",
+        "none",
+        expect("none", ALL),
+        detail("advisories", advisory_of),
+    ),
+    Row(
+        "advisory-import",
+        "POST",
+        "none",
+        expect("none", ciso=INVALID, admin=INVALID),
+        advisory_import,
+    ),
+    # findings: seen with their systems; set aside by the unit's security officer or the CISO's
+    # office; a risk accepted by the CISO
+    Row("finding-list", "GET", "none", expect("none", ALL), get("/findings/")),
+    *[
+        Row(
+            "finding-detail",
+            "GET",
+            s,
+            expect(s, unit_roles(s) | OVERSIGHT),
+            detail("findings", make_finding),
+        )
+        for s in UNIT_SCOPES
+    ],
+    *[
+        Row(
+            "finding-false-positive",
+            "POST",
+            s,
+            expect(s, CISO_ONLY),
+            act(
+                "findings",
+                make_finding,
+                "false-positive/",
+                {"reason": "The vulnerable class is never loaded."},
+                etag=etag_of,
+            ),
+        )
+        for s in UNIT_SCOPES
+    ],
+    *[
+        # An open finding is not one to review: the CISO's office gets past authorization to
+        # the 409.
+        Row(
+            "finding-confirm",
+            "POST",
+            s,
+            expect(s, ciso=INVALID),
+            act("findings", make_finding, "confirm/", etag=etag_of),
+        )
+        for s in UNIT_SCOPES
+    ],
+    *[
+        Row(
+            "finding-accept",
+            "POST",
+            s,
+            expect(s, CISO_ONLY),
+            act(
+                "findings",
+                make_finding,
+                "accept/",
+                {"until": future(30), "reason": "The vendor's fix ships next month."},
+                etag=etag_of,
+                idempotency=True,
+            ),
+        )
+        for s in UNIT_SCOPES
+    ],
+    # the morning-of question: anyone of their own systems; a directive from it by the CISO or
+    # the chair
+    Row("exposure-list", "GET", "none", expect("none", ALL), exposure_get),
+    Row(
+        "exposure-directive",
+        "POST",
+        "none",
+        expect("none", SECURITY_OFFICE),
+        exposure_directive,
+    ),
+    # remediation deadlines: read by everyone, set by the CISO (and admins)
+    Row(
+        "remediation-deadline-list",
+        "GET",
+        "none",
+        expect("none", ALL),
+        get("/remediation-deadlines/"),
+    ),
+    Row(
+        "remediation-deadline-detail",
+        "GET",
+        "none",
+        expect("none", ALL),
+        detail("remediation-deadlines", deadline_of, key="priority"),
+    ),
+    Row(
+        "remediation-deadline-detail",
+        "PATCH",
+        "none",
+        expect("none", {"ciso", "admin"}),
+        deadline_patch,
+    ),
+]
+
 
 # Routes a role may not reach for a reason that is not authorization: none yet.
 ROUTE_METHODS = {(row.name, row.method) for row in ROWS}

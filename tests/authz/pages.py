@@ -15,17 +15,21 @@ answers a GET: the POST row proves that a POST does not slip past its sign-in an
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from importlib import import_module
 from typing import Any, cast
+from urllib.parse import urlencode
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db.models import Model
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts import services as account_services
+from accounts.models import Membership
 from actions import services as action_services
 from actions.models import Action, ActionUpdate, Directive, Evidence
 from audit.models import AuditEvent
@@ -45,12 +49,14 @@ from committee.models import (
 from committee.services.minutes import etag as minutes_etag
 from config.versioning import etag_of
 from quality.models import Project, QualityReport, ReleaseDecision, Review, Threshold
-from systems.models import SuspensionOrder, System
+from systems import inventory
+from systems.models import Component, NetworkIdentity, SbomUpload, SuspensionOrder, System
 from tests.authz.matrix import (
     AUDIT_READERS,
     CASE_STEERING,
     HIDDEN,
     INVALID,
+    LOG4J,
     OK,
     OVERSIGHT,
     REVIEW_BODY,
@@ -67,8 +73,10 @@ from tests.authz.matrix import (
     count_of,
     expect,
     future,
+    log4j_system,
     make_action,
     make_directive,
+    make_finding,
     make_incident,
     make_item,
     make_measure,
@@ -84,6 +92,9 @@ from tests.authz.matrix import (
     row_of,
     unit_roles,
 )
+from tests.vulnerabilities.samples import sample
+from vulnerabilities.models import Finding, RemediationDeadline
+from vulnerabilities.services import advisories as advisory_services
 
 SIGN_IN = "sign-in"
 ALL = set(SIGNED_IN)
@@ -477,6 +488,169 @@ def _with_agenda(build: Setup) -> Setup:
         )
 
     return setup
+
+
+# --- Software inventory and vulnerabilities ----------------------------------------------------
+
+CDX_LOG4J = "cyclonedx/defectdojo_cdx_nested-component-log4j.json"
+NVD_FEDORA = "nvd/dtrack_nvdcve-2.0-2021_duplicate-cpes.json"
+LOG4J_RANGE = ">=2.0|<2.17.1"
+
+
+def log4j_component(w: World, scope: str) -> Component:
+    return Component.objects.get(system=log4j_system(w, scope))
+
+
+def identity_of(w: World, scope: str) -> NetworkIdentity:
+    return inventory.add_network_identity(
+        actor=w.admin, system=make_system(w, scope), kind="hostname", value=host(w)
+    )
+
+
+def host(w: World) -> str:
+    return f"host-{w.next()}.example.com"
+
+
+def inventory_now(system: System) -> Callable[[], Any]:
+    """What an inventory write would change: its uploads, and every entry (current or not)."""
+    return lambda: (
+        list(SbomUpload.objects.filter(system=system).values_list("pk")),
+        list(Component.objects.filter(system=system).order_by("pk").values()),
+    )
+
+
+def inventory_write(name: str, body: Callable[[World, str, System], dict[str, Any]]) -> Setup:
+    """A form on a log4j system's inventory: the system's entries are the snapshot."""
+
+    def build(w: World, scope: str) -> Req:
+        system = log4j_system(w, scope)
+        return Req(
+            reverse(name, args=[system.pk]),
+            body(w, scope, system),
+            {},
+            both(row_of(system), inventory_now(system)),
+        )
+
+    return build
+
+
+def sbom_form(w: World, scope: str, _system: System) -> dict[str, Any]:
+    """A real CycloneDX SBOM as the page's file field sends it (multipart)."""
+    content = sample(CDX_LOG4J).read_bytes()
+    return {"file": SimpleUploadedFile("bom.json", content, "application/json")}
+
+
+def component_form(w: World, scope: str, _system: System) -> dict[str, Any]:
+    return {"kind": "purl", "identifier": "pkg:pypi/django@4.2.1", "version": ""}
+
+
+def network_form(w: World, scope: str, _system: System) -> dict[str, Any]:
+    return {"kind": "hostname", "value": host(w), "valid_from": "", "valid_to": ""}
+
+
+def finding_to_review(w: World, scope: str) -> Finding:
+    """An item to review, as matching makes one: an NVD record whose CPE names every version
+    of Fedora (the sample's "fedora:33" widened to "*"), and a system that runs Fedora 36."""
+    payload = sample(NVD_FEDORA).read_bytes()
+    payload = payload.replace(
+        b"cpe:2.3:o:fedoraproject:fedora:33:", b"cpe:2.3:o:fedoraproject:fedora:*:"
+    )
+    advisory_services.import_file(
+        actor=w.users["ciso"], kind="nvd", stream=io.BytesIO(payload), origin=NVD_FEDORA
+    )
+    system = make_system(w, scope)
+    inventory.add_components(
+        actor=w.member_of(scope),
+        system=system,
+        entries=[inventory.Entry("cpe", "cpe:2.3:o:fedoraproject:fedora:36:*:*:*:*:*:*:*")],
+    )
+    finding = Finding.objects.get(system=system)
+    assert finding.state == Finding.State.REVIEW, finding.state
+    return finding
+
+
+def with_officer(make: Callable[[World, str], Finding]) -> Callable[[World, str], Finding]:
+    """`make`'s finding, its unit's member (bu_member, or other_bu_member for "other") made
+    the unit's on-site security officer by an administrator."""
+
+    def build(w: World, scope: str) -> Finding:
+        finding = make(w, scope)
+        account_services.add_member(
+            actor=w.admin,
+            unit=w.unit_of(scope),
+            user=w.member_of(scope),
+            kind=Membership.Kind.SECURITY_OFFICER,
+        )
+        return finding
+
+    return build
+
+
+def officer_role(scope: str) -> str:
+    return "other" if scope == "other" else "member"
+
+
+def false_positive_form(w: World, scope: str, finding: Finding) -> dict[str, Any]:
+    return {"fp-reason": "The vulnerable class is never loaded.", "fp-version": etag_of(finding)}
+
+
+def confirm_form(w: World, scope: str, finding: Finding) -> dict[str, Any]:
+    return {"confirm-version": etag_of(finding)}
+
+
+def accept_form(w: World, scope: str, finding: Finding) -> dict[str, Any]:
+    return {
+        "accept-until": future(30),
+        "accept-reason": "The vendor's fix ships next month.",
+        "accept-version": etag_of(finding),
+    }
+
+
+def exposure_question(w: World, scope: str) -> Req:
+    """The morning-of question about log4j-core, with an exposed system in each unit."""
+    log4j_system(w, "own")
+    log4j_system(w, "other")
+    query = urlencode({"package": LOG4J, "range": LOG4J_RANGE})
+    return Req(f"{reverse('vulnerabilities:exposure')}?{query}")
+
+
+def exposure_order(*, confirm: bool) -> Setup:
+    """The directive from the answer: its first press (the confirmation page), or the second
+    with `confirm=yes` and the systems the confirmation page listed."""
+
+    def build(w: World, scope: str) -> Req:
+        systems = [log4j_system(w, "own"), log4j_system(w, "other")]
+        body: dict[str, Any] = {
+            "title": "Upgrade log4j-core",
+            "body": "Upgrade to 2.17.1 or later.",
+            "deadline": future(7),
+            "package": LOG4J,
+            "range": LOG4J_RANGE,
+        }
+        if confirm:
+            body.update(confirm="yes", systems=",".join(str(s.pk) for s in systems))
+        url = reverse("vulnerabilities:exposure-directive")
+        return Req(url, body, {}, count_of(Directive, Action))
+
+    return build
+
+
+def deadlines_form(w: World, scope: str, _obj: Any) -> dict[str, Any]:
+    """The whole table as read, with P1 changed. A transactional test before this one may have
+    emptied the migration's rows: they are put back first."""
+    defaults = import_module("vulnerabilities.migrations.0002_default_deadlines").DEFAULTS
+    for priority, days in defaults.items():
+        RemediationDeadline.objects.get_or_create(priority=priority, defaults={"days": days})
+    data: dict[str, Any] = {}
+    for deadline in RemediationDeadline.objects.all():
+        data[f"{deadline.priority}_days"] = str(deadline.days)
+        data[f"{deadline.priority}_version"] = etag_of(deadline)
+    data["p1_days"] = "5"
+    return data
+
+
+def deadlines_now() -> Any:
+    return list(RemediationDeadline.objects.order_by("priority").values())
 
 
 # --- The matrix ----------------------------------------------------------------------------
@@ -1104,6 +1278,103 @@ PAGE_ROWS: list[PageRow] = [
         "none",
         page("none", AUDIT_READERS, sees=AUDIT_READERS),
         at("audit:verify", extra=lambda: AuditEvent.objects.filter(verb="audit.verified").count()),
+    ),
+    # a system's software inventory: read with the system, kept by its unit (and admins)
+    *[
+        row
+        for s in UNIT_SCOPES
+        for row in read("systems:inventory", s, page(s, seers(s)), log4j_system)
+    ],
+    *[
+        PageRow(name, "POST", s, page(s, {"unit", "admin"}), inventory_write(name, body))
+        for name, body in [
+            ("systems:inventory-sbom", sbom_form),
+            ("systems:inventory-add", component_form),
+            ("systems:network-add", network_form),
+        ]
+        for s in UNIT_SCOPES
+    ],
+    *[
+        PageRow(
+            "systems:component-remove",
+            "POST",
+            s,
+            page(s, {"unit", "admin"}),
+            at("systems:component-remove", log4j_component),
+        )
+        for s in UNIT_SCOPES
+    ],
+    *[
+        PageRow(
+            "systems:network-end",
+            "POST",
+            s,
+            page(s, {"unit", "admin"}),
+            at("systems:network-end", identity_of),
+        )
+        for s in UNIT_SCOPES
+    ],
+    # findings: seen with their systems (another unit's are not there); set aside or confirmed
+    # by the unit's security officer or the CISO's office; a risk accepted by the CISO alone
+    *read("vulnerabilities:findings", "none", page("none", ALL)),
+    *[
+        row
+        for s in UNIT_SCOPES
+        for row in read("vulnerabilities:finding", s, page(s, seers(s)), make_finding)
+    ],
+    *[
+        PageRow(
+            f"vulnerabilities:finding-{suffix}",
+            "POST",
+            s,
+            page(s, {"ciso", officer_role(s)} if officer and may_officer else {"ciso"}),
+            at(
+                f"vulnerabilities:finding-{suffix}",
+                with_officer(make) if officer else make,
+                body=body,
+                extra=count_of(Action),
+            ),
+            variant="officer" if officer else "",
+        )
+        for suffix, make, body, may_officer in [
+            ("false-positive", make_finding, false_positive_form, True),
+            ("confirm", finding_to_review, confirm_form, True),
+            ("accept", make_finding, accept_form, False),
+        ]
+        for officer in (False, True)
+        for s in UNIT_SCOPES
+    ],
+    # the morning-of question: everyone, of the systems they see; a directive from its answer
+    # by the CISO or the chair, asked first and issued on the confirmed second post
+    *[
+        PageRow("vulnerabilities:exposure", method, "none", page("none", ALL), exposure_question)
+        for method in METHODS
+    ],
+    *[
+        PageRow(
+            "vulnerabilities:exposure-directive",
+            "POST",
+            "none",
+            page("none", SECURITY_OFFICE),
+            exposure_order(confirm=confirm),
+            variant="confirm" if confirm else "ask",
+        )
+        for confirm in (False, True)
+    ],
+    # remediation deadlines: read by everyone, set by the CISO (and admins, as the API allows)
+    *both_methods(
+        "vulnerabilities:deadlines",
+        "none",
+        page("none", ALL),
+        page("none", {"ciso", "admin"}),
+        at("vulnerabilities:deadlines", body=deadlines_form, extra=deadlines_now),
+    ),
+    PageRow(
+        "vulnerabilities:posture",
+        "GET",
+        "none",
+        page("none", ALL),
+        at("vulnerabilities:posture"),
     ),
 ]
 

@@ -153,3 +153,22 @@ def test_the_demo_committee_has_three_meetings_and_a_real_agenda(settings):
     # behind, are on the next agenda.
     assert {"suspension", "incident", "risk", "directive", "quality_flag"} <= kinds
     assert not meetings[1].items.exists()
+
+
+def test_the_demo_shows_vulnerability_findings(settings):
+    settings.DEMO_MODE = True
+    run_demo()
+    from vulnerabilities.models import Finding
+
+    open_findings = Finding.objects.unresolved()
+    by_system = set(open_findings.values_list("system__code", "vulnerability__key"))
+    assert ("resident-cert", "CVE-2021-44228") in by_system  # Log4Shell
+    assert ("cloud-console", "CVE-2021-33203") in by_system  # Django
+    assert ("project-share", "CVE-2021-23424") in by_system  # ansi-html
+    assert not open_findings.filter(
+        system__code="cert-print-batch", vulnerability__key="CVE-2021-44228"
+    ).exists()
+    kev = open_findings.get(vulnerability__kev=True)
+    assert (kev.system.code, kev.priority) == ("resident-cert", "p1")
+    assert open_findings.overdue().filter(pk=kev.pk).exists()  # KEV's due date has passed
+    assert kev.action is not None and kev.action.unit.code == "PUBSEC"

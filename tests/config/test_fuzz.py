@@ -78,6 +78,54 @@ def _system(people: People) -> Any:
     )
 
 
+def _system_with_inventory(people: People) -> dict[str, Any]:
+    """A system running a log4j-core that advisories affect, known by a host name: its own
+    operations and those of its inventory, SBOMs and network identities address it."""
+    from systems import inventory
+
+    system = _system(people)
+    inventory.add_components(
+        actor=people("bu_member"),
+        system=system,
+        entries=[inventory.Entry("purl", "pkg:maven/org.apache.logging.log4j/log4j-core@2.13.2")],
+    )
+    identity = inventory.add_network_identity(
+        actor=people("bu_member"), system=system, kind="hostname", value="crm.example.com"
+    )
+    return {
+        "id": system.pk,
+        "system_id": system.pk,
+        "component_id": system.components.get().pk,
+        "identity_id": identity.pk,
+    }
+
+
+def _advisory(people: People) -> Any:
+    from tests.vulnerabilities.samples import sample
+    from vulnerabilities.models import Advisory
+    from vulnerabilities.services.advisories import import_file
+
+    relative = "osv/osvscanner_Maven_GHSA-3pxv-7cmr-fjr4.json"
+    with sample(relative).open("rb") as stream:
+        import_file(actor=people("ciso"), kind="osv", stream=stream, origin=relative)
+    return Advisory.objects.get(source_id="GHSA-3pxv-7cmr-fjr4")
+
+
+def _finding(people: People) -> dict[str, Any]:
+    """An open finding: log4j-core 2.13.2 on the unit's system, and an advisory naming it."""
+    from vulnerabilities.models import Finding
+
+    _advisory(people)
+    return {"id": Finding.objects.get(system_id=_system_with_inventory(people)["id"]).pk}
+
+
+def _deadline(people: People) -> dict[str, Any]:
+    from vulnerabilities.models import RemediationDeadline
+
+    RemediationDeadline.objects.get_or_create(priority="p1", defaults={"days": 7})
+    return {"priority": "p1"}
+
+
 def _project(people: People) -> dict[str, Any]:
     from decimal import Decimal
 
@@ -238,7 +286,7 @@ def _calendar_feed(people: People) -> dict[str, Any]:
 RECORDS: dict[str, Callable[[People], dict[str, Any]]] = {
     "business-units": lambda people: {"id": people("unit").pk},
     "offices": lambda people: {"id": Office.objects.get(code="CISO").pk},
-    "systems": lambda people: {"id": _system(people).pk},
+    "systems": _system_with_inventory,
     "suspensions": _suspension,
     "audit-events": _audit_event,
     "incidents": lambda people: {"id": _incident(people).pk},
@@ -252,6 +300,11 @@ RECORDS: dict[str, Callable[[People], dict[str, Any]]] = {
     "resolutions": _resolution,
     "projects": _project,
     "quality-thresholds": lambda people: {"indicator": "spi"},
+    "advisories": lambda people: {"id": _advisory(people).pk},
+    "findings": _finding,
+    "remediation-deadlines": _deadline,
+    # The exposure question's answer is about the systems that run log4j-core.
+    "exposure": _system_with_inventory,
 }
 
 

@@ -14,6 +14,7 @@ from cases.demo import seed_cases
 from committee.demo import seed_committee
 from quality.demo import seed_quality
 from systems.demo import seed_systems
+from vulnerabilities.demo import seed_vulnerabilities
 
 
 class Command(BaseCommand):
@@ -33,6 +34,7 @@ class Command(BaseCommand):
             seed_systems()
             seed_cases()
             seed_quality()
+            seed_vulnerabilities()
             committee = seed_committee()
         issuer = quote(settings.MFA_TOTP_ISSUER)
         self.stdout.write(self.style.SUCCESS(f"Demo organisation ready: {len(logins)} users."))

@@ -1,0 +1,182 @@
+"""Remediation work: open findings become actions for the owning unit, one per system and
+component upgrade, settled when the findings it covers are closed.
+
+"Upgrade log4j-core 2.14.1 to 2.17.1 on X" covers every open finding of that package on that
+system; a finding appearing while such work is unfinished joins it. The work is issued under
+the CISO's office by the standing rule of the remediation deadlines (actions.standing), due by
+the earliest deadline of what it covers, so the chase ladder takes it to the committee when
+late. When none of its findings is open any more it is verified (some were fixed) or cancelled
+(all were set aside). A KEV-listed critical on an internet-facing system tells the CISO at once,
+with the suspension offered, reason written, for the CISO to decide.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Iterable
+from typing import Any
+
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from accounts.models import OfficeCode, User
+from actions import standing
+from actions.models import Action
+from outbox import relay as outbox
+from vulnerabilities.matching import _version
+from vulnerabilities.models import Finding, Priority, Severity
+from vulnerabilities.tasks import tell_ciso_of_exploited
+
+F = Finding.State
+LIVE = [F.OPEN, F.REVIEW]
+BATCH = 5000
+UNFINISHED = [
+    Action.Status.OPEN,
+    Action.Status.IN_PROGRESS,
+    Action.Status.SUBMITTED,
+    Action.Status.RETURNED,
+]
+ACTION_PRIORITY: dict[str, str] = {
+    Priority.P1: Action.Priority.URGENT,
+    Priority.P2: Action.Priority.HIGH,
+    Priority.P3: Action.Priority.NORMAL,
+    Priority.P4: Action.Priority.LOW,
+}
+
+
+def _target(scheme: str, versions: Collection[str]) -> str:
+    """The highest of the fixed versions: the one upgrade that fixes them all."""
+    known = [(v, _version(scheme, v)) for v in versions if v]
+    known = [(text, parsed) for text, parsed in known if parsed is not None]
+    if not known:
+        return ""
+    try:
+        return max(known, key=lambda pair: pair[1])[0]
+    except TypeError:
+        return ""
+
+
+def _title(name: str, version: str, target: str, code: str) -> str:
+    if target:
+        return _("Upgrade %(name)s %(version)s to %(target)s on %(system)s") % {
+            "name": name, "version": version, "target": target, "system": code,
+        }  # fmt: skip
+    return _("Replace or remove %(name)s %(version)s on %(system)s (no fixed version known)") % {
+        "name": name, "version": version, "system": code,
+    }  # fmt: skip
+
+
+def _plan(opened: Collection[int], actor: User | None) -> list[int]:
+    """Give each open finding without work the unfinished work of its system and package, or
+    new work for it: the new work issued set-based, the findings linked in batched updates."""
+    findings: list[Finding] = []
+    wanted = sorted(opened)
+    for start in range(0, len(wanted), BATCH):
+        findings += (
+            Finding.objects.filter(pk__in=wanted[start : start + BATCH], state=F.OPEN)
+            .filter(Q(action__isnull=True) | ~Q(action__status__in=UNFINISHED))
+            .select_related("system", "vulnerability", "component")
+            .order_by("system_id", "package", "pk")
+        )
+    groups: dict[tuple[int, str], list[Finding]] = defaultdict(list)
+    for finding in findings:
+        groups[(finding.system_id, finding.package)].append(finding)
+    if not groups:
+        return []
+    running: dict[tuple[int, str], int | None] = {}
+    for system_id, package, running_id in Finding.objects.filter(
+        system_id__in={key[0] for key in groups},
+        package__in={key[1] for key in groups},
+        action__status__in=UNFINISHED,
+    ).values_list("system_id", "package", "action_id"):
+        running[(system_id, package)] = running_id
+    new_groups = [key for key in groups if running.get(key) is None]
+    works = [_work(groups[key]) for key in new_groups]
+    created = standing.issue_standing_work_many(
+        office=OfficeCode.CISO, works=works, caused_by=actor
+    )
+    running.update(zip(new_groups, created, strict=False))
+    linked = []
+    for key, group in groups.items():
+        for finding in group:
+            finding.action_id = running.get(key)
+            if finding.action_id is not None:
+                linked.append(finding)
+    Finding.objects.bulk_update(linked, ["action"], batch_size=BATCH)
+    tell_ciso_of(findings)
+    return created
+
+
+def _work(group: list[Finding]) -> standing.Work:
+    """The one upgrade that fixes a system's findings of one package."""
+    first = group[0]
+    scheme = first.component.scheme if first.component else ""
+    name = first.component.name if first.component else first.package.rsplit("/", 1)[-1]
+    target = _target(scheme, [f.fixed_in for f in group])
+    keys = sorted({f.vulnerability.key for f in group})
+    return standing.Work(
+        unit_id=first.system.unit_id,
+        title=_title(name, first.version, target, first.system.code),
+        due_on=min(f.due_on for f in group if f.due_on is not None),
+        description=_("Fixes %(count)s finding(s): %(keys)s.")
+        % {"count": len(group), "keys": ", ".join(keys)},
+        priority=ACTION_PRIORITY[min(f.priority for f in group)],
+        system_id=first.system_id,
+    )
+
+
+def tell_ciso_of(findings: Iterable[Finding]) -> None:
+    """Exploited in the wild, critical, and reachable from the internet: the CISO hears now
+    (once per finding's work: the task's notice is unique)."""
+    for finding in findings:
+        system, vulnerability = finding.system, finding.vulnerability
+        if not (
+            vulnerability.kev
+            and vulnerability.severity == Severity.CRITICAL
+            and system.internet_facing
+        ):
+            continue
+        outbox.enqueue(tell_ciso_of_exploited, finding.pk)
+
+
+def _settle(closed: Collection[int], actor: User | None) -> int:
+    """Work none of whose findings is open any more: verified if any was fixed, else
+    cancelled (every one was set aside)."""
+    action_ids = set(
+        Finding.objects.filter(pk__in=closed, action__status__in=UNFINISHED).values_list(
+            "action_id", flat=True
+        )
+    )
+    if not action_ids:
+        return 0
+    still_open = set(
+        Finding.objects.filter(action_id__in=action_ids, state__in=LIVE).values_list(
+            "action_id", flat=True
+        )
+    )
+    settled = 0
+    for action in Action.objects.filter(pk__in=action_ids - still_open).order_by("pk"):
+        states: dict[str, int] = defaultdict(int)
+        for state in Finding.objects.filter(action=action).values_list("state", flat=True):
+            states[state] += 1
+        done = states[F.FIXED] > 0
+        note = (
+            _("Every finding it covered is fixed (%(fixed)s).") % {"fixed": states[F.FIXED]}
+            if done and len(states) == 1
+            else _(
+                "No finding it covered is open: %(fixed)s fixed, %(aside)s set aside or withdrawn."
+            )
+            % {"fixed": states[F.FIXED], "aside": sum(states.values()) - states[F.FIXED]}
+        )
+        standing.settle_on_evidence(action=action, done=done, note=note, caused_by=actor)
+        settled += 1
+    return settled
+
+
+def follow(
+    *, opened: Collection[int], closed: Collection[int], actor: User | None
+) -> dict[str, Any]:
+    """The work that follows findings opened and closed."""
+    created = _plan(opened, actor) if opened else []
+    settled = _settle(closed, actor) if closed else 0
+    return {"created": len(created), "settled": settled}
