@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -25,7 +24,6 @@ from rest_framework.response import Response
 
 from accounts.models import Domain
 from actions import policy as actions_policy
-from actions import services as actions_services
 from config import dates
 from config.api import StrictInput, actor_of, refuse_body
 from config.api import read_only_slug as _slug
@@ -44,6 +42,7 @@ from vulnerabilities.models import (
 )
 from vulnerabilities.services import advisories as advisory_services
 from vulnerabilities.services import deadlines as deadline_services
+from vulnerabilities.services import exposure as exposure_services
 from vulnerabilities.services import findings as finding_services
 
 # --- Advisories ---------------------------------------------------------------------------------
@@ -414,29 +413,21 @@ class ExposureViewSet(viewsets.ViewSet):
         data = ExposureDirectiveIn(data=request.data)
         data.is_valid(raise_exception=True)
         given = data.validated_data
-        answer = selectors.exposure(request.user, package=given["package"], vers=given["range"])
-        if not answer.system_ids:
-            raise ValidationError(
-                {"package": _("No system you may see runs this package in that range.")}
-            )
-        with transaction.atomic():
-            directive = actions_services.draft_directive(
-                actor=actor_of(request),
-                title=given["title"],
-                body=given["body"],
-                deadline=given["deadline"],
-                domain=Domain.SECURITY,
-                criteria={"systems": answer.system_ids},
-            )
-            directive = actions_services.issue_directive(
-                actor=actor_of(request), directive=directive
-            )
-            count = directive.actions.count()
+        directive = exposure_services.direct_exposed(
+            actor=actor_of(request),
+            package=given["package"],
+            vers=given["range"],
+            title=given["title"],
+            body=given["body"],
+            deadline=given["deadline"],
+        )
+        count = directive.actions.count()
+        system_ids = sorted(directive.criteria["systems"])
         body = {
             "id": directive.pk,
             "reference": directive.reference,
             "actions": count,
-            "systems": answer.system_ids,
+            "systems": system_ids,
         }
         return Response(body, status=status.HTTP_201_CREATED)
 
