@@ -1,4 +1,4 @@
-"""python -m bench [--scale N]: generate (once) and measure P1-P7, then write docs/performance.md.
+"""python -m bench [--scale N]: generate (once) and measure P1-P11, then write docs/performance.md.
 
 Runs against its own PostgreSQL database (BENCH_DATABASE_URL, default rcc_bench_<scale>), which
 it creates, migrates and fills with generate_load_data on the first run at a scale.
@@ -103,6 +103,10 @@ def main() -> int:
         ({"P5"}, "agenda", "run", options.runs),
         ({"P6"}, "writes", "run_fanout", max(3, options.runs // 3)),
         ({"P7"}, "load", "run", options.load_seconds),
+        ({"P8"}, "vulnerabilities", "run_rematch", max(1, options.runs // 5)),
+        ({"P9"}, "vulnerabilities", "run_new_advisory", options.runs),
+        ({"P10"}, "vulnerabilities", "run_morning_of", options.runs),
+        ({"P11"}, "vulnerabilities", "run_list", options.runs),
     ]
     results = []
     with override_settings(ROOT_URLCONF="bench.urls"):
