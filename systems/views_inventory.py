@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from config import dates
 from config.api import actor_of
 from config.errors import PreconditionFailed
 from config.pages import paginate, refused
@@ -63,13 +64,13 @@ class NetworkIdentityForm(PageForm):
 
     kind = forms.ChoiceField(label=gettext_lazy("Kind"), choices=NetworkIdentity.Kind.choices)
     value = forms.CharField(label=gettext_lazy("Value"), max_length=300)
-    valid_from = forms.DateField(
+    valid_from = dates.DayField(
         label=gettext_lazy("From"),
         required=False,
         widget=forms.DateInput(attrs=DATE_INPUT, format="%Y-%m-%d"),
         help_text=gettext_lazy("Empty: today."),
     )
-    valid_to = forms.DateField(
+    valid_to = dates.DayField(
         label=gettext_lazy("To"),
         required=False,
         widget=forms.DateInput(attrs=DATE_INPUT, format="%Y-%m-%d"),

@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import BusinessUnit
+from config import dates
 from config.filters import PageFilterSet, several
 from config.versioning import etag_of
 from systems.forms import PageForm
@@ -92,7 +93,7 @@ class ConfirmFindingForm(VersionedForm):
 class AcceptRiskForm(VersionedForm):
     prefix = "accept"
 
-    until = forms.DateField(
+    until = dates.DayField(
         label=_("Accepted until"),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text=_("The finding opens again the day after."),
@@ -129,7 +130,7 @@ class ExposureDirectiveForm(PageForm):
     body = forms.CharField(
         label=_("What the units must do"), widget=forms.Textarea(attrs={"rows": 3})
     )
-    deadline = forms.DateField(
+    deadline = dates.DayField(
         label=_("Deadline"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
     package = forms.CharField(widget=forms.HiddenInput)

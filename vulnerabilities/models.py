@@ -142,6 +142,14 @@ class AffectedRange(models.Model):
 class RemediationDeadline(models.Model):
     """How many days the CISO gives to fix a finding of each priority: data, not code."""
 
+    # What the product starts with (the data migration writes these rows).
+    DEFAULT_DAYS: dict[str, int] = {
+        Priority.P1: 7,
+        Priority.P2: 30,
+        Priority.P3: 90,
+        Priority.P4: 180,
+    }
+
     priority = models.CharField(max_length=4, choices=Priority.choices, unique=True)
     days = models.PositiveSmallIntegerField()
     updated_by = models.ForeignKey(

@@ -290,3 +290,18 @@ def test_a_full_rematch_finds_what_incremental_matching_found(ciso, bu_member, s
     # a finding lost by hand is found again
     Finding.objects.filter(package="pkg:npm/ansi-html").update(state=F.FIXED)
     assert dict(findings_service.rematch_all(actor=None).counts) == {"reopened": 1}
+
+
+def test_matching_falls_back_to_the_starting_deadlines_without_their_rows(
+    ciso, bu_member, system
+) -> None:
+    """A database emptied by hand (or by a test that flushes it) has no deadline rows: a
+    finding still gets the days the product starts with, never a server error."""
+    from vulnerabilities.models import RemediationDeadline
+
+    RemediationDeadline.objects.all().delete()
+    import_sample(ciso, "osv", LOG4J_OSV)
+    upload(bu_member, system, sbom_bytes())
+    finding = Finding.objects.get()
+    days = RemediationDeadline.DEFAULT_DAYS[finding.priority]
+    assert finding.due_on == timezone.localdate() + dt.timedelta(days=days)

@@ -81,8 +81,12 @@ class Outcome:
 
 
 def deadlines() -> dict[str, int]:
-    """The CISO's days to fix, per priority."""
-    return dict(RemediationDeadline.objects.values_list("priority", "days"))
+    """The CISO's days to fix, per priority (a priority without its row, as in a database
+    emptied by hand, falls back to the days the product starts with)."""
+    return {
+        **RemediationDeadline.DEFAULT_DAYS,
+        **dict(RemediationDeadline.objects.values_list("priority", "days")),
+    }
 
 
 def _rated(
