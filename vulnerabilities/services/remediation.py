@@ -12,11 +12,11 @@ with the suspension offered, reason written, for the CISO to decide.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 
 from accounts.models import OfficeCode, User
@@ -149,20 +149,23 @@ def _settle(closed: Collection[int], actor: User | None) -> int:
     )
     if not action_ids:
         return 0
-    still_open = set(
-        Finding.objects.filter(action_id__in=action_ids, state__in=LIVE).values_list(
-            "action_id", flat=True
-        )
-    )
+    # The states of every finding each piece of work covers, in one grouped query.
+    covered: dict[int, Counter[str]] = defaultdict(Counter)
+    for action_id, state, count in (
+        Finding.objects.filter(action_id__in=action_ids)
+        .order_by()
+        .values_list("action_id", "state")
+        .annotate(count=Count("pk"))
+    ):
+        covered[action_id][state] = count
     settled = 0
-    for action in Action.objects.filter(pk__in=action_ids - still_open).order_by("pk"):
-        states: dict[str, int] = defaultdict(int)
-        for state in Finding.objects.filter(action=action).values_list("state", flat=True):
-            states[state] += 1
+    finished = [pk for pk in action_ids if not any(covered[pk][state] for state in LIVE)]
+    for action in Action.objects.filter(pk__in=finished).order_by("pk"):
+        states = covered[action.pk]
         done = states[F.FIXED] > 0
         note = (
             _("Every finding it covered is fixed (%(fixed)s).") % {"fixed": states[F.FIXED]}
-            if done and len(states) == 1
+            if done and states[F.FIXED] == sum(states.values())
             else _(
                 "No finding it covered is open: %(fixed)s fixed, %(aside)s set aside or withdrawn."
             )
