@@ -386,6 +386,20 @@ VERBS: dict[str, Verb] = {
     "finding.acceptance_expired": Verb(
         _("Risk acceptance expired"), _("The acceptance of %(target)s expired; it is open again")
     ),
+    "scan.received": Verb(
+        _("Scan received"), _("%(actor)s uploaded the %(format)s report %(target)s")
+    ),
+    "scan.imported": Verb(_("Scan imported"), _("The report %(target)s was imported")),
+    "scan.refused": Verb(_("Scan refused"), _("The report %(target)s was refused: %(error)s")),
+    "discovered_asset.assigned": Verb(
+        _("Discovered asset assigned"), _("%(actor)s assigned %(target)s to %(unit)s")
+    ),
+    "discovered_asset.dismissed": Verb(
+        _("Discovered asset dismissed"), _("%(actor)s dismissed %(target)s (%(reason)s)")
+    ),
+    "discovered_asset.attached": Verb(
+        _("Discovered asset attached"), _("%(actor)s attached %(target)s to %(system)s")
+    ),
     "vulnerabilities.deadline_set": Verb(
         _("Remediation deadline set"),
         _("%(actor)s set the days to fix a %(priority)s finding to %(days)s"),

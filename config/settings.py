@@ -139,6 +139,16 @@ if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
     _options = CACHES["default"].setdefault("OPTIONS", {})
     _options.setdefault("socket_connect_timeout", 0.5)
     _options.setdefault("socket_timeout", 0.5)
+# How far a worker has read a scanner report, for the page that waits on it: Redis when the
+# cache is Redis, else files under var/ (the dev worker is another process).
+CACHES["progress"] = (
+    {**CACHES["default"], "KEY_PREFIX": "progress"}
+    if CACHES["default"]["BACKEND"] == "config.cache.ResilientRedisCache"
+    else {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(VAR_DIR / "progress"),
+    }
+)
 
 # --- Accounts, login and MFA ----------------------------------------------------------------
 
@@ -432,6 +442,12 @@ EVIDENCE_CONTENT_TYPES = env.csv_list(
 SBOM_MAX_BYTES = env.integer("SBOM_MAX_BYTES", 50 * 1000 * 1000, minimum=1024)
 VULNERABILITY_FEEDS = env.csv_list("VULNERABILITY_FEEDS", [])
 FEED_TIMEOUT_SECONDS = env.integer("FEED_TIMEOUT_SECONDS", 60, minimum=1)
+# Scanner reports: refused above SCAN_MAX_BYTES; up to SCAN_INLINE_BYTES imported while the
+# upload waits, bigger ones by a worker (the page shows progress, the API answers 202). An
+# address nobody registered is to be triaged by the CISO's office within this many days.
+SCAN_MAX_BYTES = env.integer("SCAN_MAX_BYTES", 1024 * 1024 * 1024, minimum=1024)
+SCAN_INLINE_BYTES = env.integer("SCAN_INLINE_BYTES", 2 * 1024 * 1024, minimum=0)
+DISCOVERED_ASSET_TRIAGE_DAYS = env.integer("DISCOVERED_ASSET_TRIAGE_DAYS", 14, minimum=1)
 
 # --- Logging --------------------------------------------------------------------------------
 

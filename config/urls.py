@@ -33,6 +33,7 @@ from vulnerabilities.api import (
     FindingViewSet,
     RemediationDeadlineViewSet,
 )
+from vulnerabilities.api_scans import AssetViewSet, ExposedServiceViewSet, ScanViewSet
 
 router = DefaultRouter()
 router.register("business-units", BusinessUnitViewSet, basename="business-unit")
@@ -54,6 +55,9 @@ router.register("quality-thresholds", QualityThresholdViewSet, basename="quality
 router.register("advisories", AdvisoryViewSet, basename="advisory")
 router.register("findings", FindingViewSet, basename="finding")
 router.register("exposure", ExposureViewSet, basename="exposure")
+router.register("scans", ScanViewSet, basename="scan")
+router.register("discovered-assets", AssetViewSet, basename="discovered-asset")
+router.register("exposed-services", ExposedServiceViewSet, basename="exposed-service")
 router.register(
     "remediation-deadlines", RemediationDeadlineViewSet, basename="remediation-deadline"
 )

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from typing import Any
 
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -16,7 +17,18 @@ from rest_framework import serializers
 from rest_framework.filters import OrderingFilter
 
 from vulnerabilities import selectors
-from vulnerabilities.models import Advisory, AffectedRange, Alias, Finding, Priority, Severity
+from vulnerabilities.models import (
+    Advisory,
+    AffectedRange,
+    Alias,
+    DiscoveredAsset,
+    ExposedService,
+    Finding,
+    Priority,
+    Scan,
+    Severity,
+    Sighting,
+)
 
 # Most severe highest, so `?ordering=-severity` puts critical first.
 SEVERITY_RANK = {
@@ -76,7 +88,7 @@ class AdvisoryFilter(django_filters.FilterSet):
 
 class FindingFilter(django_filters.FilterSet):
     """?unit=PUBSEC&severity=critical&priority=p1&state=open&kev=true&overdue=true&system=3
-    &package=pkg:pypi/django"""
+    &package=pkg:pypi/django&scan=7&outcome=new&closed_by_scan=7"""
 
     unit = django_filters.CharFilter(field_name="system__unit__code", label=_("Business unit"))
     severity = django_filters.ChoiceFilter(choices=Severity.choices, label=_("Severity"))
@@ -88,10 +100,32 @@ class FindingFilter(django_filters.FilterSet):
     overdue = django_filters.BooleanFilter(method="by_overdue", label=_("Overdue"))
     system = IdFilter(field_name="system_id", min_value=1, max_value=2**31 - 1, label=_("System"))
     package = django_filters.CharFilter(method="by_package", label=_("Package"))
+    scan = IdFilter(method="by_scan", min_value=1, max_value=2**31 - 1, label=_("Seen by scan"))
+    outcome = django_filters.ChoiceFilter(
+        method="by_outcome", choices=Sighting.Outcome.choices, label=_("What that scan made of it")
+    )
+    closed_by_scan = IdFilter(
+        field_name="closed_by_scan_id", min_value=1, max_value=2**31 - 1, label=_("Closed by scan")
+    )
 
     class Meta:
         model = Finding
-        fields = ["unit", "severity", "priority", "state", "kev", "overdue", "system", "package"]
+        fields = [
+            "unit", "severity", "priority", "state", "kev", "overdue", "system", "package",
+            "scan", "outcome", "closed_by_scan",
+        ]  # fmt: skip
+
+    def by_scan(self, queryset: QuerySet[Finding], name: str, value: int | None) -> Any:
+        if value is None:
+            return queryset
+        outcome = self.form.cleaned_data.get("outcome")
+        sightings = Sighting.objects.filter(scan_id=value, finding=OuterRef("pk"))
+        if outcome:
+            sightings = sightings.filter(outcome=outcome)
+        return queryset.filter(Exists(sightings))
+
+    def by_outcome(self, queryset: QuerySet[Finding], name: str, value: str) -> Any:
+        return queryset  # read with `scan`: what that scan made of each finding
 
     def by_overdue(self, queryset: QuerySet[Finding], name: str, value: bool | None) -> Any:
         if value is None:
@@ -131,3 +165,63 @@ class FindingOrdering(OrderingFilter):
             name = term.lstrip("-")
             mapped.append(("-" if descending else "") + self.SORT_KEYS.get(name, name))
         return mapped
+
+
+class ScanFilter(django_filters.FilterSet):
+    """?format=trivy&state=done&system=3"""
+
+    format = django_filters.ChoiceFilter(choices=Scan.Format.choices, label=_("Format"))
+    state = django_filters.ChoiceFilter(choices=Scan.State.choices, label=_("State"))
+    system = IdFilter(field_name="system_id", min_value=1, max_value=2**31 - 1, label=_("System"))
+
+    class Meta:
+        model = Scan
+        fields = ["format", "state", "system"]
+
+
+class AssetFilter(django_filters.FilterSet):
+    """?state=new&overdue=true&unit=PUBSEC"""
+
+    state = django_filters.ChoiceFilter(choices=DiscoveredAsset.State.choices, label=_("State"))
+    unit = django_filters.CharFilter(field_name="unit__code", label=_("Business unit"))
+    overdue = django_filters.BooleanFilter(method="by_overdue", label=_("Unclaimed past deadline"))
+
+    class Meta:
+        model = DiscoveredAsset
+        fields = ["state", "unit", "overdue"]
+
+    def by_overdue(self, queryset: QuerySet[DiscoveredAsset], name: str, value: bool | None) -> Any:
+        if value is None:
+            return queryset
+        late = Q(state=DiscoveredAsset.State.NEW, due_on__lt=timezone.localdate())
+        return queryset.filter(late) if value else queryset.exclude(late)
+
+
+class ExposedServiceFilter(django_filters.FilterSet):
+    """?open=true&risky=true&system=3&address=203.0.113.5"""
+
+    open = django_filters.BooleanFilter(method="by_open", label=_("Open now"))
+    risky = django_filters.BooleanFilter(method="by_risky", label=_("On a risky port"))
+    system = IdFilter(field_name="system_id", min_value=1, max_value=2**31 - 1, label=_("System"))
+    address = django_filters.CharFilter(method="by_address", label=_("Address"))
+
+    class Meta:
+        model = ExposedService
+        fields = ["open", "risky", "system", "address"]
+
+    def by_open(self, queryset: QuerySet[ExposedService], name: str, value: bool | None) -> Any:
+        if value is None:
+            return queryset
+        return queryset.filter(closed_at__isnull=value)
+
+    def by_risky(self, queryset: QuerySet[ExposedService], name: str, value: bool | None) -> Any:
+        if value is None:
+            return queryset
+        risky = selectors.risky_ports_q()
+        return queryset.filter(risky) if value else queryset.exclude(risky)
+
+    def by_address(self, queryset: QuerySet[ExposedService], name: str, value: str) -> Any:
+        try:
+            return queryset.filter(address=str(ipaddress.ip_address(value.strip())))
+        except ValueError:
+            raise serializers.ValidationError({name: [_("Not an IP address.")]}) from None

@@ -1,5 +1,7 @@
 """Vulnerabilities (one flaw under all its names), the advisories that describe them, the CISO's
-remediation deadlines, and findings: a system running an affected version of a package."""
+remediation deadlines, findings (a system running an affected version of a package, or a flaw
+a scanner saw on it), the scanner reports that saw them, and the attacker's view: services open
+on the company's addresses and the assets nobody registered."""
 
 from __future__ import annotations
 
@@ -237,6 +239,19 @@ class Finding(models.Model):
         db_index=False,
         help_text="The remediation work that covers it.",
     )
+    closed_by_scan = models.ForeignKey(
+        "Scan",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="closed_findings",
+        help_text="The scan that last found it gone where it looked.",
+    )
+    seen_by_scan = models.BooleanField(
+        default=False,
+        help_text="The latest scan that looked at its package or port still saw it: it stays "
+        "open while this is so, whatever the inventory says.",
+    )
     version_number = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -305,3 +320,274 @@ class FeedImport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.origin} ({self.outcome})"
+
+
+class Scan(models.Model):
+    """One scanner report brought in: the file (kept, by its hash: the same file twice is one
+    import), what it covered, what it found and changed, or why it was refused."""
+
+    class Format(models.TextChoices):
+        TRIVY = "trivy", "Trivy JSON"
+        GRYPE = "grype", "Grype JSON"
+        NESSUS = "nessus", "Tenable Nessus (.nessus)"
+        OPENVAS = "openvas", "Greenbone / OpenVAS XML"
+        SARIF = "sarif", "SARIF 2.1.0"
+        CYCLONEDX = "cyclonedx", _("CycloneDX with vulnerabilities (VEX)")
+        NMAP = "nmap", "nmap XML"
+        MASSCAN = "masscan", "masscan JSON"
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Importing")
+        DONE = "done", _("Imported")
+        REFUSED = "refused", _("Refused")
+
+    format = models.CharField(max_length=16, choices=Format.choices)
+    tool = models.CharField(max_length=200, blank=True, help_text="As the report names it.")
+    file = models.FileField(upload_to="scans/%Y/%m/", max_length=300)
+    file_name = models.CharField(max_length=255)
+    size = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    system = models.ForeignKey(
+        "systems.System",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="scans",
+        help_text="The system the report is of; empty: its hosts are placed by their network "
+        "identities.",
+    )
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    error = models.TextField(blank=True)
+    error_where = models.CharField(max_length=500, blank=True)
+    counts = models.JSONField(default=dict, blank=True)
+    skipped = models.JSONField(default=dict, blank=True)
+    ports_scanned = models.CharField(max_length=2000, blank=True)
+    scanned_from = models.DateTimeField(null=True, blank=True, help_text="When the scan ran.")
+    scanned_to = models.DateTimeField(null=True, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    uploaded_office = models.CharField(max_length=16, blank=True)
+    uploaded_at = models.DateTimeField()
+    imported_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-uploaded_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sha256"], condition=~Q(state="refused"), name="scan_file_once"
+            ),
+        ]
+        indexes = [models.Index(fields=["-uploaded_at"], name="scan_uploaded_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_format_display()} {self.file_name}"
+
+    @property
+    def is_surface(self) -> bool:
+        """An nmap or masscan scan of addresses: services, not vulnerabilities."""
+        return self.format in {self.Format.NMAP, self.Format.MASSCAN}
+
+
+class ScanHost(models.Model):
+    """A host, image or target a scan reported on, what it covered there, and the system it
+    was placed on (none: listed as a host the import could not place)."""
+
+    class Placement(models.TextChoices):
+        NAMED = "named", _("Named at upload")
+        HOSTNAME = "hostname", _("Host name")
+        IP = "ip", _("IP address")
+        RANGE = "range", _("IP range")
+        IMAGE = "image", _("Image digest")
+
+    scan = models.ForeignKey(Scan, on_delete=models.PROTECT, related_name="hosts")
+    ref = models.CharField(max_length=500)
+    target = models.CharField(max_length=500, blank=True)
+    address = models.GenericIPAddressField(null=True, blank=True)
+    addresses = models.JSONField(default=list, blank=True)
+    hostnames = models.JSONField(default=list, blank=True)
+    image_digests = models.JSONField(default=list, blank=True)
+    up = models.BooleanField(default=True)
+    ecosystems = models.JSONField(default=list, blank=True)
+    ports_covered = models.BooleanField(default=False)
+    problems = models.JSONField(default=list, blank=True)
+    system = models.ForeignKey(
+        "systems.System",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="scan_hosts",
+        db_index=False,
+    )
+    placed_by = models.CharField(max_length=16, choices=Placement.choices, blank=True)
+    observations = models.PositiveIntegerField(default=0)
+    services = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["scan", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["scan", "ref"], name="scan_host_once"),
+        ]
+        indexes = [
+            models.Index(fields=["system", "scan"], name="scan_host_system_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.ref
+
+
+class Sighting(models.Model):
+    """One scan saw one finding: what the scanner said of it then (its severity and words are
+    kept here, so a later scan's change is history, not a new finding)."""
+
+    class Outcome(models.TextChoices):
+        NEW = "new", pgettext_lazy("finding", "New")
+        REOPENED = "reopened", _("Reopened")
+        STILL_OPEN = "still_open", _("Still open")
+        SET_ASIDE = "set_aside", _("Set aside (false positive or accepted)")
+        NOT_AFFECTED = "not_affected", _("Not affected (VEX)")
+
+    finding = models.ForeignKey(
+        Finding, on_delete=models.PROTECT, related_name="sightings", db_index=False
+    )
+    scan = models.ForeignKey(Scan, on_delete=models.PROTECT, related_name="sightings")
+    version = models.CharField(max_length=100, blank=True)
+    fixed_in = models.CharField(max_length=100, blank=True)
+    severity = models.CharField(max_length=16, choices=Severity.choices, default=Severity.UNKNOWN)
+    title = models.CharField(max_length=500, blank=True)
+    affected = models.BooleanField(
+        default=True, help_text="False: a VEX statement that the product is not affected."
+    )
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+
+    class Meta:
+        ordering = ["finding", "scan"]
+        constraints = [
+            models.UniqueConstraint(fields=["finding", "scan"], name="sighting_once_per_scan"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.finding_id} in scan {self.scan_id}"
+
+
+class DiscoveredAsset(models.Model):
+    """An address open on the internet that no registered system claims: triage work for the
+    CISO's office until a unit owns it (registered or attached to a system) or it is
+    dismissed with a reason. Unclaimed past its deadline, it goes to the committee."""
+
+    class State(models.TextChoices):
+        NEW = "new", _("New")
+        ASSIGNED = "assigned", _("Assigned to a unit")
+        DISMISSED = "dismissed", _("Dismissed")
+
+    class Reason(models.TextChoices):
+        NOT_OURS = "not_ours", _("Not ours")
+        DECOMMISSIONED = "decommissioned", _("Decommissioned")
+
+    address = models.GenericIPAddressField(unique=True)
+    hostnames = models.JSONField(default=list, blank=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.NEW)
+    due_on = models.DateField(help_text="The CISO's deadline to triage it.")
+    unit = models.ForeignKey(
+        "accounts.BusinessUnit",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="discovered_assets",
+        db_index=False,
+    )
+    system = models.ForeignKey(
+        "systems.System",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="discovered_assets",
+        db_index=False,
+        help_text="The system it was registered as or attached to.",
+    )
+    reason = models.CharField(max_length=16, choices=Reason.choices, blank=True)
+    note = models.TextField(blank=True)
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    first_scan = models.ForeignKey(Scan, on_delete=models.PROTECT, related_name="+", db_index=False)
+    last_scan = models.ForeignKey(Scan, on_delete=models.PROTECT, related_name="+", db_index=False)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    decided_office = models.CharField(max_length=16, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    version_number = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["due_on", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(state="dismissed") | ~Q(reason=""),
+                name="discovered_asset_dismissed_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="assigned") | Q(unit__isnull=False),
+                name="discovered_asset_assigned_has_unit",
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "due_on"], name="discovered_asset_state_idx")]
+
+    def __str__(self) -> str:
+        return self.address
+
+
+class ExposedService(models.Model):
+    """A port a scan of the company's addresses found open: on a registered system or on a
+    discovered asset. Closed when a later scan that looked at that port found it shut."""
+
+    address = models.GenericIPAddressField()
+    protocol = models.CharField(max_length=8)
+    port = models.PositiveIntegerField()
+    name = models.CharField(max_length=100, blank=True)
+    product = models.CharField(max_length=300, blank=True)
+    system = models.ForeignKey(
+        "systems.System",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="exposed_services",
+        db_index=False,
+    )
+    asset = models.ForeignKey(
+        DiscoveredAsset,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="services",
+        db_index=False,
+    )
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    last_scan = models.ForeignKey(Scan, on_delete=models.PROTECT, related_name="+", db_index=False)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["address", "protocol", "port"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["address", "protocol", "port"], name="exposed_service_once"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["system"], condition=Q(closed_at__isnull=True), name="exposed_open_idx"
+            ),
+            models.Index(
+                fields=["asset"], condition=Q(asset__isnull=False), name="exposed_asset_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.address} {self.protocol}/{self.port}"

@@ -1,21 +1,34 @@
-"""Reads of vulnerabilities that depend on who asks: findings lists and the morning-of question."""
+"""Reads of vulnerabilities that depend on who asks: findings lists, the morning-of question,
+scans and the attacker's view of the company."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from packageurl import PackageURL
 
+from accounts import policy as accounts_policy
 from systems import packages
 from systems import policy as systems_policy
-from systems.models import Component
+from systems.models import Component, System
 from vulnerabilities import matching, policy
-from vulnerabilities.models import Advisory, Finding, Vulnerability
+from vulnerabilities.models import (
+    Advisory,
+    DiscoveredAsset,
+    ExposedService,
+    Finding,
+    Scan,
+    ScanHost,
+    Vulnerability,
+)
+from vulnerabilities.surface import RISKY_PORTS
 
 
 def findings_for(user: Any) -> QuerySet[Finding]:
@@ -119,4 +132,130 @@ def exposure(user: Any, *, package: str, vers: str = "") -> Exposure:
         if row["system_id"] not in seen:
             seen.add(row["system_id"])
             answer.per_unit[row["system__unit__code"]] += 1
+    return answer
+
+
+# --- Scans and the attack surface -----------------------------------------------------------
+
+
+def scans_for(user: Any) -> QuerySet[Scan]:
+    """Scans a person may see, with what a list shows of each."""
+    return policy.visible_scans(user).select_related("system", "uploaded_by")
+
+
+def scan_hosts(scan: Scan) -> QuerySet[ScanHost]:
+    """A scan's hosts, those it could not place first."""
+    return scan.hosts.select_related("system").order_by(
+        F("system_id").asc(nulls_first=True), "address", "ref"
+    )
+
+
+def assets_for(user: Any) -> QuerySet[DiscoveredAsset]:
+    """Discovered assets a person may see, with their unit, system and open services counted."""
+    return (
+        policy.visible_assets(user)
+        .select_related("unit", "system", "last_scan", "decided_by")
+        .annotate(open_services=Count("services", filter=Q(services__closed_at__isnull=True)))
+    )
+
+
+def risky_ports_q(prefix: str = "") -> Q:
+    """The services on ports that should not answer on the internet (surface.RISKY_PORTS)."""
+    query = Q(pk__in=[])
+    for protocol, port in RISKY_PORTS:
+        query |= Q(**{f"{prefix}protocol": protocol, f"{prefix}port": port})
+    return query
+
+
+def exposed_services_for(user: Any) -> QuerySet[ExposedService]:
+    """Services open on the company's addresses, on the systems a person sees (on discovered
+    assets too, for oversight)."""
+    if not getattr(user, "is_authenticated", False):
+        return ExposedService.objects.none()
+    services = ExposedService.objects.select_related("system", "asset", "last_scan")
+    if accounts_policy.reads_everything(user):
+        return services
+    return services.filter(system__in=systems_policy.visible_systems(user))
+
+
+@dataclass
+class Coverage:
+    """How much of what faces the internet the scans see: internet-facing systems scanned in
+    the last `days` days out of all of them, those never scanned, systems found open on the
+    internet although registered as not internet-facing, and open services on risky ports."""
+
+    days: int
+    internet_facing: int = 0
+    scanned_recently: int = 0
+    never_scanned: list[Any] = field(default_factory=list)
+    not_registered_facing: list[Any] = field(default_factory=list)
+    risky: list[Any] = field(default_factory=list)
+    assets_new: int = 0
+    assets_overdue: int = 0
+
+    @property
+    def share(self) -> int | None:
+        """Percent of internet-facing systems scanned recently (None when there are none)."""
+        if not self.internet_facing:
+            return None
+        return round(100 * self.scanned_recently / self.internet_facing)
+
+
+def coverage(user: Any, *, days: int = 30, limit: int = 200) -> Coverage:
+    """The CISO's view of the attack surface, over the systems the person sees; a fixed
+    number of queries whatever the size of the company."""
+    since = timezone.now() - dt.timedelta(days=days)
+    today = timezone.localdate()
+    systems = systems_policy.visible_systems(user).exclude(status=System.Status.RETIRED)
+    hosts = ScanHost.objects.filter(system=OuterRef("pk"), scan__state=Scan.State.DONE)
+    facing = systems.filter(internet_facing=True)
+    answer = Coverage(days=days)
+    answer.internet_facing = facing.count()
+    answer.scanned_recently = facing.filter(
+        Exists(hosts.filter(scan__imported_at__gte=since))
+    ).count()
+    answer.never_scanned = list(
+        systems.filter(~Exists(hosts))
+        .select_related("unit")
+        .order_by("-internet_facing", "unit__code", "code")[:limit]
+    )
+    open_services = ExposedService.objects.filter(system=OuterRef("pk"), closed_at__isnull=True)
+    answer.not_registered_facing = list(
+        systems.filter(internet_facing=False)
+        .filter(Exists(open_services))
+        .select_related("unit")
+        .order_by("unit__code", "code")[:limit]
+    )
+    answer.risky = list(
+        exposed_services_for(user)
+        .filter(closed_at__isnull=True)
+        .filter(risky_ports_q())
+        .order_by("address", "protocol", "port")[:limit]
+    )
+    assets = assets_for(user).filter(state=DiscoveredAsset.State.NEW)
+    answer.assets_new = assets.count()
+    answer.assets_overdue = assets.filter(due_on__lt=today).count()
+    return answer
+
+
+def last_scanned(system_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """When each system was last scanned, and by what (the latest imported scan placing a
+    host on it): one query for any number of systems."""
+    rows = (
+        ScanHost.objects.filter(system_id__in=system_ids, scan__state=Scan.State.DONE)
+        .values("system_id")
+        .annotate(at=Max("scan__imported_at"))
+    )
+    latest = {row["system_id"]: row["at"] for row in rows}
+    if not latest:
+        return {}
+    found = (
+        ScanHost.objects.filter(system_id__in=latest, scan__imported_at__in=set(latest.values()))
+        .values("system_id", "scan_id", "scan__imported_at", "scan__tool", "scan__format")
+        .order_by("system_id", "-scan_id")
+    )
+    answer: dict[int, dict[str, Any]] = {}
+    for row in found:
+        if row["scan__imported_at"] == latest[row["system_id"]]:
+            answer.setdefault(row["system_id"], dict(row))
     return answer

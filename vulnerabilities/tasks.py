@@ -1,4 +1,5 @@
-"""Vulnerability work in the background: feeds, expiring acceptances, telling the CISO."""
+"""Vulnerability work in the background: feeds, scanner reports, expiring acceptances, telling
+the CISO."""
 
 from __future__ import annotations
 
@@ -104,3 +105,11 @@ def import_vulnerability_feeds() -> dict[str, str]:
         except ValidationError as exc:
             outcomes[origin] = f"refused: {exc.messages[0]}"
     return outcomes
+
+
+@shared_task(acks_late=True)
+def import_scan(scan_id: int) -> str:
+    """A big scanner report, read by a worker. Idempotent: a redelivery finds it imported."""
+    from vulnerabilities.services import scans
+
+    return scans.run(scan_id=scan_id).state

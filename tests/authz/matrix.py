@@ -56,7 +56,15 @@ from systems import inventory
 from systems import services as system_services
 from systems.models import Component, NetworkIdentity, SbomUpload, SuspensionOrder, System
 from tests.vulnerabilities.samples import sample
-from vulnerabilities.models import Advisory, FeedImport, Finding, RemediationDeadline
+from vulnerabilities.models import (
+    Advisory,
+    DiscoveredAsset,
+    ExposedService,
+    FeedImport,
+    Finding,
+    RemediationDeadline,
+    Scan,
+)
 from vulnerabilities.services import advisories as advisory_services
 
 ROLES = (
@@ -1736,6 +1744,197 @@ ROWS += [
     ),
 ]
 
+
+# --- Scans and the attack surface --------------------------------------------------------------
+
+
+def make_scan(w: World, scope: str, *, system: System | None = None, fmt: str = "trivy") -> Scan:
+    """A scan imported for a system of the scope's unit by one of its members (or, for the
+    attack surface, an nmap scan of the company's addresses by the CISO)."""
+    n = w.next()
+    return Scan.objects.create(
+        format=fmt,
+        file=f"scans/matrix-{n}.json",
+        file_name=f"matrix-{n}.json",
+        size=1,
+        sha256=f"{n:064d}",
+        system=system if system is not None else make_system(w, scope),
+        state=Scan.State.DONE,
+        uploaded_by=w.member_of(scope) if fmt == "trivy" else w.users["ciso"],
+        uploaded_at=timezone.now(),
+        imported_at=timezone.now(),
+    )
+
+
+def scan_of(w: World, scope: str) -> Scan:
+    return make_scan(w, scope)
+
+
+def make_asset(w: World, scope: str) -> DiscoveredAsset:
+    """A discovered address, assigned to the scope's unit ("none": still new)."""
+    n = w.next()
+    scan = make_scan(w, scope, fmt="nmap")
+    scan.system = None
+    scan.save(update_fields=["system"])
+    asset = DiscoveredAsset.objects.create(
+        address=f"198.51.{n // 250}.{n % 250 + 1}",
+        due_on=timezone.localdate() + dt.timedelta(days=14),
+        state=DiscoveredAsset.State.NEW if scope == "none" else DiscoveredAsset.State.ASSIGNED,
+        unit=None if scope == "none" else w.unit_of(scope),
+        first_seen_at=timezone.now(),
+        last_seen_at=timezone.now(),
+        first_scan=scan,
+        last_scan=scan,
+    )
+    ExposedService.objects.create(
+        address=asset.address,
+        protocol="tcp",
+        port=3389,
+        asset=asset,
+        first_seen_at=timezone.now(),
+        last_seen_at=timezone.now(),
+        last_scan=scan,
+    )
+    return asset
+
+
+def make_service(w: World, scope: str) -> ExposedService:
+    n = w.next()
+    system = make_system(w, scope, internet_facing=True)
+    return ExposedService.objects.create(
+        address=f"203.0.{n // 250}.{n % 250 + 1}",
+        protocol="tcp",
+        port=443,
+        system=system,
+        first_seen_at=timezone.now(),
+        last_seen_at=timezone.now(),
+        last_scan=make_scan(w, scope, system=system),
+    )
+
+
+def scan_post(w: World, scope: str) -> Req:
+    # JSON, no file: past authorization, a 400 naming `file`.
+    body = {} if scope == "none" else {"system": make_system(w, scope).pk}
+    return Req(f"{API}/scans/", body, {}, count_of(Scan))
+
+
+def asset_attach(w: World, scope: str) -> Req:
+    asset = make_asset(w, scope)
+    system = make_system(w, scope)
+    return Req(
+        f"{API}/discovered-assets/{asset.pk}/attach/",
+        {"system": system.pk},
+        {"If-Match": etag_of(asset)},
+        row_of(asset),
+    )
+
+
+ASSET_SEES = {"unit"} | OVERSIGHT
+
+
+def scan_upload_expected(scope: str) -> dict[str, str]:
+    """Those who may upload for the system get past authorization to the missing file."""
+    expected = expect(scope, sees={"unit"} | OVERSIGHT)
+    expected.update({role: INVALID for role in unit_roles(scope) | {"ciso", "admin"}})
+    return expected
+
+
+ROWS += [
+    Row("scan-list", "GET", "none", expect("none", ALL), get("/scans/")),
+    Row("scan-coverage", "GET", "none", expect("none", ALL), get("/scans/coverage/")),
+    *[
+        Row("scan-detail", "GET", s, expect(s, unit_roles(s) | OVERSIGHT), detail("scans", scan_of))
+        for s in UNIT_SCOPES
+    ],
+    *[
+        Row(
+            "scan-hosts",
+            "GET",
+            s,
+            expect(s, unit_roles(s) | OVERSIGHT),
+            detail("scans", scan_of, "hosts/"),
+        )
+        for s in UNIT_SCOPES
+    ],
+    # an upload: the system's unit (and admins, who keep any register entry) or the CISO's
+    # office; a scan placed by identities: the CISO's office only
+    *[
+        Row(
+            "scan-list",
+            "POST",
+            s,
+            scan_upload_expected(s),
+            scan_post,
+        )
+        for s in UNIT_SCOPES
+    ],
+    Row("scan-list", "POST", "none", expect("none", ciso=INVALID), scan_post),
+    Row("discovered-asset-list", "GET", "none", expect("none", ALL), get("/discovered-assets/")),
+    Row(
+        "discovered-asset-detail",
+        "GET",
+        "none",
+        expect("none", OVERSIGHT, sees=OVERSIGHT),
+        detail("discovered-assets", make_asset),
+    ),
+    *[
+        Row(
+            "discovered-asset-detail",
+            "GET",
+            s,
+            expect(s, ASSET_SEES, sees=ASSET_SEES),
+            detail("discovered-assets", make_asset),
+        )
+        for s in UNIT_SCOPES
+    ],
+    *[
+        Row(
+            "discovered-asset-assign",
+            "POST",
+            s,
+            expect(s, CISO_ONLY, sees=OVERSIGHT if s == "none" else ASSET_SEES),
+            act("discovered-assets", make_asset, "assign/", {"unit": "PUBSEC"}, etag=etag_of),
+        )
+        for s in ("none", *UNIT_SCOPES)
+    ],
+    *[
+        Row(
+            "discovered-asset-dismiss",
+            "POST",
+            s,
+            expect(s, CISO_ONLY, sees=OVERSIGHT if s == "none" else ASSET_SEES),
+            act(
+                "discovered-assets",
+                make_asset,
+                "dismiss/",
+                {"reason": "not_ours", "note": "A customer's address, per the registry."},
+                etag=etag_of,
+            ),
+        )
+        for s in ("none", *UNIT_SCOPES)
+    ],
+    *[
+        Row(
+            "discovered-asset-attach",
+            "POST",
+            s,
+            expect(s, {"unit", "admin"}, sees=ASSET_SEES),
+            asset_attach,
+        )
+        for s in UNIT_SCOPES
+    ],
+    Row("exposed-service-list", "GET", "none", expect("none", ALL), get("/exposed-services/")),
+    *[
+        Row(
+            "exposed-service-detail",
+            "GET",
+            s,
+            expect(s, unit_roles(s) | OVERSIGHT),
+            detail("exposed-services", make_service),
+        )
+        for s in UNIT_SCOPES
+    ],
+]
 
 # Routes a role may not reach for a reason that is not authorization: none yet.
 ROUTE_METHODS = {(row.name, row.method) for row in ROWS}

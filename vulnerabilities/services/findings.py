@@ -2,10 +2,11 @@
 
 Matching decides what is found (vulnerabilities.matching); `reconcile` turns its hits into
 findings in one pass: new hits open findings (or items to review), hits that come back reopen
-fixed ones, findings no longer hit are fixed (or withdrawn with their advisory). A false
-positive and an accepted risk stay set aside while they match; an acceptance reopens the day
-it expires. Each change of a system's findings is one audit event, and remediation work
-follows (vulnerabilities.services.remediation).
+fixed ones, findings no longer hit are fixed (or withdrawn with their advisory) unless the
+latest scan that looked still sees them (vulnerabilities.services.scans). A false positive and
+an accepted risk stay set aside while they match; an acceptance reopens the day it expires.
+Each change of a system's findings is one audit event, and remediation work follows
+(vulnerabilities.services.remediation).
 """
 
 from __future__ import annotations
@@ -188,7 +189,7 @@ def reconcile(
             changed.append(found)
             outcome.systems.add(found.system_id)
     for key, found in existing.items():
-        if key in hits or found.state not in LIVE:
+        if key in hits or found.state not in LIVE or _held_by_scan(found, now, changed):
             continue
         withdrawn = vulnerabilities[found.vulnerability_id]["withdrawn_at"] is not None
         found.state = F.WITHDRAWN if withdrawn else F.FIXED
@@ -211,6 +212,19 @@ def reconcile(
         vulnerabilities=vulnerabilities,
     )
     return outcome
+
+
+def _held_by_scan(found: Finding, now: dt.datetime, changed: list[Finding]) -> bool:
+    """The inventory no longer carries it, but the latest scan that looked still saw it: it
+    stays open, held by the scan (services.scans closes it when one no longer sees it)."""
+    if not found.seen_by_scan:
+        return False
+    if found.component_id is not None:
+        found.component_id = None
+        found.version_number += 1
+        found.updated_at = now
+        changed.append(found)
+    return True
 
 
 def _record(

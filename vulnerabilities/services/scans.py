@@ -1,0 +1,776 @@
+"""Scanner reports: received (kept by their hash, the same file twice is one import), read
+streaming and applied in one transaction, or refused whole.
+
+What a scanner saw on a host becomes a sighting of the same finding the inventory would make
+(system, vulnerability through its aliases, package) or of a finding on a port, so two
+scanners and an SBOM reporting one flaw are one finding. A scan closes a finding only where it
+looked: on a host it covered (up; the package types it examined, or its ports) and that it no
+longer saw there; a finding the inventory still carries stays open. A scan of the company's
+addresses (nmap, masscan) records the services open on registered systems and turns an
+address no system claims into a discovered asset for the CISO's office to triage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.cache import caches
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q
+from django.db.models import F as Ref
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from audit import services as audit
+from config.errors import Conflict
+from systems.models import System
+from vulnerabilities import policy, scoring
+from vulnerabilities.models import (
+    Alias,
+    DiscoveredAsset,
+    ExposedService,
+    Finding,
+    Scan,
+    ScanHost,
+    Severity,
+    Sighting,
+    Vulnerability,
+)
+from vulnerabilities.placing import Placer
+from vulnerabilities.records import FeedError
+from vulnerabilities.scanners import detect
+from vulnerabilities.scanners.records import (
+    Host,
+    Observation,
+    OpenService,
+    ReportInfo,
+    Tally,
+)
+from vulnerabilities.services import remediation
+from vulnerabilities.services.advisories import _main_name
+from vulnerabilities.services.findings import LIVE, _facts, _rated, deadlines
+from vulnerabilities.surface import covers, port_ranges
+
+F = Finding.State
+# What seeing a finding again may change on it.
+SEEN_FIELDS = [
+    "state", "opened_at", "fixed_at", "reopened", "severity", "priority", "due_on", "version",
+    "fixed_in", "seen_by_scan", "version_number", "updated_at",
+]  # fmt: skip
+BATCH = 5000
+PROGRESS_EVERY = 1 << 20  # bytes read between two progress notes
+_SEVERITIES = {choice.value for choice in Severity}
+
+
+class DuplicateScan(Conflict):
+    """This file was imported already: 409, naming the import it was."""
+
+    def __init__(self, scan: Scan) -> None:
+        super().__init__(
+            _("This file was imported already, as scan %(id)d of %(when)s.")
+            % {"id": scan.pk, "when": timezone.localtime(scan.uploaded_at).strftime("%Y-%m-%d")},
+            code="scan_duplicate",
+        )
+        self.scan = scan
+
+
+# --- Receiving --------------------------------------------------------------------------------
+
+
+def inline_limit() -> int:
+    """Reports up to this size are imported in the request; bigger ones by a worker."""
+    return int(getattr(settings, "SCAN_INLINE_BYTES", 2 << 20))
+
+
+def receive(
+    *, actor: User, upload: UploadedFile, system: System | None = None, format: str = ""
+) -> Scan:
+    """Keep an uploaded report and import it: now when small, else queued for a worker (the
+    returned scan says which). Refused at once: a file in no format we read, an empty or
+    oversized one, one imported before (409)."""
+    office = policy.scan_office(actor, system)
+    if office is None:
+        raise PermissionDenied(
+            _("Only the system's unit or the CISO's office uploads its scans.")
+            if system is not None
+            else _("Only the CISO's office uploads a scan placed by network identities.")
+        )
+    size = upload.size or 0
+    if size == 0:
+        raise ValidationError({"file": _("The file is empty.")})
+    if size > settings.SCAN_MAX_BYTES:
+        raise ValidationError(
+            {
+                "file": _("The file is larger than %(limit)d MB.")
+                % {"limit": settings.SCAN_MAX_BYTES >> 20}
+            }
+        )
+    upload.seek(0)
+    head = upload.read(64 * 1024)
+    found = detect.detect(head)
+    if found is None:
+        raise ValidationError(
+            {
+                "file": _("This is not a report in a format we read (%(formats)s).")
+                % {"formats": ", ".join(str(label) for _v, label in Scan.Format.choices)}
+            }
+        )
+    if format and format != found:
+        raise ValidationError(
+            {
+                "format": _("The file is %(found)s, not %(said)s.")
+                % {"found": Scan.Format(found).label, "said": Scan.Format(format).label}
+            }
+        )
+    digest = hashlib.sha256()
+    upload.seek(0)
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    sha256 = digest.hexdigest()
+    upload.seek(0)
+    with transaction.atomic():
+        earlier = Scan.objects.filter(sha256=sha256).exclude(state=Scan.State.REFUSED).first()
+        if earlier is not None:
+            raise DuplicateScan(earlier)
+        scan = Scan(
+            format=found,
+            file_name=(upload.name or "report")[-255:],
+            size=size,
+            sha256=sha256,
+            system=system,
+            uploaded_by=actor,
+            uploaded_office=office,
+            uploaded_at=timezone.now(),
+        )
+        scan.file.save(scan.file_name, upload, save=False)
+        try:
+            with transaction.atomic():
+                scan.save()
+        except IntegrityError:  # the same file, uploaded at the same moment
+            scan.file.delete(save=False)
+            raise DuplicateScan(
+                Scan.objects.exclude(state=Scan.State.REFUSED).get(sha256=sha256)
+            ) from None
+        audit.record(
+            actor=actor,
+            office=office,
+            verb="scan.received",
+            target=scan,
+            target_label=str(scan),
+            details={
+                "format": found,
+                "size": size,
+                "sha256": sha256,
+                "system": system.code if system is not None else None,
+            },
+        )
+        if size > inline_limit():
+            from vulnerabilities import tasks  # the task module imports this one
+
+            transaction.on_commit(lambda: tasks.import_scan.delay(scan.pk))
+    if size <= inline_limit():
+        return run(scan_id=scan.pk)
+    return scan
+
+
+# --- Progress ---------------------------------------------------------------------------------
+
+
+def _progress_key(scan_id: int) -> str:
+    return f"scan-progress:{scan_id}"
+
+
+# Times each reader goes through the file (the host descriptions of some formats come after
+# their findings, or a summary at the end): progress is the bytes read over all passes.
+PASSES: dict[str, int] = {
+    Scan.Format.TRIVY: 2,
+    Scan.Format.GRYPE: 2,
+    Scan.Format.CYCLONEDX: 2,
+    Scan.Format.SARIF: 2,
+    Scan.Format.NESSUS: 2,
+    Scan.Format.OPENVAS: 2,
+    Scan.Format.NMAP: 1,
+    Scan.Format.MASSCAN: 1,
+}
+
+
+def progress(scan: Scan) -> int | None:
+    """Bytes of the file read so far by the import running now (None: not known)."""
+    if scan.state == Scan.State.DONE:
+        return scan.size
+    value = caches["progress"].get(_progress_key(scan.pk))
+    if value is None:
+        return None
+    return min(scan.size, int(value) // PASSES.get(scan.format, 1))
+
+
+class _Counting:
+    """The stored file, noting how much of it the import has read, over all its passes (for
+    the page's progress bar)."""
+
+    def __init__(self, raw: IO[bytes], scan_id: int) -> None:
+        self._raw = raw
+        self._key = _progress_key(scan_id)
+        self._read = 0
+        self._noted = 0
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._raw.read(size)
+        self._read += len(chunk)
+        if self._read - self._noted >= PROGRESS_EVERY:
+            self._noted = self._read
+            caches["progress"].set(self._key, self._read, timeout=24 * 3600)
+        return chunk
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._raw.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._raw.tell()
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+
+# --- Importing --------------------------------------------------------------------------------
+
+
+def run(*, scan_id: int) -> Scan:
+    """Import a received scan (the worker's task and small uploads alike). Idempotent: a
+    scan already imported or refused is returned as it is; a redelivered task waits for the
+    one running and then finds it done."""
+    scan = Scan.objects.get(pk=scan_id)
+    if scan.state not in {Scan.State.QUEUED, Scan.State.RUNNING}:
+        return scan
+    Scan.objects.filter(pk=scan_id, state=Scan.State.QUEUED).update(state=Scan.State.RUNNING)
+    try:
+        with transaction.atomic():
+            scan = Scan.objects.select_for_update().get(pk=scan_id)
+            if scan.state in {Scan.State.QUEUED, Scan.State.RUNNING}:
+                _Import(scan).apply()
+    except FeedError as exc:
+        return _refuse(scan_id, exc)
+    finally:
+        caches["progress"].delete(_progress_key(scan_id))
+    return Scan.objects.get(pk=scan_id)
+
+
+@transaction.atomic
+def _refuse(scan_id: int, exc: FeedError) -> Scan:
+    """Nothing of the file was written (its transaction rolled back): the scan says why."""
+    scan = Scan.objects.select_for_update().get(pk=scan_id)
+    scan.state, scan.error, scan.error_where = Scan.State.REFUSED, exc.message, exc.where[:500]
+    scan.imported_at = timezone.now()
+    scan.save(update_fields=["state", "error", "error_where", "imported_at"])
+    audit.record(
+        actor=scan.uploaded_by,
+        office=scan.uploaded_office,
+        verb="scan.refused",
+        target=scan,
+        target_label=str(scan),
+        details={"error": exc.message[:500], "where": exc.where[:500]},
+    )
+    return scan
+
+
+class _Rater:
+    """Severity, priority and due date of a batch's findings, from one read of their systems'
+    and vulnerabilities' facts and of the CISO's deadlines."""
+
+    def __init__(self, system_ids: set[int], vulnerability_ids: set[int]) -> None:
+        self.systems, self.vulnerabilities = _facts(system_ids, vulnerability_ids)
+        self.days = deadlines()
+
+    def rate(self, finding: Finding) -> None:
+        _rated(
+            finding,
+            self.vulnerabilities[finding.vulnerability_id],
+            self.systems[finding.system_id],
+            self.days,
+        )
+
+
+@dataclass
+class _Placed:
+    """A host of the report as the import holds it: the row to write and where it goes."""
+
+    row: ScanHost
+    host: Host
+    label: str  # how its port findings name it: the first address, else a host name, else ref
+
+
+@dataclass
+class _Import:
+    """One report applied: hosts placed, observations batched into findings and sightings,
+    services into the attack surface, then what the scan covered and no longer saw closed."""
+
+    scan: Scan
+    tally: Tally = field(default_factory=Tally)
+    counts: Counter[str] = field(default_factory=Counter)
+    hosts: dict[str, _Placed] = field(default_factory=dict)
+    pending: list[tuple[_Placed, Observation]] = field(default_factory=list)
+    services: list[tuple[_Placed, OpenService]] = field(default_factory=list)
+    seen: set[tuple[int, int, str]] = field(default_factory=set)
+    names: dict[str, int] = field(default_factory=dict)  # vulnerability of each name
+    opened: list[int] = field(default_factory=list)
+    info: ReportInfo | None = None
+    placer: Placer | None = None
+
+    def apply(self) -> None:
+        from vulnerabilities.scanners.detect import READERS
+
+        read = READERS[self.scan.format]
+        self.placer = Placer.on(timezone.localdate())
+        with self.scan.file.open("rb") as raw:
+            stream = _Counting(raw, self.scan.pk)
+            for record in read(stream, where=self.scan.file_name, tally=self.tally):
+                if isinstance(record, Observation):
+                    self._observation(record)
+                elif isinstance(record, OpenService):
+                    self._service(record)
+                elif isinstance(record, Host):
+                    self._host(record)
+                elif isinstance(record, ReportInfo):
+                    self.info = record
+        if self.info is None:
+            raise FeedError(
+                _("The report says nothing of what wrote it."), where=self.scan.file_name
+            )
+        self._flush_observations()
+        ScanHost.objects.bulk_create(
+            [placed.row for placed in self.hosts.values()], batch_size=2000
+        )
+        self._flush_services()
+        closed = self._close()
+        self._finish(closed)
+
+    # Records ------------------------------------------------------------------------------
+
+    def _host(self, host: Host) -> None:
+        if host.ref in self.hosts:
+            raise FeedError(
+                _("The host “%(ref)s” is reported twice.") % {"ref": host.ref[:200]},
+                where=self.scan.file_name,
+            )
+        row = ScanHost(
+            scan=self.scan,
+            ref=host.ref[:500],
+            target=host.target[:500],
+            address=host.addresses[0] if host.addresses else None,
+            addresses=list(host.addresses),
+            hostnames=list(host.hostnames),
+            image_digests=list(host.image_digests),
+            up=host.up,
+            ecosystems=sorted(host.ecosystems),
+            ports_covered=host.ports_covered,
+            problems=list(host.problems),
+        )
+        if self.scan.system_id is not None:
+            row.system_id, row.placed_by = self.scan.system_id, ScanHost.Placement.NAMED
+        else:
+            assert self.placer is not None
+            found = self.placer.place(host)
+            if found is not None:
+                row.system_id, row.placed_by = found
+        label = (host.addresses or host.hostnames or (host.ref,))[0]
+        self.hosts[host.ref] = _Placed(row=row, host=host, label=label)
+        self.counts["hosts"] += 1
+        self.counts["placed" if row.system_id else "unplaced"] += 1
+        if not host.up:
+            self.counts["hosts_down"] += 1
+
+    def _of(self, ref: str) -> _Placed:
+        placed = self.hosts.get(ref)
+        if placed is None:
+            raise FeedError(
+                _("A result names the host “%(ref)s”, which the report does not describe.")
+                % {"ref": ref[:200]},
+                where=self.scan.file_name,
+            )
+        return placed
+
+    def _observation(self, observation: Observation) -> None:
+        placed = self._of(observation.host)
+        placed.row.observations += 1
+        self.counts["observations"] += 1
+        if placed.row.system_id is None:
+            self.counts["observations_unplaced"] += 1
+            return
+        self.pending.append((placed, observation))
+        if len(self.pending) >= BATCH:
+            self._flush_observations()
+
+    def _service(self, service: OpenService) -> None:
+        placed = self._of(service.host)
+        placed.row.services += 1
+        self.counts["services"] += 1
+        self.services.append((placed, service))
+
+    # Findings -----------------------------------------------------------------------------
+
+    def _vulnerabilities(self, batch: list[tuple[_Placed, Observation]]) -> None:
+        """Every name of the batch resolved to a vulnerability, through its aliases; a flaw
+        no advisory has named yet is made from what the scanner says of it (its advisories,
+        when they come, join it by the same names)."""
+        wanted = {name for _p, obs in batch for name in obs.names} - self.names.keys()
+        if wanted:
+            self.names.update(
+                Alias.objects.filter(name__in=wanted).values_list("name", "vulnerability_id")
+            )
+        unknown: dict[str, Observation] = {}
+        for _placed, obs in batch:
+            if not any(name in self.names for name in obs.names):
+                unknown.setdefault(_main_name(obs.names), obs)
+        if unknown:
+            made = {
+                key: Vulnerability(
+                    key=key[:100],
+                    summary=obs.title,
+                    **_rating(obs),
+                )
+                for key, obs in unknown.items()
+            }
+            present = set(Vulnerability.objects.filter(key__in=made).values_list("key", flat=True))
+            Vulnerability.objects.bulk_create(
+                [v for key, v in made.items() if key not in present], batch_size=2000
+            )
+            keys = dict(Vulnerability.objects.filter(key__in=made).values_list("key", "pk"))
+            aliases = []
+            for key, obs in unknown.items():
+                for name in {key, *obs.names}:
+                    aliases.append(Alias(name=name[:100], vulnerability_id=keys[key]))
+                    self.names[name] = keys[key]
+            Alias.objects.bulk_create(aliases, ignore_conflicts=True, batch_size=2000)
+            self.counts["vulnerabilities_new"] += len(made) - len(present)
+        # A name the scanner gives beside a known one (Grype's related CVE of a GHSA) joins the
+        # same vulnerability; names that belong to two already are left as they are.
+        extra = []
+        for _placed, obs in batch:
+            known = next(self.names[name] for name in obs.names if name in self.names)
+            for name in obs.names:
+                if name not in self.names:
+                    self.names[name] = known
+                    extra.append(Alias(name=name[:100], vulnerability_id=known))
+        Alias.objects.bulk_create(extra, ignore_conflicts=True, batch_size=2000)
+
+    def _flush_observations(self) -> None:
+        batch, self.pending = self.pending, []
+        if not batch:
+            return
+        self._vulnerabilities(batch)
+        rows: dict[tuple[int, int, str], Observation] = {}
+        for placed, obs in batch:
+            package = obs.package or f"port:{placed.label}/{obs.port or 'tcp/0'}"
+            vulnerability_id = next(self.names[n] for n in obs.names if n in self.names)
+            assert placed.row.system_id is not None
+            key = (placed.row.system_id, vulnerability_id, package[:300])
+            if key in self.seen or key in rows:
+                self.counts["repeated"] += 1
+                continue
+            rows[key] = obs
+        self.seen.update(rows)
+        existing = {
+            (f.system_id, f.vulnerability_id, f.package): f
+            for f in Finding.objects.select_for_update()
+            .filter(
+                system_id__in={k[0] for k in rows},
+                vulnerability_id__in={k[1] for k in rows},
+                package__in={k[2] for k in rows},
+            )
+            .order_by("pk")
+        }
+        self._rater = _Rater({k[0] for k in rows}, {k[1] for k in rows})
+        created: list[Finding] = []
+        changed: list[Finding] = []
+        sightings: list[Sighting] = []
+        for key, obs in rows.items():
+            found = existing.get(key)
+            if found is None and not obs.affected:
+                self.counts[Sighting.Outcome.NOT_AFFECTED] += 1
+                continue
+            if found is None:
+                found = self._new(key, obs)
+                created.append(found)
+                outcome: str = Sighting.Outcome.NEW
+            else:
+                outcome = self._again(found, obs, changed)
+            self.counts[outcome] += 1
+            sightings.append(self._sighting(found, obs, outcome))
+        Finding.objects.bulk_create(created, batch_size=2000)
+        Finding.objects.bulk_update(changed, SEEN_FIELDS, batch_size=2000)
+        self.opened += [f.pk for f in created]
+        for sighting in sightings:
+            sighting.finding_id = sighting.finding.pk
+        Sighting.objects.bulk_create(sightings, batch_size=2000)
+        self.counts["sightings"] += len(sightings)
+
+    def _new(self, key: tuple[int, int, str], obs: Observation) -> Finding:
+        now = timezone.now()
+        finding = Finding(
+            system_id=key[0],
+            vulnerability_id=key[1],
+            package=key[2],
+            version=obs.version[:100],
+            why=_("Seen by %(tool)s in scan %(scan)d.")
+            % {"tool": self._tool(), "scan": self.scan.pk},
+            fixed_in=obs.fixed_in[:100],
+            state=F.OPEN,
+            first_seen_at=now,
+            opened_at=now,
+            seen_by_scan=True,
+        )
+        self._rater.rate(finding)
+        return finding
+
+    def _again(self, found: Finding, obs: Observation, changed: list[Finding]) -> str:
+        """A finding seen again: reopened when it was fixed, held open by this scan; a VEX
+        statement that it does not apply changes nothing but is kept as a sighting."""
+        if not obs.affected:
+            return Sighting.Outcome.NOT_AFFECTED
+        before = (found.state, found.version, found.fixed_in, found.seen_by_scan)
+        if found.state in {F.FIXED, F.WITHDRAWN}:
+            found.state, found.opened_at, found.fixed_at = F.OPEN, timezone.now(), None
+            found.reopened += 1
+            self._rater.rate(found)
+            self.opened.append(found.pk)
+            outcome = Sighting.Outcome.REOPENED
+        elif found.state in LIVE:
+            outcome = Sighting.Outcome.STILL_OPEN
+        else:
+            outcome = Sighting.Outcome.SET_ASIDE
+        if found.component_id is None and obs.version:
+            found.version = obs.version[:100]
+        found.fixed_in = obs.fixed_in[:100] or found.fixed_in
+        found.seen_by_scan = True
+        if (found.state, found.version, found.fixed_in, found.seen_by_scan) != before:
+            found.version_number += 1
+            found.updated_at = timezone.now()
+            changed.append(found)
+        return outcome
+
+    def _sighting(self, finding: Finding, obs: Observation, outcome: str) -> Sighting:
+        return Sighting(
+            finding=finding,
+            scan=self.scan,
+            version=obs.version[:100],
+            fixed_in=obs.fixed_in[:100],
+            severity=obs.severity if obs.severity in _SEVERITIES else Severity.UNKNOWN,
+            title=obs.title[:500],
+            affected=obs.affected,
+            outcome=outcome,
+        )
+
+    def _tool(self) -> str:
+        return (self.info.tool if self.info else "") or self.scan.get_format_display()
+
+    def _close(self) -> list[int]:
+        """Findings the scan looked for and no longer saw: open ones the inventory does not
+        carry are fixed; every one is no longer held open by a scan. Set-based, a few hundred
+        hosts to a statement."""
+        scopes = []
+        for placed in self.hosts.values():
+            row = placed.row
+            if row.system_id is None or not row.up:
+                continue
+            for ecosystem in row.ecosystems:
+                scopes.append(Q(system_id=row.system_id, package__startswith=f"pkg:{ecosystem}/"))
+            if row.ports_covered:
+                scopes.append(
+                    Q(system_id=row.system_id, package__startswith=f"port:{placed.label}/")
+                )
+        closed: list[int] = []
+        now = timezone.now()
+        not_seen = ~Exists(Sighting.objects.filter(finding=OuterRef("pk"), scan=self.scan))
+        for start in range(0, len(scopes), 300):
+            scope = Q()
+            for part in scopes[start : start + 300]:
+                scope |= part
+            looked = Finding.objects.filter(scope, seen_by_scan=True).filter(not_seen)
+            fixed = list(
+                looked.filter(state__in=LIVE, component__isnull=True).values_list("pk", flat=True)
+            )
+            for chunk in range(0, len(fixed), 2000):
+                Finding.objects.filter(pk__in=fixed[chunk : chunk + 2000]).update(
+                    state=F.FIXED,
+                    fixed_at=now,
+                    seen_by_scan=False,
+                    closed_by_scan=self.scan,
+                    version_number=Ref("version_number") + 1,
+                    updated_at=now,
+                )
+            looked.update(seen_by_scan=False, updated_at=now)
+            closed += fixed
+        self.counts["closed"] += len(closed)
+        return closed
+
+    # Attack surface -----------------------------------------------------------------------
+
+    def _flush_services(self) -> None:
+        """Open services onto the register's systems or onto discovered assets; the services a
+        scan looked for at an address it reached and no longer found open, closed."""
+        if not self.scan.is_surface and not self.services:
+            return
+        now = timezone.now()
+        assets: dict[str, DiscoveredAsset] = {}
+        unplaced = {
+            placed.row.address: placed
+            for placed, _service in self.services
+            if placed.row.system_id is None and placed.row.address
+        }
+        if unplaced:
+            assets = self._assets(unplaced, now)
+        known = {
+            (s.address, s.protocol, s.port): s
+            for s in ExposedService.objects.select_for_update().filter(
+                address__in={p.row.address for p, _s in self.services if p.row.address}
+            )
+        }
+        create, update = [], []
+        for placed, service in self.services:
+            address = placed.row.address
+            if not address:
+                self.counts["services_without_address"] += 1
+                continue
+            key = (address, service.protocol, service.port)
+            row = known.get(key)
+            asset = assets.get(address)
+            if row is None:
+                row = ExposedService(
+                    address=address,
+                    protocol=service.protocol,
+                    port=service.port,
+                    first_seen_at=now,
+                )
+                known[key] = row
+                create.append(row)
+            elif row.pk is not None and row not in update:
+                update.append(row)
+            row.name, row.product = service.name[:100], service.product[:300]
+            row.system_id = placed.row.system_id
+            row.asset = asset if placed.row.system_id is None else None
+            row.last_seen_at, row.last_scan, row.closed_at = now, self.scan, None
+        ExposedService.objects.bulk_create(create, batch_size=2000)
+        ExposedService.objects.bulk_update(
+            update,
+            ["name", "product", "system", "asset", "last_seen_at", "last_scan", "closed_at"],
+            batch_size=2000,
+        )
+        self.counts["services_new"] += len(create)
+        ranges = port_ranges(self.info.ports_scanned if self.info else "")
+        looked = [
+            placed.row.address
+            for placed in self.hosts.values()
+            if placed.row.up and placed.row.ports_covered and placed.row.address
+        ]
+        if ranges and looked:
+            shut = [
+                service.pk
+                for service in ExposedService.objects.filter(
+                    address__in=looked, closed_at__isnull=True
+                ).exclude(last_scan=self.scan)
+                if covers(ranges, service.protocol, service.port)
+            ]
+            ExposedService.objects.filter(pk__in=shut).update(closed_at=now)
+            self.counts["services_closed"] += len(shut)
+
+    def _assets(self, unplaced: dict[str, _Placed], now: Any) -> dict[str, DiscoveredAsset]:
+        """The discovered asset at each address nobody registered: found again, or new with the
+        CISO's deadline to triage it. One dismissed as decommissioned that answers again is new
+        again; one dismissed as not ours stays dismissed."""
+        known = {
+            a.address: a
+            for a in DiscoveredAsset.objects.select_for_update().filter(address__in=unplaced)
+        }
+        due = timezone.localdate() + timedelta(days=settings.DISCOVERED_ASSET_TRIAGE_DAYS)
+        create, update, back = [], [], []
+        for address, placed in unplaced.items():
+            asset = known.get(address)
+            names = sorted(set(placed.row.hostnames) | set(asset.hostnames if asset else ()))
+            if asset is None:
+                asset = DiscoveredAsset(
+                    address=address,
+                    hostnames=names,
+                    due_on=due,
+                    first_seen_at=now,
+                    last_seen_at=now,
+                    first_scan=self.scan,
+                    last_scan=self.scan,
+                )
+                known[address] = asset
+                create.append(asset)
+                continue
+            asset.hostnames, asset.last_seen_at, asset.last_scan = names, now, self.scan
+            if (
+                asset.state == DiscoveredAsset.State.DISMISSED
+                and asset.reason == DiscoveredAsset.Reason.DECOMMISSIONED
+            ):
+                asset.state, asset.reason, asset.due_on = DiscoveredAsset.State.NEW, "", due
+                asset.version_number += 1
+                back.append(asset.address)
+            update.append(asset)
+        DiscoveredAsset.objects.bulk_create(create, batch_size=2000)
+        DiscoveredAsset.objects.bulk_update(
+            update,
+            ["hostnames", "last_seen_at", "last_scan", "state", "reason", "due_on",
+             "version_number"],
+            batch_size=2000,
+        )  # fmt: skip
+        self.counts["assets_new"] += len(create)
+        self.counts["assets_back"] += len(back)
+        return known
+
+    # Done ---------------------------------------------------------------------------------
+
+    def _finish(self, closed: list[int]) -> None:
+        scan, info = self.scan, self.info
+        assert info is not None
+        if info.format != scan.format:
+            raise FeedError(
+                _("The file reads as %(found)s, not %(said)s.")
+                % {"found": info.format, "said": scan.format},
+                where=scan.file_name,
+            )
+        scan.tool = info.tool[:200]
+        scan.scanned_from, scan.scanned_to = info.started_at, info.finished_at
+        scan.ports_scanned = info.ports_scanned[:2000]
+        scan.counts = dict(sorted(self.counts.items()))
+        scan.skipped = dict(sorted(self.tally.skipped.items()))
+        scan.state, scan.imported_at = Scan.State.DONE, timezone.now()
+        scan.error = scan.error_where = ""
+        scan.save()
+        audit.record(
+            actor=scan.uploaded_by,
+            office=scan.uploaded_office,
+            verb="scan.imported",
+            target=scan,
+            target_label=str(scan),
+            details={
+                "tool": scan.tool,
+                "counts": scan.counts,
+                "systems": sorted(
+                    {p.row.system_id for p in self.hosts.values() if p.row.system_id}
+                )[:100],
+            },
+        )
+        remediation.follow(opened=self.opened, closed=closed, actor=scan.uploaded_by)
+
+
+def _rating(obs: Observation) -> dict[str, Any]:
+    """A vulnerability known only from a scanner: rated by the vector it gave, else its word."""
+    if obs.cvss_vector:
+        vector, score, severity = scoring.best_vector([obs.cvss_vector])
+        if vector:
+            return {"cvss_vector": vector, "cvss_score": score, "severity": severity}
+    severity = obs.severity if obs.severity in _SEVERITIES else Severity.UNKNOWN
+    return {"severity": severity, "cvss_score": obs.cvss_score}
