@@ -8,7 +8,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from committee.models import AgendaItem
-from committee.sayings import say_escalated, say_flag, say_vulnerabilities
+from committee.sayings import say_escalated, say_flag, say_unclaimed, say_vulnerabilities
 
 
 def is_units_escalated(item: AgendaItem) -> bool:
@@ -31,17 +31,8 @@ def _said(item: AgendaItem, say: Callable[[dict[str, Any]], str]) -> str:
     return say(item.said) if item.said else item.summary
 
 
-def heading_of(item: AgendaItem) -> tuple[str, str]:
-    """The item's heading and summary in the reader's language. Assembled items are stored with
-    English text (for the mail and the API); the pages say the same from the linked record, and
-    the facts carry the rest. The secretariat's own items read as they typed them."""
-    if item.suspension is not None:
-        system = item.suspension.system
-        heading = _("Ratify the suspension of %(code)s (%(name)s)") % {
-            "code": system.code,
-            "name": system.name,
-        }
-        return heading, item.suspension.reason
+def _of_units(item: AgendaItem) -> tuple[str, str] | None:
+    """The items that take many records together and keep what they say as data."""
     if is_units_escalated(item):
         assert item.unit is not None
         heading = _("%(unit)s: actions escalated to the committee") % {
@@ -54,6 +45,26 @@ def heading_of(item: AgendaItem) -> tuple[str, str]:
             "unit": f"{item.unit.code} {item.unit.name}"
         }
         return heading, _said(item, say_vulnerabilities)  # counts and systems
+    if item.kind == AgendaItem.Kind.UNCLAIMED_ASSETS:
+        heading = _("Internet-facing assets unclaimed past the CISO's deadline")
+        return heading, _said(item, say_unclaimed)  # how many, which addresses
+    return None
+
+
+def heading_of(item: AgendaItem) -> tuple[str, str]:
+    """The item's heading and summary in the reader's language. Assembled items are stored with
+    English text (for the mail and the API); the pages say the same from the linked record, and
+    the facts carry the rest. The secretariat's own items read as they typed them."""
+    if item.suspension is not None:
+        system = item.suspension.system
+        heading = _("Ratify the suspension of %(code)s (%(name)s)") % {
+            "code": system.code,
+            "name": system.name,
+        }
+        return heading, item.suspension.reason
+    said = _of_units(item)
+    if said is not None:
+        return said
     if item.project is not None:
         heading = _("%(project)s: flagged by quality control") % {
             "project": f"{item.project.reference} {item.project.name}"

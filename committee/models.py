@@ -361,6 +361,7 @@ class AgendaItem(models.Model):
         CARRIED_ACTION = "carried_action", _("Decided action still open")
         QUALITY_FLAG = "quality_flag", _("Project flagged by quality control")
         VULNERABILITIES = "vulnerabilities", _("Overdue critical or exploited vulnerabilities")
+        UNCLAIMED_ASSETS = "unclaimed_assets", _("Internet-facing assets unclaimed past deadline")
         OTHER = "other", _("Other business")
 
     # Every read of items is one meeting's, which the unique (meeting, source_key) index serves;

@@ -175,6 +175,32 @@ def say_vulnerabilities(said: dict[str, Any]) -> str:
     ) % {"counts": _("; ").join(counts), "count": total, "named": named}
 
 
+def unclaimed(*, count: int, addresses: list[str], oldest_due: str) -> dict[str, Any]:
+    """Addresses open on the internet that nobody has claimed by the CISO's deadline: how
+    many, the first few, and the oldest deadline passed."""
+    return {"count": count, "addresses": addresses, "oldest_due": oldest_due}
+
+
+NO_UNCLAIMED_LEFT: dict[str, Any] = unclaimed(count=0, addresses=[], oldest_due="")
+
+
+def say_unclaimed(said: dict[str, Any]) -> str:
+    count = int(said.get("count", 0))
+    if not count:
+        return _("Every discovered internet-facing asset has been assigned or dismissed since.")
+    addresses = list(said.get("addresses", []))
+    named = ", ".join(addresses)
+    if count > len(addresses):
+        named = _("%(named)s and %(n)s more") % {"named": named, "n": count - len(addresses)}
+    return ngettext(
+        "%(count)s address open on the internet that no registered system claims is still "
+        "untriaged past the CISO's deadline (the oldest since %(due)s): %(named)s.",
+        "%(count)s addresses open on the internet that no registered system claims are still "
+        "untriaged past the CISO's deadline (the oldest since %(due)s): %(named)s.",
+        count,
+    ) % {"count": count, "due": said.get("oldest_due", ""), "named": named}
+
+
 def in_english(say: Any, said: dict[str, Any]) -> str:
     """The stored summary, which the API and older readers get: English, as before."""
     with translation.override("en"):

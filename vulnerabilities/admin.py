@@ -1,5 +1,6 @@
 """Admin for vulnerabilities: deadlines edited through the service, the rest read-only records;
-findings set aside, accepted or confirmed through the services' admin actions."""
+findings confirmed, scans rerun and discovered assets dismissed through the services' admin
+actions."""
 
 from __future__ import annotations
 
@@ -20,12 +21,17 @@ from vulnerabilities.models import (
     Advisory,
     AffectedRange,
     Alias,
+    DiscoveredAsset,
+    ExposedService,
     FeedImport,
     Finding,
     RemediationDeadline,
+    Scan,
+    ScanHost,
+    Sighting,
     Vulnerability,
 )
-from vulnerabilities.services import deadlines
+from vulnerabilities.services import deadlines, scans, surface
 from vulnerabilities.services import findings as findings_service
 
 
@@ -143,3 +149,74 @@ class FindingAdmin(RecordAdmin):
     def reopen_expired(self, request: HttpRequest, queryset: QuerySet[Finding]) -> None:
         count = findings_service.reopen_expired_acceptances(today=dt.date.today())
         self.message_user(request, _("%(count)s acceptance(s) reopened.") % {"count": count})
+
+
+class ScanHostInline(admin.TabularInline[ScanHost, Scan]):
+    model = ScanHost
+    extra = 0
+    can_delete = False
+    fields = ["ref", "addresses", "hostnames", "up", "system", "placed_by", "observations"]
+    readonly_fields = ["ref", "addresses", "hostnames", "up", "system", "placed_by", "observations"]
+    max_num = 0
+    show_change_link = False
+
+
+@admin.register(Scan)
+class ScanAdmin(RecordAdmin):
+    list_display = ["uploaded_at", "format", "file_name", "system", "state", "uploaded_by"]
+    list_filter = ["format", "state"]
+    search_fields = ["file_name", "sha256", "system__code"]
+    list_select_related = ["system", "uploaded_by"]
+    inlines = [ScanHostInline]
+    actions = ["import_now"]
+
+    @admin.action(description=gettext_lazy("Import the selected queued scans now"))
+    def import_now(self, request: HttpRequest, queryset: QuerySet[Scan]) -> None:
+        """For a queue whose worker is down: the same import the worker runs."""
+        done = 0
+        for scan in queryset.filter(state__in=[Scan.State.QUEUED, Scan.State.RUNNING]):
+            done += scans.run(scan_id=scan.pk).state == Scan.State.DONE
+        self.message_user(request, _("%(count)s scan(s) imported.") % {"count": done})
+
+
+@admin.register(Sighting)
+class SightingAdmin(RecordAdmin):
+    list_display = ["finding", "scan", "severity", "outcome", "affected"]
+    list_filter = ["outcome", "severity"]
+    list_select_related = ["finding", "scan"]
+    raw_id_fields = ["finding", "scan"]
+
+
+@admin.register(ExposedService)
+class ExposedServiceAdmin(RecordAdmin):
+    list_display = ["address", "protocol", "port", "name", "system", "asset", "closed_at"]
+    list_filter = ["protocol"]
+    search_fields = ["address", "name", "product"]
+    list_select_related = ["system", "asset"]
+
+
+@admin.register(DiscoveredAsset)
+class DiscoveredAssetAdmin(RecordAdmin):
+    list_display = ["address", "state", "due_on", "unit", "system", "last_seen_at"]
+    list_filter = ["state"]
+    search_fields = ["address", "hostnames"]
+    list_select_related = ["unit", "system"]
+    actions = ["dismiss_not_ours"]
+
+    @admin.action(description=gettext_lazy("Dismiss the selected assets as not ours"))
+    def dismiss_not_ours(self, request: HttpRequest, queryset: QuerySet[DiscoveredAsset]) -> None:
+        """The CISO's office, through the same service as the pages (others are refused)."""
+        done = 0
+        for asset in queryset.order_by("pk"):
+            try:
+                surface.dismiss(
+                    actor=_actor(request),
+                    asset=asset,
+                    reason=DiscoveredAsset.Reason.NOT_OURS,
+                    note=_("Dismissed from the admin."),
+                )
+                done += 1
+            except (PermissionDenied, ValidationError, Conflict) as exc:
+                self.message_user(request, str(exc), messages.ERROR)
+                return
+        self.message_user(request, _("%(count)s asset(s) dismissed.") % {"count": done})

@@ -44,7 +44,7 @@ from config.sql import insert_history, insert_rows
 from config.text import fit, one_line
 from quality.models import WITHDRAWN, QualityFlag, QualityReport
 from systems.models import SuspensionOrder
-from vulnerabilities.models import Finding
+from vulnerabilities.models import DiscoveredAsset, Finding
 from vulnerabilities.models import Severity as VulnerabilitySeverity
 
 log = logging.getLogger(__name__)
@@ -264,6 +264,30 @@ def _vulnerabilities(today: dt.date) -> Iterator[Proposed]:
         )
 
 
+def _unclaimed_assets(today: dt.date) -> Iterator[Proposed]:
+    """Internet-facing addresses nobody has claimed past the CISO's deadline to triage them:
+    one item, naming the first few, the oldest first. One query."""
+    rows = list(
+        DiscoveredAsset.objects.filter(state=DiscoveredAsset.State.NEW, due_on__lt=today)
+        .order_by("due_on", "address")
+        .values_list("address", "due_on")
+    )
+    if not rows:
+        return
+    said = sayings.unclaimed(
+        count=len(rows),
+        addresses=[address for address, _due in rows[:NAMED_SYSTEMS]],
+        oldest_due=_day(rows[0][1]),
+    )
+    yield Proposed(
+        kind=K.UNCLAIMED_ASSETS,
+        source_key="unclaimed-assets",
+        title="Internet-facing assets unclaimed past the CISO's deadline",
+        summary=sayings.in_english(sayings.say_unclaimed, said),
+        said=said,
+    )
+
+
 def _carried_actions(meeting: Meeting, today: dt.date, label: Labels) -> Iterator[Proposed]:
     """Actions decided at earlier meetings, carried forward until verified (or cancelled)."""
     actions = (
@@ -419,6 +443,7 @@ def computed_items(meeting: Meeting, *, now: dt.datetime | None = None) -> list[
         *_carried_actions(meeting, today, label),
         *_risks(label),
         *_vulnerabilities(today),
+        *_unclaimed_assets(today),
         *_quality_flags(meeting, until, label),
         *_directives(since, until, label),
     ]
@@ -448,6 +473,7 @@ def assemble_agenda(
         computed = computed_items(meeting, now=now)
         _refresh_escalated(present, computed)
         _refresh_vulnerabilities(present, computed)
+        _refresh_unclaimed(present, computed)
         _refresh_quality_flags(present)
         new = [item for item in computed if item.source_key not in known]
         if new:
@@ -496,6 +522,16 @@ def _refresh_vulnerabilities(present: QuerySet[AgendaItem], computed: list[Propo
         {item.source_key: item.said for item in computed if item.kind == K.VULNERABILITIES},
         say=sayings.say_vulnerabilities,
         missing=sayings.NO_VULNERABILITIES_LEFT,
+    )
+
+
+def _refresh_unclaimed(present: QuerySet[AgendaItem], computed: list[Proposed]) -> None:
+    """The unclaimed assets item says what is true now, until the agenda is published."""
+    _resay(
+        present.filter(kind=K.UNCLAIMED_ASSETS, removed_at__isnull=True),
+        {item.source_key: item.said for item in computed if item.kind == K.UNCLAIMED_ASSETS},
+        say=sayings.say_unclaimed,
+        missing=sayings.NO_UNCLAIMED_LEFT,
     )
 
 
