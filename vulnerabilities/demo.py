@@ -1,14 +1,20 @@
-"""Demo software and advisories: a clone shows findings, one exploited in the wild and overdue."""
+"""Demo software, advisories and scans: a clone shows findings (one exploited in the wild and
+overdue, some seen only by a scanner), services open on a system registered as not facing the
+internet, and an address nobody registered waiting for the CISO's office."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import datetime as dt
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+
 from accounts.models import User
 from systems import inventory
-from systems.models import Component, System
-from vulnerabilities.models import Advisory
-from vulnerabilities.services import advisories
+from systems.models import Component, NetworkIdentity, System
+from vulnerabilities.models import Advisory, Scan
+from vulnerabilities.services import advisories, scans
 
 DATA = Path(__file__).resolve().parent / "demo_data"
 
@@ -54,3 +60,38 @@ def seed_vulnerabilities() -> None:
     for kind, name in FEEDS:
         with (DATA / name).open("rb") as stream:
             advisories.import_file(actor=ciso, kind=kind, stream=stream, origin=f"demo/{name}")
+
+
+# (uploader, system code or None for a scan placed by network identities, file)
+SCANS = [
+    ("cloud-member", "cloud-console", "trivy_pip.json"),
+    ("ciso", None, "libnmap_2_hosts_version.xml"),
+]
+# The address the nmap scan finds MySQL open on is the print batch's, registered as not
+# facing the internet: the attack-surface page flags it. The other host is nobody's.
+IDENTITIES = [("cert-print-batch", NetworkIdentity.Kind.IP, "127.0.0.1")]
+
+
+def seed_scans() -> None:
+    """A unit's container scan and the CISO's scan of the company's addresses, imported as
+    uploaded on the pages. Idempotent."""
+    if Scan.objects.exists():
+        return
+    for code, kind, value in IDENTITIES:
+        system = System.objects.filter(code=code).first()
+        if system is not None:
+            NetworkIdentity.objects.get_or_create(
+                system=system,
+                kind=kind,
+                value=value,
+                defaults={
+                    "valid_from": dt.date(2020, 1, 1),
+                    "added_by": User.objects.get(username="ciso"),
+                },
+            )
+    for username, code, name in SCANS:
+        system = System.objects.filter(code=code).first() if code else None
+        if code and system is None:
+            continue
+        upload = SimpleUploadedFile(name, (DATA / name).read_bytes())
+        scans.receive(actor=User.objects.get(username=username), upload=upload, system=system)

@@ -172,3 +172,25 @@ def test_the_demo_shows_vulnerability_findings(settings):
     assert (kev.system.code, kev.priority) == ("resident-cert", "p1")
     assert open_findings.overdue().filter(pk=kev.pk).exists()  # KEV's due date has passed
     assert kev.action is not None and kev.action.unit.code == "PUBSEC"
+
+
+def test_the_demo_shows_scans_and_the_attack_surface(settings):
+    settings.DEMO_MODE = True
+    run_demo()
+    from vulnerabilities import selectors
+    from vulnerabilities.models import DiscoveredAsset, Finding, Scan
+
+    assert set(Scan.objects.values_list("format", "state")) == {("trivy", "done"), ("nmap", "done")}
+    # Werkzeug, seen only by the unit's Trivy scan, on the cloud console.
+    seen = Finding.objects.unresolved().filter(system__code="cloud-console", seen_by_scan=True)
+    assert set(seen.values_list("vulnerability__key", flat=True)) == {
+        "CVE-2019-14806",
+        "CVE-2020-28724",
+    }
+    # MySQL open on the print batch, registered as not facing the internet; scanme.nmap.org
+    # is nobody's.
+    view = selectors.coverage(User.objects.get(username="ciso"))
+    assert [s.code for s in view.not_registered_facing] == ["cert-print-batch"]
+    assert any(service.port == 3306 for service in view.risky)
+    asset = DiscoveredAsset.objects.get()
+    assert asset.address == "74.207.244.221" and asset.state == DiscoveredAsset.State.NEW

@@ -14,7 +14,7 @@ from cases.demo import seed_cases
 from committee.demo import seed_committee
 from quality.demo import seed_quality
 from systems.demo import seed_systems
-from vulnerabilities.demo import seed_vulnerabilities
+from vulnerabilities.demo import seed_scans, seed_vulnerabilities
 
 
 class Command(BaseCommand):
@@ -35,6 +35,7 @@ class Command(BaseCommand):
             seed_cases()
             seed_quality()
             seed_vulnerabilities()
+            seed_scans()
             committee = seed_committee()
         issuer = quote(settings.MFA_TOTP_ISSUER)
         self.stdout.write(self.style.SUCCESS(f"Demo organisation ready: {len(logins)} users."))
