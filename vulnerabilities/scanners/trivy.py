@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -292,8 +293,10 @@ def digest(value: Any) -> str:
     return found.group(0).lower() if found else ""
 
 
+@functools.lru_cache(maxsize=65536)
 def package_from_purl(purl: str) -> str:
-    """The package key of a Package URL, or "" when it is not one."""
+    """The package key of a Package URL, or "" when it is not one (remembered: a report names
+    the same few thousand packages over and over)."""
     try:
         parsed = PackageURL.from_string(purl.strip())
     except ValueError:

@@ -16,6 +16,7 @@ from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 
@@ -36,6 +37,14 @@ UNFINISHED = [
     Action.Status.SUBMITTED,
     Action.Status.RETURNED,
 ]
+# What planning work reads of a finding (and tell_ciso_of): a hundred thousand findings load
+# in a second, not in ten.
+PLANNED_FIELDS = [
+    "pk", "system_id", "vulnerability_id", "component_id", "package", "version", "fixed_in",
+    "state", "priority", "due_on", "action_id", "system__unit_id", "system__code",
+    "system__internet_facing", "vulnerability__key", "vulnerability__kev",
+    "vulnerability__severity", "component__scheme", "component__name",
+]  # fmt: skip
 ACTION_PRIORITY: dict[str, str] = {
     Priority.P1: Action.Priority.URGENT,
     Priority.P2: Action.Priority.HIGH,
@@ -76,6 +85,7 @@ def _plan(opened: Collection[int], actor: User | None) -> list[int]:
             Finding.objects.filter(pk__in=wanted[start : start + BATCH], state=F.OPEN)
             .filter(Q(action__isnull=True) | ~Q(action__status__in=UNFINISHED))
             .select_related("system", "vulnerability", "component")
+            .only(*PLANNED_FIELDS)
             .order_by("system_id", "package", "pk")
         )
     groups: dict[tuple[int, str], list[Finding]] = defaultdict(list)
@@ -96,15 +106,38 @@ def _plan(opened: Collection[int], actor: User | None) -> list[int]:
         office=OfficeCode.CISO, works=works, caused_by=actor
     )
     running.update(zip(new_groups, created, strict=False))
-    linked = []
+    linked: dict[int, list[int]] = defaultdict(list)
     for key, group in groups.items():
-        for finding in group:
-            finding.action_id = running.get(key)
-            if finding.action_id is not None:
-                linked.append(finding)
-    Finding.objects.bulk_update(linked, ["action"], batch_size=BATCH)
+        action_id = running.get(key)
+        if action_id is not None:
+            for finding in group:
+                finding.action_id = action_id
+                linked[action_id].append(finding.pk)
+    _link(linked)
     tell_ciso_of(findings)
     return created
+
+
+def _link(linked: dict[int, list[int]]) -> None:
+    """Findings onto their work: on PostgreSQL one UPDATE ... FROM unnest a batch (a CASE of
+    thousands of branches costs more than the rows it writes), elsewhere one UPDATE a piece of
+    work."""
+    pairs = [(pk, action_id) for action_id, pks in linked.items() for pk in pks]
+    if connection.vendor == "postgresql":
+        table = Finding._meta.db_table
+        with connection.cursor() as cursor:
+            for start in range(0, len(pairs), BATCH * 4):
+                chunk = pairs[start : start + BATCH * 4]
+                cursor.execute(
+                    f"UPDATE {table} AS f SET action_id = v.action_id "  # noqa: S608 - our table
+                    "FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, action_id) "
+                    "WHERE f.id = v.id",
+                    [[pk for pk, _a in chunk], [a for _pk, a in chunk]],
+                )
+        return
+    for action_id, pks in linked.items():
+        for start in range(0, len(pks), BATCH):
+            Finding.objects.filter(pk__in=pks[start : start + BATCH]).update(action_id=action_id)
 
 
 def _work(group: list[Finding]) -> standing.Work:

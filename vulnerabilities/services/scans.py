@@ -12,6 +12,7 @@ address no system claims into a discovered asset for the CISO's office to triage
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from audit import services as audit
 from config.errors import Conflict
+from config.sql import insert_rows
 from systems.models import System
 from vulnerabilities import policy, scoring
 from vulnerabilities.models import (
@@ -60,6 +62,14 @@ from vulnerabilities.services.findings import LIVE, _facts, _rated, deadlines
 from vulnerabilities.surface import covers, port_ranges
 
 F = Finding.State
+# A new finding's columns as a scan writes it; the rest take their defaults.
+NEW_FINDING_COLUMNS = [
+    "system_id", "vulnerability_id", "package", "version", "why", "fixed_in", "state",
+    "severity", "priority", "due_on", "first_seen_at", "opened_at", "seen_by_scan",
+]  # fmt: skip
+SIGHTING_COLUMNS = [
+    "finding_id", "scan_id", "version", "fixed_in", "severity", "title", "affected", "outcome",
+]  # fmt: skip
 # What seeing a finding again may change on it.
 SEEN_FIELDS = [
     "state", "opened_at", "fixed_at", "reopened", "severity", "priority", "due_on", "version",
@@ -292,6 +302,25 @@ class _Rater:
         self.systems, self.vulnerabilities = _facts(system_ids, vulnerability_ids)
         self.days = deadlines()
 
+    def rating(
+        self, system_id: int, vulnerability_id: int, opened: dt.date
+    ) -> tuple[str, str, Any]:
+        """Severity, priority and due date of a new finding opened on `opened`, as `rate`
+        gives them, for rows written without a model instance."""
+        vulnerability = self.vulnerabilities[vulnerability_id]
+        priority = scoring.priority(
+            severity=vulnerability["severity"],
+            kev=vulnerability["kev"],
+            system=self.systems[system_id],
+        )
+        due_on = scoring.due_on(
+            opened=opened,
+            priority=priority,
+            deadlines=self.days,
+            kev_due_on=vulnerability["kev_due_on"],
+        )
+        return vulnerability["severity"], priority, due_on
+
     def rate(self, finding: Finding) -> None:
         _rated(
             finding,
@@ -301,13 +330,27 @@ class _Rater:
         )
 
 
-@dataclass
+@dataclass(slots=True)
 class _Placed:
-    """A host of the report as the import holds it: the row to write and where it goes."""
+    """A host of the report as the import holds it while reading on: where it goes, what it
+    covered, how much was seen on it, and its row until that is written (a scan of a hundred
+    thousand addresses keeps a few hundred bytes a host, not a model instance)."""
 
-    row: ScanHost
-    host: Host
+    system_id: int | None
+    address: str | None
+    hostnames: tuple[str, ...]
+    up: bool
+    ecosystems: tuple[str, ...]
+    ports_covered: bool
     label: str  # how its port findings name it: the first address, else a host name, else ref
+    row: ScanHost | None  # None once written
+    pk: int | None = None
+    observations: int = 0
+    services: int = 0
+    written: tuple[int, int] = (0, 0)  # the counts its row was written with
+
+    def counts(self) -> tuple[int, int]:
+        return self.observations, self.services
 
 
 @dataclass
@@ -319,8 +362,10 @@ class _Import:
     tally: Tally = field(default_factory=Tally)
     counts: Counter[str] = field(default_factory=Counter)
     hosts: dict[str, _Placed] = field(default_factory=dict)
+    unwritten: list[_Placed] = field(default_factory=list)
     pending: list[tuple[_Placed, Observation]] = field(default_factory=list)
     services: list[tuple[_Placed, OpenService]] = field(default_factory=list)
+    looked: list[str] = field(default_factory=list)  # addresses whose ports the scan examined
     seen: set[tuple[int, int, str]] = field(default_factory=set)
     names: dict[str, int] = field(default_factory=dict)  # vulnerability of each name
     opened: list[int] = field(default_factory=list)
@@ -348,10 +393,9 @@ class _Import:
                 _("The report says nothing of what wrote it."), where=self.scan.file_name
             )
         self._flush_observations()
-        ScanHost.objects.bulk_create(
-            [placed.row for placed in self.hosts.values()], batch_size=2000
-        )
+        self._write_hosts(everything=True)
         self._flush_services()
+        self._close_services()
         closed = self._close()
         self._finish(closed)
 
@@ -383,8 +427,22 @@ class _Import:
             found = self.placer.place(host)
             if found is not None:
                 row.system_id, row.placed_by = found
-        label = (host.addresses or host.hostnames or (host.ref,))[0]
-        self.hosts[host.ref] = _Placed(row=row, host=host, label=label)
+        placed = _Placed(
+            system_id=row.system_id,
+            address=row.address,
+            hostnames=tuple(host.hostnames),
+            up=host.up,
+            ecosystems=tuple(row.ecosystems),
+            ports_covered=host.ports_covered,
+            label=(host.addresses or host.hostnames or (host.ref,))[0],
+            row=row,
+        )
+        self.hosts[host.ref] = placed
+        self.unwritten.append(placed)
+        if host.up and host.ports_covered and row.address:
+            self.looked.append(row.address)
+        if len(self.unwritten) > BATCH:
+            self._write_hosts()
         self.counts["hosts"] += 1
         self.counts["placed" if row.system_id else "unplaced"] += 1
         if not host.up:
@@ -402,9 +460,9 @@ class _Import:
 
     def _observation(self, observation: Observation) -> None:
         placed = self._of(observation.host)
-        placed.row.observations += 1
+        placed.observations += 1
         self.counts["observations"] += 1
-        if placed.row.system_id is None:
+        if placed.system_id is None:
             self.counts["observations_unplaced"] += 1
             return
         self.pending.append((placed, observation))
@@ -413,9 +471,35 @@ class _Import:
 
     def _service(self, service: OpenService) -> None:
         placed = self._of(service.host)
-        placed.row.services += 1
+        placed.services += 1
         self.counts["services"] += 1
         self.services.append((placed, service))
+        if len(self.services) >= BATCH:
+            self._flush_services()
+
+    def _write_hosts(self, *, everything: bool = False) -> None:
+        """The hosts' rows, a batch at a time as the file is read (but the last, whose results
+        may still be coming); at the end, the counts of those written before their last result."""
+        batch = self.unwritten if everything else self.unwritten[:-1]
+        self.unwritten = [] if everything else self.unwritten[-1:]
+        rows = []
+        for placed in batch:
+            assert placed.row is not None
+            placed.row.observations, placed.row.services = placed.written = placed.counts()
+            rows.append(placed.row)
+        ScanHost.objects.bulk_create(rows, batch_size=2000)
+        for placed, row in zip(batch, rows, strict=True):
+            placed.pk, placed.row = row.pk, None
+        if everything:
+            later = [p for p in self.hosts.values() if p.counts() != p.written]
+            ScanHost.objects.bulk_update(
+                [
+                    ScanHost(pk=p.pk, observations=p.observations, services=p.services)
+                    for p in later
+                ],
+                ["observations", "services"],
+                batch_size=2000,
+            )
 
     # Findings -----------------------------------------------------------------------------
 
@@ -473,8 +557,8 @@ class _Import:
         for placed, obs in batch:
             package = obs.package or f"port:{placed.label}/{obs.port or 'tcp/0'}"
             vulnerability_id = next(self.names[n] for n in obs.names if n in self.names)
-            assert placed.row.system_id is not None
-            key = (placed.row.system_id, vulnerability_id, package[:300])
+            assert placed.system_id is not None
+            key = (placed.system_id, vulnerability_id, package[:300])
             if key in self.seen or key in rows:
                 self.counts["repeated"] += 1
                 continue
@@ -491,47 +575,74 @@ class _Import:
             .order_by("pk")
         }
         self._rater = _Rater({k[0] for k in rows}, {k[1] for k in rows})
-        created: list[Finding] = []
+        created: list[tuple[tuple[int, int, str], Observation]] = []
         changed: list[Finding] = []
-        sightings: list[Sighting] = []
+        sightings: list[tuple[tuple[int, int, str], Observation, str]] = []
         for key, obs in rows.items():
             found = existing.get(key)
             if found is None and not obs.affected:
                 self.counts[Sighting.Outcome.NOT_AFFECTED] += 1
                 continue
             if found is None:
-                found = self._new(key, obs)
-                created.append(found)
+                created.append((key, obs))
                 outcome: str = Sighting.Outcome.NEW
             else:
                 outcome = self._again(found, obs, changed)
             self.counts[outcome] += 1
-            sightings.append(self._sighting(found, obs, outcome))
-        Finding.objects.bulk_create(created, batch_size=2000)
+            sightings.append((key, obs, outcome))
+        ids = {key: f.pk for key, f in existing.items()}
+        ids.update(self._create(created))
         Finding.objects.bulk_update(changed, SEEN_FIELDS, batch_size=2000)
-        self.opened += [f.pk for f in created]
-        for sighting in sightings:
-            sighting.finding_id = sighting.finding.pk
-        Sighting.objects.bulk_create(sightings, batch_size=2000)
+        insert_rows(
+            Sighting,
+            SIGHTING_COLUMNS,
+            (
+                (
+                    ids[key],
+                    self.scan.pk,
+                    obs.version[:100],
+                    obs.fixed_in[:100],
+                    obs.severity if obs.severity in _SEVERITIES else Severity.UNKNOWN,
+                    obs.title[:500],
+                    obs.affected,
+                    outcome,
+                )
+                for key, obs, outcome in sightings
+            ),
+        )
         self.counts["sightings"] += len(sightings)
 
-    def _new(self, key: tuple[int, int, str], obs: Observation) -> Finding:
+    def _create(
+        self, created: list[tuple[tuple[int, int, str], Observation]]
+    ) -> dict[tuple[int, int, str], int]:
+        """New findings written as rows (no model instance a finding: at a hundred thousand,
+        building them costs more than writing them), and their ids read back by key."""
+        if not created:
+            return {}
         now = timezone.now()
-        finding = Finding(
-            system_id=key[0],
-            vulnerability_id=key[1],
-            package=key[2],
-            version=obs.version[:100],
-            why=_("Seen by %(tool)s in scan %(scan)d.")
-            % {"tool": self._tool(), "scan": self.scan.pk},
-            fixed_in=obs.fixed_in[:100],
-            state=F.OPEN,
-            first_seen_at=now,
-            opened_at=now,
-            seen_by_scan=True,
-        )
-        self._rater.rate(finding)
-        return finding
+        opened = timezone.localtime(now).date()
+        why = _("Seen by %(tool)s in scan %(scan)d.") % {"tool": self._tool(), "scan": self.scan.pk}
+        rows = []
+        for (system_id, vulnerability_id, package), obs in created:
+            severity, priority, due_on = self._rater.rating(system_id, vulnerability_id, opened)
+            rows.append(
+                (
+                    system_id, vulnerability_id, package, obs.version[:100], why,
+                    obs.fixed_in[:100], F.OPEN, severity, priority, due_on, now, now, True,
+                )
+            )  # fmt: skip
+        insert_rows(Finding, NEW_FINDING_COLUMNS, rows)
+        wanted = {key for key, _obs in created}
+        found = {}
+        for system_id, vulnerability_id, package, pk in Finding.objects.filter(
+            system_id__in={k[0] for k in wanted},
+            vulnerability_id__in={k[1] for k in wanted},
+            package__in={k[2] for k in wanted},
+        ).values_list("system_id", "vulnerability_id", "package", "pk"):
+            if (system_id, vulnerability_id, package) in wanted:
+                found[(system_id, vulnerability_id, package)] = pk
+        self.opened += found.values()
+        return found
 
     def _again(self, found: Finding, obs: Observation, changed: list[Finding]) -> str:
         """A finding seen again: reopened when it was fixed, held open by this scan; a VEX
@@ -559,18 +670,6 @@ class _Import:
             changed.append(found)
         return outcome
 
-    def _sighting(self, finding: Finding, obs: Observation, outcome: str) -> Sighting:
-        return Sighting(
-            finding=finding,
-            scan=self.scan,
-            version=obs.version[:100],
-            fixed_in=obs.fixed_in[:100],
-            severity=obs.severity if obs.severity in _SEVERITIES else Severity.UNKNOWN,
-            title=obs.title[:500],
-            affected=obs.affected,
-            outcome=outcome,
-        )
-
     def _tool(self) -> str:
         return (self.info.tool if self.info else "") or self.scan.get_format_display()
 
@@ -580,14 +679,15 @@ class _Import:
         hosts to a statement."""
         scopes = []
         for placed in self.hosts.values():
-            row = placed.row
-            if row.system_id is None or not row.up:
+            if placed.system_id is None or not placed.up:
                 continue
-            for ecosystem in row.ecosystems:
-                scopes.append(Q(system_id=row.system_id, package__startswith=f"pkg:{ecosystem}/"))
-            if row.ports_covered:
+            for ecosystem in placed.ecosystems:
                 scopes.append(
-                    Q(system_id=row.system_id, package__startswith=f"port:{placed.label}/")
+                    Q(system_id=placed.system_id, package__startswith=f"pkg:{ecosystem}/")
+                )
+            if placed.ports_covered:
+                scopes.append(
+                    Q(system_id=placed.system_id, package__startswith=f"port:{placed.label}/")
                 )
         closed: list[int] = []
         now = timezone.now()
@@ -617,34 +717,32 @@ class _Import:
     # Attack surface -----------------------------------------------------------------------
 
     def _flush_services(self) -> None:
-        """Open services onto the register's systems or onto discovered assets; the services a
-        scan looked for at an address it reached and no longer found open, closed."""
-        if not self.scan.is_surface and not self.services:
+        """A batch of open services onto the register's systems, or onto discovered assets."""
+        batch, self.services = self.services, []
+        if not batch:
             return
         now = timezone.now()
-        assets: dict[str, DiscoveredAsset] = {}
         unplaced = {
-            placed.row.address: placed
-            for placed, _service in self.services
-            if placed.row.system_id is None and placed.row.address
+            placed.address: placed
+            for placed, _service in batch
+            if placed.system_id is None and placed.address
         }
-        if unplaced:
-            assets = self._assets(unplaced, now)
+        assets = self._assets(unplaced, now) if unplaced else {}
         known = {
             (s.address, s.protocol, s.port): s
             for s in ExposedService.objects.select_for_update().filter(
-                address__in={p.row.address for p, _s in self.services if p.row.address}
+                address__in={p.address for p, _s in batch if p.address}
             )
         }
-        create, update = [], []
-        for placed, service in self.services:
-            address = placed.row.address
+        create: list[ExposedService] = []
+        update: dict[int, ExposedService] = {}
+        for placed, service in batch:
+            address = placed.address
             if not address:
                 self.counts["services_without_address"] += 1
                 continue
             key = (address, service.protocol, service.port)
             row = known.get(key)
-            asset = assets.get(address)
             if row is None:
                 row = ExposedService(
                     address=address,
@@ -654,32 +752,36 @@ class _Import:
                 )
                 known[key] = row
                 create.append(row)
-            elif row.pk is not None and row not in update:
-                update.append(row)
+            elif row.pk is not None:
+                update[row.pk] = row
             row.name, row.product = service.name[:100], service.product[:300]
-            row.system_id = placed.row.system_id
-            row.asset = asset if placed.row.system_id is None else None
+            row.system_id = placed.system_id
+            row.asset = assets.get(address) if placed.system_id is None else None
             row.last_seen_at, row.last_scan, row.closed_at = now, self.scan, None
         ExposedService.objects.bulk_create(create, batch_size=2000)
         ExposedService.objects.bulk_update(
-            update,
+            list(update.values()),
             ["name", "product", "system", "asset", "last_seen_at", "last_scan", "closed_at"],
             batch_size=2000,
         )
         self.counts["services_new"] += len(create)
+
+    def _close_services(self) -> None:
+        """The services the scan looked for at an address it reached and no longer found open:
+        closed. Only the ports it says it scanned count as looked at."""
         ranges = port_ranges(self.info.ports_scanned if self.info else "")
-        looked = [
-            placed.row.address
-            for placed in self.hosts.values()
-            if placed.row.up and placed.row.ports_covered and placed.row.address
-        ]
-        if ranges and looked:
+        if not ranges or not self.looked:
+            return
+        now = timezone.now()
+        for start in range(0, len(self.looked), BATCH):
             shut = [
-                service.pk
-                for service in ExposedService.objects.filter(
-                    address__in=looked, closed_at__isnull=True
-                ).exclude(last_scan=self.scan)
-                if covers(ranges, service.protocol, service.port)
+                pk
+                for pk, protocol, port in ExposedService.objects.filter(
+                    address__in=self.looked[start : start + BATCH], closed_at__isnull=True
+                )
+                .exclude(last_scan=self.scan)
+                .values_list("pk", "protocol", "port")
+                if covers(ranges, protocol, port)
             ]
             ExposedService.objects.filter(pk__in=shut).update(closed_at=now)
             self.counts["services_closed"] += len(shut)
@@ -696,7 +798,7 @@ class _Import:
         create, update, back = [], [], []
         for address, placed in unplaced.items():
             asset = known.get(address)
-            names = sorted(set(placed.row.hostnames) | set(asset.hostnames if asset else ()))
+            names = sorted(set(placed.hostnames) | set(asset.hostnames if asset else ()))
             if asset is None:
                 asset = DiscoveredAsset(
                     address=address,
@@ -758,9 +860,7 @@ class _Import:
             details={
                 "tool": scan.tool,
                 "counts": scan.counts,
-                "systems": sorted(
-                    {p.row.system_id for p in self.hosts.values() if p.row.system_id}
-                )[:100],
+                "systems": sorted({p.system_id for p in self.hosts.values() if p.system_id})[:100],
             },
         )
         remediation.follow(opened=self.opened, closed=closed, actor=scan.uploaded_by)
