@@ -16,15 +16,7 @@ from systems.packages import PackageError, cpe_fields, cpe_key, parse_cpe, purl_
 from vulnerabilities.feeds.common import JsonWalk, Utf8Reader, listed, mapping, place, text, unique
 from vulnerabilities.feeds.common import timestamp as read_timestamp
 from vulnerabilities.records import FeedError
-from vulnerabilities.scanners.records import (
-    CYCLONEDX,
-    Host,
-    Observation,
-    Record,
-    ReportInfo,
-    Tally,
-)
-from vulnerabilities.scanners.trivy import (
+from vulnerabilities.scanners.jsonstream import (
     build,
     clip,
     cvss_vector,
@@ -39,6 +31,14 @@ from vulnerabilities.scanners.trivy import (
     severity_of_score,
     skip,
     vulnerability_id,
+)
+from vulnerabilities.scanners.records import (
+    CYCLONEDX,
+    Host,
+    Observation,
+    Record,
+    ReportInfo,
+    Tally,
 )
 
 NOT_AFFECTED = {"not_affected", "false_positive"}

@@ -47,7 +47,7 @@ _BOM = b"\xef\xbb\xbf"
 # instructions, comments and a DOCTYPE (with an internal subset, whose entities are never
 # read here).
 _PROLOG = re.compile(
-    rb"\s*(?:<\?.*?\?>|<!--.*?-->|<!DOCTYPE(?:[^\[>]|\[.*?\])*>)",
+    rb"\s*(?:<\?.*?\?>|<!--.*?-->|<!DOCTYPE(?:[^\[>]|\[[^\]]*\])*>)",
     re.DOTALL | re.IGNORECASE,
 )
 _ROOT = re.compile(rb"\s*<(?:[A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*)")

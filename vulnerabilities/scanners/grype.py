@@ -11,8 +11,7 @@ from django.utils.translation import gettext_noop as N_
 from vulnerabilities.feeds.common import JsonWalk, Utf8Reader, listed, mapping, place, text, unique
 from vulnerabilities.feeds.common import timestamp as read_timestamp
 from vulnerabilities.records import FeedError
-from vulnerabilities.scanners.records import GRYPE, Host, Observation, Record, ReportInfo, Tally
-from vulnerabilities.scanners.trivy import (
+from vulnerabilities.scanners.jsonstream import (
     Seen,
     build,
     clip,
@@ -32,6 +31,7 @@ from vulnerabilities.scanners.trivy import (
     skip,
     vulnerability_id,
 )
+from vulnerabilities.scanners.records import GRYPE, Host, Observation, Record, ReportInfo, Tally
 
 _TOP_KEYS = ("source", "distro", "descriptor")
 

@@ -15,8 +15,8 @@ from django.utils.translation import gettext_noop as N_
 
 from vulnerabilities.feeds.common import JsonWalk, Utf8Reader, listed, place, text
 from vulnerabilities.records import FeedError
+from vulnerabilities.scanners.jsonstream import mapping_of, not_this_format, refuse_other
 from vulnerabilities.scanners.records import MASSCAN, Host, OpenService, Record, ReportInfo, Tally
-from vulnerabilities.scanners.trivy import mapping_of, not_this_format, refuse_other
 
 # masscan 1.0 ends its list with this line, which is not JSON (an unquoted key).
 _FINISHED = re.compile(rb'^\{\s*"?finished"?\s*:\s*1\s*\}$')

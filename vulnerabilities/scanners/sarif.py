@@ -14,8 +14,7 @@ from django.utils.translation import gettext_noop as N_
 from vulnerabilities.feeds.common import listed, mapping, place, text, unique
 from vulnerabilities.feeds.common import timestamp as read_timestamp
 from vulnerabilities.records import FeedError
-from vulnerabilities.scanners.records import SARIF, Host, Observation, Record, ReportInfo, Tally
-from vulnerabilities.scanners.trivy import (
+from vulnerabilities.scanners.jsonstream import (
     Event,
     build,
     clip,
@@ -34,6 +33,7 @@ from vulnerabilities.scanners.trivy import (
     skip,
     vulnerability_id,
 )
+from vulnerabilities.scanners.records import SARIF, Host, Observation, Record, ReportInfo, Tally
 
 LEVELS = {"error": "high", "warning": "medium", "note": "low", "none": "none"}
 SKIPPED_KINDS = {"pass", "notApplicable", "informational"}
