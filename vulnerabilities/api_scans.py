@@ -163,7 +163,6 @@ class ScanViewSet(VersionedReadViewSet):
         responses={
             201: ScanOut,
             202: OpenApiResponse(ScanOut, description="Queued for a worker: read Location."),
-            400: OpenApiResponse(ERROR, description="Not a report we read, or refused."),
             409: CONFLICT,
             413: OpenApiResponse(ERROR, description="Larger than the server accepts."),
         },
@@ -209,7 +208,7 @@ class ScanViewSet(VersionedReadViewSet):
                     "detail": scan.error,
                     "where": scan.error_where,
                     "code": "scan_refused",
-                    "scan": scan.pk,
+                    "scan": reverse("scan-detail", args=[scan.pk], request=request),
                 },
                 status=status.HTTP_400_BAD_REQUEST,
             )
@@ -318,6 +317,9 @@ class ExposedServiceViewSet(VersionedReadViewSet):
 
 class AssetOut(serializers.ModelSerializer):
     unit = _slug("code", allow_null=True)
+    reason = serializers.ChoiceField(
+        DiscoveredAsset.Reason.choices, allow_blank=True, read_only=True
+    )
     system_code = serializers.CharField(source="system.code", read_only=True, allow_null=True)
     decided_by = _slug("username", allow_null=True)
     services = ExposedServiceOut(many=True, read_only=True)

@@ -4,9 +4,8 @@ internet, and an address nobody registered waiting for the CISO's office."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import datetime as dt
+from pathlib import Path
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -63,7 +62,7 @@ def seed_vulnerabilities() -> None:
 
 
 # (uploader, system code or None for a scan placed by network identities, file)
-SCANS = [
+SCANS: list[tuple[str, str | None, str]] = [
     ("cloud-member", "cloud-console", "trivy_pip.json"),
     ("ciso", None, "libnmap_2_hosts_version.xml"),
 ]
@@ -77,11 +76,11 @@ def seed_scans() -> None:
     uploaded on the pages. Idempotent."""
     if Scan.objects.exists():
         return
-    for code, kind, value in IDENTITIES:
-        system = System.objects.filter(code=code).first()
-        if system is not None:
+    for holder, kind, value in IDENTITIES:
+        registered = System.objects.filter(code=holder).first()
+        if registered is not None:
             NetworkIdentity.objects.get_or_create(
-                system=system,
+                system=registered,
                 kind=kind,
                 value=value,
                 defaults={

@@ -7,7 +7,7 @@ from typing import Any
 
 import django_filters
 from django import forms
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -17,7 +17,8 @@ from config.filters import PageFilterSet, several
 from config.versioning import etag_of
 from systems.forms import PageForm
 from vulnerabilities import policy
-from vulnerabilities.models import Finding, Priority, RemediationDeadline, Severity
+from vulnerabilities.filters import IdFilter
+from vulnerabilities.models import Finding, Priority, RemediationDeadline, Severity, Sighting
 from vulnerabilities.services.deadlines import MAX_DAYS
 
 LIVE_STATES = [Finding.State.OPEN.value, Finding.State.REVIEW.value]
@@ -32,9 +33,13 @@ def _finding_units(request: HttpRequest | None) -> QuerySet[BusinessUnit]:
 
 
 class FindingListFilter(PageFilterSet):
-    """The findings list's filters; with no state asked for, the live ones (open, to review)."""
+    """The findings list's filters; with no state asked for, the live ones (open, to review),
+    unless the list is of what a scan saw or closed (then every state)."""
 
-    order = ("unit", "system", "severity", "priority", "state", "kev", "overdue")
+    order = (
+        "unit", "system", "severity", "priority", "state", "kev", "overdue",
+        "scan", "outcome", "closed_by_scan",
+    )  # fmt: skip
 
     unit = django_filters.ModelChoiceFilter(
         field_name="system__unit",
@@ -48,13 +53,26 @@ class FindingListFilter(PageFilterSet):
     state = several(Finding.State.choices, label=_("State"))
     kev = django_filters.BooleanFilter(field_name="vulnerability__kev", label=_("Exploited (KEV)"))
     overdue = django_filters.BooleanFilter(method="filter_overdue", label=_("Overdue"))
+    scan = IdFilter(method="filter_scan", min_value=1, max_value=2**31 - 1, label=_("Seen by scan"))
+    outcome = django_filters.ChoiceFilter(
+        method="filter_outcome",
+        choices=Sighting.Outcome.choices,
+        label=_("What that scan made of it"),
+    )
+    closed_by_scan = IdFilter(
+        field_name="closed_by_scan_id", min_value=1, max_value=2**31 - 1, label=_("Closed by scan")
+    )
 
     class Meta:
         model = Finding
-        fields = ["unit", "system", "severity", "priority", "state", "kev", "overdue"]
+        fields = [
+            "unit", "system", "severity", "priority", "state", "kev", "overdue",
+            "scan", "outcome", "closed_by_scan",
+        ]  # fmt: skip
 
     def __init__(self, data: Any = None, *args: Any, **kwargs: Any) -> None:
-        if data is not None and not data.getlist("state"):
+        of_a_scan = data is not None and (data.get("scan") or data.get("closed_by_scan"))
+        if data is not None and not data.getlist("state") and not of_a_scan:
             data = data.copy()
             data.setlist("state", LIVE_STATES)
         super().__init__(data, *args, **kwargs)
@@ -64,6 +82,19 @@ class FindingListFilter(PageFilterSet):
             return queryset
         overdue = Finding.objects.overdue().values("pk")
         return queryset.filter(pk__in=overdue) if value else queryset.exclude(pk__in=overdue)
+
+    def filter_scan(self, queryset: QuerySet[Finding], name: str, value: Any) -> Any:
+        """The findings the scan saw (with `outcome`: those it saw so)."""
+        if value is None:
+            return queryset
+        sightings = Sighting.objects.filter(scan_id=value, finding=OuterRef("pk"))
+        outcome = self.form.cleaned_data.get("outcome")
+        if outcome:
+            sightings = sightings.filter(outcome=outcome)
+        return queryset.filter(Exists(sightings))
+
+    def filter_outcome(self, queryset: QuerySet[Finding], name: str, value: Any) -> Any:
+        return queryset  # read with `scan`: what that scan made of each finding
 
 
 class VersionedForm(PageForm):

@@ -105,7 +105,11 @@ def _visible_finding(request: HttpRequest, pk: int) -> Finding:
     """A finding the reader may see, or a 404 (its existence is not leaked)."""
     return get_object_or_404(
         selectors.findings_for(request.user).select_related(
-            "component", "affected_range", "affected_range__advisory", "decided_by"
+            "component",
+            "component__sbom",
+            "affected_range",
+            "affected_range__advisory",
+            "decided_by",
         ),
         pk=pk,
     )
@@ -147,6 +151,10 @@ def _finding_page(
             "vulnerability": vulnerability,
             "aliases": [a.name for a in vulnerability.aliases.all() if a.name != vulnerability.key],
             "advisories": vulnerability.advisories.order_by("source", "source_id"),
+            # What saw it: each scan's sighting, newest first (one query).
+            "sightings": finding.sightings.select_related("scan").order_by(
+                "-scan__uploaded_at", "-scan_id"
+            ),
             **forms,
         },
         status=status,

@@ -93,8 +93,10 @@ from tests.authz.matrix import (
     unit_roles,
 )
 from tests.vulnerabilities.samples import sample
-from vulnerabilities.models import Finding, RemediationDeadline
+from vulnerabilities.models import DiscoveredAsset, Finding, RemediationDeadline, Scan
 from vulnerabilities.services import advisories as advisory_services
+from vulnerabilities.services import scans as scan_services
+from vulnerabilities.services import surface as surface_services
 
 SIGN_IN = "sign-in"
 ALL = set(SIGNED_IN)
@@ -651,6 +653,68 @@ def deadlines_form(w: World, scope: str, _obj: Any) -> dict[str, Any]:
 
 def deadlines_now() -> Any:
     return list(RemediationDeadline.objects.order_by("priority").values())
+
+
+# --- Scans and the attack surface ----------------------------------------------------------
+
+TRIVY_PIP = "trivy/trivy_pip.json"
+NMAP = "nmap/libnmap_2_hosts_version.xml"
+NMAP_STRANGER = "74.207.244.221"  # a host of the nmap sample no system claims
+# Who uploads a scan of a system (policy.scan_office): its unit, the CISO's office, and an
+# administrator (who keeps every system's register entry).
+SCAN_UPLOADERS = {"unit", "ciso", "admin"}
+# Who sees the attack surface: those who read everything (the CISO's office among them).
+SURFACE_READERS = set(OVERSIGHT)
+
+
+def trivy_scan(w: World, scope: str) -> Scan:
+    """A Trivy report of a system of the scope's unit, uploaded by the CISO's office."""
+    upload = SimpleUploadedFile("trivy_pip.json", sample(TRIVY_PIP).read_bytes())
+    scan = scan_services.receive(actor=w.users["ciso"], upload=upload, system=make_system(w, scope))
+    assert scan.state == Scan.State.DONE, scan.error
+    return scan
+
+
+def scan_upload(w: World, scope: str) -> Req:
+    """The scans page's upload form: the Trivy report of a system of the scope's unit."""
+    system = make_system(w, scope)
+    body = {
+        "file": SimpleUploadedFile("trivy_pip.json", sample(TRIVY_PIP).read_bytes()),
+        "system": str(system.pk),
+        "format": "",
+    }
+    return Req(reverse("vulnerabilities:scans"), body, {}, count_of(Scan, Finding))
+
+
+def discovered_asset(w: World, scope: str) -> DiscoveredAsset:
+    """An address nobody registered, found by a scan of the company's addresses and assigned
+    by the CISO's office to the scope's unit."""
+    upload = SimpleUploadedFile("nmap.xml", sample(NMAP).read_bytes())
+    scan = scan_services.receive(actor=w.users["ciso"], upload=upload)
+    assert scan.state == Scan.State.DONE, scan.error
+    asset = DiscoveredAsset.objects.get(address=NMAP_STRANGER)
+    return surface_services.assign(actor=w.users["ciso"], asset=asset, unit=w.unit_of(scope))
+
+
+def assign_asset_form(w: World, scope: str, asset: DiscoveredAsset) -> dict[str, Any]:
+    return {
+        "assign-unit": w.unit_of(scope).code,
+        "assign-due_on": future(30),
+        "assign-note": "Their CDN node",
+        "assign-version": etag_of(asset),
+    }
+
+
+def dismiss_asset_form(w: World, scope: str, asset: DiscoveredAsset) -> dict[str, Any]:
+    return {
+        "dismiss-reason": DiscoveredAsset.Reason.NOT_OURS,
+        "dismiss-note": "A customer's address.",
+        "dismiss-version": etag_of(asset),
+    }
+
+
+def attach_asset_form(w: World, scope: str, asset: DiscoveredAsset) -> dict[str, Any]:
+    return {"attach-system": str(make_system(w, scope).pk), "attach-version": etag_of(asset)}
 
 
 # --- The matrix ----------------------------------------------------------------------------
@@ -1376,6 +1440,67 @@ PAGE_ROWS: list[PageRow] = [
         page("none", ALL),
         at("vulnerabilities:posture"),
     ),
+    # scans: seen with their systems (all for oversight); uploaded from the list page by the
+    # system's unit or the CISO's office (in the world, a person who keeps no system of the
+    # scope's unit keeps none at all, so is refused the upload outright)
+    PageRow("vulnerabilities:scans", "GET", "none", page("none", ALL), at("vulnerabilities:scans")),
+    *[
+        PageRow(
+            "vulnerabilities:scans",
+            "POST",
+            s,
+            page(s, SCAN_UPLOADERS, sees=ALL),
+            scan_upload,
+        )
+        for s in UNIT_SCOPES
+    ],
+    *[
+        PageRow(name, "GET", s, page(s, seers(s)), at(name, trivy_scan))
+        for name in ("vulnerabilities:scan", "vulnerabilities:scan-progress")
+        for s in UNIT_SCOPES
+    ],
+    # the attack surface: the CISO's office and oversight
+    PageRow(
+        "vulnerabilities:attack-surface",
+        "GET",
+        "none",
+        page("none", SURFACE_READERS),
+        at("vulnerabilities:attack-surface"),
+    ),
+    # discovered assets: all for oversight, a unit its own; triaged by the CISO's office,
+    # attached by the unit to one of its systems (an administrator keeps every system)
+    PageRow(
+        "vulnerabilities:discovered-assets",
+        "GET",
+        "none",
+        page("none", ALL),
+        at("vulnerabilities:discovered-assets"),
+    ),
+    *[
+        PageRow(
+            "vulnerabilities:discovered-asset",
+            "GET",
+            s,
+            page(s, seers(s)),
+            at("vulnerabilities:discovered-asset", discovered_asset),
+        )
+        for s in UNIT_SCOPES
+    ],
+    *[
+        PageRow(
+            f"vulnerabilities:discovered-asset-{act}",
+            "POST",
+            s,
+            page(s, ok),
+            at(f"vulnerabilities:discovered-asset-{act}", discovered_asset, body=body),
+        )
+        for act, ok, body in [
+            ("assign", {"ciso"}, assign_asset_form),
+            ("dismiss", {"ciso"}, dismiss_asset_form),
+            ("attach", {"unit", "admin"}, attach_asset_form),
+        ]
+        for s in UNIT_SCOPES
+    ],
 ]
 
 

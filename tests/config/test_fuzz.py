@@ -282,6 +282,47 @@ def _calendar_feed(people: People) -> dict[str, Any]:
     return {"id": feed.pk}
 
 
+def _scan(people: People) -> dict[str, Any]:
+    """A Trivy report of the unit's system, imported: both roles see it and its host."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.vulnerabilities.samples import sample
+    from vulnerabilities.services import scans
+
+    relative = "trivy/trivy_pip.json"
+    scan = scans.receive(
+        actor=people("bu_member"),
+        upload=SimpleUploadedFile("pip.json", sample(relative).read_bytes()),
+        system=_system(people),
+    )
+    return {"id": scan.pk}
+
+
+def _surface(people: People) -> dict[str, Any]:
+    """An nmap scan of the company's addresses: one host is the unit's system (its services
+    are the system's), the other nobody registered, assigned to the unit to claim."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from systems import inventory
+    from tests.vulnerabilities.samples import sample
+    from vulnerabilities.models import DiscoveredAsset, ExposedService
+    from vulnerabilities.services import scans, surface
+
+    system = _system(people)
+    inventory.add_network_identity(
+        actor=people("bu_member"), system=system, kind="ip", value="127.0.0.1"
+    )
+    relative = "nmap/libnmap_2_hosts_version.xml"
+    scans.receive(
+        actor=people("ciso"),
+        upload=SimpleUploadedFile("nmap.xml", sample(relative).read_bytes()),
+    )
+    asset = surface.assign(
+        actor=people("ciso"), asset=DiscoveredAsset.objects.get(), unit=people("unit")
+    )
+    return {"asset": asset.pk, "service": ExposedService.objects.filter(system=system)[0].pk}
+
+
 # The URL's first segment -> the path parameters that address one such record.
 RECORDS: dict[str, Callable[[People], dict[str, Any]]] = {
     "business-units": lambda people: {"id": people("unit").pk},
@@ -305,6 +346,9 @@ RECORDS: dict[str, Callable[[People], dict[str, Any]]] = {
     "remediation-deadlines": _deadline,
     # The exposure question's answer is about the systems that run log4j-core.
     "exposure": _system_with_inventory,
+    "scans": _scan,
+    "discovered-assets": lambda people: {"id": _surface(people)["asset"]},
+    "exposed-services": lambda people: {"id": _surface(people)["service"]},
 }
 
 

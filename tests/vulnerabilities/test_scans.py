@@ -37,6 +37,7 @@ pytestmark = pytest.mark.django_db
 def other_system(other_unit) -> System:
     return register(other_unit, "cloud-console", internet_facing=True)
 
+
 TRIVY_PIP = "trivy/trivy_pip.json"
 WERKZEUG = "pkg:pypi/werkzeug"
 
@@ -269,7 +270,9 @@ def test_a_format_that_is_not_what_the_file_is_is_refused(ciso, system):
 def test_a_unit_uploads_for_its_own_systems_only(bu_member, system, other_system):
     assert upload_sample(bu_member, TRIVY_PIP, system=system).state == Scan.State.DONE
     with pytest.raises(PermissionDenied):
-        upload_sample(bu_member, "grype/defectdojo_same_cve_different_paths.json", system=other_system)
+        upload_sample(
+            bu_member, "grype/defectdojo_same_cve_different_paths.json", system=other_system
+        )
     with pytest.raises(PermissionDenied):
         upload_sample(bu_member, "grype/defectdojo_same_cve_different_paths.json")
 
@@ -277,7 +280,9 @@ def test_a_unit_uploads_for_its_own_systems_only(bu_member, system, other_system
 # --- Big reports by a worker ------------------------------------------------------------------
 
 
-def test_a_big_report_is_queued_then_imported_once(ciso, system, settings, django_capture_on_commit_callbacks):
+def test_a_big_report_is_queued_then_imported_once(
+    ciso, system, settings, django_capture_on_commit_callbacks
+):
     settings.SCAN_INLINE_BYTES = 100
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         scan = upload_sample(ciso, TRIVY_PIP, system=system)
@@ -321,9 +326,9 @@ def test_an_address_nobody_registered_becomes_a_discovered_asset(ciso, system):
     )
     scan = upload_sample(ciso, NMAP)
     assert scan.state == Scan.State.DONE, scan.error
-    assert set(
-        ExposedService.objects.filter(system=system).values_list("port", flat=True)
-    ) == set(ports)
+    assert set(ExposedService.objects.filter(system=system).values_list("port", flat=True)) == set(
+        ports
+    )
     asset = DiscoveredAsset.objects.get(address=stranger)
     assert asset.state == DiscoveredAsset.State.NEW and asset.first_scan == scan
     assert asset.due_on > timezone.localdate()
