@@ -1,4 +1,4 @@
-"""python -m bench [--scale N]: generate (once) and measure P1-P11, then write docs/performance.md.
+"""python -m bench [--scale N]: generate (once) and measure P1-P14, then write docs/performance.md.
 
 Runs against its own PostgreSQL database (BENCH_DATABASE_URL, default rcc_bench_<scale>), which
 it creates, migrates and fills with generate_load_data on the first run at a scale.
@@ -107,6 +107,9 @@ def main() -> int:
         ({"P9"}, "vulnerabilities", "run_new_advisory", options.runs),
         ({"P10"}, "vulnerabilities", "run_morning_of", options.runs),
         ({"P11"}, "vulnerabilities", "run_list", options.runs),
+        ({"P12"}, "scans", "run_import", (max(1, options.runs // 5), options.scale)),
+        ({"P13"}, "scans", "run_again", (max(1, options.runs // 5), options.scale)),
+        ({"P14"}, "scans", "run_worker", options.scale),
     ]
     results = []
     with override_settings(ROOT_URLCONF="bench.urls"):

@@ -22,7 +22,7 @@ from django.utils import timezone
 from accounts.selectors import office_people
 from actions import chasing
 from actions.models import Action, ChaseNotice, Digest, Notification
-from bench.harness import Result, ms
+from bench.harness import Result, ms, worker_line
 
 ROOT = Path(__file__).resolve().parent.parent
 OPEN = ["open", "in_progress", "returned", "submitted"]
@@ -228,13 +228,13 @@ def _on_a_worker() -> Result:
     )  # fmt: skip
     try:
         lines: list[str] = []
-        _read_until(worker, lines, "ready.")
+        worker_line(worker, lines, ("ready.",), within=1800)
         counter = redis.Redis.from_url(broker)
         before = _pushes(counter)
         from actions.tasks import chase_actions
 
         chase_actions.apply_async(queue=queue)
-        done = _read_until(worker, lines, "succeeded in")
+        done = worker_line(worker, lines, ("succeeded in",), within=1800)
         pushed = _pushes(counter) - before
         took = float(re.search(r"succeeded in ([0-9.]+)s", done).group(1))  # type: ignore[union-attr]
         peak_kb = int(
@@ -265,16 +265,3 @@ def _on_a_worker() -> Result:
 def _pushes(client: Any) -> int:
     stats = client.info("commandstats")
     return sum(int(stats.get(f"cmdstat_{c}", {}).get("calls", 0)) for c in ("lpush", "rpush"))
-
-
-def _read_until(worker: subprocess.Popen[str], lines: list[str], marker: str) -> str:
-    deadline = time.monotonic() + 1800
-    assert worker.stdout is not None
-    while time.monotonic() < deadline:
-        line = worker.stdout.readline()
-        if not line:
-            raise RuntimeError("the worker stopped:\n" + "".join(lines[-40:]))
-        lines.append(line)
-        if marker in line:
-            return line
-    raise RuntimeError(f"no {marker!r} from the worker")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+import subprocess  # nosec B404 - the benchmarks' own worker processes
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +26,37 @@ class Result:
     ok: bool  # the target holds
     notes: list[str] = field(default_factory=list)
     sound: bool = True  # what both sides did agrees (same rows, no errors): else the run is void
+
+
+def alternate(
+    ours: Callable[[], float], bare: Callable[[], float], *, runs: int
+) -> tuple[list[float], list[float]]:
+    """Each side's own timings (each call returns the seconds it measured), the two taking
+    turns to go first so that a slow moment hits both alike."""
+    mine: list[float] = []
+    theirs: list[float] = []
+    for turn in range(runs):
+        order = [(ours, mine), (bare, theirs)]
+        for call, times in order if turn % 2 == 0 else reversed(order):
+            times.append(call())
+    return mine, theirs
+
+
+def worker_line(
+    worker: subprocess.Popen[str], lines: list[str], markers: tuple[str, ...], *, within: float
+) -> str:
+    """The first line of a worker's log with one of the markers, its log read as it goes (so
+    the pipe never fills) and kept in `lines`."""
+    deadline = time.monotonic() + within
+    assert worker.stdout is not None
+    while time.monotonic() < deadline:
+        line = worker.stdout.readline()
+        if not line:
+            raise RuntimeError("the worker stopped:\n" + "".join(lines[-40:]))
+        lines.append(line)
+        if any(marker in line for marker in markers):
+            return line
+    raise RuntimeError(f"none of {markers!r} from the worker")
 
 
 def side_by_side(

@@ -14,7 +14,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from accounts.models import OfficeCode, Role, User
-from bench.harness import Result, count_queries, ms
+from bench.harness import Result, alternate, count_queries, ms
 from bench.lists import client_for
 from systems.models import Component
 from vulnerabilities import matching, selectors
@@ -151,12 +151,7 @@ def run_rematch(runs: int) -> list[Result]:
         state["bare"], state["rows"] = len(keys), rows
         return time.perf_counter() - started
 
-    mine: list[float] = []
-    theirs: list[float] = []
-    for turn in range(runs):
-        order = [(ours, mine), (bare, theirs)]
-        for call, times in order if turn % 2 == 0 else reversed(order):
-            times.append(call())
+    mine, theirs = alternate(ours, bare, runs=runs)
     median, baseline = statistics.median(mine), statistics.median(theirs)
     ratio = median / baseline
     same = state["findings"] == state["bare"]

@@ -99,6 +99,37 @@ def the_rest(model: type[models.Model], columns: Sequence[str]) -> dict[str, Any
     return rest
 
 
+def copy_rows(
+    model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> int:
+    """Rows into the model's table as `insert_rows` writes them, by COPY on PostgreSQL: no
+    statement to plan and the values encoded in C, the way a hundred thousand rows of one
+    import go in. Elsewhere, `insert_rows`. Returns how many rows were written."""
+    if connection.vendor != "postgresql":
+        return insert_rows(model, columns, rows)
+    by_column = {field.column: field for field in model._meta.concrete_fields}
+    rest = the_rest(model, columns)
+    given = [by_column[column] for column in columns]
+    same = [by_column[column].get_db_prep_save(value, connection) for column, value in rest.items()]
+    quote = connection.ops.quote_name
+    names = ", ".join(quote(str(column)) for column in [*columns, *rest])
+    written = 0
+    with connection.cursor() as cursor:
+        raw = cursor.cursor  # psycopg's own cursor, in the connection's transaction
+        with raw.copy(
+            f"COPY {quote(model._meta.db_table)} ({names}) FROM STDIN"  # nosec B608 - names from models
+        ) as copy:
+            for row in rows:
+                copy.write_row(
+                    [
+                        *(_prepared(field, value) for field, value in zip(given, row, strict=True)),
+                        *same,
+                    ]
+                )
+                written += 1
+    return written
+
+
 def _prepared(field: models.Field[Any, Any], value: Any) -> Any:
     """A value as its field saves it. Ints, text, booleans and NULL go as they are: preparing
     each of them costs more than the insert of thousands of rows does, for the same value."""

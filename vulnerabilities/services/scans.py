@@ -32,7 +32,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from audit import services as audit
 from config.errors import Conflict
-from config.sql import insert_rows
+from config.sql import copy_rows
 from systems.models import System
 from vulnerabilities import policy, scoring
 from vulnerabilities.models import (
@@ -564,16 +564,7 @@ class _Import:
                 continue
             rows[key] = obs
         self.seen.update(rows)
-        existing = {
-            (f.system_id, f.vulnerability_id, f.package): f
-            for f in Finding.objects.select_for_update()
-            .filter(
-                system_id__in={k[0] for k in rows},
-                vulnerability_id__in={k[1] for k in rows},
-                package__in={k[2] for k in rows},
-            )
-            .order_by("pk")
-        }
+        existing = self._existing(rows)
         self._rater = _Rater({k[0] for k in rows}, {k[1] for k in rows})
         created: list[tuple[tuple[int, int, str], Observation]] = []
         changed: list[Finding] = []
@@ -593,7 +584,7 @@ class _Import:
         ids = {key: f.pk for key, f in existing.items()}
         ids.update(self._create(created))
         Finding.objects.bulk_update(changed, SEEN_FIELDS, batch_size=2000)
-        insert_rows(
+        copy_rows(
             Sighting,
             SIGHTING_COLUMNS,
             (
@@ -631,7 +622,7 @@ class _Import:
                     obs.fixed_in[:100], F.OPEN, severity, priority, due_on, now, now, True,
                 )
             )  # fmt: skip
-        insert_rows(Finding, NEW_FINDING_COLUMNS, rows)
+        copy_rows(Finding, NEW_FINDING_COLUMNS, rows)
         wanted = {key for key, _obs in created}
         found = {}
         for system_id, vulnerability_id, package, pk in Finding.objects.filter(
@@ -642,6 +633,33 @@ class _Import:
             if (system_id, vulnerability_id, package) in wanted:
                 found[(system_id, vulnerability_id, package)] = pk
         self.opened += found.values()
+        return found
+
+    def _existing(
+        self, rows: dict[tuple[int, int, str], Observation]
+    ) -> dict[tuple[int, int, str], Finding]:
+        """The batch's findings that exist already. Read without a lock: a later scan sees
+        mostly what the last one saw, and locking a hundred thousand rows to change none costs
+        a write each. Those this scan will change are read again under lock."""
+        fields = ("system_id", "vulnerability_id", "package", "component_id", *SEEN_FIELDS)
+        found = {
+            (f.system_id, f.vulnerability_id, f.package): f
+            for f in Finding.objects.filter(
+                system_id__in={k[0] for k in rows},
+                vulnerability_id__in={k[1] for k in rows},
+                package__in={k[2] for k in rows},
+            ).only(*fields)
+            if (f.system_id, f.vulnerability_id, f.package) in rows
+        }
+        moving = sorted(f.pk for key, f in found.items() if _would_change(f, rows[key]))
+        for start in range(0, len(moving), 2000):
+            for f in (
+                Finding.objects.select_for_update()
+                .filter(pk__in=moving[start : start + 2000])
+                .only(*fields)
+                .order_by("pk")
+            ):
+                found[(f.system_id, f.vulnerability_id, f.package)] = f
         return found
 
     def _again(self, found: Finding, obs: Observation, changed: list[Finding]) -> str:
@@ -864,6 +882,18 @@ class _Import:
             },
         )
         remediation.follow(opened=self.opened, closed=closed, actor=scan.uploaded_by)
+
+
+def _would_change(found: Finding, obs: Observation) -> bool:
+    """Whether seeing it again changes the finding (`_Import._again` decides how)."""
+    if not obs.affected:
+        return False
+    return (
+        found.state in {F.FIXED, F.WITHDRAWN}
+        or not found.seen_by_scan
+        or bool(found.component_id is None and obs.version and obs.version[:100] != found.version)
+        or bool(obs.fixed_in and obs.fixed_in[:100] != found.fixed_in)
+    )
 
 
 def _rating(obs: Observation) -> dict[str, Any]:
