@@ -99,6 +99,19 @@ def the_rest(model: type[models.Model], columns: Sequence[str]) -> dict[str, Any
     return rest
 
 
+def reserve_ids(model: type[models.Model], count: int) -> list[int] | None:
+    """`count` ids taken from the table's sequence at once, for rows written with their ids
+    (so nothing is read back); None where there is no sequence to take from (SQLite)."""
+    if connection.vendor != "postgresql" or count <= 0:
+        return None if connection.vendor != "postgresql" else []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [model._meta.db_table, model._meta.pk.column, count],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
 def copy_rows(
     model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]
 ) -> int:

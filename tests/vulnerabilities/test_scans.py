@@ -378,3 +378,21 @@ def test_triage_assigns_dismisses_and_attaches(ciso, bu_member, unit, system):
     second.refresh_from_db()
     assert second.state == DiscoveredAsset.State.NEW
     assert rescan.hosts.get(address=first.address).system == system
+
+
+def test_findings_only_a_scanner_saw_get_remediation_work(ciso, system):
+    upload_sample(ciso, TRIVY_PIP, system=system)
+    found = list(Finding.objects.filter(system=system).select_related("action"))
+    assert len({f.action_id for f in found}) == 1 and found[0].action is not None
+    action = found[0].action
+    # The fixed versions compare by PyPI's rules: the one upgrade that fixes both.
+    assert action.title == "Upgrade werkzeug 0.11 to 0.15.3 on cert-issuance"
+    assert action.unit_id == system.unit_id
+    assert action.due_on == min(f.due_on for f in found)
+    # Both fixed, as a later scan finds: the work is settled by itself.
+    report = json.loads(sample(TRIVY_PIP).read_bytes())
+    for result in report["Results"]:
+        result["Vulnerabilities"] = []
+    upload(ciso, json.dumps(report).encode(), system=system)
+    action.refresh_from_db()
+    assert action.status == "verified"

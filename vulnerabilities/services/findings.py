@@ -106,7 +106,9 @@ def _rated(
     )
 
 
-SYSTEM_FIELDS = ("pk", "unit_id", "internet_facing", "handles_personal_data", "criticality")
+SYSTEM_FIELDS = (
+    "pk", "code", "unit_id", "internet_facing", "handles_personal_data", "criticality"
+)  # fmt: skip
 VULNERABILITY_FIELDS = ("pk", "key", "severity", "kev", "kev_due_on", "withdrawn_at")
 
 

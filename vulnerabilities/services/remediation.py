@@ -39,7 +39,7 @@ UNFINISHED = [
     Action.Status.SUBMITTED,
     Action.Status.RETURNED,
 ]
-# What planning work reads of a finding, in _Planned's order.
+# What planning work reads of a finding, in Planned's order.
 PLANNED_FIELDS = [
     "pk", "system_id", "package", "version", "fixed_in", "priority", "due_on",
     "system__unit_id", "system__code", "system__internet_facing", "vulnerability__key",
@@ -75,9 +75,10 @@ def _title(name: str, version: str, target: str, code: str) -> str:
     }  # fmt: skip
 
 
-class _Planned(NamedTuple):
+class Planned(NamedTuple):
     """What planning work reads of an open finding, as one row (a hundred thousand findings
-    load in a second as rows, in ten as model instances with their system and component)."""
+    load in a second as rows, in ten as model instances with their system and component). A
+    caller that has just written new findings may hand them over as such rows."""
 
     pk: int
     system_id: int
@@ -96,20 +97,24 @@ class _Planned(NamedTuple):
     name: str | None
 
 
-def _plan(opened: Collection[int], actor: User | None) -> list[int]:
+def _plan(
+    opened: Collection[int], actor: User | None, known: Collection[Planned] = ()
+) -> list[int]:
     """Give each open finding without work the unfinished work of its system and package, or
-    new work for it: the new work issued set-based, the findings linked in batched updates."""
-    findings: list[_Planned] = []
-    wanted = sorted(opened)
+    new work for it: the new work issued set-based, the findings linked in batched updates.
+    `known` are findings just written, open and without work, as rows: not read again."""
+    findings: list[Planned] = list(known)
+    given = {finding.pk for finding in known}
+    wanted = sorted(set(opened) - given)
     for start in range(0, len(wanted), BATCH):
         findings += map(
-            _Planned._make,
+            Planned._make,
             Finding.objects.filter(pk__in=wanted[start : start + BATCH], state=F.OPEN)
             .filter(Q(action__isnull=True) | ~Q(action__status__in=UNFINISHED))
             .order_by("system_id", "package", "pk")
             .values_list(*PLANNED_FIELDS),
         )
-    groups: dict[tuple[int, str], list[_Planned]] = defaultdict(list)
+    groups: dict[tuple[int, str], list[Planned]] = defaultdict(list)
     for finding in findings:
         groups[(finding.system_id, finding.package)].append(finding)
     if not groups:
@@ -161,7 +166,7 @@ def _link(linked: dict[int, list[int]]) -> None:
             Finding.objects.filter(pk__in=pks[start : start + BATCH]).update(action_id=action_id)
 
 
-def _work(group: list[_Planned]) -> standing.Work:
+def _work(group: list[Planned]) -> standing.Work:
     """The one upgrade that fixes a system's findings of one package (a package only a scanner
     saw compares its versions by its Package URL type's rules)."""
     first = group[0]
@@ -239,9 +244,13 @@ def _settle(closed: Collection[int], actor: User | None) -> int:
 
 
 def follow(
-    *, opened: Collection[int], closed: Collection[int], actor: User | None
+    *,
+    opened: Collection[int],
+    closed: Collection[int],
+    actor: User | None,
+    known: Collection[Planned] = (),
 ) -> dict[str, Any]:
-    """The work that follows findings opened and closed."""
-    created = _plan(opened, actor) if opened else []
+    """The work that follows findings opened and closed (`known`: new ones, as rows)."""
+    created = _plan(opened, actor, known) if opened or known else []
     settled = _settle(closed, actor) if closed else 0
     return {"created": len(created), "settled": settled}

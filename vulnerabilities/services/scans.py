@@ -32,7 +32,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from audit import services as audit
 from config.errors import Conflict
-from config.sql import copy_rows
+from config.sql import copy_rows, reserve_ids
 from systems.models import System
 from vulnerabilities import policy, scoring
 from vulnerabilities.models import (
@@ -321,6 +321,29 @@ class _Rater:
         )
         return vulnerability["severity"], priority, due_on
 
+    def planned(
+        self, pk: int, key: tuple[int, int, str], obs: Observation, row: tuple[Any, ...]
+    ) -> remediation.Planned:
+        """A new finding as remediation plans from it (`row`: as written, NEW_FINDING_COLUMNS)."""
+        system, vulnerability = self.systems[key[0]], self.vulnerabilities[key[1]]
+        return remediation.Planned(
+            pk=pk,
+            system_id=key[0],
+            package=key[2],
+            version=row[3],
+            fixed_in=row[5],
+            priority=row[8],
+            due_on=row[9],
+            unit_id=system["unit_id"],
+            code=system["code"],
+            internet_facing=system["internet_facing"],
+            key=vulnerability["key"],
+            kev=vulnerability["kev"],
+            severity=vulnerability["severity"],
+            scheme=None,
+            name=None,
+        )
+
     def rate(self, finding: Finding) -> None:
         _rated(
             finding,
@@ -369,6 +392,7 @@ class _Import:
     seen: set[tuple[int, int, str]] = field(default_factory=set)
     names: dict[str, int] = field(default_factory=dict)  # vulnerability of each name
     opened: list[int] = field(default_factory=list)
+    planned: list[remediation.Planned] = field(default_factory=list)  # new findings, as rows
     info: ReportInfo | None = None
     placer: Placer | None = None
 
@@ -622,17 +646,28 @@ class _Import:
                     obs.fixed_in[:100], F.OPEN, severity, priority, due_on, now, now, True,
                 )
             )  # fmt: skip
-        copy_rows(Finding, NEW_FINDING_COLUMNS, rows)
-        wanted = {key for key, _obs in created}
-        found = {}
-        for system_id, vulnerability_id, package, pk in Finding.objects.filter(
-            system_id__in={k[0] for k in wanted},
-            vulnerability_id__in={k[1] for k in wanted},
-            package__in={k[2] for k in wanted},
-        ).values_list("system_id", "vulnerability_id", "package", "pk"):
-            if (system_id, vulnerability_id, package) in wanted:
-                found[(system_id, vulnerability_id, package)] = pk
-        self.opened += found.values()
+        wanted = [key for key, _obs in created]
+        ids = reserve_ids(Finding, len(rows))
+        if ids is not None:  # PostgreSQL: ids taken first, so nothing is read back
+            copy_rows(
+                Finding,
+                ["id", *NEW_FINDING_COLUMNS],
+                [(pk, *row) for pk, row in zip(ids, rows, strict=True)],
+            )
+            found = dict(zip(wanted, ids, strict=True))
+        else:
+            copy_rows(Finding, NEW_FINDING_COLUMNS, rows)
+            keys = set(wanted)
+            found = {}
+            for system_id, vulnerability_id, package, pk in Finding.objects.filter(
+                system_id__in={k[0] for k in keys},
+                vulnerability_id__in={k[1] for k in keys},
+                package__in={k[2] for k in keys},
+            ).values_list("system_id", "vulnerability_id", "package", "pk"):
+                if (system_id, vulnerability_id, package) in keys:
+                    found[(system_id, vulnerability_id, package)] = pk
+        for (key, obs), row in zip(created, rows, strict=True):
+            self.planned.append(self._rater.planned(found[key], key, obs, row))
         return found
 
     def _existing(
@@ -881,7 +916,9 @@ class _Import:
                 "systems": sorted({p.system_id for p in self.hosts.values() if p.system_id})[:100],
             },
         )
-        remediation.follow(opened=self.opened, closed=closed, actor=scan.uploaded_by)
+        remediation.follow(
+            opened=self.opened, closed=closed, actor=scan.uploaded_by, known=self.planned
+        )
 
 
 def _would_change(found: Finding, obs: Observation) -> bool:
