@@ -459,7 +459,7 @@ def run_again(plan: tuple[int, float]) -> list[Result]:
                     _receive(path, system=system, actor=ciso)
                     checks["refused"] = False
                 except scans.DuplicateScan as exc:
-                    checks["refused"] &= exc.scan.pk == first.pk
+                    checks["refused"] &= exc.scan is not None and exc.scan.pk == first.pk
                 refused.append(time.perf_counter() - started)
                 checks["unchanged"] &= (
                     Finding.objects.count() == before and Scan.objects.count() == scans_before

@@ -197,7 +197,11 @@ class ScanViewSet(VersionedReadViewSet):
             )
         except scan_services.DuplicateScan as exc:
             return Response(
-                {"detail": exc.message, "code": exc.code, "scan": exc.scan.pk},
+                {
+                    "detail": exc.message,
+                    "code": exc.code,
+                    **({"scan": exc.scan.pk} if exc.scan is not None else {}),
+                },
                 status=status.HTTP_409_CONFLICT,
             )
         scan = self.get_queryset().get(pk=scan.pk)

@@ -95,6 +95,12 @@ def scan_office(user: Any, system: System | None) -> str | None:
     return None
 
 
+def can_see_attack_surface(user: Any) -> bool:
+    """The company-wide attacker's view: whoever reads everything, or acts for the CISO's
+    office. (The coverage figures of the API are scoped to a person's own systems instead.)"""
+    return accounts_policy.reads_everything(user) or ciso_office(user) is not None
+
+
 def visible_assets(user: Any) -> QuerySet[DiscoveredAsset]:
     """Discovered assets: all for oversight; a unit sees those assigned to it."""
     if not getattr(user, "is_authenticated", False):

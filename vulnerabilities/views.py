@@ -151,10 +151,10 @@ def _finding_page(
             "vulnerability": vulnerability,
             "aliases": [a.name for a in vulnerability.aliases.all() if a.name != vulnerability.key],
             "advisories": vulnerability.advisories.order_by("source", "source_id"),
-            # What saw it: each scan's sighting, newest first (one query).
+            # What saw it: each scan's sighting, newest first (one query; the last hundred).
             "sightings": finding.sightings.select_related("scan").order_by(
                 "-scan__uploaded_at", "-scan_id"
-            ),
+            )[:100],
             **forms,
         },
         status=status,

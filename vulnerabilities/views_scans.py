@@ -17,7 +17,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts import policy as accounts_policy
 from config.api import actor_of
 from config.errors import Conflict, PreconditionFailed, PreconditionRequired
 from config.pages import EXPORT_LIMIT, Column, export, export_links, paginate, refused
@@ -57,8 +56,7 @@ def _yes_no(value: bool) -> str:
 
 
 def may_see_surface(user: Any) -> bool:
-    """The attack surface: whoever reads everything, or acts for the CISO's office."""
-    return accounts_policy.reads_everything(user) or policy.ciso_office(user) is not None
+    return policy.can_see_attack_surface(user)
 
 
 def _may_upload(user: Any) -> bool:
@@ -134,10 +132,10 @@ def scan_list(request: HttpRequest) -> HttpResponse:
     return _scans_page(request, ScanUploadForm(user=user) if may_upload else None)
 
 
-def _to_scan(request: HttpRequest, scan: Scan) -> HttpResponse:
+def _to_scan(request: HttpRequest, scan: Scan | None) -> HttpResponse:
     """To the scan's page, or to the list when the reader may not see it (the same file as
     another unit's upload)."""
-    if selectors.scans_for(request.user).filter(pk=scan.pk).exists():
+    if scan is not None and selectors.scans_for(request.user).filter(pk=scan.pk).exists():
         return redirect("vulnerabilities:scan", pk=scan.pk)
     return redirect("vulnerabilities:scans")
 

@@ -388,7 +388,7 @@ def test_findings_only_a_scanner_saw_get_remediation_work(ciso, system):
     # The fixed versions compare by PyPI's rules: the one upgrade that fixes both.
     assert action.title == "Upgrade werkzeug 0.11 to 0.15.3 on cert-issuance"
     assert action.unit_id == system.unit_id
-    assert action.due_on == min(f.due_on for f in found)
+    assert action.due_on == min(f.due_on for f in found if f.due_on is not None)
     # Both fixed, as a later scan finds: the work is settled by itself.
     report = json.loads(sample(TRIVY_PIP).read_bytes())
     for result in report["Results"]:
@@ -396,3 +396,82 @@ def test_findings_only_a_scanner_saw_get_remediation_work(ciso, system):
     upload(ciso, json.dumps(report).encode(), system=system)
     action.refresh_from_db()
     assert action.status == "verified"
+
+
+# --- What a scan may not do -------------------------------------------------------------------
+
+
+def test_a_scan_for_one_system_takes_no_service_from_another(ciso, bu_member, system, other_system):
+    address, ports = nmap_hosts()[0]
+    NetworkIdentity.objects.create(
+        system=other_system,
+        kind=NetworkIdentity.Kind.IP,
+        value=address,
+        valid_from=dt.date(2020, 1, 1),
+        added_by=ciso,
+    )
+    upload_sample(ciso, NMAP)  # placed by identity: the other unit's services
+    theirs = set(ExposedService.objects.filter(system=other_system).values_list("pk", flat=True))
+    assert theirs
+    # A member of another unit uploads the same addresses as a scan of their own system.
+    later = sample(NMAP).read_bytes().replace(b"<nmaprun ", b"<nmaprun again='1' ", 1)
+    scan = upload(bu_member, later, "mine.xml", system=system)
+    assert scan.state == Scan.State.DONE, scan.error
+    assert scan.counts["services_elsewhere"] >= len(ports)
+    assert (
+        set(
+            ExposedService.objects.filter(system=other_system, closed_at__isnull=True).values_list(
+                "pk", flat=True
+            )
+        )
+        == theirs
+    )
+
+
+def test_a_duplicate_names_the_earlier_import_only_to_who_may_see_it(
+    bu_member, system, other_system, other_bu_member
+):
+    upload_sample(other_bu_member, TRIVY_PIP, system=other_system)
+    with pytest.raises(scans.DuplicateScan) as refused:
+        upload_sample(bu_member, TRIVY_PIP, system=system)
+    assert refused.value.scan is None
+    assert refused.value.message == "This file was imported already."
+
+
+def test_a_name_longer_than_the_column_is_cut_not_a_failure(ciso, system):
+    report = json.loads(sample(TRIVY_PIP).read_bytes())
+    long_name = "VENDOR-" + "X" * 150
+    report["Results"][0]["Vulnerabilities"][0]["VulnerabilityID"] = long_name
+    scan = upload(ciso, json.dumps(report).encode(), system=system)
+    assert scan.state == Scan.State.DONE, scan.error
+    assert Vulnerability.objects.filter(key=long_name[:100]).exists()
+
+
+def test_an_import_that_trips_is_refused_not_left_running(ciso, system, monkeypatch):
+    def trip(self: Any) -> None:
+        raise ValueError("a value no column holds")
+
+    monkeypatch.setattr(scans._Import, "apply", trip)
+    scan = upload_sample(ciso, TRIVY_PIP, system=system)
+    assert scan.state == Scan.State.REFUSED and "ValueError" in scan.error
+    monkeypatch.undo()
+    assert upload_sample(ciso, TRIVY_PIP, system=system).state == Scan.State.DONE
+
+
+def test_a_port_scan_closes_no_vulnerability_found_on_a_port(ciso, system):
+    NetworkIdentity.objects.create(
+        system=system,
+        kind=NetworkIdentity.Kind.IP,
+        value="127.128.129.130",
+        valid_from=dt.date(2020, 1, 1),
+        added_by=ciso,
+    )
+    upload_sample(ciso, "nessus/sner4_parser-nessus-simple.nessus")
+    on_ports = Finding.objects.filter(system=system, package__startswith="port:")
+    assert on_ports.filter(state=Finding.State.OPEN).exists()
+    before = on_ports.filter(state=Finding.State.OPEN).count()
+    address, _ports = nmap_hosts()[0]
+    nmap = sample(NMAP).read_bytes().replace(address.encode(), b"127.128.129.130")
+    scan = upload(ciso, nmap, "ports.xml")
+    assert scan.state == Scan.State.DONE, scan.error
+    assert on_ports.filter(state=Finding.State.OPEN).count() == before

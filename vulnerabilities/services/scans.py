@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import IO, Any
 
@@ -23,7 +24,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.db.models import F as Ref
 from django.utils import timezone
@@ -61,6 +62,7 @@ from vulnerabilities.services.advisories import _main_name
 from vulnerabilities.services.findings import LIVE, _facts, _rated, deadlines
 from vulnerabilities.surface import covers, port_ranges
 
+logger = logging.getLogger(__name__)
 F = Finding.State
 # A new finding's columns as a scan writes it; the rest take their defaults.
 NEW_FINDING_COLUMNS = [
@@ -81,15 +83,19 @@ _SEVERITIES = {choice.value for choice in Severity}
 
 
 class DuplicateScan(Conflict):
-    """This file was imported already: 409, naming the import it was."""
+    """This file was imported already: 409, naming the import it was to whoever may see it
+    (`scan` is None for anyone else: another unit's upload is not theirs to learn of)."""
 
-    def __init__(self, scan: Scan) -> None:
+    def __init__(self, scan: Scan, actor: Any) -> None:
+        shown = policy.visible_scans(actor).filter(pk=scan.pk).exists()
         super().__init__(
             _("This file was imported already, as scan %(id)d of %(when)s.")
-            % {"id": scan.pk, "when": timezone.localtime(scan.uploaded_at).strftime("%Y-%m-%d")},
+            % {"id": scan.pk, "when": timezone.localtime(scan.uploaded_at).strftime("%Y-%m-%d")}
+            if shown
+            else _("This file was imported already."),
             code="scan_duplicate",
         )
-        self.scan = scan
+        self.scan: Scan | None = scan if shown else None
 
 
 # --- Receiving --------------------------------------------------------------------------------
@@ -149,7 +155,7 @@ def receive(
     with transaction.atomic():
         earlier = Scan.objects.filter(sha256=sha256).exclude(state=Scan.State.REFUSED).first()
         if earlier is not None:
-            raise DuplicateScan(earlier)
+            raise DuplicateScan(earlier, actor)
         scan = Scan(
             format=found,
             file_name=(upload.name or "report")[-255:],
@@ -167,7 +173,7 @@ def receive(
         except IntegrityError:  # the same file, uploaded at the same moment
             scan.file.delete(save=False)
             raise DuplicateScan(
-                Scan.objects.exclude(state=Scan.State.REFUSED).get(sha256=sha256)
+                Scan.objects.exclude(state=Scan.State.REFUSED).get(sha256=sha256), actor
             ) from None
         audit.record(
             actor=actor,
@@ -271,6 +277,19 @@ def run(*, scan_id: int) -> Scan:
                 _Import(scan).apply()
     except FeedError as exc:
         return _refuse(scan_id, exc)
+    except (DatabaseError, LookupError, TypeError, ValueError) as exc:
+        # A report that makes the import trip (a value no column holds, an import of the same
+        # system at the same moment): refused rather than left importing for ever, its hash
+        # free again, and the cause logged for us.
+        logger.exception("scan %s: the import failed", scan_id)
+        return _refuse(
+            scan_id,
+            FeedError(
+                _("The import failed (%(error)s); nothing of the file was written. Send it again.")
+                % {"error": type(exc).__name__},
+                where=scan.file_name,
+            ),
+        )
     finally:
         caches["progress"].delete(_progress_key(scan_id))
     return Scan.objects.get(pk=scan_id)
@@ -483,6 +502,10 @@ class _Import:
         return placed
 
     def _observation(self, observation: Observation) -> None:
+        if any(len(name) > 100 for name in observation.names):  # as the alias column holds them
+            observation = replace(
+                observation, names=tuple(dict.fromkeys(name[:100] for name in observation.names))
+            )
         placed = self._of(observation.host)
         placed.observations += 1
         self.counts["observations"] += 1
@@ -596,7 +619,7 @@ class _Import:
         for key, obs in rows.items():
             found = existing.get(key)
             if found is None and not obs.affected:
-                self.counts[Sighting.Outcome.NOT_AFFECTED] += 1
+                self.counts["not_affected_unopened"] += 1  # a statement on no finding: no sighting
                 continue
             if found is None:
                 created.append((key, obs))
@@ -738,7 +761,8 @@ class _Import:
                 scopes.append(
                     Q(system_id=placed.system_id, package__startswith=f"pkg:{ecosystem}/")
                 )
-            if placed.ports_covered:
+            if placed.ports_covered and not self.scan.is_surface:
+                # nmap and masscan look for open ports, not for flaws on them.
                 scopes.append(
                     Q(system_id=placed.system_id, package__startswith=f"port:{placed.label}/")
                 )
@@ -805,6 +829,11 @@ class _Import:
                 )
                 known[key] = row
                 create.append(row)
+            elif self.scan.system_id is not None and row.system_id != self.scan.system_id:
+                # A scan uploaded for one system says nothing of a service the register puts
+                # elsewhere (another system's, or a discovered asset's): it is not taken over.
+                self.counts["services_elsewhere"] += 1
+                continue
             elif row.pk is not None:
                 update[row.pk] = row
             row.name, row.product = service.name[:100], service.product[:300]
@@ -821,16 +850,18 @@ class _Import:
 
     def _close_services(self) -> None:
         """The services the scan looked for at an address it reached and no longer found open:
-        closed. Only the ports it says it scanned count as looked at."""
+        closed. Only the ports it says it scanned count as looked at, and a scan uploaded for
+        one system closes only that system's."""
         ranges = port_ranges(self.info.ports_scanned if self.info else "")
         if not ranges or not self.looked:
             return
         now = timezone.now()
+        mine = Q(system_id=self.scan.system_id) if self.scan.system_id is not None else Q()
         for start in range(0, len(self.looked), BATCH):
             shut = [
                 pk
                 for pk, protocol, port in ExposedService.objects.filter(
-                    address__in=self.looked[start : start + BATCH], closed_at__isnull=True
+                    mine, address__in=self.looked[start : start + BATCH], closed_at__isnull=True
                 )
                 .exclude(last_scan=self.scan)
                 .values_list("pk", "protocol", "port")
