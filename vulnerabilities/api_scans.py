@@ -107,7 +107,7 @@ class ScanIn(StrictInput):
     )
 
 
-class SystemIn(serializers.Serializer):
+class ScanSystemIn(serializers.Serializer):
     system = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
 
 
@@ -175,11 +175,17 @@ class ScanViewSet(VersionedReadViewSet):
         system = None
         raw = request.data.get("system") if isinstance(request.data, dict) else None
         if raw not in (None, ""):
-            named = SystemIn(data={"system": raw})
+            named = ScanSystemIn(data={"system": raw})
             named.is_valid(raise_exception=True)
-            system = get_object_or_404(
-                systems_policy.visible_systems(request.user), pk=named.validated_data["system"]
+            # A system named in the body that the person does not see is no system of theirs:
+            # a 400 on the field, as for any other reference in a body.
+            system = (
+                systems_policy.visible_systems(request.user)
+                .filter(pk=named.validated_data["system"])
+                .first()
             )
+            if system is None:
+                raise ValidationError({"system": [_("No such system on the register.")]})
         if policy.scan_office(request.user, system) is None:
             raise PermissionDenied(
                 _("Only the system's unit or the CISO's office uploads its scans.")
@@ -342,7 +348,7 @@ class AssetOut(serializers.ModelSerializer):
         return asset.state == DiscoveredAsset.State.NEW and asset.due_on < timezone.localdate()
 
 
-class AssignIn(StrictInput):
+class AssetAssignIn(StrictInput):
     unit = serializers.SlugRelatedField(
         slug_field="code", queryset=BusinessUnit.objects.filter(is_active=True)
     )
@@ -350,12 +356,12 @@ class AssignIn(StrictInput):
     note = serializers.CharField(max_length=4000, required=False, allow_blank=True)
 
 
-class DismissIn(StrictInput):
+class AssetDismissIn(StrictInput):
     reason = serializers.ChoiceField(DiscoveredAsset.Reason.choices)
     note = serializers.CharField(max_length=4000)
 
 
-class AttachIn(StrictInput):
+class AssetAttachIn(StrictInput):
     system = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
 
 
@@ -381,14 +387,14 @@ class AssetViewSet(VersionedReadViewSet):
         return Response(AssetOut(asset).data, headers={"ETag": etag_of(asset)})
 
     @extend_schema(
-        request=AssignIn, responses={200: AssetOut, 409: CONFLICT}, parameters=[IF_MATCH]
+        request=AssetAssignIn, responses={200: AssetOut, 409: CONFLICT}, parameters=[IF_MATCH]
     )
     @action(detail=True, methods=["post"])
     def assign(self, request: Request, pk: str | None = None) -> Response:
         """The CISO's office gives it to a unit (with a new deadline, if it says one)."""
         asset = self.get_object()
         expected = if_match(request)
-        data = AssignIn(data=request.data)
+        data = AssetAssignIn(data=request.data)
         data.is_valid(raise_exception=True)
         asset = surface_services.assign(
             actor=actor_of(request), asset=asset, expected_version=expected, **data.validated_data
@@ -396,14 +402,14 @@ class AssetViewSet(VersionedReadViewSet):
         return self._answer(asset)
 
     @extend_schema(
-        request=DismissIn, responses={200: AssetOut, 409: CONFLICT}, parameters=[IF_MATCH]
+        request=AssetDismissIn, responses={200: AssetOut, 409: CONFLICT}, parameters=[IF_MATCH]
     )
     @action(detail=True, methods=["post"])
     def dismiss(self, request: Request, pk: str | None = None) -> Response:
         """Not ours, or decommissioned (the CISO's office), with a note saying how it knows."""
         asset = self.get_object()
         expected = if_match(request)
-        data = DismissIn(data=request.data)
+        data = AssetDismissIn(data=request.data)
         data.is_valid(raise_exception=True)
         asset = surface_services.dismiss(
             actor=actor_of(request), asset=asset, expected_version=expected, **data.validated_data
@@ -411,14 +417,14 @@ class AssetViewSet(VersionedReadViewSet):
         return self._answer(asset)
 
     @extend_schema(
-        request=AttachIn, responses={200: AssetOut, 409: CONFLICT}, parameters=[IF_MATCH]
+        request=AssetAttachIn, responses={200: AssetOut, 409: CONFLICT}, parameters=[IF_MATCH]
     )
     @action(detail=True, methods=["post"])
     def attach(self, request: Request, pk: str | None = None) -> Response:
         """The address is this system's (one of the unit's, registered or already there)."""
         asset = self.get_object()
         expected = if_match(request)
-        data = AttachIn(data=request.data)
+        data = AssetAttachIn(data=request.data)
         data.is_valid(raise_exception=True)
         system = get_object_or_404(
             systems_policy.visible_systems(request.user), pk=data.validated_data["system"]

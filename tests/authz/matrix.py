@@ -1833,8 +1833,11 @@ ASSET_SEES = {"unit"} | OVERSIGHT
 
 
 def scan_upload_expected(scope: str) -> dict[str, str]:
-    """Those who may upload for the system get past authorization to the missing file."""
+    """Those who may upload for the system get past authorization to the missing file; a
+    system named in the body that a person does not see is a 400 on the field (no system of
+    theirs), as any reference in a body is; those who see it but may not upload get a 403."""
     expected = expect(scope, sees={"unit"} | OVERSIGHT)
+    expected.update({role: INVALID for role, outcome in expected.items() if outcome == HIDDEN})
     expected.update({role: INVALID for role in unit_roles(scope) | {"ciso", "admin"}})
     return expected
 

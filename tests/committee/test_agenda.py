@@ -232,7 +232,7 @@ def test_computing_the_items_is_constant_in_queries(
         with CaptureQueriesContext(connection) as queries:
             computed_items(meeting)
         counts.append(len(queries))
-    assert counts[0] == counts[1] == 9  # the previous meeting, then one query per kind
+    assert counts[0] == counts[1] == 10  # the previous meeting, then one query per kind
 
 
 def test_a_project_trending_red_comes_to_the_next_agenda_exactly_once(

@@ -277,7 +277,7 @@ def test_a_unit_member_uploads_neither_for_another_unit_nor_unplaced(
 ):
     client = login_as(bu_member)
     foreign = upload_sample(client, TRIVY_PIP, system=other_system.pk)
-    assert foreign.status_code == 404
+    assert foreign.status_code == 400 and "system" in foreign.json()  # no system of theirs
     unplaced = upload_sample(client, TRIVY_PIP)
     assert unplaced.status_code == 403
     assert Scan.objects.count() == 0
