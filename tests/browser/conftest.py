@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.core.signals import request_finished, request_started
 
 from tests.conftest import require_service
 
@@ -57,6 +59,47 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
         )
         yield browser
         browser.close()
+
+
+class _InFlight:
+    """The live server's requests still being answered. The server outlives each test, and a
+    page's htmx requests (the navigation's badge, a panel) can still be running in its threads
+    when the test returns: the database flush that follows would pull the rows from under them
+    and they would answer 500 in the next test."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.changed = threading.Condition()
+
+    def started(self, **kwargs: object) -> None:
+        if threading.current_thread() is not threading.main_thread():  # not the test client
+            with self.changed:
+                self.count += 1
+
+    def finished(self, **kwargs: object) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            with self.changed:
+                self.count -= 1
+                self.changed.notify_all()
+
+    def wait_for_none(self, timeout: float) -> bool:
+        with self.changed:
+            return self.changed.wait_for(lambda: self.count <= 0, timeout)
+
+
+IN_FLIGHT = _InFlight()
+request_started.connect(IN_FLIGHT.started, weak=False)
+request_finished.connect(IN_FLIGHT.finished, weak=False)
+
+
+@pytest.fixture(autouse=True)
+def _settled(browser, live_server, transactional_db) -> Iterator[None]:
+    """After each browser test and before its database is flushed: every page closed and every
+    request it made answered."""
+    yield
+    for context in list(browser.contexts):
+        context.close()
+    assert IN_FLIGHT.wait_for_none(30), "the live server was still answering 30 s after the test"
 
 
 @pytest.fixture
