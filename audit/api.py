@@ -20,6 +20,7 @@ class AuditEventOut(serializers.ModelSerializer):
     class Meta:
         model = AuditEvent
         fields = [
+            "id",
             "sequence",
             "occurred_at",
             "actor",
@@ -43,8 +44,7 @@ class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = AuditEventOut
     filterset_class = AuditEventFilter
-    lookup_field = "sequence"
-    ordering = "-sequence"
+    ordering = "-id"
 
     def get_queryset(self) -> QuerySet[AuditEvent]:
         return selectors.events_for(self.request.user)

@@ -1,4 +1,4 @@
-"""Audit events chained by SHA-256, and the chain head that serializes appends."""
+"""Audit events, appended without a lock and sealed into a SHA-256 chain by the sealer."""
 
 from __future__ import annotations
 
@@ -23,9 +23,17 @@ class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
 
 
 class AuditEvent(models.Model):
-    """One thing that happened, who did it under which office, chained to the event before it."""
+    """One thing that happened, who did it under which office. Written unsealed by the change it
+    describes; `audit.services.seal` then gives it its place in the chain (sequence), the hash
+    of the event before it and its own, once (docs/architecture.md, The audit trail)."""
 
-    sequence = models.PositiveBigIntegerField(unique=True, editable=False)
+    sequence = models.PositiveBigIntegerField(
+        unique=True,
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Its place in the chain; empty until sealed, seconds after it commits.",
+    )
     occurred_at = models.DateTimeField(editable=False, db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -44,17 +52,24 @@ class AuditEvent(models.Model):
     target_id = models.CharField(max_length=64, blank=True, editable=False)
     target_label = models.CharField(max_length=300, blank=True, editable=False)
     details = models.JSONField(default=dict, blank=True, editable=False)
-    prev_hash = models.CharField(max_length=64, editable=False)
-    hash = models.CharField(max_length=64, unique=True, editable=False)
+    prev_hash = models.CharField(max_length=64, blank=True, editable=False)
+    hash = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
 
     objects = AuditEventQuerySet.as_manager()
 
     class Meta:
-        ordering = ["-sequence"]
-        indexes = [models.Index(fields=["target_type", "target_id"], name="audit_target_idx")]
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["target_type", "target_id"], name="audit_target_idx"),
+            # What the sealer reads: the few events not chained yet, in the order they came.
+            models.Index(
+                fields=["id"], condition=models.Q(sequence__isnull=True), name="audit_unsealed_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"#{self.sequence} {self.verb} {self.target_label}".strip()
+        place = f"#{self.sequence}" if self.sequence is not None else "(unsealed)"
+        return f"{place} {self.verb} {self.target_label}".strip()
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
@@ -64,10 +79,14 @@ class AuditEvent(models.Model):
     def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise AppendOnlyError("Audit events are append-only: they cannot be deleted.")
 
+    @property
+    def sealed(self) -> bool:
+        return self.sequence is not None
+
 
 class ChainHead(models.Model):
-    """The last link of the chain (one row). Appenders lock it, so the chain never forks;
-    verification compares it with the last event, so a truncated tail is detected."""
+    """The last link of the chain (one row). The sealer locks it, so the chain never forks;
+    verification compares it with the last sealed event, so a truncated tail is detected."""
 
     sequence = models.PositiveBigIntegerField(default=0)
     hash = models.CharField(max_length=64, default=GENESIS_HASH)

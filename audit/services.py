@@ -1,18 +1,21 @@
-"""The only writer of the audit trail, and the walk that verifies its hash chain."""
+"""The only writer of the audit trail, the sealer that chains it, and the walk that verifies it."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from audit.models import GENESIS_HASH, AuditEvent, ChainHead, ReferenceCounter
+
+logger = logging.getLogger(__name__)
 
 
 def _clean_text(text: str) -> str:
@@ -84,42 +87,73 @@ def record(
     details: Mapping[str, Any] | None = None,
     target_label: str | None = None,
 ) -> AuditEvent:
-    """Append one event to the chain. Inside a caller's transaction, the event commits (or rolls
-    back) with the change it describes; the head stays locked until then, so appends queue.
-    No savepoint of its own: an event that fails to append fails the change it describes."""
-    with transaction.atomic(savepoint=False):
-        head = _locked_head()
-        if actor is not None and not getattr(actor, "is_authenticated", False):
-            actor = None  # an anonymous request is recorded as no actor
-        event = AuditEvent(
-            sequence=head.sequence + 1,
-            occurred_at=timezone.now(),
-            actor=actor,
-            actor_label=actor.get_username() if actor is not None else "",
-            office=office or "",
-            verb=verb,
-            target_type=target._meta.label_lower if target is not None else "",
-            target_id=str(target.pk) if target is not None else "",
-            target_label=_clean_text(
-                target_label if target_label is not None else str(target or "")
-            )[:300],
-            details=_jsonable(details),
-            prev_hash=head.hash,
-        )
-        event.hash = compute_hash(event)
-        event.save(force_insert=True)
-        head.sequence, head.hash = event.sequence, event.hash
-        head.save(update_fields=["sequence", "hash", "updated_at"])
+    """Append one event, unsealed. Inside a caller's transaction it commits (or rolls back)
+    with the change it describes. It takes no lock, so writers never wait for each other:
+    `seal()` chains it seconds after it commits. An event that fails to append fails the change
+    it describes."""
+    if actor is not None and not getattr(actor, "is_authenticated", False):
+        actor = None  # an anonymous request is recorded as no actor
+    event = AuditEvent(
+        occurred_at=timezone.now(),
+        actor=actor,
+        actor_label=actor.get_username() if actor is not None else "",
+        office=office or "",
+        verb=verb,
+        target_type=target._meta.label_lower if target is not None else "",
+        target_id=str(target.pk) if target is not None else "",
+        target_label=_clean_text(target_label if target_label is not None else str(target or ""))[
+            :300
+        ],
+        details=_jsonable(details),
+    )
+    event.save(force_insert=True)
     return event
+
+
+SEAL_BATCH = 2000
+
+_SEAL = (
+    "UPDATE audit_auditevent SET sequence = %s, prev_hash = %s, hash = %s "
+    "WHERE id = %s AND sequence IS NULL"
+)
+
+
+def seal(*, batch: int = SEAL_BATCH) -> int:
+    """Chain every committed event not chained yet, in the order they were written, and move
+    the head past them; how many were sealed. Each batch is one short transaction under the
+    head's lock (only sealers take it), so two sealers never fork the chain, and an event whose
+    transaction commits meanwhile is sealed by the next run."""
+    sealed = 0
+    while True:
+        with transaction.atomic():
+            head = _locked_head()
+            pending = list(AuditEvent.objects.filter(sequence__isnull=True).order_by("id")[:batch])
+            if not pending:
+                return sealed
+            links = []
+            for event in pending:
+                event.sequence, event.prev_hash = head.sequence + 1, head.hash
+                event.hash = compute_hash(event)
+                head.sequence, head.hash = event.sequence, event.hash
+                links.append((event.sequence, event.prev_hash, event.hash, event.pk))
+            with connection.cursor() as cursor:
+                cursor.executemany(_SEAL, links)
+            head.save(update_fields=["sequence", "hash", "updated_at"])
+        sealed += len(pending)
+        logger.info("audit trail sealed to #%s %s", head.sequence, head.hash)
+        if len(pending) < batch:
+            return sealed
 
 
 @dataclass(frozen=True)
 class Verification:
-    """What a walk of the chain found: how many links it checked and the first broken one."""
+    """What a walk of the chain found: how many links it checked, the first broken one, and
+    how many events wait to be sealed (written since the sealer last ran)."""
 
     checked: int
     broken_at: int | None = None
     problem: str = ""
+    unsealed: int = 0
 
     @property
     def ok(self) -> bool:
@@ -127,24 +161,33 @@ class Verification:
 
 
 def verify_chain(*, chunk_size: int = 2000) -> Verification:
-    """Walk every event in sequence order; name the first link that does not hold."""
+    """Walk every sealed event in chain order; name the first link that does not hold."""
+    unsealed = AuditEvent.objects.filter(sequence__isnull=True).count()
     expected_sequence = 1
     prev_hash = GENESIS_HASH
     checked = 0
-    for event in AuditEvent.objects.order_by("sequence").iterator(chunk_size=chunk_size):
+    sealed = AuditEvent.objects.filter(sequence__isnull=False).order_by("sequence")
+    for event in sealed.iterator(chunk_size=chunk_size):
         if event.sequence != expected_sequence:
             return Verification(
                 checked,
                 expected_sequence,
                 f"event #{expected_sequence} is missing (found #{event.sequence} next)",
+                unsealed,
             )
         if event.prev_hash != prev_hash:
             return Verification(
-                checked, event.sequence, f"event #{event.sequence} does not link to its predecessor"
+                checked,
+                event.sequence,
+                f"event #{event.sequence} does not link to its predecessor",
+                unsealed,
             )
         if compute_hash(event) != event.hash:
             return Verification(
-                checked, event.sequence, f"event #{event.sequence} was altered after it was written"
+                checked,
+                event.sequence,
+                f"event #{event.sequence} was altered after it was written",
+                unsealed,
             )
         prev_hash = event.hash
         expected_sequence += 1
@@ -157,9 +200,10 @@ def verify_chain(*, chunk_size: int = 2000) -> Verification:
                 checked,
                 checked + 1,
                 f"events #{checked + 1} to #{head_sequence} are missing from the end of the chain",
+                unsealed,
             )
         return Verification(checked, checked, "the chain head does not match the last event")
-    return Verification(checked)
+    return Verification(checked, unsealed=unsealed)
 
 
 def next_reference(prefix: str, *, year: int | None = None) -> str:

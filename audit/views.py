@@ -43,7 +43,7 @@ def _details(event: AuditEvent) -> str:
 def columns() -> list[Column]:
     """The trail's export, headed in the reader's language."""
     return [
-        Column(_("Sequence"), lambda e: e.sequence),
+        Column(_("Sequence"), lambda e: "" if e.sequence is None else e.sequence),
         Column(_("Occurred at"), lambda e: e.occurred_at),
         Column(_("Actor"), lambda e: e.actor_label),
         Column(_("Office"), lambda e: e.office),
@@ -52,7 +52,7 @@ def columns() -> list[Column]:
         Column(_("Target id"), lambda e: e.target_id),
         Column(_("Target"), lambda e: e.target_label),
         Column(_("Details"), _details),
-        Column(_("Hash"), lambda e: e.hash),
+        Column(_("Hash"), lambda e: e.hash or ""),
         Column(_("Event"), sentences.sentence),
     ]
 
@@ -73,7 +73,7 @@ def event_list(request: HttpRequest) -> HttpResponse:
     """The trail, newest first; a filter that does not parse shows its error, no rows, and a
     400."""
     _require_reader(request)
-    events = selectors.events_for(request.user).order_by("-sequence")
+    events = selectors.events_for(request.user).order_by("-id")
     filters = AuditTrailFilter(request.GET, queryset=events)
     valid = filters.is_valid()
     rows = filters.qs if valid else events.none()
@@ -104,10 +104,7 @@ def _chain_context(request: HttpRequest, result: Any = None) -> dict[str, Any]:
     """The chain panel: a check just run, else the last daily check the trail records (cheap:
     one indexed read; the walk itself runs only when the reader asks)."""
     last_check = (
-        selectors.events_for(request.user)
-        .filter(verb__in=CHECK_VERBS)
-        .order_by("-sequence")
-        .first()
+        selectors.events_for(request.user).filter(verb__in=CHECK_VERBS).order_by("-id").first()
     )
     return {"result": result, "last_check": last_check, "query": request.GET.urlencode()}
 
@@ -118,6 +115,7 @@ def verify(request: HttpRequest) -> HttpResponse:
     """Walk the whole chain now. It reads every event, so it is a button (POST), never a page
     load; with htmx the panel is replaced in place, otherwise a notice says what was found."""
     _require_reader(request)
+    services.seal()  # what committed before the click is verified too
     result = services.verify_chain()
     if getattr(request, "htmx", False):
         return render(request, "audit/_chain.html", _chain_context(request, result))

@@ -30,16 +30,16 @@ def _state(watched: Watched) -> Any:
 
 def audit_mark() -> int:
     """The last event of the trail now; `audited_since` lists what came after it."""
-    last = AuditEvent.objects.order_by("-sequence").values_list("sequence", flat=True).first()
+    last = AuditEvent.objects.order_by("-pk").values_list("pk", flat=True).first()
     return last or 0
 
 
 def audited_since(mark: int, *, besides: frozenset[str] = REFUSAL_VERBS) -> list[str]:
     """The verbs of the events recorded after `mark`, but refusals."""
     return list(
-        AuditEvent.objects.filter(sequence__gt=mark)
+        AuditEvent.objects.filter(pk__gt=mark)
         .exclude(verb__in=besides)
-        .order_by("sequence")
+        .order_by("pk")
         .values_list("verb", flat=True)
     )
 

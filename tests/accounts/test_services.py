@@ -141,7 +141,7 @@ def test_every_token_expires(bu_member):
 def test_membership_changes_are_audited(unit):
     newcomer = UserFactory.create(username="newcomer")
     services.add_member(actor=None, unit=unit, user=newcomer)
-    event = AuditEvent.objects.filter(verb="unit.access_changed").latest("sequence")
+    event = AuditEvent.objects.filter(verb="unit.access_changed").latest("pk")
     assert event.details == {"added": ["newcomer"], "removed": []}
     assert unit.group is not None
     assert unit.group.user_set.filter(pk=newcomer.pk).exists()

@@ -117,7 +117,7 @@ def test_the_head_assigns_and_the_trail_says_who_from_and_to(bu_head, bu_member,
     assert event.details == {"unit": "PUBSEC", "assignee": {"from": None, "to": "bu_member"}}
     again = services.assign_action(actor=bu_head, action=assigned, assignee=bu_head)
     assert again.assignee == bu_head
-    latest = AuditEvent.objects.filter(verb="action.assigned").latest("sequence")
+    latest = AuditEvent.objects.filter(verb="action.assigned").latest("pk")
     assert latest.details["assignee"] == {"from": "bu_member", "to": "bu_head"}
 
 

@@ -1,4 +1,5 @@
-"""The audit chain: one unbroken chain under concurrent writers, and any tampering is found."""
+"""The audit chain: writers append without waiting for each other, the sealer chains what they
+committed into one unbroken chain, and any tampering with a sealed event is found."""
 
 from __future__ import annotations
 
@@ -36,13 +37,24 @@ def _verify_fails_at(sequence: int) -> str:
     return message
 
 
+def _sealed(written: list[AuditEvent]) -> list[AuditEvent]:
+    """The events as the sealer left them, in chain order."""
+    assert all(event.sequence is None and event.hash is None for event in written)
+    assert audit.seal() == len(written)
+    return list(AuditEvent.objects.filter(pk__in=[e.pk for e in written]).order_by("sequence"))
+
+
 @pytest.fixture
 def chain(db):
     actor = UserFactory.create(username="writer")
-    return [
-        audit.record(actor=actor, verb="test.event", target=actor, details={"n": n, "note": "ü"})
-        for n in range(5)
-    ]
+    return _sealed(
+        [
+            audit.record(
+                actor=actor, verb="test.event", target=actor, details={"n": n, "note": "ü"}
+            )
+            for n in range(5)
+        ]
+    )
 
 
 def test_events_link_from_genesis(chain):
@@ -111,7 +123,7 @@ def acts(db):
         for n in range(4)
     ]
     events.append(audit.record(actor=None, verb="chase.escalated", details={"count": 3}))
-    return events
+    return _sealed(events)
 
 
 def _forged_time(event: AuditEvent) -> Any:
@@ -209,11 +221,15 @@ def test_postgres_refuses_update_and_delete(chain):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_appends_leave_one_unbroken_chain():
+def test_concurrent_appends_and_sealing_leave_one_unbroken_chain():
+    """Eight writers append while a sealer runs beside them: every event ends in one chain, each
+    writer's events in the order it committed them."""
     threads_count, per_thread = 8, 15
     actors = [UserFactory.create(username=f"writer{i}") for i in range(threads_count)]
     errors: list[BaseException] = []
-    barrier = threading.Barrier(threads_count)
+    barrier = threading.Barrier(threads_count + 1)
+    writing = threading.Event()
+    writing.set()
 
     def append(actor):
         try:
@@ -226,19 +242,153 @@ def test_concurrent_appends_leave_one_unbroken_chain():
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=append, args=(actor,)) for actor in actors]
-    for t in threads:
+    def sealer():
+        try:
+            barrier.wait()
+            while writing.is_set():
+                audit.seal(batch=7)  # small batches: many seals interleave with the writers
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    writers = [threading.Thread(target=append, args=(actor,)) for actor in actors]
+    sealing = threading.Thread(target=sealer)
+    for t in [*writers, sealing]:
         t.start()
-    for t in threads:
+    for t in writers:
         t.join(timeout=120)
+    writing.clear()
+    sealing.join(timeout=120)
+    audit.seal()
 
     assert errors == []
     total = threads_count * per_thread
-    sequences = list(AuditEvent.objects.order_by("sequence").values_list("sequence", flat=True))
-    assert sequences == list(range(1, total + 1))
+    chained = list(
+        AuditEvent.objects.order_by("sequence").values_list("sequence", "actor_id", "details")
+    )
+    assert [sequence for sequence, _actor, _details in chained] == list(range(1, total + 1))
+    for actor in actors:
+        assert [d["n"] for _s, a, d in chained if a == actor.pk] == list(range(per_thread))
     result = audit.verify_chain()
     assert result.ok, result.problem
-    assert result.checked == total
+    assert (result.checked, result.unsealed) == (total, 0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_writer_does_not_wait_for_another_and_the_sealer_takes_commit_order():
+    """A change whose transaction is still open holds nothing another writer needs; the sealer
+    chains only what has committed, so the later writer's event comes first."""
+    early, late = UserFactory.create(username="early"), UserFactory.create(username="late")
+    recorded, release = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def slow_change():
+        try:
+            with transaction.atomic():
+                audit.record(actor=early, verb="test.slow")
+                recorded.set()
+                assert release.wait(30)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    slow = threading.Thread(target=slow_change)
+    slow.start()
+    assert recorded.wait(30)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET lock_timeout = '2s'")  # waiting on the slow one would fail here
+        with transaction.atomic():
+            quick = audit.record(actor=late, verb="test.quick")
+        assert audit.seal() == 1  # the open transaction's event is not there to seal
+        if connection.vendor == "postgresql":
+            cursor.execute("SET lock_timeout = 0")
+    release.set()
+    slow.join(timeout=30)
+    assert errors == []
+    assert audit.seal() == 1
+    chained = list(AuditEvent.objects.order_by("sequence").values_list("actor_label", "pk"))
+    assert [label for label, _pk in chained] == ["late", "early"]
+    assert chained[1][1] < quick.pk  # written first, committed last, chained last
+    assert audit.verify_chain().ok
+
+
+def test_unsealed_events_are_counted_not_verified(chain):
+    audit.record(actor=None, verb="test.waiting")
+    result = audit.verify_chain()
+    assert (result.ok, result.checked, result.unsealed) == (True, 5, 1)
+    call_command("verify_audit")  # the command seals first
+    assert (audit.verify_chain().checked, audit.verify_chain().unsealed) == (6, 0)
+
+
+def test_sealing_twice_changes_nothing(chain):
+    before = list(AuditEvent.objects.values_list("sequence", "prev_hash", "hash"))
+    assert audit.seal() == 0
+    assert list(AuditEvent.objects.values_list("sequence", "prev_hash", "hash")) == before
+
+
+def test_unsealing_an_event_is_detected(chain):
+    _tamper(
+        "UPDATE audit_auditevent SET sequence = NULL, hash = NULL, prev_hash = '' "
+        "WHERE sequence = %s",
+        [3],
+    )
+    assert "event #3 is missing" in _verify_fails_at(3)
+
+
+def test_inserting_a_forged_event_into_the_chain_is_detected(chain):
+    """A forger who makes room in the middle of the chain and inserts a well-formed event,
+    hash and link included, still breaks the link of the event after it."""
+    for sequence in (5, 4, 3):
+        _tamper(
+            "UPDATE audit_auditevent SET sequence = sequence + 1 WHERE sequence = %s", [sequence]
+        )
+    forged = AuditEvent(
+        sequence=3,
+        occurred_at=chain[2].occurred_at,
+        actor=None,
+        verb="system.reinstated",
+        target_label="forged",
+        details={},
+        prev_hash=chain[1].hash,
+    )
+    forged.hash = audit.compute_hash(forged)
+    forged.save(force_insert=True)
+    assert "does not link" in _verify_fails_at(4)
+
+
+@pytest.mark.postgres_only
+def test_postgres_lets_an_event_be_sealed_once_and_nothing_else(db):
+    event = audit.record(actor=None, verb="test.once")
+    changes = [
+        # sealing while changing what happened
+        "UPDATE audit_auditevent SET sequence = 1, prev_hash = 'a', hash = 'b', verb = 'x' "
+        "WHERE id = %s",
+        # a hash with no place, or a place with no hash
+        "UPDATE audit_auditevent SET hash = 'b' WHERE id = %s",
+        "UPDATE audit_auditevent SET sequence = 1 WHERE id = %s",
+    ]
+    for sql in changes:
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(sql, [event.pk])
+    assert audit.seal() == 1
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(
+            "UPDATE audit_auditevent SET sequence = 7, prev_hash = 'a', hash = 'c' WHERE id = %s",
+            [event.pk],
+        )
+    assert AuditEvent.objects.get(pk=event.pk).sequence == 1
+    assert audit.verify_chain().ok
 
 
 def test_awkward_details_survive_the_database_and_keep_the_chain(db):
@@ -264,4 +414,18 @@ def test_awkward_details_survive_the_database_and_keep_the_chain(db):
     assert stored.details["text"] == "a\ufffdb"
     assert stored.details["tags"] == ["a", "b"]
     assert stored.target_label == "nul\ufffdhere"
-    assert audit.verify_chain().ok
+    assert audit.seal() == 1  # hashed as read back from the database
+    assert audit.verify_chain().checked == 1
+
+
+def test_beat_runs_the_sealer_every_five_seconds(db):
+    from django_celery_beat.models import PeriodicTask
+
+    from audit import tasks
+
+    schedule = PeriodicTask.objects.get(name="Seal the audit trail")
+    assert schedule.task == "audit.tasks.seal_audit_trail" and schedule.enabled
+    assert (schedule.interval.every, schedule.interval.period) == (5, "seconds")
+    audit.record(actor=None, verb="test.beat")
+    assert tasks.seal_audit_trail.apply().get() == 1
+    assert audit.verify_chain().checked == 1

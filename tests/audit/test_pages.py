@@ -58,7 +58,8 @@ def trail(db, ciso):
         third = audit.record(
             actor=writer, verb="action.submitted", target_label="ACT-1", details={"n": 1}
         )
-    return [first, second, third]
+    audit.seal()  # as the sealer does seconds later: the trail lists them by their place
+    return list(AuditEvent.objects.filter(pk__in=[first.pk, second.pk, third.pk]).order_by("pk"))
 
 
 # --- Who may read it -------------------------------------------------------------------------
@@ -206,7 +207,8 @@ def suspension(db, ciso):
         target=system,
         details={"order": 7, "reason": "Unauthorised access", "case": None},
     )
-    return system, event
+    audit.seal()
+    return system, AuditEvent.objects.get(pk=event.pk)
 
 
 def row_of(response, event) -> str:
@@ -283,3 +285,14 @@ def test_sentences_cost_no_queries_whatever_the_verbs(login_as, auditor, ciso):
             )
 
     assert_constant_queries(login_as(auditor), PAGE, grow)
+
+
+def test_an_event_not_sealed_yet_is_listed_as_sealing(login_as, auditor, trail):
+    client = login_as(auditor)  # signing in writes an event the sealer has not chained yet
+    waiting = audit.record(actor=None, verb="action.submitted", target_label="ACT-2")
+    listed = html(client.get(PAGE))
+    assert re.search(r'data-sequence="">\s*<td><span[^>]*data-testid="unsealed">sealing<', listed)
+    assert "ACT-2" in listed
+    audit.seal()
+    sealed = AuditEvent.objects.get(pk=waiting.pk).sequence
+    assert f'data-sequence="{sealed}"' in html(client.get(PAGE))

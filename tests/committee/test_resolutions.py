@@ -66,7 +66,7 @@ def decision_of(resolution: WrittenResolution) -> Decision:
 def verbs(resolution: WrittenResolution) -> list[str]:
     return list(
         AuditEvent.objects.filter(target_id=str(resolution.pk), verb__startswith="resolution.")
-        .order_by("sequence")
+        .order_by("pk")
         .values_list("verb", flat=True)
     )
 

@@ -242,7 +242,7 @@ def _suspension(people: People) -> dict[str, Any]:
 
 def _audit_event(people: People) -> dict[str, Any]:
     _system(people)
-    return {"sequence": AuditEvent.objects.latest("sequence").sequence}
+    return {"id": AuditEvent.objects.latest("pk").pk}
 
 
 def _risk(people: People) -> dict[str, Any]:

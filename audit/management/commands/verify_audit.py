@@ -1,4 +1,4 @@
-"""manage.py verify_audit: walk the hash chain and name the first broken link."""
+"""manage.py verify_audit: seal what waits, walk the hash chain and name the first broken link."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ class Command(BaseCommand):
     help = "Verify the audit trail's hash chain; exit non-zero naming the first broken link."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        services.seal()  # what committed before the command ran is verified too
         result = services.verify_chain()
         if not result.ok:
             raise CommandError(

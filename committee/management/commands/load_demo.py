@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts import demo
+from audit import services as audit
 from cases.demo import seed_cases
 from committee.demo import seed_committee
 from quality.demo import seed_quality
@@ -37,6 +38,7 @@ class Command(BaseCommand):
             seed_vulnerabilities()
             seed_scans()
             committee = seed_committee()
+        audit.seal()  # the demo's trail reads chained from the first page view
         issuer = quote(settings.MFA_TOTP_ISSUER)
         self.stdout.write(self.style.SUCCESS(f"Demo organisation ready: {len(logins)} users."))
         for meeting in committee.meetings.order_by("starts_at")[:3]:
