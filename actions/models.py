@@ -102,7 +102,9 @@ class Action(models.Model):
         HIGH = "high", _("High")
         URGENT = "urgent", _("Urgent")
 
-    reference = models.CharField(max_length=20, unique=True, editable=False)
+    # Unique by a constraint, not unique=True: that also builds a LIKE index on PostgreSQL, and a
+    # reference is only ever looked up whole.
+    reference = models.CharField(max_length=20, editable=False)
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     domain = models.CharField(
@@ -224,6 +226,9 @@ class Action(models.Model):
             models.Index(fields=["unit", "status", "due_on"], name="action_unit_status_due_idx"),
             models.Index(fields=["status", "due_on"], name="action_status_due_idx"),
             models.Index(fields=["assignee", "status"], name="action_assignee_idx"),
+            # The list's default order, read by oversight unfiltered: without it the first page
+            # sorts every action. It takes the place of the reference's pattern index (below).
+            models.Index(fields=["due_on", "id"], name="action_due_idx"),
             # Unfinished work by due date: what chasing walks, batch after batch, and the
             # overdue filter reads (a tenth of the table, not all of it).
             models.Index(
@@ -241,6 +246,7 @@ class Action(models.Model):
             ),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["reference"], name="action_reference_unique"),
             models.CheckConstraint(
                 condition=Q(percent_done__lte=100), name="action_percent_at_most_100"
             ),
@@ -368,8 +374,8 @@ class Digest(models.Model):
 class Notification(models.Model):
     """An in-app message about an action: the same items the digest mails carry."""
 
-    # A person's inbox is read through the (recipient, read_at) index, a digest's items through
-    # the digest link's own; the action link is followed, never searched.
+    # A person's inbox is read newest first through the (recipient, created_at, id) index, a
+    # digest's items through the digest link's own; the action link is followed, never searched.
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
@@ -390,7 +396,8 @@ class Notification(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         indexes = [
-            models.Index(fields=["recipient", "read_at"], name="notification_inbox_idx"),
+            # The inbox in its order; nothing searches by read_at, so reading one writes no index.
+            models.Index(fields=["recipient", "-created_at", "-id"], name="notification_inbox_idx"),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -1,4 +1,5 @@
-"""P1, the action list for a unit member against a bare .values() view; P2, unit scoping's cost."""
+"""P1, the action list for a unit member against a bare .values() view; P1b, the same for the
+CISO, unfiltered; P2, unit scoping's cost."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import datetime as dt
 from typing import Any
 from urllib.parse import urlparse
 
+from django.db import connection
 from django.db.models import Count
 from django.test import Client
 from knox.models import AuthToken
@@ -33,6 +35,25 @@ def member_of_busiest_unit() -> User:
         .exclude(headed_units__isnull=False)
         .order_by("pk")[0]
     )
+
+
+def sorted_whole(statements: list[str]) -> list[str]:
+    """The sorts in these SELECTs' plans (EXPLAIN on PostgreSQL), each as what it sorts by: a
+    default order no index serves reads and sorts every row before the first page."""
+    found: list[str] = []
+
+    def walk(plan: dict[str, Any]) -> None:
+        if plan["Node Type"] in {"Sort", "Incremental Sort"}:
+            found.append(", ".join(plan["Sort Key"]))
+        for child in plan.get("Plans", []):
+            walk(child)
+
+    with connection.cursor() as cursor:
+        for sql in statements:
+            if sql.lstrip().upper().startswith("SELECT"):
+                cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}")
+                walk(cursor.fetchone()[0][0]["Plan"])
+    return found
 
 
 def client_for(user: User) -> Client:
@@ -107,4 +128,44 @@ def run(runs: int) -> list[Result]:
         ],
         sound=same_all,
     )
-    return [p1, p2]
+    return [p1, oversight_list(runs), p2]
+
+
+def oversight_list(runs: int) -> Result:
+    """P1b: page 2 of the whole action list, no filter and the default order, as the CISO reads
+    it (the issue's slowest read); against the same rows read with .values(), keyset-paged."""
+    # The CISO, not the auditor: the issue measured the CISO, and the two read alike (both
+    # read everything, asked in the same one statement), only by office rather than by role.
+    ciso = client_for(User.objects.get(username="ld-ciso"))
+    first = _get(ciso, "/api/v1/actions/")
+    assert first["next"], "more than one page of actions"
+    nxt = urlparse(first["next"])
+    page_two = f"{nxt.path}?{nxt.query}"
+    ours_rows = _get(ciso, page_two)["results"]
+    last = first["results"][-1]
+    bare_url = f"/bench/actions/all/?after={last['due_on']},{last['id']}"
+    bare_rows = _get(ciso, bare_url)["results"]
+    same = len(ours_rows) == 50 and [r["id"] for r in ours_rows] == [r["id"] for r in bare_rows]
+    mine, bare = side_by_side(lambda: ciso.get(page_two), lambda: ciso.get(bare_url), runs=runs)
+    queries, statements = count_queries(lambda: ciso.get(page_two))
+    _, bare_statements = count_queries(lambda: ciso.get(bare_url))
+    scans = sequential_scans(statements)
+    bare_scans = sequential_scans(bare_statements)
+    sorts = sorted_whole(statements)
+    return Result(
+        "P1b",
+        f"action list, cursor page 2 of 50, the CISO, unfiltered ({Action.objects.count():,})",
+        ms(mine),
+        ms(bare) + " (bare .values() view)",
+        mine / bare,
+        "<= 2.0",
+        mine / bare <= 2.0 and not scans and not sorts,
+        [
+            f"{queries} queries a request",
+            "same rows as the bare view" if same else "ROWS DIFFER from the bare view",
+            f"sequential scans on big tables: {', '.join(scans) or 'none'}"
+            f" (bare view: {', '.join(bare_scans) or 'none'})",
+            f"sorts: {'; '.join(sorts) or 'none'}",
+        ],
+        sound=same,
+    )

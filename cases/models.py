@@ -73,6 +73,8 @@ class Incident(models.Model):
         ordering = ["-reported_at", "-pk"]
         indexes = [
             models.Index(fields=["unit", "status"], name="incident_unit_status_idx"),
+            # The list's default order (newest first), read by oversight unfiltered.
+            models.Index(fields=["-reported_at", "-id"], name="incident_reported_idx"),
             models.Index(fields=["severity", "reported_at"], name="incident_severity_idx"),
         ]
         constraints = [
@@ -238,7 +240,18 @@ class Risk(models.Model):
 
     class Meta:
         ordering = ["-residual_score", "reference"]
-        indexes = [models.Index(fields=["unit", "status"], name="risk_unit_status_idx")]
+        indexes = [
+            models.Index(fields=["unit", "status"], name="risk_unit_status_idx"),
+            # The register's default order (worst first), read by oversight unfiltered.
+            models.Index(fields=["-residual_score", "-id"], name="risk_residual_idx"),
+            # The agenda's risks above appetite and not accepted, worst first: a few in 50,000.
+            models.Index(
+                fields=["-residual_score", "id"],
+                condition=Q(above_appetite=True, acceptance_decision__isnull=True)
+                & ~Q(status="retired"),
+                name="risk_agenda_idx",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(

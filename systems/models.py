@@ -37,8 +37,9 @@ class System(models.Model):
 
     # Unique within the owning unit, not across units: a unit registering a code another unit
     # uses must not learn that the other unit has such a system (the register is scoped).
-    # A slug is indexed: lookups by code alone (filters, a project's system) stay cheap.
-    code = models.SlugField(max_length=64)
+    # Indexed with the id (Meta): lookups by code alone (filters, a project's system) and the
+    # register in its order; no LIKE index, nothing searches codes by pattern.
+    code = models.SlugField(max_length=64, db_index=False)
     name = models.CharField(max_length=200)
     unit = models.ForeignKey(
         "accounts.BusinessUnit", on_delete=models.PROTECT, related_name="systems"
@@ -71,6 +72,7 @@ class System(models.Model):
         ]
         indexes = [
             models.Index(fields=["unit", "status"], name="system_unit_status_idx"),
+            models.Index(fields=["code", "id"], name="system_code_idx"),
             models.Index(
                 fields=["internet_facing", "mfa_enforced", "handles_personal_data"],
                 name="system_exposure_idx",
@@ -264,8 +266,9 @@ class Component(models.Model):
                 condition=Q(removed_at__isnull=True),
                 name="component_current_package_idx",
             ),
+            # A system's inventory in the list's order (package, then id to break ties).
             models.Index(
-                fields=["system", "package"],
+                fields=["system", "package", "id"],
                 condition=Q(removed_at__isnull=True),
                 name="component_current_system_idx",
             ),

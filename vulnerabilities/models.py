@@ -9,7 +9,8 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -113,6 +114,8 @@ class Advisory(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["source", "source_id"], name="advisory_once_per_feed")
         ]
+        # The API's list order (by id across feeds); the constraint's index leads with the feed.
+        indexes = [models.Index(fields=["source_id", "id"], name="advisory_source_id_idx")]
 
     def __str__(self) -> str:
         return f"{self.source_id} ({self.get_source_display()})"
@@ -275,6 +278,11 @@ class Finding(models.Model):
             models.Index(
                 fields=["action"], condition=Q(action__isnull=False), name="finding_action_idx"
             ),
+            # The list's default order: by due date, the undated last (filters.with_sort_keys's
+            # due_sort, the same expression, or the index serves nothing).
+            models.Index(
+                Coalesce("due_on", Value(dt.date(9999, 12, 31))), "id", name="finding_due_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -379,7 +387,8 @@ class Scan(models.Model):
                 fields=["sha256"], condition=~Q(state="refused"), name="scan_file_once"
             ),
         ]
-        indexes = [models.Index(fields=["-uploaded_at"], name="scan_uploaded_idx")]
+        # Newest first with the id breaking ties: the list's whole order, so no sort.
+        indexes = [models.Index(fields=["-uploaded_at", "-id"], name="scan_uploaded_idx")]
 
     def __str__(self) -> str:
         return f"{self.get_format_display()} {self.file_name}"

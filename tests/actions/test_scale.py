@@ -163,8 +163,8 @@ def indexed_columns(model) -> set[tuple[str, ...]]:
             },
         ),
         (Action.history.model, {("id",), ("history_date",), ("history_user_id",)}),
-        (Notification, {("recipient_id", "read_at"), ("recipient_id", "action_id", "stage"),
-                        ("digest_id",)}),
+        (Notification, {("recipient_id", "created_at", "id"),  # the inbox, newest first
+                        ("recipient_id", "action_id", "stage"), ("digest_id",)}),
         (ChaseNotice, {("action_id", "stage"), ("action_id",)}),  # the second: committee, partial
         (ActionGroupObjectPermission, {("group_id", "permission_id", "content_object_id"),
                                        ("content_object_id",)}),
