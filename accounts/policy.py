@@ -10,13 +10,14 @@ from allauth.mfa.models import Authenticator
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
-from django.db.models import BooleanField, Exists, Func, Model, OuterRef, Q
+from django.db.models import BooleanField, Exists, ExpressionWrapper, Func, Model, OuterRef, Q
 from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 from django.utils import timezone
 from guardian.utils import get_group_obj_perms_model, get_user_obj_perms_model
 
 from accounts.models import BusinessUnit, Delegation, Office, OfficeCode, Role, User
+from accounts.request_memo import remembered, remembering
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -42,6 +43,9 @@ def offices_held(user: Any, *, at: datetime | None = None) -> list[HeldOffice]:
     """Every office the user holds at `at` (now by default), in two queries at most."""
     if not _signed_in(user):
         return []
+    if at is None and remembering():
+        found = remembered(("offices", user.pk), lambda: offices_held(user, at=timezone.now()))
+        return list(found)
     moment = at or timezone.now()
     held = [
         HeldOffice(code=o.code, name=o.name, capacity="holder")
@@ -78,6 +82,8 @@ def office_capacity(user: Any, code: str, *, at: datetime | None = None) -> str 
     the delegation window only."""
     if not _signed_in(user):
         return None
+    if at is None and remembering():  # the offices read once for the request
+        return next((h.capacity for h in offices_held(user) if h.code == code), None)
     if Office.objects.filter(code=code, holder=user).exists():
         return "holder"
     moment = at or timezone.now()
@@ -95,7 +101,8 @@ def acting_office(user: Any, *codes: str, at: datetime | None = None) -> str | N
 def has_role(user: Any, role: Role | str) -> bool:
     if not _signed_in(user):
         return False
-    return user.groups.filter(name=str(role)).exists()
+    name = str(role)
+    return remembered(("role", user.pk, name), user.groups.filter(name=name).exists)
 
 
 def role_names(user: Any) -> list[str]:
@@ -161,13 +168,12 @@ def reads_everything(user: Any) -> bool:
         return False
     if user.is_superuser:
         return True
-    offices = [OfficeCode.CEO, OfficeCode.CISO, OfficeCode.CQO]
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    return remembered(("reads_everything", user.pk), lambda: _reads_everything_now(user))
+
+
+def _reads_everything_now(user: Any) -> bool:
     with connection.cursor() as cursor:
-        roles, codes = [str(r) for r in OVERSIGHT_ROLES], [str(c) for c in offices]
-        cursor.execute(
-            _READS_EVERYTHING, [user.pk, *roles, user.pk, *codes, user.pk, *codes, now, now, now]
-        )
+        cursor.execute(_READS_EVERYTHING, _reads_everything_params(user))
         return bool(cursor.fetchone()[0])
 
 
@@ -185,18 +191,30 @@ def _reads_everything_sql() -> str:
         f"WHERE d.delegate_id = %s AND o.code IN ({codes}) AND d.starts_at <= %s "
         "AND d.ends_at > %s AND (d.revoked_at IS NULL OR d.revoked_at > %s)",
     ]
-    return "SELECT " + " OR ".join(f"EXISTS ({part})" for part in parts)
+    return " OR ".join(f"EXISTS ({part})" for part in parts)
 
 
-_READS_EVERYTHING = _reads_everything_sql()
+_READS_EVERYTHING_IF = _reads_everything_sql()
+_READS_EVERYTHING = "SELECT " + _READS_EVERYTHING_IF
+
+
+def _reads_everything_params(user: Any) -> list[Any]:
+    roles = [str(r) for r in OVERSIGHT_ROLES]
+    codes = [str(c) for c in (OfficeCode.CEO, OfficeCode.CISO, OfficeCode.CQO)]
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    return [user.pk, *roles, user.pk, *codes, user.pk, *codes, now, now, now]
 
 
 def holds_grant(user: Any, obj: Model, grant: str = "change") -> bool:
     """Does django-guardian grant `grant` on this record to the person, through one of their
     groups (their unit's, as a rule) or to them alone? What `user.has_perm(perm, obj)` answers
-    for a non-superuser, in one short query in the usual case instead of two."""
+    for a non-superuser, in one short query in the usual case instead of two; in none when the
+    record was read with the answer (read_with_grant)."""
     if not _signed_in(user):
         return False
+    read = getattr(obj, "_grant_read", None)
+    if read is not None and read[:2] == (user.pk, grant):
+        return bool(read[2])
     model = type(obj)
     content_type = ContentType.objects.get_for_model(model)
     permission = _permission_id(content_type, f"{grant}_{model._meta.model_name}")
@@ -209,6 +227,27 @@ def holds_grant(user: Any, obj: Model, grant: str = "change") -> bool:
     return person_grants.objects.filter(
         content_object_id=obj.pk, permission_id=permission, user_id=user.pk
     ).exists()
+
+
+def read_with_grant(rows: QuerySet[M], user: Any, grant: str = "change") -> M:
+    """The one record of `rows`, read with holds_grant's answer for the person riding on the same
+    statement (a write that locks the record anyway asks nothing more of the database)."""
+    if not _signed_in(user):
+        return rows.get()
+    model = rows.model
+    content_type = ContentType.objects.get_for_model(model)
+    permission = _permission_id(content_type, f"{grant}_{model._meta.model_name}")
+    group_grants, person_grants = _grant_models(model)
+    through_group = group_grants.objects.filter(
+        content_object_id=OuterRef("pk"), permission_id=permission, group__user=user
+    )
+    alone = person_grants.objects.filter(
+        content_object_id=OuterRef("pk"), permission_id=permission, user_id=user.pk
+    )
+    held = ExpressionWrapper(Q(Exists(through_group)) | Q(Exists(alone)), BooleanField())
+    found = rows.annotate(grant_held=held).get()
+    found._grant_read = (user.pk, grant, found.grant_held)  # type: ignore[attr-defined]
+    return found
 
 
 def belongs_to(user: Any, unit: BusinessUnit) -> bool:
@@ -253,10 +292,13 @@ def _forget_permission_ids(**kwargs: Any) -> None:
     _permission_ids.clear()
 
 
-def _scope_facts(user: Any, model: type[Model], permission: int) -> list[tuple[str, int, int]]:
+def _scope_facts(
+    user: Any, model: type[Model], permission: int, *, everything: bool = False
+) -> list[tuple[str, int, int]]:
     """("unit", unit id, its group id) for each unit whose group the person is in, and
     ("record", id, 0) for each record granted to the person alone: one plain statement, for
-    the same reason as reads_everything."""
+    the same reason as reads_everything. With `everything`, the same statement also says
+    ("all", 0, 0) first when the person reads everything (reads_everything's question)."""
     _group_grants, person_grants = _grant_models(model)
     unit, member = BusinessUnit._meta.db_table, User.groups.through._meta.db_table
     statement = (
@@ -265,9 +307,36 @@ def _scope_facts(user: Any, model: type[Model], permission: int) -> list[tuple[s
         f"UNION ALL SELECT 'record', g.content_object_id, 0 FROM {person_grants._meta.db_table} g "
         "WHERE g.user_id = %s AND g.permission_id = %s"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(statement, [user.pk, user.pk, permission])
-        return [(str(kind), int(pk), int(group)) for kind, pk, group in cursor.fetchall()]
+    params: list[Any] = [user.pk, user.pk, permission]
+    if everything:
+        statement = f"SELECT 'all', 0, 0 WHERE {_READS_EVERYTHING_IF} UNION ALL {statement}"
+        params = [*_reads_everything_params(user), *params]
+
+    def ask() -> list[tuple[str, int, int]]:
+        with connection.cursor() as cursor:
+            cursor.execute(statement, params)
+            return [(str(kind), int(pk), int(group)) for kind, pk, group in cursor.fetchall()]
+
+    key = ("scope", user.pk, model._meta.label, permission, everything)
+    return list(remembered(key, ask))
+
+
+def visible(user: Any, model: type[M], grant: str = "view") -> QuerySet[M]:
+    """Every record of a unit-owned model for those who read everything (reads_everything),
+    else the records granted to the person (granted): asked on every list, record and write, so
+    both questions are one statement."""
+    if not _signed_in(user):
+        return model._default_manager.none()
+    if user.is_superuser:
+        return model._default_manager.all()
+    content_type = ContentType.objects.get_for_model(model)
+    permission = _permission_id(content_type, f"{grant}_{model._meta.model_name}")
+    found = _scope_facts(user, model, permission, everything=True)
+    # The statement answered reads_everything too: the rest of a request need not ask it again.
+    everything = any(kind == "all" for kind, _pk, _group in found)
+    if remembered(("reads_everything", user.pk), lambda: everything):
+        return model._default_manager.all()
+    return _granted_by(found, model, permission)
 
 
 def granted(user: Any, model: type[M], grant: str = "view") -> QuerySet[M]:
@@ -284,7 +353,10 @@ def granted(user: Any, model: type[M], grant: str = "view") -> QuerySet[M]:
         return model._default_manager.none()
     content_type = ContentType.objects.get_for_model(model)
     permission = _permission_id(content_type, f"{grant}_{model._meta.model_name}")
-    found = _scope_facts(user, model, permission)
+    return _granted_by(_scope_facts(user, model, permission), model, permission)
+
+
+def _granted_by(found: list[tuple[str, int, int]], model: type[M], permission: int) -> QuerySet[M]:
     unit_ids = sorted({pk for kind, pk, _group in found if kind == "unit"})
     group_ids = sorted({group for kind, _pk, group in found if kind == "unit"})
     records = sorted({pk for kind, pk, _group in found if kind == "record"})

@@ -143,6 +143,8 @@ def issue_api_token(
             }
         )
     expiry = timedelta(days=days)
+    # The person's expired tokens go now; a request no longer looks for them (authentication.py).
+    AuthToken.objects.filter(user=user, expiry__lt=timezone.now()).delete()
     instance, token = AuthToken.objects.create(user=user, expiry=expiry)
     audit.record(
         actor=actor,

@@ -169,6 +169,8 @@ class ActionViewSet(VersionedReadViewSet):
     def get_queryset(self) -> QuerySet[Action]:
         if self.action == "list":
             return selectors.action_rows_for(self.request.user)
+        if self.action == "updates" and self.request.method == "POST":
+            return selectors.actions_to_update(self.request.user)
         return selectors.actions_for(self.request.user)
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -1,6 +1,6 @@
-"""P4, a chase cycle over every overdue action against one raw INSERT ... SELECT ... ON CONFLICT
-DO NOTHING of the same stage rows; then the same run on a real Celery worker: its peak memory,
-the broker messages it cost, and the digests it mailed."""
+"""P4, a chase cycle over every overdue action against its own writes done by hand-written SQL
+(and one raw INSERT ... SELECT ... ON CONFLICT DO NOTHING of its stage rows, for reference); then
+the same run on a real Celery worker: its peak memory, broker messages and the digests mailed."""
 
 from __future__ import annotations
 
@@ -181,16 +181,17 @@ def run(runs: int) -> list[Result]:
         f"chase cycle over {overdue:,} overdue actions (stage rows, escalation, digests and "
         "notifications)",
         ms(mine),
-        ms(bare) + " (one raw INSERT ... SELECT ... ON CONFLICT DO NOTHING)",
-        mine / bare,
-        "<= 3.0",
-        mine / bare <= 3.0,
+        ms(floor) + " (the same writes by hand-written SQL, one statement a stage and audience, "
+        "no batches)",
+        mine / floor,
+        "<= 2.0",
+        mine / floor <= 2.0,
         [
             f"{counts['ours']:,} stage rows, {counts['told']:,} notifications"
             if same
             else f"ROWS DIFFER {counts}",
-            f"the same writes by hand-written SQL, one statement a stage and audience, no "
-            f"batches: {ms(floor)}, {floor / bare:.2f} of the bare",
+            f"one raw INSERT ... SELECT ... ON CONFLICT DO NOTHING of the stage rows alone: "
+            f"{ms(bare)}; ours {mine / bare:.2f} of it, the hand-written floor {floor / bare:.2f}",
             f"second run right after: {ms(again)}, {again / first:.3f} of the first, "
             f"{more} stage rows",
         ],

@@ -1,9 +1,10 @@
-"""P3, a status update with If-Match, history and audit against a bare UPDATE; P6, a directive
-fanned out to every operational system against one raw INSERT ... SELECT."""
+"""P3, a status update with If-Match, history and audit against a bare view writing the same rows;
+P6, a directive fanned out to every operational system against one raw INSERT ... SELECT."""
 
 from __future__ import annotations
 
 import datetime as dt
+import statistics
 import time
 from typing import Any
 
@@ -13,13 +14,28 @@ from django.utils import timezone
 from accounts.models import OfficeCode, User
 from actions import services
 from actions.models import Action, ActionUpdate
-from bench.harness import Result, count_queries, ms, side_by_side
+from audit.models import AuditEvent
+from bench.harness import Result, alternate, count_queries, ms, side_by_side
 from bench.lists import client_for, member_of_busiest_unit
 from systems.models import System
 
 
 class _RolledBack(Exception):
     pass
+
+
+def _written(action: Action) -> dict[str, int]:
+    """The rows an update of this action leaves: its update rows, history rows, audit events,
+    and its version."""
+    history = Action.history.model  # simple-history adds it
+    return {
+        "updates": ActionUpdate.objects.filter(action=action).count(),
+        "history": history.objects.filter(id=action.pk).count(),
+        "audit": AuditEvent.objects.filter(
+            verb="action.updated", target_type="actions.action", target_id=str(action.pk)
+        ).count(),
+        "version": Action.objects.values_list("version", flat=True).get(pk=action.pk),
+    }
 
 
 def run_update(runs: int) -> list[Result]:
@@ -32,7 +48,7 @@ def run_update(runs: int) -> list[Result]:
         .order_by("pk")[0]
     )
     client = client_for(member)
-    state: dict[str, Any] = {"etag": services.etag(action), "n": 0, "ours": 0}
+    state: dict[str, Any] = {"etag": services.etag(action), "n": 0, "ours": 0, "bare": 0}
 
     def ours() -> None:
         state["n"] += 1
@@ -48,30 +64,44 @@ def run_update(runs: int) -> list[Result]:
 
     def bare() -> None:
         state["n"] += 1
+        state["bare"] += 1
         response = client.post(
-            f"/bench/actions/{other.pk}/update/", {"percent_done": state["n"] % 100}
+            f"/bench/actions/{other.pk}/update-rows/",
+            {"percent_done": state["n"] % 100, "note": "progress"},
+            content_type="application/json",
         )
-        assert response.status_code == 200, response.content[:300]
+        assert response.status_code == 201, response.content[:300]
 
-    updates_before = ActionUpdate.objects.filter(action=action).count()
+    before = {"ours": _written(action), "bare": _written(other)}
     mine, theirs = side_by_side(ours, bare, runs=runs)
     queries, _statements = count_queries(ours)
-    written = ActionUpdate.objects.filter(action=action).count() - updates_before
+    after = {"ours": _written(action), "bare": _written(other)}
+    # Each side's request wrote one of each row: both sides' rows are compared, not only ours.
+    wrote = {
+        side: {kind: after[side][kind] - before[side][kind] for kind in after[side]}
+        for side in after
+    }
+    same = all(
+        all(count == state[side] for count in wrote[side].values()) for side in ("ours", "bare")
+    )
     ratio = theirs / mine  # throughput: ours over bare
     return [
         Result(
             "P3",
-            "status update (If-Match, update row, history, audit event) vs a bare UPDATE view",
+            "status update (If-Match, update row, history, audit event) vs a bare view writing "
+            "the same rows by hand-written SQL",
             f"{1 / mine:.0f}/s ({ms(mine)})",
             f"{1 / theirs:.0f}/s ({ms(theirs)})",
             ratio,
-            ">= 0.5",
-            ratio >= 0.5,
+            ">= 0.5; <= 10 statements an update",
+            ratio >= 0.5 and queries <= 10,
             [
-                f"{queries} queries an update",
-                f"{written} updates written for {state['ours']} requests",
+                f"{queries} statements an update",
+                f"rows written a request, ours: {wrote['ours']} for {state['ours']}, "
+                f"bare: {wrote['bare']} for {state['bare']}",
+                "audit events unsealed on both sides (the sealer chains them after commit)",
             ],
-            sound=written == state["ours"],
+            sound=same,
         )
     ]
 
@@ -121,12 +151,23 @@ def run_fanout(runs: int) -> list[Result]:
         except _RolledBack:
             pass
 
-    mine, theirs = side_by_side(ours, bare, runs=runs, warmup=1)
-    started = time.perf_counter()
+    def timed(call: Any) -> Any:
+        def run() -> float:
+            started = time.perf_counter()
+            call()
+            return time.perf_counter() - started
+
+        return run
+
+    ours()
+    bare()
+    # The raw insert alone varies by a factor of two on a shared machine from one moment to the
+    # next, so each turn's pair is divided and the ratio is the median of those.
+    my_times, their_times = alternate(timed(ours), timed(bare), runs=runs)
+    mine, theirs = statistics.median(my_times), statistics.median(their_times)
     queries, _statements = count_queries(ours)
-    del started
     same = counted.get("actions") == counted.get("bare") == systems
-    ratio = mine / theirs
+    ratio = statistics.median(m / t for m, t in zip(my_times, their_times, strict=True))
     return [
         Result(
             "P6",
@@ -134,12 +175,12 @@ def run_fanout(runs: int) -> list[Result]:
             ms(mine),
             ms(theirs) + " (raw INSERT ... SELECT)",
             ratio,
-            "<= 3.0",
-            ratio <= 3.0,
+            "<= 2.5",
+            ratio <= 2.5,
             [
                 f"{queries} queries",
                 f"{counted.get('actions')} actions each" if same else f"COUNTS DIFFER {counted}",
-                "each run rolled back",
+                f"ratio: the median of {runs} alternating pairs' ratios; each run rolled back",
             ],
             sound=same,
         )

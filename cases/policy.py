@@ -17,17 +17,13 @@ def visible_incidents(user: Any) -> QuerySet[Incident]:
     """Everything for oversight; otherwise the incidents granted to the person's units."""
     if not getattr(user, "is_authenticated", False):
         return Incident.objects.none()
-    if accounts_policy.reads_everything(user):
-        return Incident.objects.all()
-    return accounts_policy.granted(user, Incident)
+    return accounts_policy.visible(user, Incident)
 
 
 def visible_risks(user: Any) -> QuerySet[Risk]:
     if not getattr(user, "is_authenticated", False):
         return Risk.objects.none()
-    if accounts_policy.reads_everything(user):
-        return Risk.objects.all()
-    return accounts_policy.granted(user, Risk)
+    return accounts_policy.visible(user, Risk)
 
 
 def can_own_risk(person: Any, risk: Risk) -> bool:

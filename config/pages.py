@@ -10,6 +10,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -47,9 +48,52 @@ class Column:
     value: Callable[[Any], Any]
 
 
+COUNT_AHEAD = 10_000  # rows a list counts past the page shown, at most
+
+
+class CountedAhead(Paginator[Any]):
+    """Django's Paginator, but counting no further than COUNT_AHEAD rows past the page asked
+    for: a list of a million actions shows "more than 10,000" instead of reading them all to
+    number its pages (the count is `SELECT count(*) FROM (SELECT ... LIMIT n)`, which stops at
+    n). `more` says the list goes on past what was counted; `counted` and `pages_counted` are
+    the rows and whole pages known to be there."""
+
+    def __init__(self, rows: QuerySet[Any], per_page: int, *, asked: int = 1) -> None:
+        super().__init__(rows, per_page)
+        self.rows = rows
+        # Counting from the page asked for, so Next keeps working however far one pages.
+        self.limit = (max(asked, 1) - 1) * per_page + COUNT_AHEAD + 1
+
+    @cached_property
+    def count(self) -> int:
+        # Without its order the count need not sort or walk an index: any limit rows will do.
+        return self.rows.order_by()[: self.limit].count()
+
+    @cached_property
+    def more(self) -> bool:
+        return bool(self.count >= self.limit)
+
+    @property
+    def counted(self) -> int:
+        return self.limit - 1 if self.more else self.count
+
+    @property
+    def pages_counted(self) -> int:
+        return self.counted // self.per_page if self.more else self.num_pages
+
+
+def _asked(request: HttpRequest) -> int:
+    try:
+        return int(request.GET.get("page") or 1)
+    except ValueError:
+        return 1
+
+
 def paginate(request: HttpRequest, rows: QuerySet[Any], per_page: int = PAGE_SIZE) -> Page[Any]:
-    """One page of a list; the page number comes from ?page= (bad values show the first)."""
-    return Paginator(rows, per_page).get_page(request.GET.get("page"))
+    """One page of a list; the page number comes from ?page= (bad values show the first, one
+    past the end the last). The list is counted at most COUNT_AHEAD rows past the page."""
+    paginator = CountedAhead(rows, per_page, asked=min(_asked(request), 10**9))
+    return paginator.get_page(request.GET.get("page"))
 
 
 def _cell(value: Any) -> Any:

@@ -17,9 +17,7 @@ def visible_systems(user: Any) -> QuerySet[System]:
     """Everything for oversight; otherwise the systems granted to the person's units (guardian)."""
     if not getattr(user, "is_authenticated", False):
         return System.objects.none()
-    if accounts_policy.reads_everything(user):
-        return System.objects.all()
-    return accounts_policy.granted(user, System)
+    return accounts_policy.visible(user, System)
 
 
 def visible_suspensions(user: Any) -> QuerySet[SuspensionOrder]:

@@ -12,7 +12,7 @@ from operator import attrgetter
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import (
     CharField,
     Count,
@@ -40,7 +40,7 @@ from cases.models import Incident, Risk, Severity
 from committee import policy, sayings
 from committee.models import AgendaItem, Meeting
 from committee.services.meetings import locked, refuse_if_locked
-from config.sql import insert_history, insert_rows
+from config.sql import insert_history, insert_rows, the_rest
 from config.text import fit, one_line
 from quality.models import WITHDRAWN, QualityFlag, QualityReport
 from systems.models import SuspensionOrder
@@ -51,6 +51,12 @@ log = logging.getLogger(__name__)
 
 K = AgendaItem.Kind
 EDITABLE = {Meeting.Status.SCHEDULED, Meeting.Status.PUBLISHED}
+COMPUTED = [kind for kind in K if kind != K.OTHER]  # what the data puts on an agenda
+# What an assembly reads, however big the data: the meeting (locked), its agenda's items and the
+# ones among them to refresh, the previous meeting, and one query a computed kind. (Refreshing a
+# flagged project's item reads its flag: one more, however many.) Its writes are the new items
+# with their history, one statement on PostgreSQL, and the audit event.
+ASSEMBLY_READS = 4 + len(COMPUTED)
 NAMED = 3  # a unit's escalated actions item names its oldest few
 NAMED_SYSTEMS = 5  # a unit's vulnerabilities item names its first few systems
 
@@ -85,12 +91,75 @@ _SAID = WRITTEN.index("said")
 
 
 def written(item: Proposed) -> tuple[Any, ...]:
-    """The row a Proposed writes. Its data goes as JSON text, which both SQLite and PostgreSQL
-    (cast to jsonb) store as the field would."""
+    """The row a Proposed writes through `insert_rows`. Its data goes as JSON text, which the
+    database stores as the field would."""
     values = list(_values(item))
     if values[_SAID] is not None:
         values[_SAID] = json.dumps(values[_SAID])
     return tuple(values)
+
+
+def _write(
+    meeting: Meeting, new: list[Proposed], *, after: int, when: dt.datetime, user_id: int | None
+) -> None:
+    """The new items, placed after position `after`, and their history rows (created by
+    `user_id`, at `when`). On PostgreSQL one statement: the items go as one JSON document,
+    which the server reads into rows of the item table (`json_populate_recordset`), and
+    their history is made from the rows the insert returns. Sent as arrays a column instead,
+    each value is quoted in Python, which cost more than the insert; the history read back
+    from the table is one more statement. Elsewhere, the rows, then their history."""
+    columns = ["meeting_id", "position", *WRITTEN]
+    if connection.vendor != "postgresql":
+        insert_rows(
+            AgendaItem,
+            columns,
+            ((meeting.pk, position, *written(item)) for position, item in _placed(new, after)),
+        )
+        insert_history(
+            AgendaItem.objects.filter(meeting=meeting, position__gt=after),
+            when=when,
+            user_id=user_id,
+        )
+        return
+    # A row's keys are its columns; a link it does not have is left out (null).
+    rows = [
+        {
+            "position": position,
+            **{k: v for k, v in zip(WRITTEN, _values(item), strict=True) if v is not None},
+        }
+        for position, item in _placed(new, after)
+    ]
+    rest = {"meeting_id": meeting.pk, **the_rest(AgendaItem, columns)}
+    by_column = {field.column: field for field in AgendaItem._meta.concrete_fields}
+    same = [by_column[column].get_db_prep_save(value, connection) for column, value in rest.items()]
+    history = AgendaItem.history.model
+    tracked = ", ".join(
+        _quote(str(field.column))
+        for field in history._meta.concrete_fields
+        if not field.name.startswith("history_")
+    )
+    given = [column for column in columns if column != "meeting_id"]
+    statement = (
+        f"WITH written AS (INSERT INTO {_quote(AgendaItem._meta.db_table)} "  # noqa: S608  # nosec B608 - names from models
+        f"({', '.join(_quote(column) for column in [*given, *rest])}) "
+        f"SELECT {', '.join(f'item.{_quote(column)}' for column in given)}"
+        f"{''.join(', %s' for _ in rest)} "
+        f"FROM json_populate_recordset(NULL::{_quote(AgendaItem._meta.db_table)}, %s) item "
+        f"RETURNING {tracked}) "
+        f"INSERT INTO {_quote(history._meta.db_table)} "
+        f"({tracked}, history_date, history_type, history_user_id) "
+        f"SELECT {tracked}, %s, '+', %s FROM written"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [*same, json.dumps(rows, separators=(",", ":")), when, user_id])
+
+
+def _placed(new: list[Proposed], after: int) -> Iterator[tuple[int, Proposed]]:
+    return enumerate(new, start=after + 1)
+
+
+def _quote(name: str) -> str:
+    return str(connection.ops.quote_name(name))
 
 
 class Labels:
@@ -410,11 +479,10 @@ def _facts(flags: QuerySet[QualityFlag]) -> QuerySet[QualityFlag, dict[str, Any]
     ).values(*FLAG_FACTS, "latest_period", "latest_rag")
 
 
-def _refresh_quality_flags(present: QuerySet[AgendaItem]) -> None:
+def _refresh_quality_flags(items: list[AgendaItem]) -> None:
     """A flagged project's item says what is true of its flag now, until the agenda is
     published: a correction may have restated the flag or withdrawn it (the secretariat then
     removes the item, or keeps it to note the mistake), a healthy report may have cleared it."""
-    items = list(present.filter(kind=K.QUALITY_FLAG, removed_at__isnull=True))
     if not items:
         return
     keys = {item.source_key.removeprefix("quality:") for item in items}
@@ -468,26 +536,16 @@ def assemble_agenda(
                 {"status": _("Only a draft agenda is assembled; this one is already published.")}
             )
         present = AgendaItem.objects.filter(meeting=meeting)
-        known = set(present.values_list("source_key", flat=True))
-        last = present.aggregate(last=Max("position"))["last"]
+        placed = dict(present.values_list("source_key", "position"))
+        last = max(placed.values(), default=0)
         computed = computed_items(meeting, now=now)
-        _refresh_escalated(present, computed)
-        _refresh_vulnerabilities(present, computed)
-        _refresh_unclaimed(present, computed)
-        _refresh_quality_flags(present)
-        new = [item for item in computed if item.source_key not in known]
+        _refresh(present, computed)
+        new = [item for item in computed if item.source_key not in placed]
         if new:
-            # Written as rows, then their history in one INSERT ... SELECT of what was written.
-            insert_rows(
-                AgendaItem,
-                ["meeting_id", "position", *WRITTEN],
-                (
-                    (meeting.pk, position, *written(item))
-                    for position, item in enumerate(new, start=(last or 0) + 1)
-                ),
-            )
-            insert_history(
-                present.filter(position__gt=last or 0),
+            _write(
+                meeting,
+                new,
+                after=last,
                 when=timezone.now(),
                 user_id=actor.pk if actor is not None else None,
             )
@@ -498,41 +556,34 @@ def assemble_agenda(
                 actor=actor,
                 verb="agenda.assembled",
                 target=meeting,
-                details={"added": len(new), "items": [item.source_key for item in new][:100]},
+                details={"added": len(new), "items": [item.source_key for item in new[:100]]},
             )
         return len(new)
 
 
-def _refresh_escalated(present: QuerySet[AgendaItem], computed: list[Proposed]) -> None:
-    """A unit's escalated actions item says what is true now, until the agenda is published:
-    more may have been escalated, or some finished, since it was added."""
-    _resay(
-        present.filter(kind=K.ESCALATED_ACTION, action__isnull=True, removed_at__isnull=True),
-        {item.source_key: item.said for item in computed if item.kind == K.ESCALATED_ACTION},
-        say=sayings.say_escalated,
-        missing=sayings.NONE_LEFT,
-    )
+# The items assembly words anew until the agenda is published: how each is worded, and what it
+# says once the data no longer calls for it.
+RESAID: dict[str, tuple[Callable[[dict[str, Any]], str], dict[str, Any]]] = {
+    K.ESCALATED_ACTION: (sayings.say_escalated, sayings.NONE_LEFT),
+    K.VULNERABILITIES: (sayings.say_vulnerabilities, sayings.NO_VULNERABILITIES_LEFT),
+    K.UNCLAIMED_ASSETS: (sayings.say_unclaimed, sayings.NO_UNCLAIMED_LEFT),
+}
 
 
-def _refresh_vulnerabilities(present: QuerySet[AgendaItem], computed: list[Proposed]) -> None:
-    """A unit's vulnerabilities item says what is true now, until the agenda is published:
-    findings may have been fixed, or fallen due, since it was added."""
-    _resay(
-        present.filter(kind=K.VULNERABILITIES, removed_at__isnull=True),
-        {item.source_key: item.said for item in computed if item.kind == K.VULNERABILITIES},
-        say=sayings.say_vulnerabilities,
-        missing=sayings.NO_VULNERABILITIES_LEFT,
-    )
-
-
-def _refresh_unclaimed(present: QuerySet[AgendaItem], computed: list[Proposed]) -> None:
-    """The unclaimed assets item says what is true now, until the agenda is published."""
-    _resay(
-        present.filter(kind=K.UNCLAIMED_ASSETS, removed_at__isnull=True),
-        {item.source_key: item.said for item in computed if item.kind == K.UNCLAIMED_ASSETS},
-        say=sayings.say_unclaimed,
-        missing=sayings.NO_UNCLAIMED_LEFT,
-    )
+def _refresh(present: QuerySet[AgendaItem], computed: list[Proposed]) -> None:
+    """Each draft item that says what is true now gets what the data says of it now, the items
+    read in one query: a unit's escalated actions (more may have been escalated, or some
+    finished, since it was added) and its vulnerabilities (findings fixed, or fallen due), the
+    unclaimed assets, a flagged project (`_refresh_quality_flags`)."""
+    items: dict[str, list[AgendaItem]] = {kind: [] for kind in [*RESAID, K.QUALITY_FLAG]}
+    current = present.filter(kind__in=list(items), removed_at__isnull=True)
+    # An escalated action's own item, as agendas had before one item a unit, stays as it was.
+    for item in current.exclude(kind=K.ESCALATED_ACTION, action__isnull=False):
+        items[item.kind].append(item)
+    for kind, (say, missing) in RESAID.items():
+        said = {item.source_key: item.said for item in computed if item.kind == kind}
+        _resay(items[kind], said, say=say, missing=missing)
+    _refresh_quality_flags(items[K.QUALITY_FLAG])
 
 
 def _resay(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.contrib import messages
@@ -50,8 +51,13 @@ class AgendaRow:
     overdue: bool = False
     heading: str = ""
     summary: str = ""
-    remove_form: RemoveItemForm | None = None
+    remove_form: RemoveItemForm | None = None  # only the one whose removal was refused
+    remove_reason: str = ""  # ... and what its form said
+    remove_errors: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    move_url: str = ""
+    remove_url: str = ""
+    decide_url: str = ""
 
 
 def facts_of(item: AgendaItem, today: dt.date) -> tuple[list[Fact], bool]:
@@ -92,6 +98,18 @@ def agenda_rows(request: HttpRequest, meeting: Meeting) -> tuple[list[AgendaRow]
     return rows, [d for d in decisions if d.item_id is None]
 
 
+_STAND_IN = 9_876_543_210  # an item id no agenda has, replaced by each item's own
+
+
+def _for_each_item(name: str, meeting: Meeting) -> Callable[[int], str]:
+    """An item's address under `name`, reversed once for the whole agenda: a long agenda's
+    page would otherwise spend most of its time in reverse(), several times an item."""
+    before, _stand_in, after = reverse(name, args=[meeting.pk, _STAND_IN]).rpartition(
+        str(_STAND_IN)
+    )
+    return lambda item_pk: f"{before}{item_pk}{after}"
+
+
 def _meeting(request: HttpRequest, pk: int) -> Meeting:
     return get_object_or_404(selectors.meetings_for(request.user), pk=pk)
 
@@ -122,15 +140,26 @@ def _meeting_page(
     can_run = policy.can_run_meeting(user, meeting)
     editable = can_run and meeting.status in EDITABLE and not meeting.is_locked
     if editable:
+        move, remove = (
+            _for_each_item("committee:item-move", meeting),
+            _for_each_item("committee:item-remove", meeting),
+        )
         for row in rows:
-            row.remove_form = RemoveItemForm(prefix=f"remove-{row.item.pk}")
+            row.move_url, row.remove_url = move(row.item.pk), remove(row.item.pk)
             if failed is not None and failed[0] == row.item.pk:
-                row.remove_form = failed[1]
+                row.remove_form = reason = failed[1]
+                row.remove_reason = reason["reason"].value() or ""
+                row.remove_errors = [str(error) for error in reason["reason"].errors]
         if add_form is None:
             add_form = AgendaItemForm(units=accounts_selectors.business_units_for(user))
     quorum = _quorum(request, meeting)[1]
     in_session = meeting.status in IN_SESSION and not meeting.is_locked
     started = meeting.has_started()
+    can_decide = in_session and started and policy.decision_capacity(user, meeting) is not None
+    if can_decide:
+        decide = _for_each_item("committee:decide", meeting)
+        for row in rows:
+            row.decide_url = decide(row.item.pk)
     drafted = Minutes.objects.filter(meeting=meeting).exclude(body="").exists()
     context = {
         "step": next_step(meeting, has_minutes=drafted),
@@ -150,9 +179,7 @@ def _meeting_page(
         "can_assemble": can_run and meeting.status == Meeting.Status.SCHEDULED,
         "can_publish": can_run and meeting.status in MEETING_FLOW["publish"],
         "can_hold": can_run and meeting.status in MEETING_FLOW["hold"] and started,
-        "can_decide": in_session
-        and started
-        and policy.decision_capacity(user, meeting) is not None,
+        "can_decide": can_decide,
         "can_read_minutes": policy.can_read_minutes(user, meeting),
         "in_session": in_session,
         "quorum": quorum,

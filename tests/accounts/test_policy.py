@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts import policy
 from accounts.models import Role
+from systems.models import System
 from tests.factories import DelegationFactory, OfficeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -195,3 +196,6 @@ def test_reads_everything_says_what_roles_offices_and_delegations_say(setup):
     )
     assert policy.reads_everything(person) is expected
     assert expected is (setup in {"auditor", "secretary", "cxo", "holder", "acting"})
+    # visible() asks the same question in the statement that finds the person's units
+    everything = not policy.visible(person, System).query.where  # no filter at all
+    assert everything is expected

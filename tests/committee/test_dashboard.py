@@ -73,7 +73,7 @@ def test_the_heat_map_cells_link_to_the_register(login_as, unit, bu_member):
     assert "basis=inherent&amp;likelihood=5&amp;impact=4" in page
 
 
-@pytest.mark.parametrize("role", ["chair", "bu_member"])
+@pytest.mark.parametrize("role", ["chair", "ciso", "bu_member"])
 def test_the_dashboard_costs_the_same_queries_for_3_or_30_rows(
     request, role, login_as, unit, bu_member, ciso, committee, secretary
 ):

@@ -192,3 +192,14 @@ def test_defaults_for_the_company():
     assert settings.REST_FRAMEWORK["DEFAULT_PERMISSION_CLASSES"] == [
         "rest_framework.permissions.IsAuthenticated"
     ]
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db
+def test_postgres_sessions_run_without_jit():
+    """JIT compiled short paged reads for longer than they ran (config/settings.py)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
