@@ -56,7 +56,7 @@ def main() -> int:
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--runs", type=int, default=15, help="timed runs per side (medians)")
     parser.add_argument("--only", default="", help="e.g. P1,P3")
-    parser.add_argument("--load-seconds", type=int, default=60, help="P7's duration")
+    parser.add_argument("--load-seconds", type=int, default=600, help="P7's duration")
     parser.add_argument("--out", default=str(ROOT / "docs" / "performance.md"))
     parser.add_argument("--no-write", action="store_true", help="print the table only")
     parser.add_argument("--fresh", action="store_true", help="drop the database and generate anew")
@@ -101,7 +101,7 @@ def main() -> int:
         ({"P3"}, "writes", "run_update", options.runs),
         ({"P4"}, "chase", "run", max(3, options.runs // 5)),
         ({"P5"}, "agenda", "run", options.runs),
-        ({"P6"}, "writes", "run_fanout", max(3, options.runs // 3)),
+        ({"P6"}, "writes", "run_fanout", max(5, options.runs // 3)),
         ({"P7"}, "load", "run", options.load_seconds),
         ({"P8"}, "vulnerabilities", "run_rematch", max(1, options.runs // 5)),
         ({"P9"}, "vulnerabilities", "run_new_advisory", options.runs),
@@ -110,6 +110,8 @@ def main() -> int:
         ({"P12"}, "scans", "run_import", (max(1, options.runs // 5), options.scale)),
         ({"P13"}, "scans", "run_again", (max(1, options.runs // 5), options.scale)),
         ({"P14"}, "scans", "run_worker", options.scale),
+        ({"P15", "P15B"}, "concurrency", "run", (max(1, options.runs // 5), options.scale)),
+        ({"P16"}, "pages", "run", options.runs),
     ]
     results = []
     with override_settings(ROOT_URLCONF="bench.urls"):

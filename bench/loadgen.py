@@ -1,7 +1,10 @@
 """The load of P7, from its own process: threads with keep-alive connections send a mix of
 reads and writes to the server for a while, then print one JSON line of what they saw.
 
-    python -m bench.loadgen URL SECONDS PLAN.json
+    python -m bench.loadgen URL SECONDS PLAN.json [WARM_UP_SECONDS]
+
+Latencies (and so requests per second) count from the end of the warm-up, when the workers have
+loaded what they load on first use; errors count from the start.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ from typing import Any
 from urllib.parse import urlparse
 
 
-def worker(base: str, seconds: float, person: dict[str, Any], seed: int, out: list[Any]) -> None:
+def worker(
+    base: str, person: dict[str, Any], seed: int, out: list[Any], *, warm_until: float, end: float
+) -> None:
     """One simulated integration: 80% reads of its unit's lists and records, 20% updates."""
     rng = random.Random(seed)  # noqa: S311 - load shape, not secrets
     url = urlparse(base)
@@ -25,7 +30,7 @@ def worker(base: str, seconds: float, person: dict[str, Any], seed: int, out: li
     etag = None
     latencies: list[float] = []
     errors: dict[str, int] = {}
-    end = time.monotonic() + seconds
+    answered = 0
     while time.monotonic() < end:
         roll = rng.random()
         headers = dict(auth)
@@ -46,7 +51,7 @@ def worker(base: str, seconds: float, person: dict[str, Any], seed: int, out: li
             path = f"/api/v1/actions/{person['action']}/updates/"
             body = json.dumps({"percent_done": rng.randrange(100), "note": "load"})
             headers.update({"Content-Type": "application/json", "If-Match": etag})
-        started = time.perf_counter()
+        sent_at, started = time.monotonic(), time.perf_counter()
         try:
             conn.request(method, path, body=body, headers=headers)
             response = conn.getresponse()
@@ -56,29 +61,36 @@ def worker(base: str, seconds: float, person: dict[str, Any], seed: int, out: li
             conn.close()
             conn = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port, timeout=30)
             continue
-        latencies.append(time.perf_counter() - started)
+        answered += 1
+        if sent_at >= warm_until:
+            latencies.append(time.perf_counter() - started)
         if response.status >= 400:
             errors[str(response.status)] = errors.get(str(response.status), 0) + 1
         if response.getheader("ETag") and path.startswith(f"/api/v1/actions/{person['action']}/"):
             etag = response.getheader("ETag")
-    out.append({"latencies": latencies, "errors": errors})
+    out.append({"latencies": latencies, "errors": errors, "answered": answered})
 
 
 def main() -> None:
     base, seconds, plan_path = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+    warm_up = float(sys.argv[4]) if len(sys.argv) > 4 else 0.0
     with open(plan_path) as handle:
         people = json.load(handle)
     out: list[Any] = []
+    started = time.monotonic()
     threads = [
-        threading.Thread(target=worker, args=(base, seconds, person, n, out))
+        threading.Thread(
+            target=worker,
+            args=(base, person, n, out),
+            kwargs={"warm_until": started + warm_up, "end": started + seconds},
+        )
         for n, person in enumerate(people)
     ]
-    started = time.monotonic()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    elapsed = time.monotonic() - started
+    elapsed = time.monotonic() - started - warm_up
     latencies = sorted(x for result in out for x in result["latencies"])
     errors: dict[str, int] = {}
     for result in out:
@@ -91,6 +103,7 @@ def main() -> None:
     print(
         json.dumps(
             {
+                "answered": sum(result["answered"] for result in out),
                 "requests": len(latencies),
                 "rps": len(latencies) / elapsed,
                 "p50": pct(0.50),
