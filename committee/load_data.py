@@ -600,6 +600,11 @@ class Generator:
                     1,
                     created,
                     created,
+                    # Verified three days before it was due, at noon in Tokyo: finished work
+                    # has a finishing date, or every verified action reads late for ever.
+                    dt.datetime.combine(due - dt.timedelta(days=3), dt.time(3, 0), tzinfo=dt.UTC)
+                    if status == A.VERIFIED
+                    else None,
                 )
 
         self.counts.actions = _copy(
@@ -623,6 +628,7 @@ class Generator:
                 "version",
                 "created_at",
                 "updated_at",
+                "verified_at",
             ],
             rows(),
         )
