@@ -213,8 +213,8 @@ def holds_grant(user: Any, obj: Model, grant: str = "change") -> bool:
     if not _signed_in(user):
         return False
     read = getattr(obj, "_grant_read", None)
-    if read is not None and read[:2] == (user.pk, grant):
-        return bool(read[2])
+    if read is not None and read[:3] == (user.pk, grant, obj.pk):
+        return bool(read[3])
     model = type(obj)
     content_type = ContentType.objects.get_for_model(model)
     permission = _permission_id(content_type, f"{grant}_{model._meta.model_name}")
@@ -246,7 +246,7 @@ def read_with_grant(rows: QuerySet[M], user: Any, grant: str = "change") -> M:
     )
     held = ExpressionWrapper(Q(Exists(through_group)) | Q(Exists(alone)), BooleanField())
     found = rows.annotate(grant_held=held).get()
-    found._grant_read = (user.pk, grant, found.grant_held)  # type: ignore[attr-defined]
+    found._grant_read = (user.pk, grant, found.pk, found.grant_held)  # type: ignore[attr-defined]
     return found
 
 

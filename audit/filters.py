@@ -6,6 +6,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import django_filters
+from django import forms
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -15,6 +16,12 @@ from audit import sentences
 from audit.models import AuditEvent
 from config import dates
 from config.filters import PageFilterSet
+
+
+class _Place(django_filters.NumberFilter):
+    """A place in the chain: a whole number (a NumberFilter would take 1.5)."""
+
+    field_class = forms.IntegerField
 
 
 class AuditEventFilter(django_filters.FilterSet):
@@ -31,6 +38,16 @@ class AuditEventFilter(django_filters.FilterSet):
     office = django_filters.CharFilter(label=_("Office"))
     target_type = django_filters.CharFilter(label=_("Target type"))
     target_id = django_filters.CharFilter(label=_("Target id"))
+    sealed_after = _Place(
+        field_name="sequence",
+        lookup_expr="gt",
+        label=_("Sealed after place"),
+        help_text=_(
+            "Only events sealed into the chain after this place (sequence). Places are given "
+            "in order with no gaps, so a reader following the trail asks for the places after "
+            "the last one it has; newest events not sealed yet come in a later ask."
+        ),
+    )
 
     class Meta:
         model = AuditEvent

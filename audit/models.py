@@ -59,6 +59,14 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        constraints = [
+            # Sealed whole or not at all: a place, a link and a hash together.
+            models.CheckConstraint(
+                condition=models.Q(sequence__isnull=True, hash__isnull=True, prev_hash="")
+                | (models.Q(sequence__isnull=False, hash__isnull=False) & ~models.Q(prev_hash="")),
+                name="audit_event_sealed_whole",
+            )
+        ]
         indexes = [
             models.Index(fields=["target_type", "target_id"], name="audit_target_idx"),
             # What the sealer reads: the few events not chained yet, in the order they came.

@@ -534,6 +534,7 @@ FIELDS: dict[str, StrOrPromise] = {
     "type": pgettext_lazy("audit detail", "Authenticator"),
     "unit": _("Business unit"),
     "units": _("Business units"),
+    "unsealed": _("Events waiting to be sealed"),
     "update": pgettext_lazy("audit detail", "Progress update"),
     "user": _("Person"),
     "user_agent": pgettext_lazy("audit detail", "Browser"),

@@ -7,7 +7,7 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection, models, transaction
@@ -154,6 +154,7 @@ class Verification:
     broken_at: int | None = None
     problem: str = ""
     unsealed: int = 0
+    oldest_unsealed: datetime | None = None
 
     @property
     def ok(self) -> bool:
@@ -161,8 +162,27 @@ class Verification:
 
 
 def verify_chain(*, chunk_size: int = 2000) -> Verification:
-    """Walk every sealed event in chain order; name the first link that does not hold."""
-    unsealed = AuditEvent.objects.filter(sequence__isnull=True).count()
+    """Walk every sealed event in chain order; name the first link that does not hold. The walk,
+    the head and the count of unsealed events are read in one snapshot, so a sealer committing
+    meanwhile (beat runs one every 5 seconds) cannot look like a missing tail."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql" and not _inside_a_transaction_already():
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        return _walk(chunk_size)
+
+
+def _inside_a_transaction_already() -> bool:
+    # transaction.atomic() just opened the outermost block unless it nests in another one; a
+    # transaction's isolation can be set only before its first statement.
+    return len(connection.atomic_blocks) > 1
+
+
+def _walk(chunk_size: int) -> Verification:
+    waiting = AuditEvent.objects.filter(sequence__isnull=True).aggregate(
+        n=models.Count("pk"), oldest=models.Min("occurred_at")
+    )
+    unsealed, oldest = waiting["n"], waiting["oldest"]
     expected_sequence = 1
     prev_hash = GENESIS_HASH
     checked = 0
@@ -174,6 +194,7 @@ def verify_chain(*, chunk_size: int = 2000) -> Verification:
                 expected_sequence,
                 f"event #{expected_sequence} is missing (found #{event.sequence} next)",
                 unsealed,
+                oldest,
             )
         if event.prev_hash != prev_hash:
             return Verification(
@@ -181,6 +202,7 @@ def verify_chain(*, chunk_size: int = 2000) -> Verification:
                 event.sequence,
                 f"event #{event.sequence} does not link to its predecessor",
                 unsealed,
+                oldest,
             )
         if compute_hash(event) != event.hash:
             return Verification(
@@ -188,6 +210,7 @@ def verify_chain(*, chunk_size: int = 2000) -> Verification:
                 event.sequence,
                 f"event #{event.sequence} was altered after it was written",
                 unsealed,
+                oldest,
             )
         prev_hash = event.hash
         expected_sequence += 1
@@ -201,9 +224,12 @@ def verify_chain(*, chunk_size: int = 2000) -> Verification:
                 checked + 1,
                 f"events #{checked + 1} to #{head_sequence} are missing from the end of the chain",
                 unsealed,
+                oldest,
             )
-        return Verification(checked, checked, "the chain head does not match the last event")
-    return Verification(checked, unsealed=unsealed)
+        return Verification(
+            checked, checked, "the chain head does not match the last event", unsealed, oldest
+        )
+    return Verification(checked, unsealed=unsealed, oldest_unsealed=oldest)
 
 
 def next_reference(prefix: str, *, year: int | None = None) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.db import DatabaseError
 
 from audit import services
 from audit.models import ChainHead
@@ -23,17 +24,33 @@ def seal_audit_trail() -> int:
 def verify_audit_chain() -> dict[str, object]:
     """Seal what is waiting, walk the chain and record what was found, so a break is noticed
     within a day."""
-    services.seal()
+    try:
+        services.seal()
+    except DatabaseError as exc:
+        # An event the sealer cannot chain stops sealing for every event after it: that is a
+        # broken trail, said as such, not a task failing quietly every 5 seconds.
+        logger.error("audit trail: sealing failed: %s", exc)
+        head = ChainHead.objects.filter(pk=1).first()
+        place = (head.sequence if head else 0) + 1  # the place no event could take
+        services.record(
+            actor=None,
+            verb="audit.broken",
+            details={"checked": 0, "broken_at": place, "problem": f"sealing failed: {exc}"},
+            target_label="audit chain",
+        )
+        return {"ok": False, "checked": 0, "broken_at": place}
     result = services.verify_chain()
     head = ChainHead.objects.filter(pk=1).first()
     # The head hash goes to the logs too: a copy outside the database that a DBA rewriting
     # every hash could not change after the fact.
     logger.info(
-        "audit chain %s: %s events, head #%s %s",
+        "audit chain %s: %s events, head #%s %s; %s waiting to be sealed, the oldest from %s",
         "intact" if result.ok else f"BROKEN at #{result.broken_at} ({result.problem})",
         result.checked,
         head.sequence if head else 0,
         head.hash if head else "-",
+        result.unsealed,
+        result.oldest_unsealed or "-",
     )
     services.record(
         actor=None,
@@ -42,6 +59,7 @@ def verify_audit_chain() -> dict[str, object]:
             "checked": result.checked,
             "broken_at": result.broken_at,
             "problem": result.problem,
+            "unsealed": result.unsealed,
         },
         target_label="audit chain",
     )

@@ -83,8 +83,9 @@ class CountedAhead(Paginator[Any]):
 
 
 def _asked(request: HttpRequest) -> int:
+    """The page asked for; a page before the first, or no number at all, is the first."""
     try:
-        return int(request.GET.get("page") or 1)
+        return min(max(int(request.GET.get("page") or 1), 1), 10**9)
     except ValueError:
         return 1
 
@@ -92,8 +93,8 @@ def _asked(request: HttpRequest) -> int:
 def paginate(request: HttpRequest, rows: QuerySet[Any], per_page: int = PAGE_SIZE) -> Page[Any]:
     """One page of a list; the page number comes from ?page= (bad values show the first, one
     past the end the last). The list is counted at most COUNT_AHEAD rows past the page."""
-    paginator = CountedAhead(rows, per_page, asked=min(_asked(request), 10**9))
-    return paginator.get_page(request.GET.get("page"))
+    asked = _asked(request)
+    return CountedAhead(rows, per_page, asked=asked).get_page(asked)
 
 
 def _cell(value: Any) -> Any:

@@ -275,6 +275,7 @@ def test_concurrent_appends_and_sealing_leave_one_unbroken_chain():
     assert (result.checked, result.unsealed) == (total, 0)
 
 
+@pytest.mark.postgres_only  # SQLite lets one writer at a time: the product's dev database
 @pytest.mark.django_db(transaction=True)
 def test_a_writer_does_not_wait_for_another_and_the_sealer_takes_commit_order():
     """A change whose transaction is still open holds nothing another writer needs; the sealer
@@ -355,7 +356,12 @@ def test_inserting_a_forged_event_into_the_chain_is_detected(chain):
         prev_hash=chain[1].hash,
     )
     forged.hash = audit.compute_hash(forged)
-    forged.save(force_insert=True)
+    _tamper(  # written as a forger would: the trigger refuses an event that arrives sealed
+        "INSERT INTO audit_auditevent (sequence, occurred_at, actor_label, office, verb, "
+        "target_type, target_id, target_label, details, prev_hash, hash) "
+        "VALUES (%s, %s, '', '', %s, '', '', %s, '{}', %s, %s)",
+        [3, forged.occurred_at, forged.verb, forged.target_label, forged.prev_hash, forged.hash],
+    )
     assert "does not link" in _verify_fails_at(4)
 
 
@@ -429,3 +435,34 @@ def test_beat_runs_the_sealer_every_five_seconds(db):
     audit.record(actor=None, verb="test.beat")
     assert tasks.seal_audit_trail.apply().get() == 1
     assert audit.verify_chain().checked == 1
+
+
+@pytest.mark.postgres_only
+def test_postgres_refuses_an_event_that_arrives_sealed_or_half_sealed(db):
+    sealed = (
+        "INSERT INTO audit_auditevent (sequence, occurred_at, actor_label, office, verb, "
+        "target_type, target_id, target_label, details, prev_hash, hash) "
+        "VALUES (%s, now(), '', '', 'forged', '', '', '', '{}', %s, %s)"
+    )
+    with (
+        pytest.raises(DatabaseError, match="sealed by the sealer"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(sealed, [1, GENESIS_HASH, "a" * 64])
+    # With the trigger off, the table's own check still refuses a row sealed by halves.
+    with pytest.raises(DatabaseError, match="audit_event_sealed_whole"), transaction.atomic():
+        _tamper(sealed, [None, "", "b" * 64])
+    assert not AuditEvent.objects.exists()
+
+
+def test_a_sealer_that_fails_is_recorded_as_a_broken_trail(chain, monkeypatch):
+    from audit import tasks
+
+    def cannot_seal(**kwargs: Any) -> int:
+        raise DatabaseError("duplicate key value violates unique constraint")
+
+    monkeypatch.setattr(audit, "seal", cannot_seal)
+    assert tasks.verify_audit_chain() == {"ok": False, "checked": 0, "broken_at": 6}
+    broken = AuditEvent.objects.get(verb="audit.broken")
+    assert broken.details["problem"].startswith("sealing failed: duplicate key")

@@ -296,3 +296,16 @@ def test_an_event_not_sealed_yet_is_listed_as_sealing(login_as, auditor, trail):
     audit.seal()
     sealed = AuditEvent.objects.get(pk=waiting.pk).sequence
     assert f'data-sequence="{sealed}"' in html(client.get(PAGE))
+
+
+def test_the_api_follows_the_trail_by_place_without_missing_late_commits(login_as, auditor, trail):
+    """Ids are given when an event is written, places when it is sealed: a reader asking for
+    the places after the last one it has misses nothing that committed late."""
+    client = login_as(auditor)
+    late = audit.record(actor=None, verb="action.submitted", target_label="ACT-9")
+    asked = client.get("/api/v1/audit-events/", {"sealed_after": 2}).json()["results"]
+    assert [e["sequence"] for e in asked] == [3]  # the unsealed ones wait
+    audit.seal()
+    asked = client.get("/api/v1/audit-events/", {"sealed_after": 3}).json()["results"]
+    assert late.pk in [e["id"] for e in asked] and all(e["sequence"] > 3 for e in asked)
+    assert client.get("/api/v1/audit-events/", {"sealed_after": "1.5"}).status_code == 400

@@ -72,3 +72,12 @@ def test_a_page_past_the_end_shows_the_last(people: list[User]) -> None:
     assert page.number == 6 and not page.has_next() and "Page 6 of 6" in html
     page, _html, _counts = _page("nonsense")
     assert page.number == 1
+
+
+@pytest.mark.parametrize("number", ["0", "-3", "first"])
+def test_a_page_before_the_first_or_not_a_number_is_the_first(
+    people: list[User], number: str
+) -> None:
+    page, html, _counts = _page(number)
+    assert page.number == 1 and [u.pk for u in page] == [u.pk for u in people[:2]]
+    assert "Page 1 of more than" in html and "page=2" in html

@@ -23,3 +23,8 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(f"Audit chain intact: {result.checked} events verified.")
         )
+        if result.unsealed:  # committed while this ran: the next run verifies them
+            self.stdout.write(
+                f"{result.unsealed} event(s) written since wait to be sealed "
+                f"(the oldest at {result.oldest_unsealed:%Y-%m-%d %H:%M:%S %Z})."
+            )
