@@ -156,7 +156,9 @@ def _chase_batch(
         if not claimed:
             return 0, None
         batch = Action.objects.filter(pk__in=claimed)
-        last = batch.order_by("-due_on", "-pk").values_list("due_on", "pk")[0]
+        # Where the batch stopped, from its own rows: asked as ORDER BY ... LIMIT 1, PostgreSQL
+        # walks the whole (due_on, id) index backwards looking for the batch's oldest dates.
+        last = max(batch.values_list("due_on", "pk"))
         level = int(spec["level"])
         if level:
             batch.filter(escalation_level__lt=level).update(escalation_level=level)
