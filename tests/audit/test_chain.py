@@ -425,11 +425,19 @@ def test_awkward_details_survive_the_database_and_keep_the_chain(db):
 
 
 def test_beat_runs_the_sealer_every_five_seconds(db):
+    import importlib
+
+    from django.apps import apps
     from django_celery_beat.models import PeriodicTask
 
     from audit import tasks
 
+    # What the migrations write (run again here: a transactional test before this one may have
+    # flushed the rows they made; both steps are idempotent).
+    importlib.import_module("audit.migrations.0006_sealed_chain").schedule(apps, None)
+    importlib.import_module("audit.migrations.0007_sealed_whole").expire(apps, None)
     schedule = PeriodicTask.objects.get(name="Seal the audit trail")
+    assert schedule.expire_seconds == 5  # a late run is dropped, not queued
     assert schedule.task == "audit.tasks.seal_audit_trail" and schedule.enabled
     assert (schedule.interval.every, schedule.interval.period) == (5, "seconds")
     audit.record(actor=None, verb="test.beat")
