@@ -8,7 +8,6 @@ import datetime as dt
 import json
 import os
 import re
-import socket
 import statistics
 import subprocess  # nosec B404 - the benchmark's own server, worker and clients
 import sys
@@ -27,7 +26,7 @@ from actions import services
 from actions.models import Action, ChaseNotice
 from audit import services as audit
 from bench import chase
-from bench.harness import Result
+from bench.harness import Result, free_port, wait_for_port
 from bench.lists import client_for
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -162,12 +161,6 @@ def _beside_the_chase(runs: int) -> Result:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _writers_plan() -> list[dict[str, object]]:
     """Eight unit members of different units, each with an action of their own to update."""
     people: list[dict[str, object]] = []
@@ -190,20 +183,14 @@ def _writers_plan() -> list[dict[str, object]]:
 
 
 def _throughput(app: str, plan: Path, seconds: int) -> dict[str, Any]:
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", app, "--workers", "2",
          "--bind", f"127.0.0.1:{port}", "--no-control-socket", "--log-level", "warning"],
         cwd=ROOT, env={**os.environ, "ALLOWED_HOSTS": "127.0.0.1,localhost"},
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.2)
+        wait_for_port(port)
         base = f"http://127.0.0.1:{port}"
         subprocess.run(
             [sys.executable, "-m", "bench.writers", base, "2", str(plan)],

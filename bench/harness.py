@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import statistics
 import subprocess  # nosec B404 - the benchmarks' own worker processes
 import time
@@ -57,6 +58,24 @@ def worker_line(
         if any(marker in line for marker in markers):
             return line
     raise RuntimeError(f"none of {markers!r} from the worker")
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on, for a server the benchmark starts."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_for_port(port: int, *, within: float = 60) -> None:
+    """Until a server the benchmark started accepts connections on the port (or `within`)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
 
 
 def side_by_side(

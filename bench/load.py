@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -17,7 +16,7 @@ from knox.models import AuthToken
 
 from accounts.models import Role, User
 from actions.models import Action
-from bench.harness import Result
+from bench.harness import Result, free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 THREADS = 8
@@ -25,12 +24,6 @@ WARM_UP = 120  # seconds: see warm_up_for
 JUDGED_FROM = 360  # seconds of load: a warm-up and at least four minutes after it
 FLAT_MB = 5  # both workers together, end of the run against the end of the warm-up
 SAMPLE_EVERY = 5  # seconds between readings of the workers' memory
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _plan() -> list[dict[str, object]]:
@@ -96,7 +89,7 @@ def memory_verdict(
 
 
 def run(seconds: int) -> list[Result]:
-    port = _free_port()
+    port = free_port()
     plan = Path(tempfile.mkdtemp(prefix="rcc-bench-")) / "plan.json"
     plan.write_text(json.dumps(_plan()))
     # RCC_PROBE_DIR attaches bench/memory_probe.py to the workers (where their memory goes).
@@ -110,13 +103,7 @@ def run(seconds: int) -> list[Result]:
     samples: list[tuple[float, int]] = []
     pids: set[int] = set()
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.2)
+        wait_for_port(port)
         load = subprocess.Popen(
             [sys.executable, "-m", "bench.loadgen", f"http://127.0.0.1:{port}", str(seconds),
              str(plan), str(warm_up)],
