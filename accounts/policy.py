@@ -127,7 +127,13 @@ def can_read_audit_trail(user: Any) -> bool:
     """Auditors, the chair, the CISO and the CQO read the audit trail."""
     if not _signed_in(user):
         return False
-    if user.is_superuser or has_role(user, Role.AUDITOR):
+    if user.is_superuser:
+        return True
+    # Auditors and the three offices are among those who read everything: a page has asked
+    # that already (remembered), so for a unit's people the layout's question costs nothing.
+    if not reads_everything(user):
+        return False
+    if has_role(user, Role.AUDITOR):
         return True
     return acting_office(user, OfficeCode.CEO, OfficeCode.CISO, OfficeCode.CQO) is not None
 

@@ -14,9 +14,10 @@ from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from simple_history.models import HistoricalRecords
 
 from accounts.models import Domain
+from config.choices import ChoiceLabels
 
 
-class Directive(models.Model):
+class Directive(ChoiceLabels):
     """An order from the CISO (security), the CQO (quality) or the chair (any), addressed to
     business units or to the systems that match criteria; issuing it fans out one action each."""
 
@@ -85,7 +86,7 @@ UNSEARCHED_IN_HISTORY = [
 ]  # fmt: skip
 
 
-class Action(models.Model):
+class Action(ChoiceLabels):
     """A piece of owned work: a business unit must do it by a date and show evidence."""
 
     class Status(models.TextChoices):
@@ -235,6 +236,14 @@ class Action(models.Model):
                 fields=["due_on", "id"],
                 condition=~Q(status__in=["verified", "cancelled"]),
                 name="action_open_due_idx",
+            ),
+            # What waits on an office's verification, oldest submission first, and how many:
+            # the CISO's dashboard panel over every unit's submitted security actions.
+            models.Index(
+                fields=["domain", "submitted_at", "id"],
+                include=["submitted_by"],
+                condition=Q(status="submitted"),
+                name="action_awaiting_idx",
             ),
             *(
                 models.Index(

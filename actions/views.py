@@ -153,7 +153,7 @@ def action_list(request: HttpRequest) -> HttpResponse:
             "quick": quick,
             "narrowed": _narrowed_to_person(request, filters) if valid else None,
             "workload_units": _workload_units(request, filters if valid else None),
-            "trend": charts.overdue_trend_svg(selectors.overdue_trend(request.user)),
+            "trend": charts.overdue_trend_svg(selectors.overdue_trend_shown(request.user)),
         },
         status=200 if valid else 400,
     )

@@ -57,7 +57,7 @@ def heatmap(user: Any, *, basis: str = "residual") -> list[list[int]]:
         .exclude(status=Risk.Status.RETIRED)
         .order_by()
         .values(likelihood, impact)
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("*"))  # not COUNT(id): the rows are counted from the index alone
     )
     for row in rows:
         grid[row[likelihood] - 1][row[impact] - 1] = row["n"]

@@ -9,8 +9,10 @@ from django.utils.translation import gettext_lazy as _
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from simple_history.models import HistoricalRecords
 
+from config.choices import ChoiceLabels
 
-class System(models.Model):
+
+class System(ChoiceLabels):
     """An IT system a business unit owns: what it exposes, what data it holds, whether it runs."""
 
     class Environment(models.TextChoices):
@@ -95,7 +97,7 @@ class SystemGroupObjectPermission(GroupObjectPermissionBase):
     content_object = models.ForeignKey(System, on_delete=models.CASCADE)
 
 
-class SuspensionOrder(models.Model):
+class SuspensionOrder(ChoiceLabels):
     """The CISO's order taking a system out of service at once; the committee ratifies it later."""
 
     class Status(models.TextChoices):
@@ -201,7 +203,7 @@ class ComponentQuerySet(models.QuerySet["Component"]):
         return self.filter(removed_at__isnull=True)
 
 
-class Component(models.Model):
+class Component(ChoiceLabels):
     """One piece of software a system runs: a Package URL or, for operating systems, firmware
     and appliances, a CPE 2.3 name, with its version and where the entry came from. Entries
     are never deleted: a removal stamps `removed_at`, so the inventory's history is kept."""

@@ -16,6 +16,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
+from config.choices import ChoiceLabels
+
 
 class Severity(models.TextChoices):
     """CVSS qualitative rating (v3.1 and v4.0 share the bands); unknown without a vector."""
@@ -180,7 +182,7 @@ class FindingQuerySet(models.QuerySet["Finding"]):
         return self.unresolved().filter(due_on__lt=today or timezone.localdate())
 
 
-class Finding(models.Model):
+class Finding(ChoiceLabels):
     """A system runs a version of a package that a vulnerability affects. One per system,
     vulnerability and package (whatever row of the inventory carries it now)."""
 
@@ -330,7 +332,7 @@ class FeedImport(models.Model):
         return f"{self.get_kind_display()} {self.origin} ({self.outcome})"
 
 
-class Scan(models.Model):
+class Scan(ChoiceLabels):
     """One scanner report brought in: the file (kept, by its hash: the same file twice is one
     import), what it covered, what it found and changed, or why it was refused."""
 
@@ -480,7 +482,7 @@ class Sighting(models.Model):
         return f"{self.finding_id} in scan {self.scan_id}"
 
 
-class DiscoveredAsset(models.Model):
+class DiscoveredAsset(ChoiceLabels):
     """An address open on the internet that no registered system claims: triage work for the
     CISO's office until a unit owns it (registered or attached to a system) or it is
     dismissed with a reason. Unclaimed past its deadline, it goes to the committee."""

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
@@ -823,6 +824,27 @@ def test_the_overdue_trend_is_one_aggregate_query_however_many_weeks(request, ro
         aggregates = [q for q in ctx.captured_queries if "COUNT(" in q["sql"].upper()]
         assert len(aggregates) == 1
     assert counts[0] == counts[1] == counts[2]
+
+
+def test_pages_show_the_trend_read_within_minutes_shared_by_oversight(
+    trend_data, bu_member, ciso, chair
+):
+    """Pages read the trend through a short cache: everyone who reads every unit shares one
+    answer, a unit's people each have their own, and it is read again when it expires."""
+    with time_machine.travel(at(d(30), hour=9), tick=False):
+        assert selectors.overdue_trend_shown(ciso)[-1] == (d(30), 3)
+        assert selectors.overdue_trend_shown(bu_member)[-1] == (d(30), 2)
+    with time_machine.travel(at(d(28)), tick=False):
+        task(trend_data["A"].unit, ciso, title="G", due_on=d(29))  # overdue by the 30th
+    with time_machine.travel(at(d(30), hour=9), tick=False):
+        with CaptureQueriesContext(connection) as ctx:
+            assert selectors.overdue_trend_shown(chair)[-1] == (d(30), 3)  # the CISO's answer
+            assert selectors.overdue_trend_shown(bu_member)[-1] == (d(30), 2)
+        assert not [q for q in ctx.captured_queries if "COUNT(" in q["sql"].upper()]
+    cache.clear()  # as TREND_FRESH_FOR seconds later: the cache's own expiry, by its own clock
+    with time_machine.travel(at(d(30), hour=10), tick=False):
+        assert selectors.overdue_trend_shown(chair)[-1] == (d(30), 4)
+        assert selectors.overdue_trend_shown(bu_member)[-1] == (d(30), 3)
 
 
 # --- The chart -------------------------------------------------------------------------------

@@ -207,3 +207,27 @@ def test_a_unit_not_offered_is_an_error_not_an_empty_list(reader):
 def test_the_action_lists_quick_view_rides_along_hidden(reader):
     html = reader("ciso").get(reverse("actions:actions"), {"overdue": "true"}).content.decode()
     assert '<input type="hidden" name="overdue" value="True">' in html
+
+
+def test_drop_downs_are_written_as_django_would_write_them_escaped() -> None:
+    """The filter bar's drop-downs and check-box lists are written without templates: the same
+    elements, attributes and choice as Django's own widgets, every value and label escaped."""
+    from django import forms
+    from django.test.html import parse_html
+
+    from config.filters import CheckboxDropdown, WrittenOptions
+
+    parts = parse_html  # the same elements, attributes and text, whatever the spacing and order
+
+    choices = [("", "Any"), ('a"<', "A & <b>"), ("b", "B"), ("Group", [("c", "C"), ("b", "B2")])]
+    written = WrittenOptions(attrs={"class": "form-select"}, choices=choices)
+    mine = written.render("unit", "b", {"id": "id_unit"})
+    assert parts(mine) == parts(forms.Select.render(written, "unit", "b", {"id": "id_unit"}))
+    assert mine.count(" selected") == 1 and "A &amp; &lt;b&gt;" in mine
+    assert 'value="a&quot;&lt;"' in mine
+
+    boxes = CheckboxDropdown(choices=[("open", "Open"), ("x<", "X & y")])
+    mine = boxes._boxes("status", ["x<"], {"id": "id_status"})
+    theirs = forms.CheckboxSelectMultiple.render(boxes, "status", ["x<"], {"id": "id_status"})
+    assert parts(mine) == parts(theirs)
+    assert mine.count(" checked") == 1 and "X &amp; y" in mine

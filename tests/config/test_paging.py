@@ -10,9 +10,9 @@ from django.template.loader import render_to_string
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 
-from accounts.models import User
+from accounts.models import Membership, User
 from config import pages
-from tests.factories import UserFactory
+from tests.factories import MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -81,3 +81,30 @@ def test_a_page_before_the_first_or_not_a_number_is_the_first(
     page, html, _counts = _page(number)
     assert page.number == 1 and [u.pk for u in page] == [u.pk for u in people[:2]]
     assert "Page 1 of more than" in html and "page=2" in html
+
+
+# --- A page of a list that joins: its ids first ----------------------------------------------
+
+
+def test_a_joined_list_pages_the_same_rows_in_one_statement(people: list[User]) -> None:
+    """A page of a list read with select_related holds the same rows in the same order as the
+    plain slice, read in one statement whose slice is a subquery of ids."""
+    for person in people[:5]:
+        MembershipFactory(user=person)
+    rows = Membership.objects.select_related("user", "unit").order_by("-unit__code", "pk")
+    request = RequestFactory().get("/units/", {"page": "2"})
+    with CaptureQueriesContext(connection) as queries:
+        page = pages.paginate(request, rows, per_page=2)
+        shown = [(row.pk, row.user.username, row.unit.code) for row in page]
+    expected = [(row.pk, row.user.username, row.unit.code) for row in rows[2:4]]
+    assert shown == expected
+    reads = [q["sql"] for q in queries.captured_queries if "COUNT(" not in q["sql"].upper()]
+    assert len(reads) == 1, reads  # the rows and their units together, no read per row
+    assert reads[0].count("SELECT") == 2 and "LIMIT 2 OFFSET 2" in reads[0]
+
+
+def test_rows_that_are_not_joined_models_are_paged_as_they_are(people: list[User]) -> None:
+    values = User.objects.order_by("pk").values("pk")[:2]
+    assert pages.ids_first(values) is values
+    plain = User.objects.order_by("pk")[:2]
+    assert pages.ids_first(plain) is plain
