@@ -375,6 +375,12 @@ class Scan(ChoiceLabels):
     ports_scanned = models.CharField(max_length=2000, blank=True)
     scanned_from = models.DateTimeField(null=True, blank=True, help_text="When the scan ran.")
     scanned_to = models.DateTimeField(null=True, blank=True)
+    scanned_at = models.DateTimeField(
+        default=timezone.now,
+        help_text="When the scan looked, as its report says (its end, else its start); when it "
+        "was uploaded, for a report that does not say. What it saw is as of then: an older "
+        "scan uploaded later changes no finding a newer one has seen.",
+    )
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", db_index=False
     )
@@ -385,8 +391,13 @@ class Scan(ChoiceLabels):
     class Meta:
         ordering = ["-uploaded_at", "-pk"]
         constraints = [
+            # The same file once for a system, or once as a whole scan (0: no system named):
+            # two systems that run one image may each import the same report.
             models.UniqueConstraint(
-                fields=["sha256"], condition=~Q(state="refused"), name="scan_file_once"
+                "sha256",
+                Coalesce("system", 0),
+                condition=~Q(state="refused"),
+                name="scan_file_once",
             ),
         ]
         # Newest first with the id breaking ties: the list's whole order, so no sort.
@@ -458,11 +469,18 @@ class Sighting(models.Model):
         STILL_OPEN = "still_open", _("Still open")
         SET_ASIDE = "set_aside", _("Set aside (false positive or accepted)")
         NOT_AFFECTED = "not_affected", _("Not affected (VEX)")
+        OLDER = "older", _("Seen by an older scan than the one that closed it")
 
     finding = models.ForeignKey(
         Finding, on_delete=models.PROTECT, related_name="sightings", db_index=False
     )
     scan = models.ForeignKey(Scan, on_delete=models.PROTECT, related_name="sightings")
+    target = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="What the scanner looked at when it saw it (an image, a file, an address): "
+        "only a scan of the same targets closes the finding. Empty on sightings kept before.",
+    )
     version = models.CharField(max_length=100, blank=True)
     fixed_in = models.CharField(max_length=100, blank=True)
     severity = models.CharField(max_length=16, choices=Severity.choices, default=Severity.UNKNOWN)

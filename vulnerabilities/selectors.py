@@ -212,7 +212,7 @@ def coverage(user: Any, *, days: int = 30, limit: int = 200) -> Coverage:
     answer = Coverage(days=days)
     answer.internet_facing = facing.count()
     answer.scanned_recently = facing.filter(
-        Exists(hosts.filter(scan__imported_at__gte=since))
+        Exists(hosts.filter(scan__scanned_at__gte=since))  # when it looked, not when sent
     ).count()
     answer.never_scanned = list(
         systems.filter(~Exists(hosts))
@@ -239,23 +239,23 @@ def coverage(user: Any, *, days: int = 30, limit: int = 200) -> Coverage:
 
 
 def last_scanned(system_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """When each system was last scanned, and by what (the latest imported scan placing a
-    host on it): one query for any number of systems."""
+    """When each system was last scanned (when the scan looked, not when it was sent), and by
+    what (the latest imported scan placing a host on it): one query for any number of systems."""
     rows = (
         ScanHost.objects.filter(system_id__in=system_ids, scan__state=Scan.State.DONE)
         .values("system_id")
-        .annotate(at=Max("scan__imported_at"))
+        .annotate(at=Max("scan__scanned_at"))
     )
     latest = {row["system_id"]: row["at"] for row in rows}
     if not latest:
         return {}
     found = (
-        ScanHost.objects.filter(system_id__in=latest, scan__imported_at__in=set(latest.values()))
-        .values("system_id", "scan_id", "scan__imported_at", "scan__tool", "scan__format")
+        ScanHost.objects.filter(system_id__in=latest, scan__scanned_at__in=set(latest.values()))
+        .values("system_id", "scan_id", "scan__scanned_at", "scan__tool", "scan__format")
         .order_by("system_id", "-scan_id")
     )
     answer: dict[int, dict[str, Any]] = {}
     for row in found:
-        if row["scan__imported_at"] == latest[row["system_id"]]:
+        if row["scan__scanned_at"] == latest[row["system_id"]]:
             answer.setdefault(row["system_id"], dict(row))
     return answer

@@ -113,3 +113,11 @@ def import_scan(scan_id: int) -> str:
     from vulnerabilities.services import scans
 
     return scans.run(scan_id=scan_id).state
+
+
+@shared_task
+def take_back_interrupted_scans() -> dict[str, list[int]]:
+    """Scans a dead process left importing are refused; long-queued ones are sent again."""
+    from vulnerabilities.services import scans
+
+    return scans.take_back_interrupted()

@@ -22,7 +22,7 @@ from audit.models import AuditEvent
 from systems.models import NetworkIdentity, System
 from tests.conftest import sign_in
 from tests.systems.conftest import register
-from tests.vulnerabilities.samples import sample
+from tests.vulnerabilities.samples import nmap_run_at, sample
 from vulnerabilities.models import (
     DiscoveredAsset,
     ExposedService,
@@ -126,7 +126,7 @@ def identify(system: System, value: str, by: User, kind: str = NetworkIdentity.K
         system=system,
         kind=kind,
         value=value,
-        valid_from=dt.date(2020, 1, 1),
+        valid_from=dt.date(2000, 1, 1),  # before the sample scans ran
         added_by=by,
     )
 
@@ -334,6 +334,11 @@ def test_coverage_answers_what_the_scans_see(login_as, ciso, unit, system):
     empty = get(client, f"{SCANS}coverage/").json()
     assert empty["scanned_recently"] == 0 and empty["share"] == 0
     assert upload_sample(client, NMAP).status_code == 201
+    # The sample ran in 2013: sent today, it is still a scan of 2013, not a recent one.
+    assert get(client, f"{SCANS}coverage/").json()["scanned_recently"] == 0
+    yesterday = timezone.now() - dt.timedelta(days=1)
+    rerun = nmap_run_at(sample(NMAP).read_bytes(), yesterday)
+    assert upload(client, rerun, "rerun.xml").status_code == 201
     response = get(client, f"{SCANS}coverage/")
     assert response.status_code == 200, response.content
     answer = response.json()

@@ -17,7 +17,7 @@ from systems import inventory
 from systems.models import NetworkIdentity, System
 from tests.systems.conftest import register
 from tests.vulnerabilities.conftest import LOG4J_SBOM, import_bytes
-from tests.vulnerabilities.samples import sample
+from tests.vulnerabilities.samples import nmap_run_at, sample
 from vulnerabilities import selectors
 from vulnerabilities.models import (
     DiscoveredAsset,
@@ -195,7 +195,7 @@ def test_hosts_are_placed_by_identity_and_the_rest_listed(ciso, system, other_sy
         system=system,
         kind=NetworkIdentity.Kind.IP,
         value="10.0.0.5",
-        valid_from=dt.date(2020, 1, 1),
+        valid_from=dt.date(2000, 1, 1),  # before the sample scans ran
         added_by=ciso,
     )
     scan = upload_sample(ciso, "nessus/sner4_parser-nessus-simple.nessus")
@@ -212,7 +212,7 @@ def test_an_image_digest_places_a_container_scan(ciso, system):
         system=system,
         kind=NetworkIdentity.Kind.IMAGE,
         value="sha256:ce9898fd214aef9c994a42624b09056bdce3ff4a8e3f68dc242d967b80fcbeee",
-        valid_from=dt.date(2020, 1, 1),
+        valid_from=dt.date(2000, 1, 1),  # before the sample scans ran
         added_by=ciso,
     )
     scan = upload_sample(ciso, "grype/defectdojo_check_all_fields.json")
@@ -321,7 +321,7 @@ def test_an_address_nobody_registered_becomes_a_discovered_asset(ciso, system):
         system=system,
         kind=NetworkIdentity.Kind.IP,
         value=registered,
-        valid_from=dt.date(2020, 1, 1),
+        valid_from=dt.date(2000, 1, 1),  # before the sample scans ran
         added_by=ciso,
     )
     scan = upload_sample(ciso, NMAP)
@@ -342,7 +342,7 @@ def test_a_system_open_on_the_internet_but_registered_as_not_is_flagged(ciso, un
         system=inside,
         kind=NetworkIdentity.Kind.IP,
         value=address,
-        valid_from=dt.date(2020, 1, 1),
+        valid_from=dt.date(2000, 1, 1),  # before the sample scans ran
         added_by=ciso,
     )
     upload_sample(ciso, NMAP)
@@ -371,8 +371,8 @@ def test_triage_assigns_dismisses_and_attaches(ciso, bu_member, unit, system):
     assert first.system == system
     assert NetworkIdentity.objects.filter(system=system, value=first.address).exists()
     assert ExposedService.objects.filter(system=system).count() == services
-    # A decommissioned address that answers again is new again.
-    later = sample(NMAP).read_bytes().replace(b"<nmaprun ", b"<nmaprun rerun='1' ", 1)
+    # A decommissioned address that answers again is new again (a later run of the scan).
+    later = nmap_run_at(sample(NMAP).read_bytes(), timezone.now() - dt.timedelta(hours=1))
     rescan = upload(ciso, later, "later.xml")
     assert rescan.state == Scan.State.DONE, rescan.error
     second.refresh_from_db()
@@ -407,7 +407,7 @@ def test_a_scan_for_one_system_takes_no_service_from_another(ciso, bu_member, sy
         system=other_system,
         kind=NetworkIdentity.Kind.IP,
         value=address,
-        valid_from=dt.date(2020, 1, 1),
+        valid_from=dt.date(2000, 1, 1),  # before the sample scans ran
         added_by=ciso,
     )
     upload_sample(ciso, NMAP)  # placed by identity: the other unit's services
@@ -428,14 +428,23 @@ def test_a_scan_for_one_system_takes_no_service_from_another(ciso, bu_member, sy
     )
 
 
-def test_a_duplicate_names_the_earlier_import_only_to_who_may_see_it(
+def test_the_same_file_is_one_import_a_system_and_another_systems_own(
     bu_member, system, other_system, other_bu_member
 ):
-    upload_sample(other_bu_member, TRIVY_PIP, system=other_system)
+    """Two systems running one image have the same report: each unit imports it for its own
+    system; the same file again for the same system is refused, naming the first import."""
+    theirs = upload_sample(other_bu_member, TRIVY_PIP, system=other_system)
+    mine = upload_sample(bu_member, TRIVY_PIP, system=system)
+    assert theirs.state == mine.state == Scan.State.DONE, mine.error
+    assert (
+        Finding.objects.filter(system=system).count()
+        == Finding.objects.filter(system=other_system).count()
+        > 0
+    )
     with pytest.raises(scans.DuplicateScan) as refused:
         upload_sample(bu_member, TRIVY_PIP, system=system)
-    assert refused.value.scan is None
-    assert refused.value.message == "This file was imported already."
+    assert refused.value.scan == mine
+    assert f"as scan {mine.pk} of" in refused.value.message
 
 
 def test_a_name_longer_than_the_column_is_cut_not_a_failure(ciso, system):
@@ -463,7 +472,7 @@ def test_a_port_scan_closes_no_vulnerability_found_on_a_port(ciso, system):
         system=system,
         kind=NetworkIdentity.Kind.IP,
         value="127.128.129.130",
-        valid_from=dt.date(2020, 1, 1),
+        valid_from=dt.date(2000, 1, 1),  # before the sample scans ran
         added_by=ciso,
     )
     upload_sample(ciso, "nessus/sner4_parser-nessus-simple.nessus")
@@ -475,3 +484,101 @@ def test_a_port_scan_closes_no_vulnerability_found_on_a_port(ciso, system):
     scan = upload(ciso, nmap, "ports.xml")
     assert scan.state == Scan.State.DONE, scan.error
     assert on_ports.filter(state=Finding.State.OPEN).count() == before
+
+
+# --- Where and when a scan looked ----------------------------------------------------------
+
+
+def trivy_report(*, without: tuple[str, ...] = (), created: str, artifact: str = "") -> bytes:
+    """The pip report as another run writes it: some vulnerabilities gone, another date, and
+    (`artifact`) another thing scanned."""
+    report = json.loads(sample(TRIVY_PIP).read_bytes())
+    for result in report["Results"]:
+        result["Vulnerabilities"] = [
+            v for v in result.get("Vulnerabilities", []) if v["VulnerabilityID"] not in without
+        ]
+        if artifact:
+            result["Target"] = f"{artifact}/requirements.txt"
+    if artifact:
+        report["ArtifactName"] = artifact
+    report["CreatedAt"] = created
+    return json.dumps(report).encode()
+
+
+def state_of(system: System, cve: str) -> str:
+    return Finding.objects.get(system=system, vulnerability__key=cve).state
+
+
+def test_a_scan_of_another_target_on_the_system_closes_nothing_it_did_not_look_at(ciso, system):
+    """A finding seen in one checkout is not closed by a scan of another checkout of the same
+    system that lacks it: only a scan of what saw it, no longer seeing it, closes it."""
+    upload_sample(ciso, TRIVY_PIP, system=system)
+    other = trivy_report(
+        without=("CVE-2019-14806",), created="2026-12-01T00:00:00Z", artifact="elsewhere/pip"
+    )
+    scan = upload(ciso, other, "elsewhere.json", system=system)
+    assert scan.state == Scan.State.DONE, scan.error
+    assert state_of(system, "CVE-2019-14806") == Finding.State.OPEN
+    assert scan.counts.get("closed", 0) == 0
+    # The first checkout scanned again without it: now it is fixed, by that scan.
+    again = trivy_report(without=("CVE-2019-14806",), created="2026-12-02T00:00:00Z")
+    fixing = upload(ciso, again, "again.json", system=system)
+    finding = Finding.objects.get(system=system, vulnerability__key="CVE-2019-14806")
+    assert finding.state == Finding.State.FIXED and finding.closed_by_scan == fixing
+    assert set(
+        Sighting.objects.filter(finding__system=system).values_list("target", flat=True)
+    ) == {"testdata/fixtures/repo/pip", "elsewhere/pip"}
+
+
+def test_an_older_report_sent_later_changes_nothing_a_newer_one_saw(ciso, system):
+    upload_sample(ciso, TRIVY_PIP, system=system)  # run in 2021
+    newer = upload(
+        ciso,
+        trivy_report(without=("CVE-2019-14806",), created="2026-12-01T00:00:00Z"),
+        "newer.json",
+        system=system,
+    )
+    assert state_of(system, "CVE-2019-14806") == Finding.State.FIXED
+    # A report of 2023 still saw it: kept as a sighting, the finding stays fixed.
+    older = upload(ciso, trivy_report(created="2023-01-01T00:00:00Z"), "older.json", system=system)
+    assert older.state == Scan.State.DONE, older.error
+    finding = Finding.objects.get(system=system, vulnerability__key="CVE-2019-14806")
+    assert finding.state == Finding.State.FIXED and finding.closed_by_scan == newer
+    assert finding.sightings.get(scan=older).outcome == Sighting.Outcome.OLDER
+    # A report of 2024 without the other one does not close what the 2026 scan saw.
+    oldest = upload(
+        ciso,
+        trivy_report(without=("CVE-2020-28724",), created="2024-01-01T00:00:00Z"),
+        "2024.json",
+        system=system,
+    )
+    assert oldest.state == Scan.State.DONE and oldest.counts.get("closed", 0) == 0
+    assert state_of(system, "CVE-2020-28724") == Finding.State.OPEN
+
+
+def test_hosts_are_placed_by_the_identities_of_the_day_the_scan_ran(ciso, system):
+    """The sample nmap scan ran in February 2013: an address the register gave the system
+    for 2013 alone is the system's in that scan, and a stranger's in the same scan run today."""
+    (registered, _ports), *_rest = nmap_hosts()
+    NetworkIdentity.objects.create(
+        system=system,
+        kind=NetworkIdentity.Kind.IP,
+        value=registered,
+        valid_from=dt.date(2013, 1, 1),
+        valid_to=dt.date(2013, 12, 31),
+        added_by=ciso,
+    )
+    then = upload_sample(ciso, NMAP)
+    assert then.scanned_at.year == 2013
+    assert then.hosts.get(address=registered).system == system
+    today = upload(ciso, nmap_run_at(sample(NMAP).read_bytes(), timezone.now()), "today.xml")
+    assert today.hosts.get(address=registered).system is None
+    assert DiscoveredAsset.objects.filter(address=registered).exists()
+
+
+def test_a_report_dated_after_its_upload_counts_as_of_the_upload(ciso):
+    ahead = nmap_run_at(sample(NMAP).read_bytes(), timezone.now() + dt.timedelta(days=30))
+    scan = upload(ciso, ahead, "ahead.xml")
+    assert scan.state == Scan.State.DONE, scan.error
+    assert scan.scanned_at == scan.uploaded_at
+    assert scan.scanned_to is not None and scan.scanned_to > scan.uploaded_at  # as it says

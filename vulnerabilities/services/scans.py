@@ -70,7 +70,8 @@ NEW_FINDING_COLUMNS = [
     "severity", "priority", "due_on", "first_seen_at", "opened_at", "seen_by_scan",
 ]  # fmt: skip
 SIGHTING_COLUMNS = [
-    "finding_id", "scan_id", "version", "fixed_in", "severity", "title", "affected", "outcome",
+    "finding_id", "scan_id", "target", "version", "fixed_in", "severity", "title", "affected",
+    "outcome",
 ]  # fmt: skip
 # What seeing a finding again may change on it.
 SEEN_FIELDS = [
@@ -153,9 +154,13 @@ def receive(
     sha256 = digest.hexdigest()
     upload.seek(0)
     with transaction.atomic():
-        earlier = Scan.objects.filter(sha256=sha256).exclude(state=Scan.State.REFUSED).first()
+        imported = Scan.objects.filter(sha256=sha256, system=system).exclude(
+            state=Scan.State.REFUSED
+        )
+        earlier = imported.first()
         if earlier is not None:
             raise DuplicateScan(earlier, actor)
+        now = timezone.now()
         scan = Scan(
             format=found,
             file_name=(upload.name or "report")[-255:],
@@ -164,7 +169,8 @@ def receive(
             system=system,
             uploaded_by=actor,
             uploaded_office=office,
-            uploaded_at=timezone.now(),
+            uploaded_at=now,
+            scanned_at=now,  # until the report says when it ran
         )
         scan.file.save(scan.file_name, upload, save=False)
         try:
@@ -172,9 +178,7 @@ def receive(
                 scan.save()
         except IntegrityError:  # the same file, uploaded at the same moment
             scan.file.delete(save=False)
-            raise DuplicateScan(
-                Scan.objects.exclude(state=Scan.State.REFUSED).get(sha256=sha256), actor
-            ) from None
+            raise DuplicateScan(imported.get(), actor) from None
         audit.record(
             actor=actor,
             office=office,
@@ -295,6 +299,56 @@ def run(*, scan_id: int) -> Scan:
     return Scan.objects.get(pk=scan_id)
 
 
+# An import holds its scan's row lock from start to end: a scan still "importing" whose row
+# nobody holds, this long after its upload, was being imported by a process that ended (a
+# worker killed, a web process restarted) and will not finish.
+INTERRUPTED_AFTER = timedelta(minutes=10)
+QUEUED_RESENT_AFTER = timedelta(hours=1)
+
+
+def take_back_interrupted(*, now: dt.datetime | None = None) -> dict[str, list[int]]:
+    """Scans left importing by a process that ended are refused, saying so (nothing of the
+    file was written, and its hash is free to send it again); scans queued for long are sent
+    to the workers again (an import is idempotent). Beat runs this every few minutes."""
+    now = now or timezone.now()
+    interrupted = []
+    for scan_id in Scan.objects.filter(
+        state=Scan.State.RUNNING, uploaded_at__lt=now - INTERRUPTED_AFTER
+    ).values_list("pk", flat=True):
+        with transaction.atomic():
+            free = (
+                Scan.objects.select_for_update(skip_locked=True)
+                .filter(pk=scan_id, state=Scan.State.RUNNING)
+                .exists()
+            )
+            if not free:
+                continue  # being imported now
+            _refuse(
+                scan_id,
+                FeedError(
+                    _(
+                        "The import stopped before it finished (the process importing it "
+                        "ended); nothing of the file was written. Send it again."
+                    ),
+                    where="",
+                ),
+            )
+            interrupted.append(scan_id)
+    waiting = list(
+        Scan.objects.filter(
+            state=Scan.State.QUEUED, uploaded_at__lt=now - QUEUED_RESENT_AFTER
+        ).values_list("pk", flat=True)
+    )
+    if waiting:
+        from vulnerabilities import tasks  # the task module imports this one
+
+        for scan_id in waiting:
+            tasks.import_scan.delay(scan_id)
+    if interrupted:
+        logger.warning("scan imports interrupted and refused: %s", interrupted)
+    return {"refused": interrupted, "resent": waiting}
+
+
 @transaction.atomic
 def _refuse(scan_id: int, exc: FeedError) -> Scan:
     """Nothing of the file was written (its transaction rolled back): the scan says why."""
@@ -385,6 +439,7 @@ class _Placed:
     ecosystems: tuple[str, ...]
     ports_covered: bool
     label: str  # how its port findings name it: the first address, else a host name, else ref
+    target: str  # what the scanner looked at, as its sightings keep it
     row: ScanHost | None  # None once written
     pk: int | None = None
     observations: int = 0
@@ -414,12 +469,26 @@ class _Import:
     planned: list[remediation.Planned] = field(default_factory=list)  # new findings, as rows
     info: ReportInfo | None = None
     placer: Placer | None = None
+    newer: set[int] = field(default_factory=set)  # scans of a later moment that fixed findings
+
+    @property
+    def moment(self) -> dt.datetime:
+        """When the scan looked (Scan.scanned_at)."""
+        return self.scan.scanned_at
+
+    def _report(self, info: ReportInfo) -> None:
+        """The report's own moment: its end, else its start, else the upload; never later
+        than the upload (a scanner's clock ahead of ours would otherwise make its report newer
+        than every scan to come). Hosts are placed by the identities valid on that day."""
+        self.info = info
+        said = info.finished_at or info.started_at
+        self.scan.scanned_at = min(said, self.scan.uploaded_at) if said else self.scan.uploaded_at
+        self.placer = Placer.on(timezone.localdate(self.scan.scanned_at))
 
     def apply(self) -> None:
         from vulnerabilities.scanners.detect import READERS
 
         read = READERS[self.scan.format]
-        self.placer = Placer.on(timezone.localdate())
         with self.scan.file.open("rb") as raw:
             stream = _Counting(raw, self.scan.pk)
             for record in read(stream, where=self.scan.file_name, tally=self.tally):
@@ -430,7 +499,7 @@ class _Import:
                 elif isinstance(record, Host):
                     self._host(record)
                 elif isinstance(record, ReportInfo):
-                    self.info = record
+                    self._report(record)
         if self.info is None:
             raise FeedError(
                 _("The report says nothing of what wrote it."), where=self.scan.file_name
@@ -466,7 +535,8 @@ class _Import:
         if self.scan.system_id is not None:
             row.system_id, row.placed_by = self.scan.system_id, ScanHost.Placement.NAMED
         else:
-            assert self.placer is not None
+            if self.placer is None:  # a reader that describes a host before its report
+                self.placer = Placer.on(timezone.localdate(self.scan.scanned_at))
             found = self.placer.place(host)
             if found is not None:
                 row.system_id, row.placed_by = found
@@ -478,6 +548,7 @@ class _Import:
             ecosystems=tuple(row.ecosystems),
             ports_covered=host.ports_covered,
             label=(host.addresses or host.hostnames or (host.ref,))[0],
+            target=_target(host),
             row=row,
         )
         self.hosts[host.ref] = placed
@@ -601,6 +672,7 @@ class _Import:
             return
         self._vulnerabilities(batch)
         rows: dict[tuple[int, int, str], Observation] = {}
+        targets: dict[tuple[int, int, str], str] = {}
         for placed, obs in batch:
             package = obs.package or f"port:{placed.label}/{obs.port or 'tcp/0'}"
             vulnerability_id = next(self.names[n] for n in obs.names if n in self.names)
@@ -610,6 +682,7 @@ class _Import:
                 self.counts["repeated"] += 1
                 continue
             rows[key] = obs
+            targets[key] = placed.target
         self.seen.update(rows)
         existing = self._existing(rows)
         self._rater = _Rater({k[0] for k in rows}, {k[1] for k in rows})
@@ -638,6 +711,7 @@ class _Import:
                 (
                     ids[key],
                     self.scan.pk,
+                    targets[key],
                     obs.version[:100],
                     obs.fixed_in[:100],
                     obs.severity if obs.severity in _SEVERITIES else Severity.UNKNOWN,
@@ -699,7 +773,10 @@ class _Import:
         """The batch's findings that exist already. Read without a lock: a later scan sees
         mostly what the last one saw, and locking a hundred thousand rows to change none costs
         a write each. Those this scan will change are read again under lock."""
-        fields = ("system_id", "vulnerability_id", "package", "component_id", *SEEN_FIELDS)
+        fields = (
+            "system_id", "vulnerability_id", "package", "component_id", "closed_by_scan_id",
+            *SEEN_FIELDS,
+        )  # fmt: skip
         found = {
             (f.system_id, f.vulnerability_id, f.package): f
             for f in Finding.objects.filter(
@@ -709,7 +786,22 @@ class _Import:
             ).only(*fields)
             if (f.system_id, f.vulnerability_id, f.package) in rows
         }
-        moving = sorted(f.pk for key, f in found.items() if _would_change(f, rows[key]))
+        closers = {
+            f.closed_by_scan_id
+            for f in found.values()
+            if f.state == F.FIXED and f.closed_by_scan_id is not None
+        }
+        if closers - self.newer:
+            self.newer |= set(
+                Scan.objects.filter(
+                    pk__in=closers - self.newer, scanned_at__gt=self.moment
+                ).values_list("pk", flat=True)
+            )
+        moving = sorted(
+            f.pk
+            for key, f in found.items()
+            if _would_change(f, rows[key]) and f.closed_by_scan_id not in self.newer
+        )
         for start in range(0, len(moving), 2000):
             for f in (
                 Finding.objects.select_for_update()
@@ -725,6 +817,8 @@ class _Import:
         statement that it does not apply changes nothing but is kept as a sighting."""
         if not obs.affected:
             return Sighting.Outcome.NOT_AFFECTED
+        if found.state == F.FIXED and found.closed_by_scan_id in self.newer:
+            return Sighting.Outcome.OLDER  # a later scan no longer saw it: this one changes nothing
         before = (found.state, found.version, found.fixed_in, found.seen_by_scan)
         if found.state in {F.FIXED, F.WITHDRAWN}:
             found.state, found.opened_at, found.fixed_at = F.OPEN, timezone.now(), None
@@ -752,28 +846,50 @@ class _Import:
     def _close(self) -> list[int]:
         """Findings the scan looked for and no longer saw: open ones the inventory does not
         carry are fixed; every one is no longer held open by a scan. Set-based, a few hundred
-        hosts to a statement."""
-        scopes = []
+        systems to a statement.
+
+        Where it looked is narrow: on each system, the package types (or the ports) of the
+        targets it examined there, and of those findings only the ones no other target has
+        seen (an image's finding is not closed by a scan of one file on the same system, nor
+        by an SBOM) and no scan newer than this one has seen (an old report uploaded late
+        closes nothing)."""
+        looked_at: dict[int, tuple[set[str], Q]] = {}
         for placed in self.hosts.values():
             if placed.system_id is None or not placed.up:
                 continue
-            for ecosystem in placed.ecosystems:
-                scopes.append(
-                    Q(system_id=placed.system_id, package__startswith=f"pkg:{ecosystem}/")
-                )
+            parts = [Q(package__startswith=f"pkg:{ecosystem}/") for ecosystem in placed.ecosystems]
             if placed.ports_covered and not self.scan.is_surface:
                 # nmap and masscan look for open ports, not for flaws on them.
-                scopes.append(
-                    Q(system_id=placed.system_id, package__startswith=f"port:{placed.label}/")
-                )
+                parts.append(Q(package__startswith=f"port:{placed.label}/"))
+            if not parts:
+                continue
+            targets, packages = looked_at.setdefault(placed.system_id, (set(), Q()))
+            targets.add(placed.target)
+            for part in parts:
+                packages |= part
+            looked_at[placed.system_id] = (targets, packages)
         closed: list[int] = []
         now = timezone.now()
         not_seen = ~Exists(Sighting.objects.filter(finding=OuterRef("pk"), scan=self.scan))
-        for start in range(0, len(scopes), 300):
+        seen_later = Exists(
+            Sighting.objects.filter(finding=OuterRef("pk"), scan__scanned_at__gt=self.moment)
+        )
+        systems = sorted(looked_at)
+        for start in range(0, len(systems), 300):
             scope = Q()
-            for part in scopes[start : start + 300]:
-                scope |= part
-            looked = Finding.objects.filter(scope, seen_by_scan=True).filter(not_seen)
+            for system_id in systems[start : start + 300]:
+                targets, packages = looked_at[system_id]
+                elsewhere = Exists(
+                    Sighting.objects.filter(finding=OuterRef("pk"))
+                    .exclude(target="")  # kept before targets were: the system's scope decides
+                    .exclude(target__in=sorted(targets))
+                )
+                scope |= Q(packages, ~elsewhere, system_id=system_id)
+            looked = (
+                Finding.objects.filter(scope, seen_by_scan=True)
+                .filter(not_seen)
+                .exclude(seen_later)
+            )
             fixed = list(
                 looked.filter(state__in=LIVE, component__isnull=True).values_list("pk", flat=True)
             )
@@ -798,7 +914,7 @@ class _Import:
         batch, self.services = self.services, []
         if not batch:
             return
-        now = timezone.now()
+        now = self.moment  # when the scan saw them open
         unplaced = {
             placed.address: placed
             for placed, _service in batch
@@ -834,6 +950,9 @@ class _Import:
                 # elsewhere (another system's, or a discovered asset's): it is not taken over.
                 self.counts["services_elsewhere"] += 1
                 continue
+            elif row.last_seen_at is not None and row.last_seen_at > now:
+                self.counts["services_seen_since"] += 1  # a newer scan has its word on it
+                continue
             elif row.pk is not None:
                 update[row.pk] = row
             row.name, row.product = service.name[:100], service.product[:300]
@@ -855,7 +974,7 @@ class _Import:
         ranges = port_ranges(self.info.ports_scanned if self.info else "")
         if not ranges or not self.looked:
             return
-        now = timezone.now()
+        now = self.moment
         mine = Q(system_id=self.scan.system_id) if self.scan.system_id is not None else Q()
         for start in range(0, len(self.looked), BATCH):
             shut = [
@@ -864,6 +983,7 @@ class _Import:
                     mine, address__in=self.looked[start : start + BATCH], closed_at__isnull=True
                 )
                 .exclude(last_scan=self.scan)
+                .exclude(last_seen_at__gt=now)  # seen open by a newer scan than this one
                 .values_list("pk", "protocol", "port")
                 if covers(ranges, protocol, port)
             ]
@@ -895,6 +1015,10 @@ class _Import:
                 )
                 known[address] = asset
                 create.append(asset)
+                continue
+            if asset.last_seen_at > now:  # a newer scan has seen it: this one tells nothing new
+                asset.hostnames = names
+                update.append(asset)
                 continue
             asset.hostnames, asset.last_seen_at, asset.last_scan = names, now, self.scan
             if (
@@ -950,6 +1074,12 @@ class _Import:
         remediation.follow(
             opened=self.opened, closed=closed, actor=scan.uploaded_by, known=self.planned
         )
+
+
+def _target(host: Host) -> str:
+    """What a host's sightings keep of it: the scanner's name for what it looked at, else the
+    report's reference for the host."""
+    return (host.target or host.ref)[:500]
 
 
 def _would_change(found: Finding, obs: Observation) -> bool:
