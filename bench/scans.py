@@ -280,8 +280,8 @@ FINDING_COLUMNS = [
     "decided_office", "seen_by_scan", "version_number", "updated_at",
 ]  # fmt: skip
 SIGHTING_COLUMNS = [
-    "id", "finding_id", "scan_id", "version", "fixed_in", "severity", "title", "affected",
-    "outcome",
+    "id", "finding_id", "scan_id", "target", "version", "fixed_in", "severity", "title",
+    "affected", "outcome",
 ]  # fmt: skip
 
 
@@ -317,8 +317,8 @@ def _bare_copy(path: Path, system_id: int) -> int:
             with raw.copy(f"COPY bench_sighting ({columns}) FROM STDIN") as copy:
                 for n, obs in enumerate(batch, start=written + 1):
                     copy.write_row(
-                        (n, n, 0, obs.version, obs.fixed_in, obs.severity, obs.title[:500],
-                         obs.affected, "new")
+                        (n, n, 0, obs.host[:500], obs.version, obs.fixed_in, obs.severity,
+                         obs.title[:500], obs.affected, "new")
                     )  # fmt: skip
         written += len(batch)
         batch.clear()

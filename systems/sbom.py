@@ -20,7 +20,14 @@ SPEC_VERSIONS = ("1.4", "1.5", "1.6")
 _COMPONENT_FIELDS = frozenset({"purl", "cpe", "version", "name", "bom-ref"})
 _SUBJECT_FIELDS = frozenset({"purl", "name", "version"})
 _SCALARS = frozenset({"string", "number", "integer", "double", "boolean", "null"})
+_OPENING = frozenset({"start_map", "start_array"})
 _CHUNK = 64 * 1024
+# How deep the JSON may nest. A CycloneDX BOM nests about ten levels, and two more for each
+# component inside a component; past this a file is an attack: each event of the walk costs
+# its depth (its path), so 100,000 "[" would cost billions of steps. The same limit as
+# vulnerabilities.feeds.common.JSON_MAX_DEPTH, kept here because systems must not import
+# from vulnerabilities (the import-linter contract).
+JSON_MAX_DEPTH = 100
 
 Key = str | int  # a JSON path step: a member name or an array index
 
@@ -137,6 +144,10 @@ class _Reader:
             pass
 
 
+class _TooDeep(SbomError):
+    """The JSON nests past JSON_MAX_DEPTH; read_cyclonedx says near which byte."""
+
+
 @dataclass
 class _Component:
     """A component being read: where it is and the fields kept so far."""
@@ -180,11 +191,20 @@ class _Walk:
         where = tuple(self.path)
         if not where and kind != "start_map":
             raise SbomError(_("This is not a CycloneDX BOM: the JSON is not an object."))
-        if kind == "start_map":
-            self.begin(where)
-            self.path.append("")
-        elif kind == "start_array":
-            self.path.append(-1)
+        if kind in _OPENING:
+            if len(where) >= JSON_MAX_DEPTH:
+                raise _TooDeep(
+                    _(
+                        "The JSON is nested more than %(limit)d levels deep: no CycloneDX BOM "
+                        "is nested that deeply."
+                    )
+                    % {"limit": JSON_MAX_DEPTH}
+                )
+            if kind == "start_map":
+                self.begin(where)
+                self.path.append("")
+            else:
+                self.path.append(-1)
         elif kind in _SCALARS:
             self.scalar(where, value)
 
@@ -323,6 +343,10 @@ def read_cyclonedx(stream: BinaryIO, *, max_bytes: int | None = None) -> Sbom:
     try:
         for kind, value in ijson.basic_parse(reader, use_float=True):
             walk.event(kind, value)
+    except _TooDeep as exc:
+        raise SbomError(
+            exc.message, where=_("near byte %(offset)s") % {"offset": reader.count}
+        ) from None
     except ijson.JSONError as exc:
         if reader.eof:
             raise SbomError(

@@ -358,13 +358,13 @@ def test_grype_refuses_bad_input():
 # --- CycloneDX ---------------------------------------------------------------------------------
 
 
-def test_cyclonedx_bom_without_vulnerabilities_still_says_what_it_listed():
-    records, _tally = read_sample(cyclonedx, "cyclonedx/cdx_examples_cern-lhc-vdm-editor_bom.json")
-    [host] = hosts(records)
-    assert host.ref == "pkg:npm/lhc-vdm-editor@0.0.1"
-    assert host.target == "lhc-vdm-editor 0.0.1"
-    assert host.ecosystems == {"npm"}
-    assert observations(records) == []
+def test_a_cyclonedx_bom_without_vulnerabilities_is_an_sbom_not_a_scan():
+    """A plain SBOM read as a scan would "no longer see" every finding of its package types:
+    it is refused, pointing to the system's SBOM upload."""
+    error = refused(
+        cyclonedx, sample("cyclonedx/cdx_examples_cern-lhc-vdm-editor_bom.json").read_bytes()
+    )
+    assert "no “vulnerabilities” list" in error.message and "SBOM" in error.message
 
 
 def test_cyclonedx_vex_not_affected():
@@ -424,9 +424,15 @@ def test_cyclonedx_references_as_names_and_a_bare_v3_vector():
 def test_cyclonedx_unknown_reference_and_bad_input():
     data = sample_json("cyclonedx/defectdojo_cdx_valid-vulnerability-1.4.json")
     data["vulnerabilities"][0]["affects"].append({"ref": "no-such-component"})
-    records, tally = read_bytes(cyclonedx, json.dumps(data).encode())
-    assert len(observations(records)) == 1
-    assert tally.skipped == {"affected reference that names no component": 1}
+    error = refused(cyclonedx, json.dumps(data).encode())
+    assert "“no-such-component” is no component" in error.message
+    assert "vulnerabilities[0]" in error.where
+    data["vulnerabilities"][0]["affects"] = []
+    assert "“affects” is missing" in refused(cyclonedx, json.dumps(data).encode()).message
+    data = sample_json("cyclonedx/defectdojo_cdx_valid-vulnerability-1.4.json")
+    del data["vulnerabilities"][0]["id"]
+    assert "“id” is missing" in refused(cyclonedx, json.dumps(data).encode()).message
+    data = sample_json("cyclonedx/defectdojo_cdx_valid-vulnerability-1.4.json")
     del data["vulnerabilities"][0]["affects"][0]["ref"]
     error = refused(cyclonedx, json.dumps(data).encode())
     assert "ref" in error.message and "vulnerabilities[0]" in error.where
@@ -489,21 +495,22 @@ def test_sarif_severity_from_security_severity_else_level():
         {"ruleId": "R2", "message": {"text": "z"}, "locations": [where]},
         {"ruleId": "CVE-2022-1", "message": {"text": "w"}},
         {"ruleId": "R1", "kind": "pass", "message": {"text": "ok"}},
-        {"message": {"text": "no rule"}},
+        {"ruleIndex": 1, "message": {"text": "by index"}, "locations": [where]},
     ]
     records, tally = read_bytes(sarif, _sarif(results, rules))
     assert records[0].tool == "Scanner 1.2"
     [host] = hosts(records)
     assert host.ref == "src/app.py"  # the first location, no artifact named
     found = observations(records)
-    assert [o.severity for o in found] == ["critical", "high", "low", "medium"]
+    assert [o.severity for o in found] == ["critical", "high", "low", "medium", "low"]
     assert found[0].package == "file:src/app.py"
     assert found[3].names == ("CVE-2022-1",)
     assert found[3].package == "pkg:npm/left-pad"  # the rule names the package
-    assert tally.skipped == {
-        "result that is not a finding": 1,
-        "result without a rule identifier": 1,
-    }
+    assert found[4].names == ("R2",)  # named by its index among the driver's rules
+    assert tally.skipped == {"result that is not a finding": 1}
+    # A result that names no rule names nothing: refused, not read as "no longer seen".
+    error = refused(sarif, _sarif([*results, {"message": {"text": "no rule"}}], rules))
+    assert "“ruleId” is missing" in error.message and "results[6]" in error.where
 
 
 def test_sarif_refuses_bad_input():

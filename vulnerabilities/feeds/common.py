@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
+import itertools
 import re
 from collections.abc import Iterator
 from typing import IO, Any
@@ -16,6 +17,16 @@ from vulnerabilities.records import FeedError
 _OPEN = {"start_map", "start_array"}
 _CLOSE = {"end_map", "end_array"}
 _BOM = codecs.BOM_UTF8
+
+# How deep a JSON file may nest. Every format read here (NVD, OSV, KEV, Trivy, Grype, SARIF,
+# CycloneDX, masscan) nests about ten levels; CycloneDX components inside components add two
+# a level. Past this a file is an attack on the parser: ijson.parse builds a prefix string for
+# every event, and within one 64 KB read of "[[[[" that is memory quadratic in the depth (a
+# 200 KB file of 100,000 "[" took 23 GB). The depth is followed on the bytes, before the parser
+# sees them (see _Nesting); the SBOM reader (systems.sbom) keeps the same limit on its own.
+JSON_MAX_DEPTH = 100
+
+Event = tuple[str, str, Any]  # ijson.parse's (prefix, event, value)
 
 
 def place(*parts: str) -> str:
@@ -32,9 +43,76 @@ def record_place(index: int | None, record_id: str = "") -> str:
     return _("record %(index)d") % {"index": index + 1}
 
 
+_ESCAPED = re.compile(rb"\\.", re.DOTALL)  # a backslash and the byte it escapes
+_STRING = re.compile(rb'"[^"]*"')
+_NOT_MARKS = bytes(range(256)).translate(None, b'"[]{}')  # what _Nesting deletes
+_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+_QUOTE, _BACKSLASH = ord('"'), ord("\\")
+
+
+class _Nesting:
+    """The nesting depth of a JSON text, followed over its bytes a chunk at a time with bytes
+    and regex operations (no Python step per byte or per event): escapes are dropped, then all
+    but quotes and brackets, then strings; what is left are the brackets that nest. For valid
+    JSON this is the parser's own depth, exactly."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.depth = 0
+        self.in_string = False
+        self.held = b""  # a chunk's last backslash: what it escapes is in the next chunk
+
+    def feed(self, chunk: bytes) -> int | None:
+        """Follow `chunk`; the index in it of the bracket that opens one level past the limit,
+        or None while the text stays within it."""
+        data, depth, in_string = self.held + chunk, self.depth, self.in_string
+        held = len(self.held)
+        marks = _ESCAPED.sub(b"", data)
+        self.held = b"\\" if marks.endswith(b"\\") else b""
+        marks = marks.translate(None, _NOT_MARKS)
+        if in_string:
+            marks = b'"' + marks
+        # Most strings hold no bracket: `""` is then an empty string or the end of one string
+        # and the start of the next with no bracket between; dropping either changes nothing.
+        marks = marks.replace(b'""', b"")
+        if b'"' in marks:
+            marks = _STRING.sub(b"", marks)
+        quote = marks.find(b'"')  # a string that goes on into the next chunk
+        self.in_string = quote >= 0
+        if quote >= 0:
+            marks = marks[:quote]
+        opens = marks.count(b"[") + marks.count(b"{")
+        if depth + opens > self.limit:
+            deepest = max(itertools.accumulate(map(_STEP.__getitem__, marks), initial=depth))
+            if deepest > self.limit:
+                return max(self._past(data, depth, in_string) - held, 0)
+        self.depth = depth + 2 * opens - len(marks)
+        return None
+
+    def _past(self, data: bytes, depth: int, in_string: bool) -> int:
+        """Where in `data` the limit is passed, byte by byte (only for a file refused)."""
+        escaped = False
+        for index, byte in enumerate(data):
+            if in_string:
+                if escaped:
+                    escaped = False
+                elif byte == _BACKSLASH:
+                    escaped = True
+                elif byte == _QUOTE:
+                    in_string = False
+            elif byte == _QUOTE:
+                in_string = True
+            elif byte in _STEP:
+                depth += _STEP[byte]
+                if depth > self.limit:
+                    return index
+        return len(data)
+
+
 class Utf8Reader:
     """A binary stream that refuses bytes that are not UTF-8 before the JSON parser sees them
-    (ijson's backends differ on bad UTF-8, and none says the byte offset), and drops a BOM."""
+    (ijson's backends differ on bad UTF-8, and none says the byte offset), drops a BOM, and
+    refuses JSON nested more than JSON_MAX_DEPTH levels before the parser reads that deep."""
 
     def __init__(self, raw: IO[bytes], *, where: str, head: bytes = b"") -> None:
         self._raw = raw
@@ -44,6 +122,7 @@ class Utf8Reader:
         self._offset = 0  # bytes handed on so far
         self._started = False
         self._done = False
+        self._nesting = _Nesting(JSON_MAX_DEPTH)
 
     def read(self, size: int = -1) -> bytes:
         if size == 0:  # ijson asks for nothing first, to learn whether the stream gives bytes
@@ -60,6 +139,16 @@ class Utf8Reader:
                 chunk = chunk[len(_BOM) :]
                 self._offset += len(_BOM)
         self._check(chunk, final=not chunk)
+        past = self._nesting.feed(chunk)
+        if past is not None:
+            raise FeedError(
+                _(
+                    "The JSON is nested more than %(limit)d levels deep at byte offset "
+                    "%(offset)d: no report or feed is nested that deeply."
+                )
+                % {"limit": JSON_MAX_DEPTH, "offset": self._offset + past},
+                where=self._where,
+            )
         self._offset += len(chunk)
         return chunk
 
@@ -79,6 +168,15 @@ class Utf8Reader:
                 % {"offset": offset},
                 where=self._where,
             ) from None
+
+
+def json_events(stream: Utf8Reader | IO[bytes], *, where: str) -> Iterator[Event]:
+    """ijson.parse's (prefix, event, value) events of a JSON file, read through a Utf8Reader:
+    FeedError for bytes that are not UTF-8 and for nesting past JSON_MAX_DEPTH, raised where
+    the events are read (ijson's own errors too: see JsonWalk.items, jsonstream.guarded)."""
+    reader = stream if isinstance(stream, Utf8Reader) else Utf8Reader(stream, where=where)
+    events: Iterator[Event] = ijson.parse(reader, use_float=True)
+    return events
 
 
 def _json_error(exc: Exception, where: str) -> FeedError:
@@ -115,7 +213,7 @@ class JsonWalk:
             raise _json_error(exc, self._where) from None
 
     def _walk(self) -> Iterator[Any]:
-        events = ijson.parse(self._stream, use_float=True)
+        events = json_events(self._stream, where=self._where)
         first = next(events, None)
         if first is None:
             raise FeedError(_("The file is empty."), where=self._where)
@@ -143,14 +241,14 @@ class JsonWalk:
             else:
                 self.top[key] = value
 
-    def _list_items(self, events: Iterator[tuple[str, str, Any]]) -> Iterator[Any]:
+    def _list_items(self, events: Iterator[Event]) -> Iterator[Any]:
         for _prefix, event, value in events:
             if event == "end_array":
                 return
             yield _build(events, event) if event in _OPEN else value
 
 
-def _build(events: Iterator[tuple[str, str, Any]], opening: str) -> Any:
+def _build(events: Iterator[Event], opening: str) -> Any:
     """The whole value that begins with `opening` (a start_map or start_array event)."""
     builder = ijson.ObjectBuilder()
     builder.event(opening, None)

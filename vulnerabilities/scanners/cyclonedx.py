@@ -26,6 +26,7 @@ from vulnerabilities.scanners.jsonstream import (
     mapping_of,
     not_this_format,
     refuse_other,
+    result_id,
     score,
     severity,
     severity_of_score,
@@ -89,6 +90,16 @@ def _read(stream: IO[bytes], where: str, tally: Tally) -> Iterator[Record]:
         at = place(where, f"vulnerabilities[{index}]")
         yield from _vulnerability(
             mapping_of(item, N_("A vulnerability"), at), host.ref, components, at, tally
+        )
+    if not walk.found_list:
+        # A plain SBOM says what is installed, not what a scanner found: read as a scan, it
+        # would "no longer see" every finding of its package types and close them.
+        raise FeedError(
+            _(
+                "This BOM has no “vulnerabilities” list: it is a software inventory, not a "
+                "scan. Upload it as the system's SBOM."
+            ),
+            where=where,
         )
 
 
@@ -207,10 +218,7 @@ def _vulnerability(
     at: str,
     tally: Tally,
 ) -> Iterator[Observation]:
-    main = text(item, "id", at)
-    if not main:
-        tally.skip("vulnerability without an identifier")
-        return
+    main = result_id(item, "id", at)
     at = place(at, main)
     others = [
         text(mapping_of(entry, N_("A reference"), at), "id", at)
@@ -224,14 +232,16 @@ def _vulnerability(
     detail = text(item, "detail", at)
     title = clip(description.strip().split("\n", 1)[0], 200) or names[0]
     affects = listed(item, "affects", at)
-    if not affects:
-        tally.skip("vulnerability that names no affected component")
+    if not affects:  # a vulnerability on nothing: naming no component, it would close them all
+        raise FeedError(_("The field “%(key)s” is missing.") % {"key": "affects"}, where=at)
     for entry in affects:
         ref = text(mapping_of(entry, N_("An affected component"), at), "ref", at, required=True)
         component = components.get(ref) or _purl_component(ref)
         if component is None:
-            tally.skip("affected reference that names no component")
-            continue
+            raise FeedError(
+                _("“%(ref)s” is no component of the BOM and no Package URL.") % {"ref": ref[:200]},
+                where=at,
+            )
         yield Observation(
             host=host,
             names=names,

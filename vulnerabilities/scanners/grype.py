@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import IO, Any
 
+from django.utils.translation import gettext_noop
 from django.utils.translation import gettext_noop as N_
 
 from vulnerabilities.feeds.common import JsonWalk, Utf8Reader, listed, mapping, place, text, unique
@@ -26,6 +27,7 @@ from vulnerabilities.scanners.jsonstream import (
     purl_type_of,
     refuse_other,
     required,
+    result_id,
     score,
     severity,
     skip,
@@ -83,7 +85,7 @@ def _read(stream: IO[bytes], where: str, tally: Tally) -> Iterator[Record]:
         if seen.first(found.package, found.version, found.names[0]):
             yield found
         else:
-            tally.skip("same vulnerability on another path of the same package")
+            tally.skip(gettext_noop("same vulnerability on another path of the same package"))
 
 
 def _first_pass(stream: IO[bytes], where: str) -> tuple[dict[str, Any], set[str]]:
@@ -139,10 +141,7 @@ def _match(
     item: dict[str, Any], host: str, family: str, at: str, tally: Tally
 ) -> Observation | None:
     vulnerability = required(item, "vulnerability", at)
-    main = text(vulnerability, "id", at)
-    if not main:
-        tally.skip("match without a vulnerability identifier")
-        return None
+    main = result_id(vulnerability, "id", place(at, "vulnerability"))
     at = place(at, main)
     related = [
         text(mapping(entry, "relatedVulnerabilities", at), "id", at)

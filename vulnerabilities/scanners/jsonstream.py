@@ -17,7 +17,9 @@ from systems.packages import purl_key
 from vulnerabilities.feeds.common import (
     Utf8Reader,
     _json_error,
+    json_events,
     mapping,
+    text,
 )
 from vulnerabilities.records import FeedError
 from vulnerabilities.scanners.records import Record
@@ -122,17 +124,14 @@ _TENTHS = Decimal("0.1")
 
 
 def events(stream: IO[bytes], where: str) -> Iterator[Event]:
-    """The ijson events of a UTF-8 JSON file from its start; FeedError when empty or not UTF-8.
-    The parser's own errors (broken, cut short) surface where the events are read: run the
-    reader inside `guarded`."""
+    """The ijson events of a UTF-8 JSON file from its start; FeedError when empty, not UTF-8 or
+    nested past JSON_MAX_DEPTH (see json_events). The parser's own errors (broken, cut short)
+    surface where the events are read: run the reader inside `guarded`."""
     stream.seek(0)
     head = stream.read(64 * 1024)
     if not head.strip():
         raise FeedError(_("The file is empty."), where=where)
-    parsed: Iterator[Event] = ijson.parse(
-        Utf8Reader(stream, where=where, head=head), use_float=True
-    )
-    return parsed
+    return json_events(Utf8Reader(stream, where=where, head=head), where=where)
 
 
 def guarded(records: Iterator[Record], where: str) -> Iterator[Record]:
@@ -214,6 +213,16 @@ def mapping_of(value: Any, what: str, at: str) -> dict[str, Any]:
     if type(value) is dict:
         return value
     return mapping(value, _(what), at)
+
+
+def result_id(data: dict[str, Any], key: str, at: str) -> str:
+    """A result's identifier (its vulnerability, rule or check): without it the result names
+    nothing, and a report that drops it must not read as "no longer seen" (which would close a
+    finding), so the file is refused naming the field and where."""
+    value = text(data, key, at).strip()
+    if not value:
+        raise FeedError(_("The field “%(key)s” is missing.") % {"key": key}, where=at)
+    return value
 
 
 def required(data: dict[str, Any], key: str, at: str) -> dict[str, Any]:

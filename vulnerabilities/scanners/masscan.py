@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.utils.translation import gettext_noop as N_
 
 from vulnerabilities.feeds.common import JsonWalk, Utf8Reader, listed, place, text
@@ -93,6 +94,10 @@ def _read_lines(stream: IO[bytes], where: str, scan: _Scan, tally: Tally) -> Non
             continue
         try:
             record = json.loads(line)
+        except RecursionError:  # a record of brackets nested thousands deep: no scanner's
+            raise FeedError(
+                _("This line nests deeper than any masscan record does."), where=at
+            ) from None
         except ValueError:
             if records == 0 and not closed:
                 raise _NotLines from None
@@ -169,16 +174,16 @@ def _record(value: Any, at: str, scan: _Scan, tally: Tally) -> None:
             )
         protocol = text(port_entry, "proto", here, required=True).lower()
         if protocol not in PROTOCOLS:
-            tally.skip("port of an unknown protocol")
+            tally.skip(gettext_noop("port of an unknown protocol"))
             continue
         status = text(port_entry, "status", here)
         service = port_entry.get("service")
         name = text(service, "name", here) if isinstance(service, dict) else ""
         if status and status != "open":
-            tally.skip("port not open")
+            tally.skip(gettext_noop("port not open"))
             continue
         if not status and not name:
-            tally.skip("port record without a status")
+            tally.skip(gettext_noop("port record without a status"))
             continue
         key = (protocol, port)
         seen.ports[key] = seen.ports.get(key) or name

@@ -12,6 +12,7 @@ from typing import IO
 from urllib.parse import urlsplit
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from vulnerabilities.feeds.common import unique
 from vulnerabilities.records import FeedError
@@ -260,7 +261,7 @@ def _item(element: Element, ref: str, *, where: str, tally: Tally) -> Iterator[R
     port_text = attribute(element, "port", where)
     protocol = attribute(element, "protocol", where).lower()
     if severity_code == "0":
-        tally.skip("informational plugin (severity 0)")
+        tally.skip(gettext_noop("informational plugin (severity 0)"))
         return
     severity = SEVERITIES.get(severity_code)
     if severity is None:

@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 from typing import IO
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from vulnerabilities.feeds.common import unique
 from vulnerabilities.records import FeedError
@@ -26,11 +27,11 @@ from vulnerabilities.scanners.xml import Element, at_line, attribute, child_text
 
 ROOTS = ("report", "get_reports_response")
 THREATS = {"critical": "critical", "high": "high", "medium": "medium", "low": "low"}
-_SKIPPED = {
-    "log": "informational result (Log)",
-    "debug": "debug result",
-    "false positive": "false positive",
-    "error": "error result",
+_SKIPPED = {  # what was skipped, kept in English and said in the reader's language
+    "log": gettext_noop("informational result (Log)"),
+    "debug": gettext_noop("debug result"),
+    "false positive": gettext_noop("false positive"),
+    "error": gettext_noop("error result"),
 }
 _CVE = re.compile(r"^CVE-\d{4}-\d{4,}$", re.IGNORECASE)
 _FRACTION = re.compile(r"(\.\d{6})\d+")
@@ -184,7 +185,7 @@ def _result(element: Element, *, where: str, tally: Tally) -> Iterator[Record]:
         return
     severity = THREATS.get(threat) or _band(score)
     if severity == "none":
-        tally.skip("informational result (severity 0.0)")
+        tally.skip(gettext_noop("informational result (severity 0.0)"))
         return
     vector, vector_score = _vector(nvt, where)
     if not vector:

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import IO, Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.utils.translation import gettext_noop as N_
 
 from vulnerabilities.feeds.common import listed, mapping, place, text, unique
@@ -61,6 +62,7 @@ class _Rule:
 class _Run:
     tool: str = ""
     rules: dict[str, _Rule] = field(default_factory=dict)
+    rule_ids: list[str] = field(default_factory=list)  # in the driver's order (ruleIndex)
     properties: dict[str, Any] = field(default_factory=dict)
     artifact: str = ""
     first_uri: str = ""
@@ -170,6 +172,7 @@ def _tool(run: _Run, tool: dict[str, Any], where: str) -> None:
         properties = rule.get("properties") if isinstance(rule.get("properties"), dict) else {}
         assert isinstance(properties, dict)
         run.rules[rule_id] = _read_rule(rule, properties, at)
+        run.rule_ids.append(rule_id)
 
 
 def _read_rule(rule: dict[str, Any], properties: dict[str, Any], at: str) -> _Rule:
@@ -233,15 +236,16 @@ def _results(
 def _result(
     item: dict[str, Any], run: _Run, host: str, at: str, tally: Tally
 ) -> Observation | None:
-    rule_id = text(item, "ruleId", at)
-    if not rule_id and isinstance(item.get("rule"), dict):
-        rule_id = text(item["rule"], "id", at)
-    if not rule_id:
-        tally.skip("result without a rule identifier")
-        return None
     if text(item, "kind", at) in SKIPPED_KINDS:
-        tally.skip("result that is not a finding")
+        tally.skip(gettext_noop("result that is not a finding"))
         return None
+    reference = item.get("rule") if isinstance(item.get("rule"), dict) else {}
+    rule_id = text(item, "ruleId", at) or text(reference, "id", at)
+    index = item.get("ruleIndex", reference.get("index"))
+    if not rule_id and type(index) is int and 0 <= index < len(run.rule_ids):
+        rule_id = run.rule_ids[index]
+    if not rule_id.strip():
+        raise FeedError(_("The field “%(key)s” is missing.") % {"key": "ruleId"}, where=at)
     at = place(at, rule_id)
     rule = run.rules.get(rule_id)
     message_value = item.get("message")

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import IO, Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.utils.translation import gettext_noop as N_
 
 from vulnerabilities.feeds.common import (
@@ -36,6 +37,7 @@ from vulnerabilities.scanners.jsonstream import (
     package_key,
     purl_type_of,
     refuse_other,
+    result_id,
     score,
     severity,
     skip,
@@ -284,7 +286,7 @@ def _findings(
         if seen.first(*key):
             yield found
         else:
-            tally.skip("same finding again on the same package")
+            tally.skip(gettext_noop("same finding again on the same package"))
 
 
 def _finding(
@@ -313,7 +315,7 @@ def _finding(
         return _vulnerability(
             inner, result=result, host=host, header=header, at=at, tally=tally, affected=False
         )
-    tally.skip("finding suppressed without a VEX statement")
+    tally.skip(gettext_noop("finding suppressed without a VEX statement"))
     return None
 
 
@@ -327,10 +329,7 @@ def _vulnerability(
     tally: Tally,
     affected: bool,
 ) -> Observation | None:
-    main = text(item, "VulnerabilityID", at)
-    if not main:
-        tally.skip("vulnerability without an identifier")
-        return None
+    main = result_id(item, "VulnerabilityID", at)
     names = unique(
         [vulnerability_id(main)]
         + [vulnerability_id(v) for v in listed(item, "VendorIDs", at) if isinstance(v, str)]
@@ -393,12 +392,11 @@ def _misconfiguration(
     item: dict[str, Any], result: _Result, host: str, at: str, tally: Tally
 ) -> Observation | None:
     if text(item, "Status", at) != "FAIL":
-        tally.skip("configuration check that did not fail")
+        tally.skip(gettext_noop("configuration check that did not fail"))
         return None
     names = unique([text(item, "ID", at), text(item, "AVDID", at)])
     if not names:
-        tally.skip("configuration check without an identifier")
-        return None
+        raise FeedError(_("The field “%(key)s” is missing.") % {"key": "ID"}, where=at)
     at = place(at, names[0])
     message = text(item, "Message", at)
     description = text(item, "Description", at)
@@ -416,10 +414,7 @@ def _misconfiguration(
 def _secret(
     item: dict[str, Any], result: _Result, host: str, at: str, tally: Tally
 ) -> Observation | None:
-    rule = text(item, "RuleID", at)
-    if not rule:
-        tally.skip("secret without a rule identifier")
-        return None
+    rule = result_id(item, "RuleID", at)
     at = place(at, rule)
     title = text(item, "Title", at) or rule
     category = text(item, "Category", at)

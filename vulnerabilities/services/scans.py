@@ -281,7 +281,7 @@ def run(*, scan_id: int) -> Scan:
                 _Import(scan).apply()
     except FeedError as exc:
         return _refuse(scan_id, exc)
-    except (DatabaseError, LookupError, TypeError, ValueError) as exc:
+    except (DatabaseError, LookupError, RecursionError, TypeError, ValueError) as exc:
         # A report that makes the import trip (a value no column holds, an import of the same
         # system at the same moment): refused rather than left importing for ever, its hash
         # free again, and the cause logged for us.
@@ -885,14 +885,15 @@ class _Import:
                     .exclude(target__in=sorted(targets))
                 )
                 scope |= Q(packages, ~elsewhere, system_id=system_id)
-            looked = (
+            looked = list(  # read once: the anti-joins are the statement's cost
                 Finding.objects.filter(scope, seen_by_scan=True)
                 .filter(not_seen)
                 .exclude(seen_later)
+                .values_list("pk", "state", "component_id")
             )
-            fixed = list(
-                looked.filter(state__in=LIVE, component__isnull=True).values_list("pk", flat=True)
-            )
+            fixed = [pk for pk, state, component in looked if state in LIVE and component is None]
+            kept = set(fixed)
+            released = [pk for pk, _state, _component in looked if pk not in kept]
             for chunk in range(0, len(fixed), 2000):
                 Finding.objects.filter(pk__in=fixed[chunk : chunk + 2000]).update(
                     state=F.FIXED,
@@ -902,7 +903,10 @@ class _Import:
                     version_number=Ref("version_number") + 1,
                     updated_at=now,
                 )
-            looked.update(seen_by_scan=False, updated_at=now)
+            for chunk in range(0, len(released), 2000):
+                Finding.objects.filter(pk__in=released[chunk : chunk + 2000]).update(
+                    seen_by_scan=False, updated_at=now
+                )
             closed += fixed
         self.counts["closed"] += len(closed)
         return closed
