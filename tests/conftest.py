@@ -103,6 +103,19 @@ def _fresh_cache() -> Iterator[None]:
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _language_of_the_site() -> Iterator[None]:
+    """Each test starts in the site's language. LocaleMiddleware activates a request's language
+    and leaves it active on the thread (each real request activates its own): after a test
+    client's Japanese request, the next test's services would speak Japanese."""
+    from django.conf import settings as site
+    from django.utils import translation
+
+    translation.activate(site.LANGUAGE_CODE)
+    yield
+    translation.activate(site.LANGUAGE_CODE)
+
+
 # --- No 500 passes unnoticed ------------------------------------------------------------------
 
 

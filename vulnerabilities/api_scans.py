@@ -57,6 +57,19 @@ class ScanOut(serializers.ModelSerializer):
         help_text="Bytes of the file read so far while it is imported (null: not known)."
     )
     hosts_url = serializers.SerializerMethodField()
+    whole = serializers.BooleanField(
+        source="seen_whole",
+        read_only=True,
+        help_text="False: a scan of the company's addresses that covered more than the systems "
+        "you see. Its counts and hosts are then of the hosts placed on your systems alone; its "
+        "file name (empty) and what the reader skipped ({}) are not shown.",
+    )
+    skipped = serializers.DictField(
+        child=serializers.IntegerField(),
+        read_only=True,
+        help_text="What the reader skipped without refusing the file, and how many: keyed by "
+        "the reader's English wording, the same in every language (the pages translate it).",
+    )
 
     class Meta:
         model = Scan
@@ -64,7 +77,7 @@ class ScanOut(serializers.ModelSerializer):
             "id", "format", "tool", "file_name", "size", "sha256", "system", "system_code",
             "state", "progress", "error", "error_where", "counts", "skipped", "ports_scanned",
             "scanned_from", "scanned_to", "uploaded_by", "uploaded_office", "uploaded_at",
-            "imported_at", "hosts_url",
+            "imported_at", "whole", "hosts_url",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -129,7 +142,8 @@ class ScanTooLarge(APIException):
 
 
 class ScanViewSet(VersionedReadViewSet):
-    """Scanner reports the person may see: uploads of their systems, all for oversight."""
+    """Scanner reports the person may see: uploads of their systems, and the scans of the
+    company's addresses that placed hosts on them (in part: `whole` false); all for oversight."""
 
     serializer_class = ScanOut
     parser_classes = [MultiPartParser, FormParser, BoundedJSONParser]
@@ -139,6 +153,18 @@ class ScanViewSet(VersionedReadViewSet):
 
     def get_queryset(self) -> QuerySet[Scan]:
         return selectors.scans_for(self.request.user)
+
+    def get_object(self) -> Scan:
+        """The scan as the reader may read it (policy.in_part)."""
+        return policy.in_part(self.request.user, [super().get_object()])[0]
+
+    def paginate_queryset(self, queryset: Any) -> list[Any] | None:
+        """A page of scans as the reader may read them (policy.in_part: three queries at most
+        for the page, none when each is seen whole); other lists (a scan's hosts) as they are."""
+        page = super().paginate_queryset(queryset)
+        if page is None or queryset.model is not Scan:
+            return page
+        return policy.in_part(self.request.user, page)
 
     def etag(self, instance: Any) -> str:
         """A scan changes only as its import moves on."""
@@ -210,7 +236,7 @@ class ScanViewSet(VersionedReadViewSet):
                 },
                 status=status.HTTP_409_CONFLICT,
             )
-        scan = self.get_queryset().get(pk=scan.pk)
+        scan = policy.in_part(request.user, [self.get_queryset().get(pk=scan.pk)])[0]
         body = ScanOut(scan, context=self.get_serializer_context()).data
         if scan.state == Scan.State.REFUSED:
             return Response(
@@ -242,9 +268,10 @@ class ScanViewSet(VersionedReadViewSet):
     )
     @action(detail=True, methods=["get"], filter_backends=[], ordering="pk")
     def hosts(self, request: Request, pk: str | None = None) -> Response:
-        """The hosts the scan reported on and where each was placed."""
+        """The hosts the scan reported on and where each was placed (of a scan seen in part,
+        those placed on the systems the reader sees)."""
         scan = self.get_object()
-        hosts = scan.hosts.select_related("system")
+        hosts = policy.visible_scan_hosts(request.user, scan).select_related("system")
         placed = request.query_params.get("placed", "").strip().lower()
         if placed in {"false", "0", "no"}:
             hosts = hosts.filter(system__isnull=True)

@@ -3,15 +3,16 @@ scanner reports, and triage the assets scans found that nobody registered."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Sum, Value, When
 
 from accounts import policy as accounts_policy
 from accounts.models import Membership, OfficeCode
 from systems import policy as systems_policy
 from systems.models import System
-from vulnerabilities.models import DiscoveredAsset, Finding, Scan
+from vulnerabilities.models import DiscoveredAsset, Finding, Scan, ScanHost, Sighting
 
 
 def visible_findings(user: Any) -> QuerySet[Finding]:
@@ -72,15 +73,121 @@ def can_ask_exposure(user: Any) -> bool:
 
 
 def visible_scans(user: Any) -> QuerySet[Scan]:
-    """Scans of the systems a person sees, and their own uploads; all for oversight. A scan of
-    the company's addresses (no system named) is the CISO's office's and oversight's."""
+    """Scans a person sees, each marked `seen_whole`. Oversight sees all, whole. Others see
+    whole the scans of the systems they see and their own uploads; and in part (`seen_whole`
+    False) a scan of the company's addresses that placed hosts on systems they see: what it
+    found on those is theirs to read, the rest of it is the CISO's office's (`in_part`).
+    One statement: the placed hosts are looked up through ScanHost's (system, scan) index."""
     if not getattr(user, "is_authenticated", False):
         return Scan.objects.none()
     if accounts_policy.reads_everything(user):
-        return Scan.objects.all()
-    return Scan.objects.filter(
-        system__in=systems_policy.visible_systems(user)
-    ) | Scan.objects.filter(uploaded_by=user)
+        return Scan.objects.annotate(seen_whole=Value(True))
+    whole = _whole(user)
+    placed = Exists(
+        ScanHost.objects.filter(
+            scan=OuterRef("pk"), system__in=systems_policy.visible_systems(user)
+        )
+    )
+    return Scan.objects.annotate(
+        seen_whole=Case(When(whole, then=Value(True)), default=Value(False))
+    ).filter(whole | placed)
+
+
+def _whole(user: Any) -> Q:
+    """The scans a person who does not read everything sees whole: those of the systems they
+    see, and their own uploads."""
+    return Q(system__in=systems_policy.visible_systems(user)) | Q(uploaded_by=user)
+
+
+def _seen_whole(user: Any, pks: list[int]) -> set[int]:
+    """Which of these scans the person sees whole (for scans not read through visible_scans)."""
+    if not getattr(user, "is_authenticated", False):
+        return set()
+    if accounts_policy.reads_everything(user):
+        return set(pks)
+    return set(Scan.objects.filter(_whole(user), pk__in=pks).values_list("pk", flat=True))
+
+
+def sees_whole(user: Any, scan: Scan) -> bool:
+    """Whether the person sees the whole scan (as read through visible_scans, or asked)."""
+    whole = getattr(scan, "seen_whole", None)
+    if whole is None:
+        return scan.pk in _seen_whole(user, [scan.pk])
+    return bool(whole)
+
+
+def visible_scan_hosts(
+    user: Any, scan: Scan, hosts: QuerySet[ScanHost] | None = None
+) -> QuerySet[ScanHost]:
+    """The scan's hosts a person sees (of `hosts`, the scan's as a list reads them): all of a
+    scan they see whole; of one they see in part, those placed on the systems they see."""
+    if hosts is None:
+        hosts = ScanHost.objects.filter(scan=scan)
+    if sees_whole(user, scan):
+        return hosts
+    return hosts.filter(system__in=systems_policy.visible_systems(user))
+
+
+def in_part(user: Any, scans: Iterable[Scan]) -> list[Scan]:
+    """The scans as the person may read them. A scan seen in part keeps only what concerns the
+    systems they see: its counts are of the hosts placed on those (all placed), of what it made
+    of their findings and of those it closed; what the reader skipped is the report's, and the
+    file's name the uploader's, so neither is shown. Changed in memory, never saved; at most
+    three queries for any number of scans, none when every one is seen whole."""
+    scans = list(scans)
+    unsure = [scan.pk for scan in scans if getattr(scan, "seen_whole", None) is None]
+    if unsure:
+        whole = _seen_whole(user, unsure)
+        for scan in scans:
+            if scan.pk in unsure:
+                setattr(scan, "seen_whole", scan.pk in whole)  # noqa: B010 (an annotation's)
+    part = {scan.pk: scan for scan in scans if not getattr(scan, "seen_whole", False)}
+    if not part:
+        return scans
+    systems = systems_policy.visible_systems(user)
+    counts: dict[int, dict[str, int]] = {pk: {} for pk in part}
+    hosts = (
+        ScanHost.objects.filter(scan_id__in=part, system__in=systems)
+        .order_by()
+        .values("scan_id")
+        .annotate(
+            n_hosts=Count("pk"),
+            n_down=Count("pk", filter=Q(up=False)),
+            n_observations=Sum("observations"),
+            n_services=Sum("services"),
+        )
+    )
+    for host in hosts:
+        counts[host["scan_id"]].update(
+            {
+                "hosts": host["n_hosts"],
+                "placed": host["n_hosts"],
+                "hosts_down": host["n_down"],
+                "observations": host["n_observations"] or 0,
+                "services": host["n_services"] or 0,
+            }
+        )
+    sightings = (
+        Sighting.objects.filter(scan_id__in=part, finding__system__in=systems)
+        .order_by()
+        .values("scan_id", "outcome")
+        .annotate(n=Count("pk"))
+    )
+    for seen in sightings:
+        counts[seen["scan_id"]][seen["outcome"]] = seen["n"]
+    closed = (
+        Finding.objects.filter(closed_by_scan_id__in=part, system__in=systems)
+        .order_by()
+        .values("closed_by_scan_id")
+        .annotate(n=Count("pk"))
+    )
+    for gone in closed:
+        counts[gone["closed_by_scan_id"]]["closed"] = gone["n"]
+    for pk, scan in part.items():
+        scan.counts = dict(sorted(counts[pk].items()))
+        scan.skipped = {}
+        scan.file_name = ""
+    return scans
 
 
 def scan_office(user: Any, system: System | None) -> str | None:

@@ -4,6 +4,7 @@ assets with the CISO's office's and the units' triage forms."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.contrib import messages
@@ -15,6 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from config.api import actor_of
@@ -78,12 +80,17 @@ def scan_columns() -> list[Column]:
         Column(_("Size (bytes)"), lambda s: s.size),
         Column(_("Uploaded by"), lambda s: s.uploaded_by.username),
         Column(_("Uploaded"), lambda s: s.uploaded_at),
-        Column(_("Imported"), lambda s: s.imported_at),
+        Column(pgettext("scan date", "Imported"), lambda s: s.imported_at),
         Column(_("Hosts"), lambda s: s.counts.get("hosts", 0)),
         Column(_("New findings"), lambda s: s.counts.get(Sighting.Outcome.NEW, 0)),
         Column(_("Closed findings"), lambda s: s.counts.get("closed", 0)),
         Column(_("Error"), lambda s: s.error),
     ]
+
+
+def _as_read(user: Any, scans: Iterable[Scan]) -> Iterator[Scan]:
+    """The scans as the reader may read them (policy.in_part), read only when iterated."""
+    yield from policy.in_part(user, scans)
 
 
 def _scans_page(
@@ -93,12 +100,14 @@ def _scans_page(
     filters = ScanListFilter(request.GET, queryset=scans, request=request)
     valid = filters.is_valid()
     rows = filters.qs if valid else scans.none()
+    page = paginate(request, rows)
+    page.object_list = policy.in_part(request.user, page.object_list)
     return render(
         request,
         "vulnerabilities/scans/scan_list.html",
         {
             "filter": filters,
-            "page": paginate(request, rows),
+            "page": page,
             "exports": export_links(request),
             "form": form,
             "surface": may_see_surface(request.user),
@@ -125,7 +134,10 @@ def scan_list(request: HttpRequest) -> HttpResponse:
     filters = ScanListFilter(request.GET, queryset=scans, request=request)
     if filters.is_valid():
         download = export(
-            request, name="scans", columns=scan_columns(), rows=filters.qs[:EXPORT_LIMIT]
+            request,
+            name="scans",
+            columns=scan_columns(),
+            rows=_as_read(user, filters.qs[:EXPORT_LIMIT]),
         )
         if download is not None:
             return download
@@ -196,8 +208,10 @@ def host_columns() -> list[Column]:
 
 
 def _visible_scan(request: HttpRequest, pk: int) -> Scan:
-    """A scan the reader may see, or a 404 (its existence is not leaked)."""
-    return get_object_or_404(selectors.scans_for(request.user), pk=pk)
+    """A scan the reader may see, as they may read it (policy.in_part), or a 404 (its
+    existence is not leaked)."""
+    scan = get_object_or_404(selectors.scans_for(request.user), pk=pk)
+    return policy.in_part(request.user, [scan])[0]
 
 
 def _progress(scan: Scan) -> dict[str, Any]:
@@ -229,6 +243,12 @@ def _found(scan: Scan) -> list[dict[str, Any]]:
     return rows
 
 
+def _skipped(scan: Scan) -> list[tuple[str, int]]:
+    """What the reader skipped, each said in the reader's language (kept as the English text
+    the scanners' readers mark for translation; one not in the catalogue shows as it is)."""
+    return sorted((_(what), count) for what, count in scan.skipped.items())
+
+
 def _hosts(hosts: QuerySet[ScanHost], placed: bool) -> tuple[list[ScanHost], bool]:
     shown = list(hosts.filter(system__isnull=not placed)[: SHOWN + 1])
     return shown[:SHOWN], len(shown) > SHOWN
@@ -238,9 +258,12 @@ def _hosts(hosts: QuerySet[ScanHost], placed: bool) -> tuple[list[ScanHost], boo
 @require_GET
 def scan_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A scan: its file and who brought it, its progress while imported, why it was refused,
-    or what it covered and found, and the hosts it could not place."""
+    or what it covered and found, and the hosts it could not place. A scan of the company's
+    addresses that the reader sees in part shows the hosts on their systems, and what it found
+    there, alone."""
     scan = _visible_scan(request, pk)
-    hosts = selectors.scan_hosts(scan)
+    whole = policy.sees_whole(request.user, scan)
+    hosts = policy.visible_scan_hosts(request.user, scan, selectors.scan_hosts(scan))
     download = export(
         request, name=f"scan-{scan.pk}-hosts", columns=host_columns(), rows=hosts[:EXPORT_LIMIT]
     )
@@ -248,16 +271,17 @@ def scan_detail(request: HttpRequest, pk: int) -> HttpResponse:
         return download
     context: dict[str, Any] = {
         "scan": scan,
+        "whole": whole,
         "exports": export_links(request),
         "progress": _progress(scan),
     }
     if scan.state == Scan.State.DONE:
-        unplaced, unplaced_more = _hosts(hosts, placed=False)
+        unplaced, unplaced_more = _hosts(hosts, placed=False) if whole else ([], False)
         placed, placed_more = _hosts(hosts, placed=True)
         ecosystems = sorted(
             {
                 name
-                for names in scan.hosts.order_by().values_list("ecosystems", flat=True).distinct()
+                for names in hosts.order_by().values_list("ecosystems", flat=True).distinct()
                 for name in names or ()
             }
         )
@@ -283,7 +307,7 @@ def scan_detail(request: HttpRequest, pk: int) -> HttpResponse:
                     "assets_new": counts.get("assets_new", 0),
                     "assets_back": counts.get("assets_back", 0),
                 },
-                "skipped": sorted(scan.skipped.items()),
+                "skipped": _skipped(scan),
             }
         )
     return render(request, "vulnerabilities/scans/scan_detail.html", context)
@@ -418,20 +442,25 @@ def _asset_page(
     """An asset's page with the forms the reader may use (the services decide when sent);
     `bound` is a form sent back with its errors."""
     user = request.user
-    open_ = asset.state in {DiscoveredAsset.State.NEW, DiscoveredAsset.State.ASSIGNED}
-    triage = open_ and policy.can_triage_asset(user)
+    # Only the acts that fit where the asset stands (surface.ASSET_FLOW: none once attached),
+    # to those who may make them; the services decide again when a form is sent.
+    triage = policy.can_triage_asset(user)
     forms: dict[str, AssetForm | None] = {
         "assign_form": (
             AssignAssetForm.for_asset(
                 asset, initial={"unit": asset.unit.code if asset.unit is not None else None}
             )
-            if triage
+            if triage and surface_services.may(asset, "assign")
             else None
         ),
-        "dismiss_form": DismissAssetForm.for_asset(asset) if triage else None,
+        "dismiss_form": (
+            DismissAssetForm.for_asset(asset)
+            if triage and surface_services.may(asset, "dismiss")
+            else None
+        ),
         "attach_form": None,
     }
-    if open_ and asset.system_id is None:
+    if surface_services.may(asset, "attach"):
         systems = attachable_systems(user, asset)
         if systems.exists():
             forms["attach_form"] = AttachAssetForm.for_asset(asset, systems=systems)
@@ -443,11 +472,16 @@ def _asset_page(
         .select_related("last_scan")
         .order_by("closed_at", "protocol", "port")
     ]
+    # The scans it links to that the reader may open (a unit is not shown the CISO's office's
+    # scan that found the address before it was on one of its systems).
+    named = {asset.first_scan_id, asset.last_scan_id, *(s.last_scan_id for s, _n in services)}
+    seen_scans = set(selectors.scans_for(user).filter(pk__in=named).values_list("pk", flat=True))
     return render(
         request,
         "vulnerabilities/scans/asset_detail.html",
         {
             "asset": asset,
+            "seen_scans": seen_scans,
             "overdue": _overdue(asset),
             "services": services,
             "system_services": (
@@ -472,7 +506,12 @@ def asset_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def _triage(
     request: HttpRequest, asset: DiscoveredAsset, form: AssetForm, act: Any, done: str
 ) -> HttpResponse:
-    """Parse a triage form, hand it to its service, and come back to the asset."""
+    """Parse a triage form, hand it to its service, and come back to the asset. An act that
+    does not fit where the asset stands is refused before its form is read (409)."""
+    try:
+        surface_services.target(asset, str(form.prefix))
+    except Conflict as exc:
+        return refused(request, exc)
     if not form.is_valid():
         return _asset_page(request, asset, bound=form, status=400)
     arguments = dict(form.cleaned_data)

@@ -26,6 +26,10 @@ from vulnerabilities import policy
 from vulnerabilities.models import DiscoveredAsset, ExposedService
 
 S = DiscoveredAsset.State
+# Where each act takes an asset from where it stands. An asset attached to a system stays
+# "assigned" (its unit's) but is settled: its stage is ATTACHED, from which no act leads.
+# Detaching it again is the register's business (the system's network identities), not triage.
+ATTACHED = "attached"
 ASSET_FLOW: dict[str, dict[str, str]] = {
     "assign": {S.NEW: S.ASSIGNED, S.ASSIGNED: S.ASSIGNED},
     "dismiss": {S.NEW: S.DISMISSED, S.ASSIGNED: S.DISMISSED},
@@ -44,15 +48,32 @@ def _locked(asset: DiscoveredAsset, expected_version: str | None) -> DiscoveredA
     return asset
 
 
-def _move(asset: DiscoveredAsset, act: str) -> str:
-    target = ASSET_FLOW[act].get(asset.state)
-    if target is None:
+def stage(asset: DiscoveredAsset) -> str:
+    """Where the asset stands for triage: its state, or ATTACHED once it is a system's."""
+    return ATTACHED if asset.system_id is not None else asset.state
+
+
+def may(asset: DiscoveredAsset, act: str) -> bool:
+    """Whether the act fits where the asset stands (what the pages offer; who may is policy's)."""
+    return stage(asset) in ASSET_FLOW[act]
+
+
+def target(asset: DiscoveredAsset, act: str) -> str:
+    """Where the act takes the asset (ASSET_FLOW), or a 409 saying where it stands."""
+    to = ASSET_FLOW[act].get(stage(asset))
+    if to is None and asset.system_id is not None:
+        raise Conflict(
+            _("This asset is attached to %(system)s already: it cannot be %(act)s.")
+            % {"system": asset.system, "act": ACT_NAMES[act]},
+            code="asset_attached",
+        )
+    if to is None:
         raise Conflict(
             _("This asset is “%(state)s”: it cannot be %(act)s.")
             % {"state": asset.get_state_display(), "act": ACT_NAMES[act]},
             code="asset_state",
         )
-    return target
+    return to
 
 
 def _save(asset: DiscoveredAsset, fields: list[str]) -> None:
@@ -76,7 +97,7 @@ def assign(
     if office is None:
         raise PermissionDenied(_("Only the CISO's office triages discovered assets."))
     asset = _locked(asset, expected_version)
-    to = _move(asset, "assign")
+    to = target(asset, "assign")
     if not unit.is_active:
         raise ValidationError({"unit": _("This unit is no longer active.")})
     if due_on is not None and due_on < timezone.localdate():
@@ -113,7 +134,7 @@ def dismiss(
     if office is None:
         raise PermissionDenied(_("Only the CISO's office triages discovered assets."))
     asset = _locked(asset, expected_version)
-    to = _move(asset, "dismiss")
+    to = target(asset, "dismiss")
     if reason not in DiscoveredAsset.Reason.values:
         raise ValidationError(
             {"reason": _("Say why: %(choices)s.")
@@ -150,12 +171,7 @@ def attach(
             _("Only the unit the asset was assigned to attaches it, to one of its systems.")
         )
     asset = _locked(asset, expected_version)
-    to = _move(asset, "attach")
-    if asset.system_id is not None:
-        raise Conflict(
-            _("This asset is attached to %(system)s already.") % {"system": asset.system},
-            code="asset_attached",
-        )
+    to = target(asset, "attach")
     known = NetworkIdentity.objects.filter(
         system=system, kind=NetworkIdentity.Kind.IP, value=asset.address, valid_to__isnull=True
     ).exists()
