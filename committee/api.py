@@ -122,6 +122,7 @@ class CommitteeViewSet(VersionedReadViewSet):
     """The committees, their seats, quorum rule and cadence."""
 
     serializer_class = CommitteeOut
+    ordering_fields = ["name"]
     ordering = "name"
 
     def get_queryset(self) -> QuerySet[Committee]:

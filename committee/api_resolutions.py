@@ -183,6 +183,7 @@ class ResolutionViewSet(VersionedReadViewSet):
     meeting's minutes. How each seat voted is sealed until the vote closes."""
 
     serializer_class = ResolutionOut
+    ordering_fields = ["opened_at", "deadline", "reference"]
     ordering = "-opened_at"
 
     def get_queryset(self) -> QuerySet[WrittenResolution]:

@@ -154,6 +154,8 @@ def indexed_columns(model) -> set[tuple[str, ...]]:
                 ("status", "due_on"),
                 ("assignee_id", "status"),
                 ("due_on", "id"),  # unfinished work, partial
+                # What waits on an office's verification, partial: the dashboard's panel
+                ("domain", "submitted_at", "id", "submitted_by_id"),
                 ("system_id",),  # the seldom-set links, each partial
                 ("origin_incident_id",),
                 ("origin_measure_id",),

@@ -239,7 +239,8 @@ def _result(
     if text(item, "kind", at) in SKIPPED_KINDS:
         tally.skip(gettext_noop("result that is not a finding"))
         return None
-    reference = item.get("rule") if isinstance(item.get("rule"), dict) else {}
+    given = item.get("rule")
+    reference: dict[str, Any] = given if isinstance(given, dict) else {}
     rule_id = text(item, "ruleId", at) or text(reference, "id", at)
     index = item.get("ruleIndex", reference.get("index"))
     if not rule_id and type(index) is int and 0 <= index < len(run.rule_ids):
