@@ -64,7 +64,7 @@ audit: $(VENV)/.dev
 
 ## messages: collect every translatable string into locale/ja (then translate the new ones)
 messages: $(VENV)/.dev
-	DEBUG=1 $(BIN)/python manage.py makemessages -l ja --no-obsolete --ignore '.venv/*' --ignore 'var/*'
+	DEBUG=1 $(BIN)/python manage.py makemessages -l ja --no-obsolete --keyword=N_ --ignore '.venv/*' --ignore 'var/*'
 
 ## messages-compile: build locale/*/django.mo from the .po files (needs GNU gettext's msgfmt)
 messages-compile: $(VENV)/.dev

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from config import dates, text
+from config.choices import ChoiceLabels
 
 DEFAULT_CADENCE = "FREQ=MONTHLY;BYDAY=2TU;BYHOUR=10;BYMINUTE=0;BYSECOND=0"
 
@@ -207,7 +208,7 @@ def new_ical_uid() -> str:
     return f"{uuid.uuid4()}@rcc"
 
 
-class Meeting(models.Model):
+class Meeting(ChoiceLabels):
     """One sitting of a committee: scheduled → agenda published → held → minutes approved,
     or cancelled."""
 
@@ -300,7 +301,7 @@ class Meeting(models.Model):
         return (now or timezone.now()) >= self.starts_at
 
 
-class Attendance(models.Model):
+class Attendance(ChoiceLabels):
     """A person expected at a meeting, frozen when the agenda is published, and whether they came."""
 
     class Kind(models.TextChoices):
@@ -347,7 +348,7 @@ UNSEARCHED_LINKS = [
 ]  # fmt: skip
 
 
-class AgendaItem(models.Model):
+class AgendaItem(ChoiceLabels):
     """One item on a meeting's agenda: computed from the data (an incident, a risk, an escalated
     action, a suspension awaiting ratification, a directive, a decided action still open) or added
     by the secretariat."""
@@ -488,7 +489,7 @@ class AgendaItem(models.Model):
         return self.title
 
 
-class Decision(models.Model):
+class Decision(ChoiceLabels):
     """What the committee decided on an agenda item; approved minutes lock it, and a correction is
     a new decision that points at the one it corrects."""
 
@@ -636,7 +637,7 @@ class CalendarFeed(models.Model):
         return f"Calendar feed of {self.user} ({'revoked' if self.revoked_at else 'active'})"
 
 
-class WrittenResolution(models.Model):
+class WrittenResolution(ChoiceLabels):
     """An urgent matter the chair puts to the members in writing between meetings: open for
     votes → carried | not carried | lapsed at its deadline; its result is a decision that the
     next meeting's minutes list."""

@@ -10,6 +10,8 @@ from django.utils.translation import pgettext_lazy
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from simple_history.models import HistoricalRecords
 
+from config.choices import ChoiceLabels
+
 
 class Phase(models.TextChoices):
     """A project's lifecycle, in order (docs/architecture.md, Lifecycles)."""
@@ -64,7 +66,7 @@ class Indicator(models.TextChoices):
 LOWER_IS_BETTER = frozenset({Indicator.EAC})
 
 
-class Project(models.Model):
+class Project(ChoiceLabels):
     """A development project that builds or changes a registered system, owned by a unit."""
 
     class SizeUnit(models.TextChoices):
@@ -291,7 +293,7 @@ class QualityFlag(models.Model):
 WITHDRAWN = Q(cleared_by_report=models.F("report"))
 
 
-class Review(models.Model):
+class Review(ChoiceLabels):
     """An independent review by a quality reviewer from another unit: at planning, the
     planning-stage review of the plan; at each later phase, a check that what was built follows
     it. Findings become actions for the project's unit."""
@@ -329,7 +331,7 @@ class Review(models.Model):
         return self.verdict != self.Verdict.FAILED
 
 
-class ReleaseDecision(models.Model):
+class ReleaseDecision(ChoiceLabels):
     """The release gate: the CQO (or the chair) approves, holds, or approves with conditions.
     A project rated red or not rated is approved only with a recorded override reason (so is one
     rated on old figures: the service asks that); conditions become actions."""

@@ -76,7 +76,7 @@ class ScanOut(serializers.ModelSerializer):
         fields = [
             "id", "format", "tool", "file_name", "size", "sha256", "system", "system_code",
             "state", "progress", "error", "error_where", "counts", "skipped", "ports_scanned",
-            "scanned_from", "scanned_to", "uploaded_by", "uploaded_office", "uploaded_at",
+            "scanned_from", "scanned_to", "scanned_at", "uploaded_by", "uploaded_office", "uploaded_at",
             "imported_at", "whole", "hosts_url",
         ]  # fmt: skip
         read_only_fields = fields

@@ -75,6 +75,7 @@ def scan_columns() -> list[Column]:
         Column(_("File"), lambda s: s.file_name),
         Column(_("Format"), lambda s: s.get_format_display()),
         Column(_("Tool"), lambda s: s.tool),
+        Column(_("Scanned at"), lambda s: s.scanned_at),
         Column(_("System"), lambda s: s.system.code if s.system_id else ""),
         Column(_("State"), lambda s: s.get_state_display()),
         Column(_("Size (bytes)"), lambda s: s.size),

@@ -444,3 +444,15 @@ def test_the_navigation_links_scans_and_the_attack_surface(login_as, ciso, bu_me
     assert 'href="/attack-surface/"' in html(login_as(ciso).get(SCANS))
     page = html(login_as(bu_member).get(SCANS))
     assert 'href="/scans/"' in page and 'href="/attack-surface/"' not in page
+
+
+def test_a_scan_says_as_of_when_it_counts(login_as, ciso, system, trivy_scan):
+    """The report's own moment, in the page, the export and the API."""
+    client = login_as(ciso)
+    text = html(client.get(f"/scans/{trivy_scan.pk}/"))
+    assert 'data-testid="scanned-at"' in text
+    assert trivy_scan.scanned_at.year == 2021  # the sample's CreatedAt, not today
+    exported = client.get(f"{SCANS}?export=csv").content.decode()
+    assert "Scanned at" in exported.splitlines()[0] and "2021-08-25" in exported
+    body = client.get(f"/api/v1/scans/{trivy_scan.pk}/", headers={"Accept": "application/json"})
+    assert body.json()["scanned_at"].startswith("2021-08-25")

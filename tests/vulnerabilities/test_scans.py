@@ -369,7 +369,9 @@ def test_triage_assigns_dismisses_and_attaches(ciso, bu_member, unit, system):
     services = first.services.count()
     first = surface.attach(actor=bu_member, asset=first, system=system)
     assert first.system == system
-    assert NetworkIdentity.objects.filter(system=system, value=first.address).exists()
+    claimed = NetworkIdentity.objects.get(system=system, value=first.address)
+    # Since the address was first seen (the sample's scan ran in 2013): that scan's day counts.
+    assert claimed.valid_from == timezone.localdate(first.first_seen_at) < timezone.localdate()
     assert ExposedService.objects.filter(system=system).count() == services
     # A decommissioned address that answers again is new again (a later run of the scan).
     later = nmap_run_at(sample(NMAP).read_bytes(), timezone.now() - dt.timedelta(hours=1))

@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from accounts.models import BusinessUnit, User
 from audit import services as audit
@@ -36,9 +36,9 @@ ASSET_FLOW: dict[str, dict[str, str]] = {
     "attach": {S.ASSIGNED: S.ASSIGNED, S.NEW: S.ASSIGNED},
 }
 ACT_NAMES = {
-    "assign": _lazy("assigned"),
-    "dismiss": _lazy("dismissed"),
-    "attach": _lazy("attached to a system"),
+    "assign": gettext_lazy("assigned"),
+    "dismiss": gettext_lazy("dismissed"),
+    "attach": gettext_lazy("attached to a system"),
 }
 
 
@@ -176,8 +176,14 @@ def attach(
         system=system, kind=NetworkIdentity.Kind.IP, value=asset.address, valid_to__isnull=True
     ).exists()
     if not known:
+        # The unit claims the address as the system's since it was first seen, so the scans
+        # that found it (placed by the identities of their own day) place it from then on.
         inventory.add_network_identity(
-            actor=actor, system=system, kind=NetworkIdentity.Kind.IP, value=asset.address
+            actor=actor,
+            system=system,
+            kind=NetworkIdentity.Kind.IP,
+            value=asset.address,
+            valid_from=min(timezone.localdate(asset.first_seen_at), timezone.localdate()),
         )
     asset.state, asset.system, asset.unit_id = to, system, system.unit_id
     _save(asset, ["state", "system", "unit"])
