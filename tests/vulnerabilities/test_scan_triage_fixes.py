@@ -399,9 +399,7 @@ def test_the_scan_page_in_japanese_heads_the_report_and_dates_its_import(
     assert "取り込み日時" in csv.splitlines()[0]
 
 
-def test_a_skip_reason_stored_in_english_shows_in_the_readers_language(
-    login_as, ciso, nessus_scan
-):
+def test_a_skip_reason_stored_in_english_shows_in_the_readers_language(login_as, ciso, nessus_scan):
     assert nessus_scan.skipped == {SEVERITY_0: 1}  # kept in English, for every reader
     client = login_as(ciso)
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "ja"
