@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import TypeVar
 
 from django.db import connection, connections
@@ -41,20 +41,20 @@ def at_once(work: Callable[[], T], *, threads: int = 2, timeout: float = 120) ->
 
 
 @contextmanager
-def held_elsewhere(key: int) -> Iterator[None]:
-    """`run_alone(key)` held by another thread, on its own connection, for the block."""
+def held_by_another(hold: Callable[[], AbstractContextManager[object]]) -> Iterator[None]:
+    """What `hold()` opens (a lock, a transaction holding a row) kept open by another thread, on
+    its own connection, for the block."""
     holding, done = threading.Event(), threading.Event()
 
-    def hold() -> None:
+    def keep() -> None:
         try:
-            with sql.run_alone(key) as alone:
-                assert alone
+            with hold():
                 holding.set()
                 done.wait(30)
         finally:
             connections.close_all()
 
-    thread = threading.Thread(target=hold)
+    thread = threading.Thread(target=keep)
     thread.start()
     try:
         assert holding.wait(30)
@@ -62,3 +62,15 @@ def held_elsewhere(key: int) -> Iterator[None]:
     finally:
         done.set()
         thread.join(30)
+
+
+def held_elsewhere(key: int) -> AbstractContextManager[None]:
+    """`run_alone(key)` held by another thread, on its own connection, for the block."""
+
+    @contextmanager
+    def alone() -> Iterator[None]:
+        with sql.run_alone(key) as got:
+            assert got
+            yield
+
+    return held_by_another(alone)

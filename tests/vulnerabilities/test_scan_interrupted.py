@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from audit.models import AuditEvent
+from tests.threads import held_by_another
 from vulnerabilities import tasks
 from vulnerabilities.models import Scan
 from vulnerabilities.services import scans
@@ -56,25 +58,15 @@ def test_an_import_left_running_is_refused_and_its_file_can_be_sent_again(
 def test_an_import_under_way_is_left_alone(ciso: Any) -> None:
     """An import holds its scan's row from start to end: a row held is an import running."""
     running = stored(ciso, Scan.State.RUNNING, age=dt.timedelta(hours=3), n=5)
-    holding, release = threading.Event(), threading.Event()
 
-    def importer() -> None:
-        try:
-            with transaction.atomic():
-                Scan.objects.select_for_update().get(pk=running.pk)
-                holding.set()
-                release.wait(30)
-        finally:
-            connection.close()
+    @contextmanager
+    def importing() -> Iterator[None]:
+        with transaction.atomic():
+            Scan.objects.select_for_update().get(pk=running.pk)
+            yield
 
-    thread = threading.Thread(target=importer)
-    thread.start()
-    try:
-        assert holding.wait(30)
+    with held_by_another(importing):
         assert scans.take_back_interrupted()["refused"] == []
-    finally:
-        release.set()
-        thread.join(30)
     running.refresh_from_db()
     assert running.state == Scan.State.RUNNING
     assert scans.take_back_interrupted()["refused"] == [running.pk]
