@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
@@ -584,3 +587,30 @@ def test_a_report_dated_after_its_upload_counts_as_of_the_upload(ciso):
     assert scan.state == Scan.State.DONE, scan.error
     assert scan.scanned_at == scan.uploaded_at
     assert scan.scanned_to is not None and scan.scanned_to > scan.uploaded_at  # as it says
+
+
+def test_an_older_report_sent_later_opens_nothing_a_newer_one_looked_for(ciso, system):
+    """A flaw only an older report saw, on a target a newer scan examined without seeing it,
+    is made fixed as of that newer scan: a sighting for history, no open finding, no work."""
+    upload(ciso, trivy_report(created="2026-12-01T00:00:00Z"), "newer.json", system=system)
+    report = json.loads(trivy_report(created="2024-01-01T00:00:00Z"))
+    extra = dict(report["Results"][0]["Vulnerabilities"][0], VulnerabilityID="CVE-2099-0001")
+    report["Results"][0]["Vulnerabilities"].append(extra)
+    older = upload(ciso, json.dumps(report).encode(), "older.json", system=system)
+    assert older.state == Scan.State.DONE, older.error
+    finding = Finding.objects.get(system=system, vulnerability__key="CVE-2099-0001")
+    assert finding.state == Finding.State.FIXED and not finding.seen_by_scan
+    assert finding.closed_by_scan == Scan.objects.get(file_name="newer.json")
+    assert finding.sightings.get(scan=older).outcome == Sighting.Outcome.OLDER
+    assert older.counts.get("new", 0) == 0 and older.counts["older"] == 1
+    assert finding.action_id is None  # no remediation work for what is already fixed
+
+
+def test_a_refused_file_is_not_kept(ciso, system, django_capture_on_commit_callbacks):
+    name = f"deep-{uuid.uuid4().hex}.json"
+    bomb = b'{"SchemaVersion": 2, "Results": [' + b"[" * 500
+    with django_capture_on_commit_callbacks(execute=True):
+        scan = upload(ciso, bomb, name, system=system)
+    assert scan.state == Scan.State.REFUSED and "nested" in scan.error
+    assert scan.file.name == ""
+    assert not list(Path(settings.MEDIA_ROOT).rglob(name))

@@ -355,7 +355,11 @@ def _refuse(scan_id: int, exc: FeedError) -> Scan:
     scan = Scan.objects.select_for_update().get(pk=scan_id)
     scan.state, scan.error, scan.error_where = Scan.State.REFUSED, exc.message, exc.where[:500]
     scan.imported_at = timezone.now()
-    scan.save(update_fields=["state", "error", "error_where", "imported_at"])
+    if scan.file.name:  # a refused file is not kept: a bomb or a stranger's file has no use here
+        name, storage = scan.file.name, scan.file.storage
+        transaction.on_commit(lambda: storage.delete(name))
+    scan.file = ""
+    scan.save(update_fields=["state", "error", "error_where", "imported_at", "file"])
     audit.record(
         actor=scan.uploaded_by,
         office=scan.uploaded_office,
@@ -689,6 +693,8 @@ class _Import:
         created: list[tuple[tuple[int, int, str], Observation]] = []
         changed: list[Finding] = []
         sightings: list[tuple[tuple[int, int, str], Observation, str]] = []
+        later = self._later_scans({(key[0], targets[key]) for key in rows if key not in existing})
+        superseded: dict[tuple[int, int, str], int] = {}  # new, but a later scan looked: fixed
         for key, obs in rows.items():
             found = existing.get(key)
             if found is None and not obs.affected:
@@ -697,12 +703,17 @@ class _Import:
             if found is None:
                 created.append((key, obs))
                 outcome: str = Sighting.Outcome.NEW
+                newer = _covering(later.get((key[0], targets[key]), []), key[2])
+                if newer is not None:
+                    superseded[key], outcome = newer, Sighting.Outcome.OLDER
             else:
                 outcome = self._again(found, obs, changed)
             self.counts[outcome] += 1
             sightings.append((key, obs, outcome))
         ids = {key: f.pk for key, f in existing.items()}
         ids.update(self._create(created))
+        if superseded:
+            self._fixed_by_later(superseded, ids)
         Finding.objects.bulk_update(changed, SEEN_FIELDS, batch_size=2000)
         copy_rows(
             Sighting,
@@ -723,6 +734,47 @@ class _Import:
             ),
         )
         self.counts["sightings"] += len(sightings)
+
+    def _later_scans(
+        self, pairs: set[tuple[int, str]]
+    ) -> dict[tuple[int, str], list[tuple[int, list[str], bool]]]:
+        """For each (system, target) of new findings, the later scans that looked at that
+        target (scan, package types, ports examined): one query a batch, none when no later
+        scan was imported (the usual case: scans come in the order they ran)."""
+        if not pairs:
+            return {}
+        wanted = {target for _system, target in pairs}
+        found: dict[tuple[int, str], list[tuple[int, list[str], bool]]] = {}
+        for system_id, target, ref, scan_id, ecosystems, ports in (
+            ScanHost.objects.filter(
+                system_id__in={system for system, _target in pairs},
+                up=True,
+                scan__state=Scan.State.DONE,
+                scan__scanned_at__gt=self.moment,
+            )
+            .filter(Q(target__in=wanted) | Q(target="", ref__in=wanted))
+            .values_list("system_id", "target", "ref", "scan_id", "ecosystems", "ports_covered")
+        ):
+            pair = (system_id, (target or ref)[:500])
+            if pair in pairs:
+                found.setdefault(pair, []).append((scan_id, ecosystems, ports))
+        return found
+
+    def _fixed_by_later(
+        self, superseded: dict[tuple[int, int, str], int], ids: dict[tuple[int, int, str], int]
+    ) -> None:
+        """New findings that a later scan of the same target looked for and did not see: made
+        as this scan saw them, then fixed as of that later scan (no work is planned for them)."""
+        now = timezone.now()
+        by_scan: dict[int, list[int]] = {}
+        for key, scan_id in superseded.items():
+            by_scan.setdefault(scan_id, []).append(ids[key])
+        for scan_id, pks in by_scan.items():
+            Finding.objects.filter(pk__in=pks).update(
+                state=F.FIXED, fixed_at=now, seen_by_scan=False, closed_by_scan_id=scan_id
+            )
+        gone = {ids[key] for key in superseded}
+        self.planned = [planned for planned in self.planned if planned.pk not in gone]
 
     def _create(
         self, created: list[tuple[tuple[int, int, str], Observation]]
@@ -1078,6 +1130,17 @@ class _Import:
         remediation.follow(
             opened=self.opened, closed=closed, actor=scan.uploaded_by, known=self.planned
         )
+
+
+def _covering(later: list[tuple[int, list[str], bool]], package: str) -> int | None:
+    """The first of the later scans of a target that examined this package's type (or, for a
+    port, the host's ports): it looked and did not see the finding."""
+    for scan_id, ecosystems, ports in later:
+        if package.startswith("port:") and ports:
+            return scan_id
+        if any(package.startswith(f"pkg:{ecosystem}/") for ecosystem in ecosystems):
+            return scan_id
+    return None
 
 
 def _target(host: Host) -> str:
