@@ -309,8 +309,12 @@ def _surface(people: People) -> dict[str, Any]:
     from vulnerabilities.services import scans, surface
 
     system = _system(people)
-    inventory.add_network_identity(
-        actor=people("bu_member"), system=system, kind="ip", value="127.0.0.1"
+    inventory.add_network_identity(  # since before the sample scan ran, in 2013
+        actor=people("bu_member"),
+        system=system,
+        kind="ip",
+        value="127.0.0.1",
+        valid_from=dt.date(2010, 1, 1),
     )
     relative = "nmap/libnmap_2_hosts_version.xml"
     scans.receive(
