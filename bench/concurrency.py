@@ -19,7 +19,6 @@ from typing import Any
 
 from django.db import connection
 from django.utils import timezone
-from knox.models import AuthToken
 
 from accounts.models import Role, User
 from actions import services
@@ -28,6 +27,7 @@ from audit import services as audit
 from bench import chase
 from bench.harness import Result, free_port, wait_for_port
 from bench.lists import client_for
+from bench.load import writers_plan
 
 ROOT = Path(__file__).resolve().parent.parent
 WRITERS = 8
@@ -161,27 +161,6 @@ def _beside_the_chase(runs: int) -> Result:
     )
 
 
-def _writers_plan() -> list[dict[str, object]]:
-    """Eight unit members of different units, each with an action of their own to update."""
-    people: list[dict[str, object]] = []
-    members = User.objects.filter(groups__name=Role.BU_MEMBER, username__startswith="ld")
-    for user in members.order_by("-pk")[: WRITERS * 5]:
-        unit = user.memberships.get().unit
-        action = (
-            Action.objects.filter(unit=unit, status=Action.Status.IN_PROGRESS)
-            .order_by("-pk")
-            .values_list("pk", flat=True)
-            .first()
-        )
-        if action is None or any(p["unit"] == unit.pk for p in people):
-            continue
-        _instance, token = AuthToken.objects.create(user=user, expiry=dt.timedelta(days=1))
-        people.append({"token": token, "action": action, "unit": unit.pk})
-        if len(people) == WRITERS:
-            break
-    return people
-
-
 def _throughput(app: str, plan: Path, seconds: int) -> dict[str, Any]:
     port = free_port()
     server = subprocess.Popen(
@@ -209,7 +188,7 @@ def _throughput(app: str, plan: Path, seconds: int) -> dict[str, Any]:
 
 def _writers_at_once(runs: int, seconds: int) -> Result:
     plan = Path(tempfile.mkdtemp(prefix="rcc-bench-")) / "writers.json"
-    plan.write_text(json.dumps(_writers_plan()))
+    plan.write_text(json.dumps(writers_plan(WRITERS, newest_first=True)))
     sealer = _Sealer()
     sealer.start()
     ours: list[dict[str, Any]] = []

@@ -26,17 +26,17 @@ FLAT_MB = 5  # both workers together, end of the run against the end of the warm
 SAMPLE_EVERY = 5  # seconds between readings of the workers' memory
 
 
-def _plan() -> list[dict[str, object]]:
-    """Eight unit members of different units, each with an action of their own to update."""
+def writers_plan(count: int = THREADS, *, newest_first: bool = False) -> list[dict[str, object]]:
+    """`count` unit members of different units, each with an action of their own to update
+    and a day's token (newest first: other people than the oldest-first plan's)."""
+    order = "-pk" if newest_first else "pk"
     people: list[dict[str, object]] = []
-    members = User.objects.filter(groups__name=Role.BU_MEMBER, username__startswith="ld").order_by(
-        "pk"
-    )
-    for user in members[: THREADS * 5]:
+    members = User.objects.filter(groups__name=Role.BU_MEMBER, username__startswith="ld")
+    for user in members.order_by(order)[: count * 5]:
         unit = user.memberships.get().unit
         action = (
             Action.objects.filter(unit=unit, status=Action.Status.IN_PROGRESS)
-            .order_by("pk")
+            .order_by(order)
             .values_list("pk", flat=True)
             .first()
         )
@@ -44,7 +44,7 @@ def _plan() -> list[dict[str, object]]:
             continue
         _instance, token = AuthToken.objects.create(user=user, expiry=dt.timedelta(days=1))
         people.append({"token": token, "action": action, "unit": unit.pk})
-        if len(people) == THREADS:
+        if len(people) == count:
             break
     return people
 
@@ -91,7 +91,7 @@ def memory_verdict(
 def run(seconds: int) -> list[Result]:
     port = free_port()
     plan = Path(tempfile.mkdtemp(prefix="rcc-bench-")) / "plan.json"
-    plan.write_text(json.dumps(_plan()))
+    plan.write_text(json.dumps(writers_plan()))
     # RCC_PROBE_DIR attaches bench/memory_probe.py to the workers (where their memory goes).
     probe = ["-c", "bench/memory_probe.py"] if os.environ.get("RCC_PROBE_DIR") else []
     server = subprocess.Popen(
