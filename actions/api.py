@@ -9,6 +9,7 @@ import datetime as dt
 from typing import Any
 
 from django.db.models import QuerySet
+from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status, viewsets
@@ -169,8 +170,6 @@ class ActionViewSet(VersionedReadViewSet):
     def get_queryset(self) -> QuerySet[Action]:
         if self.action == "list":
             return selectors.action_rows_for(self.request.user)
-        if self.action == "updates" and self.request.method == "POST":
-            return selectors.actions_to_update(self.request.user)
         return selectors.actions_for(self.request.user)
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -264,9 +263,13 @@ class ActionViewSet(VersionedReadViewSet):
         pagination_class=None,  # the whole history, not paged
     )
     def updates(self, request: Request, pk: str | None = None) -> Response:
-        action = self.get_object()
         if request.method == "GET":
-            return Response(UpdateOut(selectors.updates_of(action), many=True).data)
+            return Response(UpdateOut(selectors.updates_of(self.get_object()), many=True).data)
+        if not str(pk).isdigit():
+            raise Http404
+        # Nothing read here: the service locks the action, asks about the grant in the same
+        # statement, and answers 404 for an action the person may not see.
+        action = Action(pk=int(str(pk)))
         expected = if_match(request)
         payload: Any = request.data
         if hasattr(payload, "getlist"):  # multipart: several files under one name

@@ -22,12 +22,6 @@ def actions_for(user: Any) -> QuerySet[Action]:
     return policy.visible_actions(user).select_related("unit", "assignee", "system", "issued_by")
 
 
-def actions_to_update(user: Any) -> QuerySet[Action]:
-    """The reader's actions, their ids only: for a write that locks and re-reads the one it
-    changes, so the view needs only to know it is there."""
-    return policy.visible_actions(user).only("pk")
-
-
 # A row of a list of actions, read with .values(): output name -> column. actions.api.ActionOut
 # documents the same shape (a test keeps the two equal); a page of fifty built this way costs a
 # fraction of fifty model instances, each with four related ones, through a ModelSerializer.

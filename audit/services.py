@@ -14,6 +14,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from audit.models import GENESIS_HASH, AuditEvent, ChainHead, ReferenceCounter
+from config.sql import insert_instance
 
 logger = logging.getLogger(__name__)
 
@@ -106,8 +107,7 @@ def record(
         ],
         details=_jsonable(details),
     )
-    event.save(force_insert=True)
-    return event
+    return insert_instance(event)  # as save(force_insert=True), its statement made once
 
 
 SEAL_BATCH = 2000

@@ -9,7 +9,7 @@ import logging
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import DatabaseError, connection, models
@@ -17,6 +17,8 @@ from django.db.models import F
 from django.utils import timezone
 
 logger = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=models.Model)
 
 ROWS_A_STATEMENT = 1000  # under SQLite's 32,766 parameters for any table we write this way
 
@@ -192,6 +194,99 @@ def insert_rows(
                 f"{head}VALUES {', '.join(one for _ in batch)}", [v for row in batch for v in row]
             )
     return len(prepared)
+
+
+_INSERTS: dict[tuple[type[models.Model], str], tuple[str, list[models.Field[Any, Any]], bool]] = {}
+
+
+def insert_instance(instance: M) -> M:
+    """A new model instance written as `save(force_insert=True)` writes it (each field's
+    `pre_save` and `get_db_prep_save`, the new id set on it), by one INSERT whose text is made
+    once per model: the ORM compiles a statement anew on every save, which costs more than
+    running it. No signals are sent: only for models nothing listens to (audit events, action
+    updates)."""
+    model = type(instance)
+    key = (model, connection.vendor)
+    if key not in _INSERTS:
+        quote = connection.ops.quote_name
+        fields = [f for f in model._meta.concrete_fields if not isinstance(f, models.AutoField)]
+        returns = bool(connection.features.can_return_columns_from_insert)
+        returning = f" RETURNING {quote(str(model._meta.pk.column))}" if returns else ""
+        _INSERTS[key] = (
+            f"INSERT INTO {quote(model._meta.db_table)} "  # noqa: S608  # nosec B608 - names from models
+            f"({', '.join(quote(str(f.column)) for f in fields)}) "
+            f"VALUES ({', '.join('%s' for _ in fields)}){returning}",
+            fields,
+            returns,
+        )
+    statement, fields, returns = _INSERTS[key]
+    values = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(statement, values)
+        new_id = cursor.fetchone()[0] if returns else cursor.lastrowid
+    instance.pk = new_id
+    instance._state.adding = False
+    instance._state.db = connection.alias
+    return instance
+
+
+_UPDATES: dict[tuple[type[models.Model], tuple[str, ...], str], tuple[list[Any], list[str]]] = {}
+
+
+def _update_statements(
+    model: type[models.Model], fields: tuple[str, ...]
+) -> tuple[list[Any], list[str]]:
+    """update_with_history's fields and statements for a model and the fields it changes."""
+    quote = connection.ops.quote_name
+    changed = [model._meta.get_field(name) for name in fields]
+    history = model.history.model  # type: ignore[attr-defined]  # simple-history adds it
+    tracked = ", ".join(
+        quote(str(f.column))
+        for f in history._meta.concrete_fields
+        if not f.name.startswith("history_")
+    )
+    table, pk = quote(model._meta.db_table), quote(str(model._meta.pk.column))
+    assignments = ", ".join(f"{quote(str(f.column))} = %s" for f in changed)  # type: ignore[union-attr]
+    record = (
+        f"INSERT INTO {quote(history._meta.db_table)} ({tracked}, history_date, "  # noqa: S608  # nosec B608
+        "history_change_reason, history_type, history_user_id) "
+        f"SELECT {tracked}, %s, NULL, '~', %s FROM "
+    )
+    if connection.vendor == "postgresql":
+        statements = [
+            f"WITH written AS (UPDATE {table} SET {assignments} WHERE {pk} = %s "  # noqa: S608  # nosec B608
+            f"RETURNING {tracked}) {record}written"
+        ]
+    else:
+        statements = [
+            f"UPDATE {table} SET {assignments} WHERE {pk} = %s",  # noqa: S608  # nosec B608
+            f"{record}{table} WHERE {pk} = %s",
+        ]
+    return changed, statements
+
+
+def update_with_history(
+    instance: models.Model, fields: Sequence[str], *, user_id: int | None
+) -> None:
+    """`instance.save(update_fields=fields)` and the simple-history row it leaves ("~", changed,
+    by `user_id`), by statements made once per model and fields (one on PostgreSQL: the history
+    row is made from the row the update returns): what the ORM and simple-history's signal
+    write, without compiling either, for the writes people make most."""
+    key = (type(instance), tuple(fields), connection.vendor)
+    if key not in _UPDATES:
+        _UPDATES[key] = _update_statements(type(instance), tuple(fields))
+    changed, statements = _UPDATES[key]
+    values = [f.get_db_prep_save(f.pre_save(instance, False), connection) for f in changed]
+    when = _MOMENT.get_db_prep_save(timezone.now(), connection)
+    with connection.cursor() as cursor:
+        if len(statements) == 1:
+            cursor.execute(statements[0], [*values, instance.pk, when, user_id])
+        else:
+            cursor.execute(statements[0], [*values, instance.pk])
+            cursor.execute(statements[1], [when, user_id, instance.pk])
+
+
+_MOMENT = models.DateTimeField()
 
 
 def hold_lock(key: int, *, shared: bool = False) -> None:

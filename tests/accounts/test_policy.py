@@ -199,3 +199,28 @@ def test_reads_everything_says_what_roles_offices_and_delegations_say(setup):
     # visible() asks the same question in the statement that finds the person's units
     everything = not policy.visible(person, System).query.where  # no filter at all
     assert everything is expected
+
+
+def test_a_locked_read_carries_the_grant_and_the_record_as_the_orm_reads_it(
+    unit, ciso, bu_member, other_bu_member
+):
+    from django.db import transaction
+
+    from actions.models import Action
+    from tests.actions.conftest import task
+
+    action = task(unit, ciso)
+    with transaction.atomic():
+        mine = policy.lock_with_grant(Action, action.pk, bu_member)
+        theirs = policy.lock_with_grant(Action, action.pk, other_bu_member)
+        missing = policy.lock_with_grant(Action, action.pk + 1000, bu_member)
+    assert missing is None
+    assert mine is not None and theirs is not None
+    assert policy.holds_grant(bu_member, mine) is True
+    assert policy.holds_grant(other_bu_member, theirs) is False
+    # The answer rides on the record only for the person it was read for.
+    assert policy.holds_grant(other_bu_member, mine) is False
+    read = Action.objects.get(pk=action.pk)
+    for field in Action._meta.concrete_fields:
+        assert getattr(mine, field.attname) == getattr(read, field.attname), field.name
+    assert mine.updated_at.tzinfo is not None and not mine._state.adding

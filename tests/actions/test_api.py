@@ -296,3 +296,50 @@ def test_fifty_writers_with_one_etag_one_wins(unit, bu_member, ciso):
         t.join(timeout=120)
     assert sorted(codes) == [201] + [412] * 49
     assert action.updates.count() == 1
+
+
+def test_an_update_reads_nothing_before_it_locks_and_refuses_as_reads_do(
+    login_as, bu_member, other_bu_member, ciso, action
+):
+    """The view passes the id; the service's locked read decides: 404 for an action the person
+    cannot see (or an id that is no number), 403 for one they see but may not progress."""
+    etag = services.etag(action)
+    body = {"note": "done", "percent_done": 10}
+    client = login_as(other_bu_member)
+    for url in (f"/api/v1/actions/{action.pk}/updates/", "/api/v1/actions/x1/updates/"):
+        response = client.post(url, body, content_type="application/json", HTTP_IF_MATCH=etag)
+        assert response.status_code == 404, url
+    client.logout()
+    client = login_as(ciso)  # reads every action, progresses none of them
+    refused = client.post(
+        f"/api/v1/actions/{action.pk}/updates/",
+        body,
+        content_type="application/json",
+        HTTP_IF_MATCH=etag,
+    )
+    assert refused.status_code == 403
+    assert "owning unit" in refused.json()["detail"]
+    assert action.updates.count() == 0
+    assert not AuditEvent.objects.filter(verb="action.updated").exists()
+    client.logout()
+    client = login_as(bu_member)
+    with CaptureQueriesContext(connection) as queries:
+        done = client.post(
+            f"/api/v1/actions/{action.pk}/updates/",
+            body,
+            content_type="application/json",
+            HTTP_IF_MATCH=etag,
+        )
+    assert done.status_code == 201, done.json()
+    writes = [q["sql"] for q in queries.captured_queries]
+    locked = [n for n, text in enumerate(writes) if text.startswith('SELECT "actions_action"')]
+    # The action is read once, locked, and nothing of it is read before.
+    assert len(locked) == 1
+    assert not any('"actions_action"' in text for text in writes[: locked[0]])
+    assert done.headers["ETag"] == services.etag(Action.objects.get(pk=action.pk))
+    event = AuditEvent.objects.get(verb="action.updated")
+    assert (event.actor, event.target_id, event.details["percent_done"]) == (
+        bu_member,
+        str(action.pk),
+        10,
+    )

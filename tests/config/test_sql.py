@@ -79,3 +79,69 @@ def test_a_run_that_fails_lets_the_next_one_run():
         raise RuntimeError("the run broke")
     with held_elsewhere(0x52430002):  # taken again, from elsewhere: it was let go
         pass
+
+
+def _history_rows(action) -> list[dict]:
+    history = type(action).history.model
+    skip = {"history_id", "history_date"}
+    return [
+        {k: v for k, v in row.items() if k not in skip}
+        for row in history.objects.filter(id=action.pk).order_by("history_id").values()
+    ]
+
+
+def test_an_update_by_hand_leaves_what_save_and_simple_history_leave(unit, ciso, bu_member):
+    from actions.models import Action
+    from tests.actions.conftest import task
+
+    by_orm, by_hand = task(unit, ciso), task(unit, ciso)
+    for action in (by_orm, by_hand):
+        action.percent_done, action.assignee, action.version = 40, bu_member, action.version + 1
+    by_orm._history_user = bu_member  # type: ignore[attr-defined]  # as simple-history's middleware sets it
+    before = timezone.now()
+    by_orm.save(update_fields=["percent_done", "assignee", "version", "updated_at"])
+    with CaptureQueriesContext(connection) as queries:
+        sql.update_with_history(
+            by_hand, ["percent_done", "assignee", "version", "updated_at"], user_id=bu_member.pk
+        )
+    assert len(queries) == (1 if connection.vendor == "postgresql" else 2)
+    assert by_hand.updated_at >= before  # auto_now, as save() sets it
+    keep = ["percent_done", "assignee_id", "version", "status", "title"]
+    assert (
+        Action.objects.filter(pk=by_hand.pk).values(*keep).get()
+        == Action.objects.filter(pk=by_orm.pk).values(*keep).get()
+    )
+
+    def alike(rows: list[dict]) -> list[dict]:
+        return [
+            {k: v for k, v in r.items() if k not in {"id", "reference", "updated_at", "created_at"}}
+            for r in rows
+        ]
+
+    orm_rows, hand_rows = _history_rows(by_orm), _history_rows(by_hand)
+    assert alike(hand_rows) == alike(orm_rows)
+    assert hand_rows[-1]["history_type"] == "~"
+    assert hand_rows[-1]["history_user_id"] == bu_member.pk
+    assert hand_rows[-1]["updated_at"] == by_hand.updated_at
+
+
+def test_an_instance_inserted_by_hand_reads_back_as_saved(unit, ciso, bu_member):
+    from actions.models import ActionUpdate
+    from tests.actions.conftest import task
+
+    action = task(unit, ciso)
+    made = sql.insert_instance(
+        ActionUpdate(action=action, author=bu_member, note="Patched — 修正済み", percent_done=55)
+    )
+    assert made.pk is not None and not made._state.adding
+    read = ActionUpdate.objects.get(pk=made.pk)
+    assert (read.action_id, read.author_id, read.note, read.percent_done, read.new_status) == (
+        action.pk,
+        bu_member.pk,
+        "Patched — 修正済み",
+        55,
+        "",
+    )
+    assert read.at == made.at
+    again = sql.insert_instance(ActionUpdate(action=action, author=bu_member, note="again"))
+    assert again.pk != made.pk
