@@ -7,11 +7,12 @@ from urllib.parse import urlencode
 
 from django.urls import reverse
 from django.utils import formats
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from accounts.request_memo import remembered
 from cases.matrix import NIST_800_30_TABLE_I2
 from cases.models import RiskLevel, RiskMatrixCell
 
@@ -37,7 +38,12 @@ COUNT_FONT, LABEL_FONT = 22, 14
 
 
 def _levels() -> dict[tuple[int, int], str]:
-    """The matrix in force (one query); a cell missing from it shows NIST's default level."""
+    """The matrix in force (one query, once a reading request: a page shows two maps); a cell
+    missing from it shows NIST's default level."""
+    return remembered("cases.risk-matrix", _matrix_in_force)
+
+
+def _matrix_in_force() -> dict[tuple[int, int], str]:
     levels = {
         (likelihood, impact): level
         for likelihood, row in enumerate(NIST_800_30_TABLE_I2, start=1)
@@ -82,8 +88,12 @@ def heatmap_svg(
             _("There are no live risks (not retired) to map."),
         )
     levels = _levels()
+    labels = {level: escape(_label(level)) for level in {*levels.values(), *RiskLevel}}
     title = _("Inherent risk heat map") if basis == "inherent" else _("Residual risk heat map")
-    title_id = f"heatmap-{basis}-title"
+    title_id = escape(f"heatmap-{basis}-title")
+    basis_ = escape(basis)
+    # Written with plain formatting, each text escaped once: format_html escaped every number
+    # of every attribute, and the two maps of a page spent more than their queries on it.
     cells = []
     for likelihood in range(5, 0, -1):
         for impact in range(1, 6):
@@ -91,6 +101,7 @@ def heatmap_svg(
             level = levels[(likelihood, impact)]
             x = LEFT + (impact - 1) * CELL
             y = TOP + (5 - likelihood) * CELL
+            shown = formats.number_format(count, force_grouping=True)
             description = ngettext(
                 "Likelihood %(likelihood)s, impact %(impact)s (%(level)s): %(count)s risk",
                 "Likelihood %(likelihood)s, impact %(impact)s (%(level)s): %(count)s risks",
@@ -99,109 +110,54 @@ def heatmap_svg(
                 "likelihood": likelihood,
                 "impact": impact,
                 "level": _label(level),
-                "count": formats.number_format(count, force_grouping=True),
+                "count": shown,
             }
-            rect = format_html(
-                '<title>{}</title><rect x="{}" y="{}" width="{}" height="{}" fill="{}" '
-                'stroke="#fff" stroke-width="2"></rect>',
-                description,
-                x,
-                y,
-                CELL,
-                CELL,
-                COLOURS.get(level, "#dee2e6"),
+            rect = (
+                f'<title>{escape(description)}</title><rect x="{x}" y="{y}" width="{CELL}" '
+                f'height="{CELL}" fill="{escape(COLOURS.get(level, "#dee2e6"))}" '
+                'stroke="#fff" stroke-width="2"></rect>'
             )
-            data = format_html(
-                'data-testid="heatmap-cell" data-basis="{}" data-likelihood="{}" '
-                'data-impact="{}" data-count="{}" data-level="{}"',
-                basis,
-                likelihood,
-                impact,
-                count,
-                level,
+            data = (
+                f'data-testid="heatmap-cell" data-basis="{basis_}" data-likelihood="{likelihood}" '
+                f'data-impact="{impact}" data-count="{count}" data-level="{escape(level)}"'
             )
             if not count:
-                cells.append(format_html("<g {}>{}</g>", data, rect))
+                cells.append(f"<g {data}>{rect}</g>")
                 continue
             cells.append(
-                format_html(
-                    '<a href="{}" {}>{}<text x="{}" y="{}" text-anchor="middle" '
-                    'dominant-baseline="central" font-size="{}" font-weight="700" fill="{}">{}'
-                    "</text></a>",
-                    link(likelihood, impact),
-                    data,
-                    rect,
-                    x + CELL // 2,
-                    y + CELL // 2,
-                    COUNT_FONT,
-                    TEXT,
-                    formats.number_format(count, force_grouping=True),
-                )
+                f'<a href="{escape(link(likelihood, impact))}" {data}>{rect}'
+                f'<text x="{x + CELL // 2}" y="{y + CELL // 2}" text-anchor="middle" '
+                f'dominant-baseline="central" font-size="{COUNT_FONT}" font-weight="700" '
+                f'fill="{TEXT}">{escape(shown)}</text></a>'
             )
-    ticks = format_html_join(
-        "",
-        '<text x="{}" y="{}" text-anchor="{}" font-size="{}" fill="{}">{}</text>',
-        [
+    ticks = "".join(
+        f'<text x="{x}" y="{y}" text-anchor="{anchor}" font-size="{LABEL_FONT}" '
+        f'fill="{TEXT}">{n}</text>'
+        for x, y, anchor, n in [
+            *((LEFT - 8, TOP + (5 - n) * CELL + CELL // 2 + 5, "end", n) for n in range(1, 6)),
             *(
-                (LEFT - 8, TOP + (5 - n) * CELL + CELL // 2 + 5, "end", LABEL_FONT, TEXT, n)
+                (LEFT + (n - 1) * CELL + CELL // 2, TOP + GRID + 18, "middle", n)
                 for n in range(1, 6)
             ),
-            *(
-                (LEFT + (n - 1) * CELL + CELL // 2, TOP + GRID + 18, "middle", LABEL_FONT, TEXT, n)
-                for n in range(1, 6)
-            ),
-        ],
+        ]
     )
-    axes = format_html(
-        '<text x="{}" y="{}" text-anchor="middle" font-size="{}" font-weight="600" '
-        'fill="{}">{}</text>'
-        '<text x="{}" y="{}" text-anchor="middle" font-size="{}" font-weight="600" fill="{}" '
-        'transform="rotate(-90 {} {})">{}</text>',
-        LEFT + GRID // 2,
-        TOP + GRID + 42,
-        LABEL_FONT,
-        TEXT,
-        _("Impact"),
-        16,
-        TOP + GRID // 2,
-        LABEL_FONT,
-        TEXT,
-        16,
-        TOP + GRID // 2,
-        _("Likelihood"),
+    axes = (
+        f'<text x="{LEFT + GRID // 2}" y="{TOP + GRID + 42}" text-anchor="middle" '
+        f'font-size="{LABEL_FONT}" font-weight="600" fill="{TEXT}">{escape(_("Impact"))}</text>'
+        f'<text x="16" y="{TOP + GRID // 2}" text-anchor="middle" font-size="{LABEL_FONT}" '
+        f'font-weight="600" fill="{TEXT}" transform="rotate(-90 16 {TOP + GRID // 2})">'
+        f"{escape(_('Likelihood'))}</text>"
     )
-    legend = format_html_join(
-        "",
-        '<rect x="{}" y="{}" width="16" height="16" fill="{}" stroke="#adb5bd"></rect>'
-        '<text x="{}" y="{}" font-size="{}" fill="{}" data-testid="heatmap-legend">{}</text>',
-        (
-            (
-                LEGEND_X,
-                TOP + row * 26,
-                COLOURS[level],
-                LEGEND_X + 22,
-                TOP + row * 26 + 13,
-                LABEL_FONT,
-                TEXT,
-                _label(level),
-            )
-            for row, level in enumerate(reversed(RiskLevel))
-        ),
+    legend = "".join(
+        f'<rect x="{LEGEND_X}" y="{TOP + row * 26}" width="16" height="16" '
+        f'fill="{COLOURS[level]}" stroke="#adb5bd"></rect>'
+        f'<text x="{LEGEND_X + 22}" y="{TOP + row * 26 + 13}" font-size="{LABEL_FONT}" '
+        f'fill="{TEXT}" data-testid="heatmap-legend">{labels[level]}</text>'
+        for row, level in enumerate(reversed(RiskLevel))
     )
-    return format_html(
-        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {} {}" width="{}" height="{}" '
-        'role="group" aria-labelledby="{}" class="img-fluid" data-testid="heatmap-{}">'
-        '<title id="{}">{}</title>{}{}{}{}</svg>',
-        WIDTH,
-        HEIGHT,
-        WIDTH,
-        HEIGHT,
-        title_id,
-        basis,
-        title_id,
-        title,
-        format_html_join("", "{}", ((cell,) for cell in cells)),
-        ticks,
-        axes,
-        legend,
+    return mark_safe(  # noqa: S308  # nosec B308 B703 - every text above is escaped
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
+        f'width="{WIDTH}" height="{HEIGHT}" role="group" aria-labelledby="{title_id}" '
+        f'class="img-fluid" data-testid="heatmap-{basis_}"><title id="{title_id}">'
+        f"{escape(title)}</title>{''.join(cells)}{ticks}{axes}{legend}</svg>"
     )

@@ -57,6 +57,7 @@ class Dashboard:
 def dashboard_for(user: Any) -> Dashboard:
     """Every panel in a fixed number of queries, whatever the data."""
     today = timezone.localdate()
+    heatmaps = cases_selectors.heatmaps(user)
     visible = actions_selectors.actions_for(user).filter(
         status__in=[
             Action.Status.OPEN,
@@ -128,12 +129,12 @@ def dashboard_for(user: Any) -> Dashboard:
         incidents_by_severity=by_severity,
         suspended=suspended,
         heatmap_inherent=case_charts.heatmap_svg(
-            cases_selectors.heatmap(user, basis="inherent"),
+            heatmaps["inherent"],
             basis="inherent",
             link=case_charts.register_cell_link("inherent"),
         ),
         heatmap_residual=case_charts.heatmap_svg(
-            cases_selectors.heatmap(user, basis="residual"),
+            heatmaps["residual"],
             basis="residual",
             link=case_charts.register_cell_link("residual"),
         ),

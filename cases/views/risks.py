@@ -181,8 +181,7 @@ def risk_transition(request: HttpRequest, pk: int) -> HttpResponse:
 def heatmap(request: HttpRequest) -> HttpResponse:
     """Inherent and residual heat maps side by side; each cell opens the register at that cell."""
     maps = []
-    for basis in ("inherent", "residual"):
-        grid = selectors.heatmap(request.user, basis=basis)
+    for basis, grid in selectors.heatmaps(request.user).items():
         maps.append(
             {
                 "basis": basis,

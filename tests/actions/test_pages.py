@@ -879,3 +879,25 @@ def test_weeks_with_nothing_overdue_are_a_sentence_not_empty_axes():
     )
     one = str(charts.overdue_trend_svg([(d(23), 0)], chart_id="mine"))
     assert 'data-testid="mine-empty">No action was overdue in the last 1 week.<' in one
+
+
+def test_the_lists_status_badge_is_the_include_rendered_once_a_kind(unit, ciso):
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    from actions.templatetags.action_badges import action_status
+    from tests.actions.conftest import task
+
+    late, on_time = task(unit, ciso), task(unit, ciso)
+    late.due_on = timezone.localdate() - dt.timedelta(days=3)  # as if time had passed
+    for language in ("en", "ja"):
+        with translation.override(language):
+            for action in (late, on_time):
+                assert str(action_status(action)) == render_to_string(
+                    "actions/_status.html", {"action": action}
+                )
+    with translation.override("en"):
+        english = str(action_status(late))
+    with translation.override("ja"):
+        assert str(action_status(late)) != english  # each language its own badge
+    assert "Overdue" in english

@@ -332,3 +332,30 @@ def test_unknown_fields_are_refused_not_ignored(login_as, bu_member, unit):
     response = post(login_as(bu_member), "/api/v1/incidents/", a_report(status="closed"))
     assert response.status_code == 400
     assert "status" in response.json()
+
+
+@pytest.mark.parametrize("role", ["bu_member", "auditor", "other_bu_member"])
+def test_both_maps_from_one_query_are_the_maps_counted_apart(
+    request, unit, other_unit, bu_member, other_bu_member, role
+):
+    from cases import selectors
+    from cases.models import Risk
+
+    for n in range(12):
+        risk(
+            unit if n % 3 else other_unit,
+            bu_member if n % 3 else other_bu_member,
+            likelihood=n % 5 + 1,
+            impact=(n * 2) % 5 + 1,
+            residual_likelihood=(n * 3) % 5 + 1,
+            residual_impact=n % 4 + 1,
+        )
+    Risk.objects.filter(pk=Risk.objects.order_by("pk").values("pk")[:1]).update(status="retired")
+    reader = request.getfixturevalue(role)
+    with CaptureQueriesContext(connection) as queries:
+        both = selectors.heatmaps(reader)
+    assert both == {
+        basis: selectors.heatmap(reader, basis=basis) for basis in ("inherent", "residual")
+    }
+    assert len(queries) <= 2  # the reader's scope (one plain statement) and the counts
+    assert sum(map(sum, both["inherent"])) == sum(map(sum, both["residual"])) > 0
