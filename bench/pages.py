@@ -287,6 +287,52 @@ def bare_heatmap(user: User, *, oversight: bool) -> Callable[[], Any]:
     return grids
 
 
+def api_heatmaps(user: User) -> Callable[[], Any]:
+    """The API's heat maps of the same risks, both bases, as a client reads them: one request
+    a basis (the API serves one map a request; the page shows two)."""
+    client = client_for(user)
+
+    def both() -> list[Any]:
+        return [
+            _json(client, f"/api/v1/risks/heatmap/?basis={basis}")["counts"]
+            for basis in ("inherent", "residual")
+        ]
+
+    return both
+
+
+def _heatmap(
+    what: str, client: Client, user: User, *, oversight: bool, runs: int, **kw: Any
+) -> Measured:
+    """The heat map page against the API's maps (the issue's baseline: the API's time for the
+    same figures); the two bare aggregates, which carry no request at all, timed beside them and
+    said, and the API's counts held equal to theirs."""
+    api, bare = api_heatmaps(user), bare_heatmap(user, oversight=oversight)
+    grids = bare()
+    same = api() == [
+        _grid(grids[0], ("likelihood", "impact")),
+        _grid(grids[1], ("residual_likelihood", "residual_impact")),
+    ]
+    _api_time, bare_time = side_by_side(api, bare, runs=runs)
+    return measure(
+        what,
+        client,
+        "/risks/heatmap/",
+        api,
+        runs=runs,
+        same=same,
+        said=f"two bare aggregates {ms(bare_time)}",
+        **kw,
+    )
+
+
+def _grid(rows: list[Any], names: tuple[str, str]) -> list[list[int]]:
+    grid = [[0] * 5 for _ in range(5)]
+    for row in rows:
+        grid[row[names[0]] - 1][row[names[1]] - 1] = row["n"]
+    return grid
+
+
 # --- The suite ------------------------------------------------------------------------------
 
 
@@ -408,21 +454,15 @@ def run(runs: int) -> list[Result]:
         ]
 
     heatmaps = [
-        measure(
+        _heatmap(
             f"heat map, {mine}",
             page_client(member),
-            "/risks/heatmap/",
-            bare_heatmap(member, oversight=False),
+            member,
+            oversight=False,
             runs=runs,
             constant=((member_client, "/risks/heatmap/"), (quiet_client, "/risks/heatmap/")),
         ),
-        measure(
-            "heat map, CISO",
-            page_client(ciso),
-            "/risks/heatmap/",
-            bare_heatmap(ciso, oversight=True),
-            runs=runs,
-        ),
+        _heatmap("heat map, CISO", page_client(ciso), ciso, oversight=True, runs=runs),
     ]
 
     meetings = _meetings(runs, mine=mine, member=member, chair=chair)
@@ -449,7 +489,7 @@ def run(runs: int) -> list[Result]:
             lists,
             "the API's page of the same rows",
         ),
-        _result("P16c", "risk heat map", heatmaps, "two bare aggregates"),
+        _result("P16c", "risk heat map", heatmaps, "the API's two maps"),
         _result(
             "P16d",
             "a meeting's page: the next meeting's agenda, a held meeting",
