@@ -8,6 +8,7 @@ from typing import Any
 import django_filters
 from django import forms
 from django.db.models import QuerySet
+from django.forms.models import ModelChoiceIterator
 from django.forms.utils import flatatt
 from django.http import HttpRequest
 from django.utils.html import escape, format_html, format_html_join
@@ -35,7 +36,7 @@ class WrittenOptions(forms.Select):
         chosen = set(widget["value"])
         found = False
         parts = [f'<select name="{escape(name)}"{flatatt(widget["attrs"])}>']
-        for key, label in self.choices:
+        for key, label in _listed(self.choices):
             if isinstance(label, list | tuple):
                 parts.append(f'<optgroup label="{escape(key)}">')
                 options, closing = label, "</optgroup>"
@@ -50,6 +51,19 @@ class WrittenOptions(forms.Select):
             parts.append(closing)
         parts.append("</select>")
         return mark_safe("".join(parts))  # noqa: S308  # nosec B308, B703: every value escaped
+
+
+def _listed(choices: Any) -> Iterable[tuple[Any, Any]]:
+    """A model choice field's options from one plain read of its records: Django's iterator
+    reads them through `QuerySet.iterator()`, a server-side cursor on PostgreSQL (three round
+    trips for the CISO's 500 units)."""
+    if not isinstance(choices, ModelChoiceIterator):
+        return choices
+    empty = choices.field.empty_label
+    return [
+        *([("", empty)] if empty is not None else []),
+        *(choices.choice(record) for record in list(choices.queryset)),
+    ]
 
 
 class AnyYesNo(WrittenOptions, forms.NullBooleanSelect):
