@@ -797,3 +797,24 @@ def test_the_pages_render_in_japanese(login_as, ciso, bu_member, unit, measure):
         response = client.get(url)
         assert response.status_code == 200, url
         assert '<html lang="ja">' in text(response), url
+
+
+def test_the_lists_badges_are_the_includes_rendered_once_a_kind():
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    from cases.models import RiskLevel, Severity
+    from cases.templatetags import case_badges
+
+    for language in ("en", "ja"):
+        with translation.override(language):
+            for value, label in [*Severity.choices, ("", "")]:
+                assert str(case_badges.severity_badge(value, label)) == render_to_string(
+                    "cases/_severity.html", {"value": value, "label": label}
+                )
+            for value, label in RiskLevel.choices:
+                drawn = case_badges.level_badge(value, label)
+                assert str(drawn) == render_to_string(
+                    "cases/_level.html", {"value": value, "label": label}
+                )
+                assert str(label) in drawn
