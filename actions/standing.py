@@ -21,7 +21,7 @@ from django.utils import timezone
 from accounts.models import BusinessUnit, Office, User
 from accounts.services import UNIT_GRANTS, sync_unit_group
 from actions.models import Action, ActionGroupObjectPermission, ActionUpdate
-from actions.services import _complete_directive_if_done
+from actions.services.directives import _complete_directive_if_done
 from audit import services as audit
 from config import text
 from config.sql import insert_history, insert_select
