@@ -245,7 +245,7 @@ def _locking_read(model: type[Model]) -> tuple[str, list[str], list[tuple[Any, l
     quote = connection.ops.quote_name
     group_grants, person_grants = _grant_models(model)
     member = User.groups.through._meta
-    fields = [f for f in model._meta.concrete_fields]
+    fields = list(model._meta.concrete_fields)
     table, pk = quote(model._meta.db_table), quote(str(model._meta.pk.column))
     lock = ""
     if connection.features.has_select_for_update:

@@ -1,4 +1,5 @@
-"""Permission answers remembered for the length of one reading request, never longer."""
+"""Answers a page asks for many times (permissions, the risk matrix in force) remembered for the
+length of one reading request, never longer."""
 
 from __future__ import annotations
 

@@ -128,17 +128,6 @@ DIRECTIVE_COLUMNS = [
 # --- Actions --------------------------------------------------------------------------------
 
 
-# What a row of the list shows: fifty rows read whole (every date of the action, each
-# assignee's password hash and dates, the issuer) cost more to load than to find.
-SHOWN_WITH = ("unit", "assignee", "system")
-SHOWN = (
-    *("reference", "title", "domain", "status", "due_on", "escalation_level", "percent_done"),
-    *("unit__code", "system__code"),
-    *("assignee__username", "assignee__display_name", "assignee__first_name"),
-    "assignee__last_name",
-)
-
-
 @login_required
 def action_list(request: HttpRequest) -> HttpResponse:
     """The reader's actions, with quick views, filters, export and the overdue trend."""
@@ -157,9 +146,7 @@ def action_list(request: HttpRequest) -> HttpResponse:
         "actions/action_list.html",
         {
             "filter": filters,
-            "page": paginate(
-                request, rows.select_related(None).select_related(*SHOWN_WITH).only(*SHOWN)
-            ),
+            "page": paginate(request, selectors.as_listed(rows)),
             "exports": export_links(request),
             "quick_views": QUICK_VIEWS,
             "quick_filters": [key for key, _label in QUICK_VIEWS if key] + list(PERSON_FILTERS),

@@ -51,8 +51,9 @@ BASES = {
 
 
 def heatmaps(user: Any) -> dict[str, list[list[int]]]:
-    """Both heat maps (inherent and residual, as `heatmap` counts them) from one query: the live
-    risks grouped by all four scores, at most 625 groups, folded into the two grids here."""
+    """Both heat maps, inherent and residual (counts of live risks per likelihood, rows 1..5,
+    x impact, columns 1..5), from one query: the risks grouped by all four scores, at most 625
+    groups, folded into the two grids here."""
     grids = {basis: [[0] * 5 for _ in range(5)] for basis in BASES}
     rows = (
         policy.visible_risks(user)
@@ -69,19 +70,4 @@ def heatmaps(user: Any) -> dict[str, list[list[int]]]:
 
 def heatmap(user: Any, *, basis: str = "residual") -> list[list[int]]:
     """Counts of live risks per likelihood (rows, 1..5) x impact (columns, 1..5): one query."""
-    likelihood, impact = (
-        ("residual_likelihood", "residual_impact")
-        if basis == "residual"
-        else ("likelihood", "impact")
-    )
-    grid = [[0] * 5 for _ in range(5)]
-    rows = (
-        policy.visible_risks(user)
-        .exclude(status=Risk.Status.RETIRED)
-        .order_by()
-        .values(likelihood, impact)
-        .annotate(n=Count("*"))  # not COUNT(id): the rows are counted from the index alone
-    )
-    for row in rows:
-        grid[row[likelihood] - 1][row[impact] - 1] = row["n"]
-    return grid
+    return heatmaps(user)[basis]

@@ -62,15 +62,20 @@ def insert_select(
         return [row[0] for row in cursor.fetchall()]
 
 
+def tracked_fields(model: type[models.Model]) -> list[Any]:
+    """The fields simple-history copies from a record into its history rows (the history
+    model's own, history_id, history_date and the like, left out)."""
+    history = model.history.model  # type: ignore[attr-defined]  # simple-history adds it
+    return [f for f in history._meta.concrete_fields if not f.name.startswith("history_")]
+
+
 def insert_history(
     select: models.QuerySet[Any], *, when: dt.datetime, user_id: int | None, kind: str = "+"
 ) -> list[Any]:
     """The simple-history rows of `select`'s records as they stand (created, by default), in
     one INSERT ... SELECT: what bulk_create_with_history writes, without loading the rows."""
     history = select.model.history.model
-    tracked = [
-        f.attname for f in history._meta.concrete_fields if not f.name.startswith("history_")
-    ]
+    tracked = [f.attname for f in tracked_fields(select.model)]
     return insert_select(
         history,
         {name: f"h_{name}" for name in tracked},
@@ -240,11 +245,7 @@ def _update_statements(
     quote = connection.ops.quote_name
     changed = [model._meta.get_field(name) for name in fields]
     history = model.history.model  # type: ignore[attr-defined]  # simple-history adds it
-    tracked = ", ".join(
-        quote(str(f.column))
-        for f in history._meta.concrete_fields
-        if not f.name.startswith("history_")
-    )
+    tracked = ", ".join(quote(str(f.column)) for f in tracked_fields(model))
     table, pk = quote(model._meta.db_table), quote(str(model._meta.pk.column))
     assignments = ", ".join(f"{quote(str(f.column))} = %s" for f in changed)  # type: ignore[union-attr]
     record = (

@@ -38,7 +38,7 @@ from actions.models import (
 from audit import services as audit
 from config import dates, text
 from config.errors import Conflict
-from config.sql import insert_history, insert_select
+from config.sql import insert_history, insert_select, tracked_fields
 from systems import criteria as system_criteria
 from systems import selectors as systems_selectors
 from systems.models import System
@@ -257,11 +257,7 @@ def _write_fan_out(
     of thousands of fresh rows, the grants a unit lookup a row) and wait a round trip."""
     quote = connection.ops.quote_name
     history = Action.history.model
-    tracked = [
-        quote(str(f.column))
-        for f in history._meta.concrete_fields
-        if not f.name.startswith("history_")
-    ]
+    tracked = [quote(str(f.column)) for f in tracked_fields(Action)]
     fields = {field.column: field for field in Action._meta.concrete_fields}
     values = [
         fields[column].get_db_prep_save(value, connection) for column, value in filled.items()
