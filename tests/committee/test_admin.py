@@ -3,12 +3,17 @@ decisions cannot be changed or deleted there."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+import time_machine
 from django_celery_beat.models import PeriodicTask
 
 from committee.models import Decision, Meeting
 from tests.committee.conftest import mark_present
 from tests.factories import UserFactory
+
+BETWEEN_MEETINGS = dt.datetime(2026, 11, 20, 3, 0, tzinfo=dt.UTC)
 
 pytestmark = pytest.mark.django_db
 
@@ -31,18 +36,21 @@ def test_the_committee_schedules_are_in_the_beat_admin(admin_client):
 
 
 def test_admin_actions_schedule_and_publish_through_the_services(admin_client, committee):
-    response = admin_client.post(
-        "/admin/committee/committee/",
-        {"action": "schedule_now", "_selected_action": [committee.pk]},
-        follow=True,
-    )
-    assert b"3 meeting(s) scheduled." in response.content
-    meeting = committee.meetings.order_by("starts_at").first()
-    admin_client.post(
-        "/admin/committee/meeting/",
-        {"action": "publish", "_selected_action": [meeting.pk]},
-        follow=True,
-    )
+    # Three months ahead hold three second Tuesdays, except from a second Tuesday's meeting to
+    # midnight (the next three months then end the day before the fourth): a day between them.
+    with time_machine.travel(BETWEEN_MEETINGS, tick=True):
+        response = admin_client.post(
+            "/admin/committee/committee/",
+            {"action": "schedule_now", "_selected_action": [committee.pk]},
+            follow=True,
+        )
+        assert b"3 meeting(s) scheduled." in response.content
+        meeting = committee.meetings.order_by("starts_at").first()
+        admin_client.post(
+            "/admin/committee/meeting/",
+            {"action": "publish", "_selected_action": [meeting.pk]},
+            follow=True,
+        )
     meeting.refresh_from_db()
     assert meeting.status == Meeting.Status.PUBLISHED
     assert meeting.attendance.count() == 3

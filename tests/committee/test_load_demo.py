@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 import pytest
+import time_machine
 from allauth.mfa.models import Authenticator
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
@@ -132,7 +134,10 @@ def test_the_demo_tells_the_scenario(settings):
 
 def test_the_demo_committee_has_three_meetings_and_a_real_agenda(settings):
     settings.DEMO_MODE = True
-    output = run_demo()
+    # On a day between meetings: from a second Tuesday's meeting to midnight, the next three
+    # months hold two second Tuesdays, not three.
+    with time_machine.travel(dt.datetime(2026, 11, 20, 3, 0, tzinfo=dt.UTC), tick=True):
+        output = run_demo()
     committee = Committee.objects.get()
     assert committee.chair_office.code == "CEO"
     assert sorted(committee.members.values_list("office__code", flat=True)) == [
