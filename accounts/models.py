@@ -105,7 +105,12 @@ class BusinessUnit(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.code} — {self.name}"
+        return self.named(self.code, self.name)
+
+    @staticmethod
+    def named(code: str, name: str) -> str:
+        """How a unit is named wherever it is listed: its code, then its name."""
+        return f"{code} — {name}"
 
 
 class Membership(models.Model):

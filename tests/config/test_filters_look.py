@@ -17,6 +17,7 @@ from actions.models import Action
 from tests.actions.conftest import task
 from tests.cases.conftest import report, risk
 from tests.committee.conftest import build_committee, make_meeting
+from tests.factories import BusinessUnitFactory
 from tests.quality.conftest import make_project
 from tests.systems.conftest import register
 
@@ -193,9 +194,20 @@ def test_a_unit_member_is_offered_their_own_units_only(reader):
     assert [o["value"] for o in form.selects["system"]["options"]] == ["", "sys-pubsec"]
 
 
-def test_oversight_is_offered_every_unit_with_something_to_show(reader):
-    form = bar(reader("ciso").get(reverse("actions:actions")).content.decode())
-    assert [o["value"] for o in form.selects["unit"]["options"]] == ["", "CLOUD", "PUBSEC"]
+def test_oversight_is_offered_every_unit(reader):
+    """Those who read every unit may filter by any, a unit with nothing to show yet included;
+    a unit's member only by the units they have rows of."""
+    BusinessUnitFactory.create(code="QUIET", name="Quiet & Co")
+    for name in ("actions:actions", "cases:incidents", "cases:risks", "systems:systems"):
+        form = bar(reader("ciso").get(reverse(name)).content.decode())
+        options = form.selects["unit"]["options"]
+        assert [o["value"] for o in options] == ["", "CLOUD", "PUBSEC", "QUIET"], name
+    assert options[3]["text"] == "QUIET — Quiet & Co"
+    form = bar(reader("bu_member").get(reverse("actions:actions")).content.decode())
+    assert [o["value"] for o in form.selects["unit"]["options"]] == ["", "PUBSEC"]
+    response = reader("ciso").get(reverse("actions:actions"), {"unit": "QUIET"})
+    assert response.status_code == 200
+    assert 'data-testid="no-actions"' in response.content.decode()
 
 
 def test_a_unit_not_offered_is_an_error_not_an_empty_list(reader):
