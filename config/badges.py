@@ -1,5 +1,5 @@
-"""Small includes drawn in every row of a list (a status, a severity, a level), rendered once per
-the values they show and the language, not once a row."""
+"""Includes whose markup hangs on a few values and the language alone (a row's status, severity or
+level; the layout's links), rendered once per those values and language, not at every use."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
-# Keyed by a template and the choice values it shows: a few dozen entries in each language.
+# Keyed by a template and the values it shows: a few dozen entries in each language.
 _DRAWN: dict[tuple[str, Hashable, str], SafeString] = {}
 
 
