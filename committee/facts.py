@@ -4,14 +4,15 @@ is published, and shown in the reader's language with "now" beside whatever has 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
 from django.db.models import Model
 from django.utils import formats
 from django.utils.functional import Promise
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from actions.models import Action, Directive
 from cases.models import Incident, Risk
@@ -40,10 +41,22 @@ class Fact(NamedTuple):
 
 def _choice(model: type[Model], field: str) -> Callable[[Any], str]:
     def label(value: Any) -> str:
-        choices = dict(model._meta.get_field(field).flatchoices)  # type: ignore[union-attr]
-        return str(choices.get(value, value))
+        return _names(model, field, get_language()).get(value, str(value))
 
     return label
+
+
+@functools.cache
+def _names(model: type[Model], field: str, language: str | None) -> dict[Any, str]:
+    """A field's choice names in `language` (the active one), looked up once: a long agenda
+    reads them a few thousand times."""
+    return {key: str(name) for key, name in model._meta.get_field(field).flatchoices}  # type: ignore[union-attr]
+
+
+@functools.cache
+def _label(key: str, language: str | None) -> str:
+    """A fact's label in `language` (the active one), translated once."""
+    return str(SHOWN[key][0])
 
 
 def _day(value: Any) -> str:
@@ -175,14 +188,14 @@ def shown(frozen: dict[str, Any] | None, current: dict[str, Any]) -> list[Fact]:
     for key, value in frozen.items():
         if key not in SHOWN:
             continue
-        label, read = SHOWN[key]
+        read = SHOWN[key][1]
         now = read(current[key]) if key in current and current[key] != value else None
-        facts.append(Fact(str(label), read(value), now))
+        facts.append(Fact(_label(key, get_language()), read(value), now))
     return facts
 
 
 def _render(values: Iterable[tuple[str, Any]]) -> Iterable[Fact]:
+    language = get_language()
     for key, value in values:
         if key in SHOWN:
-            label, read = SHOWN[key]
-            yield Fact(str(label), read(value))
+            yield Fact(_label(key, language), SHOWN[key][1](value))

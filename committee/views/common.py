@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -12,6 +13,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from accounts import selectors as accounts_selectors
 from committee import policy, selectors
@@ -58,6 +63,79 @@ class AgendaRow:
     move_url: str = ""
     remove_url: str = ""
     decide_url: str = ""
+    link: Link | None = None  # to the record the item is about
+
+    @classmethod
+    def of(
+        cls, item: AgendaItem, decision: Decision | None, today: dt.date, links: RecordLinks
+    ) -> AgendaRow:
+        facts, overdue = facts_of(item, today)
+        heading, summary = heading_of(item)
+        return cls(
+            item=item,
+            facts=facts,
+            decision=decision,
+            overdue=overdue,
+            heading=heading,
+            summary=summary,
+            link=links(item),
+        )
+
+
+class Link(NamedTuple):
+    href: str
+    words: str
+
+
+class RecordLinks:
+    """Where the record an agenda item is about is read, and the words of the link: each address
+    reversed and each phrase translated once for the whole agenda, not once an item."""
+
+    def __init__(self) -> None:
+        self._addresses: dict[str, Callable[[int], str]] = {}
+        self._words: dict[str, str] = {}
+
+    def _link(self, name: str, pk: int, words: Promise) -> Link:
+        if name not in self._addresses:
+            before, _stand_in, after = reverse(name, args=[_STAND_IN]).rpartition(str(_STAND_IN))
+            self._addresses[name] = lambda pk: f"{before}{pk}{after}"
+        if name not in self._words:
+            self._words[name] = str(words)
+        return Link(self._addresses[name](pk), self._words[name])
+
+    def __call__(self, item: AgendaItem) -> Link | None:
+        """The link the item's facts end with, in the order the kinds are tried."""
+        if (link := self._first(item, _RECORDS[:3])) is not None:
+            return link
+        if item.kind == AgendaItem.Kind.ESCALATED_ACTION and item.unit is not None:
+            if "escalated" not in self._words:
+                self._words["escalated"] = _("Open the unit's escalated actions")
+            wanted = urlencode(
+                {"unit": item.unit.code, "escalation_level_min": "3", "overdue": "true"}
+            )
+            return Link(f"{reverse('actions:actions')}?{wanted}", self._words["escalated"])
+        if item.suspension is not None:
+            words = _lazy("Open the system and its suspension")
+            return self._link("systems:system", item.suspension.system_id, words)
+        return self._first(item, _RECORDS[3:])
+
+    def _first(
+        self, item: AgendaItem, records: tuple[tuple[str, str, Promise], ...]
+    ) -> Link | None:
+        for field_name, name, words in records:
+            if pk := getattr(item, field_name):
+                return self._link(name, pk, words)
+        return None
+
+
+# The records an item may be about: its field, where the record is read, the link's words.
+_RECORDS: tuple[tuple[str, str, Promise], ...] = (
+    ("incident_id", "cases:incident", _lazy("Open the incident")),
+    ("risk_id", "cases:risk", _lazy("Open the risk")),
+    ("action_id", "actions:action", _lazy("Open the action")),
+    ("project_id", "quality:project", _lazy("Open the project")),
+    ("directive_id", "actions:directive", _lazy("Open the directive")),
+)
 
 
 def facts_of(item: AgendaItem, today: dt.date) -> tuple[list[Fact], bool]:
@@ -80,21 +158,8 @@ def agenda_rows(request: HttpRequest, meeting: Meeting) -> tuple[list[AgendaRow]
     items = list(selectors.agenda_for(request.user, meeting).order_by("position", "pk"))
     decisions = list(selectors.decisions_for(request.user, meeting))
     by_item = {d.item_id: d for d in decisions if d.item_id is not None}
-    today = timezone.localdate()
-    rows = []
-    for item in items:
-        facts, overdue = facts_of(item, today)
-        heading, summary = heading_of(item)
-        rows.append(
-            AgendaRow(
-                item=item,
-                facts=facts,
-                decision=by_item.get(item.pk),
-                overdue=overdue,
-                heading=heading,
-                summary=summary,
-            )
-        )
+    today, links = timezone.localdate(), RecordLinks()
+    rows = [AgendaRow.of(item, by_item.get(item.pk), today, links) for item in items]
     return rows, [d for d in decisions if d.item_id is None]
 
 

@@ -22,7 +22,6 @@ from committee.forms import (
     DecisionForm,
     MinutesForm,
 )
-from committee.headings import heading_of
 from committee.minutes_draft import first_draft
 from committee.models import Meeting, Minutes
 from committee.services.meetings import IN_SESSION, MEETING_FLOW
@@ -30,11 +29,11 @@ from committee.services.minutes import etag as minutes_etag
 from committee.views.common import (
     REFUSALS,
     AgendaRow,
+    RecordLinks,
     _done,
     _item,
     _meeting,
     _quorum,
-    facts_of,
 )
 from config.api import actor_of
 from config.confirm import Confirmation, ask, confirmed
@@ -83,8 +82,6 @@ def decide(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     else:
         form = DecisionForm(item=item)
         formset = ActionFormSet(prefix="actions", form_kwargs={"units": units})
-    facts, overdue = facts_of(item, timezone.localdate())
-    heading, summary = heading_of(item)
     quorum = _quorum(request, meeting)[1]
     recorded = selectors.decisions_for(request.user, meeting).filter(item=item).first()
     return render(
@@ -92,14 +89,7 @@ def decide(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
         "committee/decide.html",
         {
             "meeting": meeting,
-            "row": AgendaRow(
-                item=item,
-                facts=facts,
-                decision=recorded,
-                overdue=overdue,
-                heading=heading,
-                summary=summary,
-            ),
+            "row": AgendaRow.of(item, recorded, timezone.localdate(), RecordLinks()),
             "form": form,
             "formset": formset,
             "quorum": quorum,
