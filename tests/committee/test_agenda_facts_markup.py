@@ -18,7 +18,7 @@ INCLUDE = (
     'what has changed since is marked now." %}</p>{% endif %}<dl class="row small mb-2" '
     'data-testid="facts">\n  {% for fact in row.facts %}<dt class="col-sm-3 col-lg-2 '
     'text-secondary fw-normal">{{ fact.label }}</dt><dd class="col-sm-9 col-lg-10 mb-1">'
-    "{{ fact.value }}{% if fact.now is not None %} <span class=\"badge text-bg-warning\" "
+    '{{ fact.value }}{% if fact.now is not None %} <span class="badge text-bg-warning" '
     'data-testid="fact-now">{% blocktranslate with now=fact.now %}now: {{ now }}'
     "{% endblocktranslate %}</span>{% endif %}</dd>{% endfor %}\n</dl>{% endif %}\n"
     '{% if row.link %}<a class="small d-print-none" href="{{ row.link.href }}" '
