@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -35,24 +36,37 @@ class WrittenOptions(forms.Select):
         widget = forms.Widget.get_context(self, name, value, attrs)["widget"]
         if self.allow_multiple_selected:
             widget["attrs"]["multiple"] = True
-        chosen = set(widget["value"])
-        found = False
-        parts = [f'<select name="{escape(name)}"{flatatt(widget["attrs"])}>']
-        for key, label in _listed(self.choices):
-            if isinstance(label, list | tuple):
-                parts.append(f'<optgroup label="{escape(key)}">')
-                options, closing = label, "</optgroup>"
-            else:
-                options, closing = [(key, label)], ""
-            for option, text in options:
-                sent = "" if option is None else str(option)
-                selected = (not found or self.allow_multiple_selected) and sent in chosen
-                found |= selected
-                mark = " selected" if selected else ""
-                parts.append(f'<option value="{escape(sent)}"{mark}>{escape(text)}</option>')
-            parts.append(closing)
-        parts.append("</select>")
-        return mark_safe("".join(parts))  # noqa: S308  # nosec B308, B703: every value escaped
+        choices = tuple(
+            (key, tuple(label) if isinstance(label, list | tuple) else label)
+            for key, label in _listed(self.choices)
+        )
+        options = _written(choices, frozenset(widget["value"]), self.allow_multiple_selected)
+        opening = f'<select name="{escape(name)}"{flatatt(widget["attrs"])}>'
+        return mark_safe(f"{opening}{options}</select>")  # noqa: S308  # nosec B308, B703: escaped
+
+
+@functools.lru_cache(maxsize=128)
+def _written(choices: tuple[tuple[Any, Any], ...], chosen: frozenset[str], multiple: bool) -> str:
+    """The options of a drop-down, the first match selected (all matches when `multiple`), as
+    Django does; kept for the same choices and choice. A lazy label hashes and compares by its
+    text in the active language, so each language has its own. The CISO's 500 units are written
+    once, not on every list page."""
+    found = False
+    parts = []
+    for key, label in choices:
+        if isinstance(label, tuple):
+            parts.append(f'<optgroup label="{escape(key)}">')
+            options, closing = label, "</optgroup>"
+        else:
+            options, closing = ((key, label),), ""
+        for option, text in options:
+            sent = "" if option is None else str(option)
+            selected = (not found or multiple) and sent in chosen
+            found |= selected
+            mark = " selected" if selected else ""
+            parts.append(f'<option value="{escape(sent)}"{mark}>{escape(text)}</option>')
+        parts.append(closing)
+    return "".join(parts)
 
 
 def _listed(choices: Any) -> Iterable[tuple[Any, Any]]:

@@ -243,3 +243,24 @@ def test_drop_downs_are_written_as_django_would_write_them_escaped() -> None:
     theirs = forms.CheckboxSelectMultiple.render(boxes, "status", ["x<"], {"id": "id_status"})
     assert parts(mine) == parts(theirs)
     assert mine.count(" checked") == 1 and "X &amp; y" in mine
+
+
+def test_written_options_are_kept_per_choice_and_language() -> None:
+    """A drop-down's options are written once for the same choices and choice: another choice,
+    other choices or another language are written afresh."""
+    from django.utils.translation import gettext_lazy
+
+    from config.filters import ANY, WrittenOptions
+
+    def options(value: str, *extra: tuple[str, Any]) -> str:
+        choices = [("", ANY), ("a", gettext_lazy("Yes")), ("b", "B"), *extra]
+        return WrittenOptions(choices=choices).render("x", value)
+
+    assert options("a") == options("a")
+    assert '<option value="a" selected>Yes</option>' in options("a")
+    assert '<option value="b" selected>B</option>' in options("b")
+    assert '<option value="c">C</option>' in options("a", ("c", "C"))
+    with translation.override("ja"):
+        japanese = options("a")
+    assert ">指定なし</option>" in japanese
+    assert ">はい</option>" in japanese and ">Any</option>" in options("a")
