@@ -105,7 +105,7 @@ class RecordLinks:
 
     def __call__(self, item: AgendaItem) -> Link | None:
         """The link the item's facts end with, in the order the kinds are tried."""
-        if (link := self._first(item, _RECORDS[:3])) is not None:
+        if (link := self._first(item, _CASES_AND_ACTIONS)) is not None:
             return link
         if item.kind == AgendaItem.Kind.ESCALATED_ACTION and item.unit is not None:
             if "escalated" not in self._words:
@@ -117,7 +117,7 @@ class RecordLinks:
         if item.suspension is not None:
             words = _lazy("Open the system and its suspension")
             return self._link("systems:system", item.suspension.system_id, words)
-        return self._first(item, _RECORDS[3:])
+        return self._first(item, _PROJECTS_AND_DIRECTIVES)
 
     def _first(
         self, item: AgendaItem, records: tuple[tuple[str, str, Promise], ...]
@@ -129,10 +129,12 @@ class RecordLinks:
 
 
 # The records an item may be about: its field, where the record is read, the link's words.
-_RECORDS: tuple[tuple[str, str, Promise], ...] = (
+_CASES_AND_ACTIONS: tuple[tuple[str, str, Promise], ...] = (
     ("incident_id", "cases:incident", _lazy("Open the incident")),
     ("risk_id", "cases:risk", _lazy("Open the risk")),
     ("action_id", "actions:action", _lazy("Open the action")),
+)
+_PROJECTS_AND_DIRECTIVES: tuple[tuple[str, str, Promise], ...] = (
     ("project_id", "quality:project", _lazy("Open the project")),
     ("directive_id", "actions:directive", _lazy("Open the directive")),
 )
