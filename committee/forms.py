@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import BusinessUnit, Domain, User
 from committee.models import AgendaItem, Attendance, Ballot, Committee, Decision, WrittenResolution
 from config import dates
+from config.filters import WrittenOptions
 from systems.models import SuspensionOrder
 
 UP, DOWN = "up", "down"
@@ -66,6 +67,7 @@ class AgendaItemForm(PageForm):
         required=False,
         empty_label=_("No unit (the whole committee)"),
         help_text=_("A unit reads only the items of its own units."),
+        widget=WrittenOptions,  # the chair's 500 units, not a template include each
     )
 
     def __init__(self, *args: Any, units: QuerySet[BusinessUnit], **kwargs: Any) -> None:
