@@ -18,6 +18,7 @@ from actions.models import Action, Directive
 from cases.models import Incident, Risk
 from committee.headings import is_units_escalated, is_units_vulnerabilities
 from committee.models import AgendaItem
+from config.choices import _labels
 from quality.models import Project
 from systems.models import SuspensionOrder, System
 
@@ -41,16 +42,9 @@ class Fact(NamedTuple):
 
 def _choice(model: type[Model], field: str) -> Callable[[Any], str]:
     def label(value: Any) -> str:
-        return _names(model, field, get_language()).get(value, str(value))
+        return _labels(model._meta.get_field(field), get_language()).get(value, str(value))
 
     return label
-
-
-@functools.cache
-def _names(model: type[Model], field: str, language: str | None) -> dict[Any, str]:
-    """A field's choice names in `language` (the active one), looked up once: a long agenda
-    reads them a few thousand times."""
-    return {key: str(name) for key, name in model._meta.get_field(field).flatchoices}  # type: ignore[union-attr]
 
 
 @functools.cache

@@ -97,8 +97,7 @@ class RecordLinks:
 
     def _link(self, name: str, pk: int, words: Promise) -> Link:
         if name not in self._addresses:
-            before, _stand_in, after = reverse(name, args=[_STAND_IN]).rpartition(str(_STAND_IN))
-            self._addresses[name] = lambda pk: f"{before}{pk}{after}"
+            self._addresses[name] = _for_each_item(name)
         if name not in self._words:
             self._words[name] = str(words)
         return Link(self._addresses[name](pk), self._words[name])
@@ -165,16 +164,15 @@ def agenda_rows(request: HttpRequest, meeting: Meeting) -> tuple[list[AgendaRow]
     return rows, [d for d in decisions if d.item_id is None]
 
 
-_STAND_IN = 9_876_543_210  # an item id no agenda has, replaced by each item's own
+_STAND_IN = 9_876_543_210  # an id no record has, replaced by each record's own
 
 
-def _for_each_item(name: str, meeting: Meeting) -> Callable[[int], str]:
-    """An item's address under `name`, reversed once for the whole agenda: a long agenda's
-    page would otherwise spend most of its time in reverse(), several times an item."""
-    before, _stand_in, after = reverse(name, args=[meeting.pk, _STAND_IN]).rpartition(
-        str(_STAND_IN)
-    )
-    return lambda item_pk: f"{before}{item_pk}{after}"
+def _for_each_item(name: str, *fixed: object) -> Callable[[int], str]:
+    """The address under `name` of each record, by its id (after the `fixed` arguments, a
+    meeting's id for its items), reversed once for the whole agenda: a long agenda's page would
+    otherwise spend most of its time in reverse(), several times an item."""
+    before, _stand_in, after = reverse(name, args=[*fixed, _STAND_IN]).rpartition(str(_STAND_IN))
+    return lambda pk: f"{before}{pk}{after}"
 
 
 def _meeting(request: HttpRequest, pk: int) -> Meeting:
@@ -208,8 +206,8 @@ def _meeting_page(
     editable = can_run and meeting.status in EDITABLE and not meeting.is_locked
     if editable:
         move, remove = (
-            _for_each_item("committee:item-move", meeting),
-            _for_each_item("committee:item-remove", meeting),
+            _for_each_item("committee:item-move", meeting.pk),
+            _for_each_item("committee:item-remove", meeting.pk),
         )
         for row in rows:
             row.move_url, row.remove_url = move(row.item.pk), remove(row.item.pk)
@@ -224,7 +222,7 @@ def _meeting_page(
     started = meeting.has_started()
     can_decide = in_session and started and policy.decision_capacity(user, meeting) is not None
     if can_decide:
-        decide = _for_each_item("committee:decide", meeting)
+        decide = _for_each_item("committee:decide", meeting.pk)
         for row in rows:
             row.decide_url = decide(row.item.pk)
     drafted = Minutes.objects.filter(meeting=meeting).exclude(body="").exists()
